@@ -1,0 +1,99 @@
+"""Settings: the spec's environment variables (and ours), with their defaults.
+
+``Settings()`` reads the environment; keyword arguments override it. An invalid value raises
+``ConfigurationError`` naming the environment variable, so a bad deployment fails at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jeex_cache.domain.value_objects import TTL
+from jeex_cache.errors import ConfigurationError
+
+__all__ = ["BACKEND_SCHEMES", "Settings"]
+
+BACKEND_SCHEMES = frozenset({"memory", "redis", "rediss", "unix"})
+
+
+class Settings(BaseSettings):
+    """Configuration of a ``CacheManager``; field ``x_y`` is read from env variable ``X_Y``."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    # Redis (spec)
+    redis_url: str | None = Field(
+        None, description="Backend URL; unset or memory:// selects the in-process backend."
+    )
+    redis_max_connections: int = Field(20, ge=1, le=10_000)
+    # Redis (ours): a stalled server must never hang a request.
+    redis_socket_timeout: float = Field(0.5, gt=0, le=60)
+    redis_connect_timeout: float = Field(0.5, gt=0, le=60)
+
+    # Cache TTLs in seconds (spec)
+    cache_project_data_ttl: int = Field(3_600, gt=0)
+    cache_user_session_ttl: int = Field(7_200, gt=0)
+    cache_progress_ttl: int = Field(1_800, gt=0)
+    cache_task_status_ttl: int = Field(86_400, gt=0)
+
+    # Rate limiting (spec)
+    rate_limit_default_requests: int = Field(100, gt=0)
+    rate_limit_default_window: int = Field(3_600, gt=0)
+
+    # Performance monitoring (spec)
+    cache_metrics_buffer_size: int = Field(100, gt=0)
+    cache_health_check_interval: float = Field(30, gt=0)
+
+    # Retry logic (spec)
+    max_retries: int = Field(3, ge=0, le=20)
+    retry_delay: float = Field(1.0, ge=0)
+    backoff_multiplier: float = Field(2.0, ge=1)
+
+    # Ours
+    cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")
+    cache_max_payload_bytes: int = Field(1_048_576, gt=0, le=512 * 1_048_576)
+    cache_debug: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc)) from None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_scheme(cls, url: str | None) -> str | None:
+        if url is None or url == "":
+            return None
+        scheme = urlsplit(url).scheme
+        if scheme not in BACKEND_SCHEMES:
+            known = ", ".join(sorted(f"{s}://" for s in BACKEND_SCHEMES))
+            raise ValueError(f"unsupported scheme {scheme or '(none)'!r}; use one of {known}")
+        return url
+
+    @property
+    def backend(self) -> str:
+        """``memory`` or ``redis``: which backend ``redis_url`` selects."""
+        if self.redis_url is None or self.redis_url.startswith("memory:"):
+            return "memory"
+        return "redis"
+
+    @property
+    def project_data_ttl(self) -> TTL:
+        """Default TTL of project data (``CACHE_PROJECT_DATA_TTL``)."""
+        return TTL(self.cache_project_data_ttl * 1000)
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        shown = repr(error.get("input"))
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        problems.append(f"{field.upper()}: {error['msg']} (got {shown})")
+    return "invalid configuration: " + "; ".join(problems)

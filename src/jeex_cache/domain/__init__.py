@@ -1,0 +1,1 @@
+"""The cache domain: value objects, entities, repository contracts and domain services."""

@@ -1,0 +1,64 @@
+"""The package's errors: one base class and a few precise subclasses.
+
+Bad input is a ``InvalidInputError`` (also a ``ValueError``) raised before anything is
+written. Backend failures are translated into ``BackendError`` at the repository boundary;
+the failure policy (``jeex_cache.infrastructure.resilience``) decides what callers see.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "ConfigurationError",
+    "InvalidIdentifierError",
+    "InvalidInputError",
+    "InvalidTTLError",
+    "JeexCacheError",
+    "NotInitializedError",
+    "PayloadTooLargeError",
+    "SerializationError",
+]
+
+
+class JeexCacheError(Exception):
+    """Base class of every error raised by jeex-cache."""
+
+
+class InvalidInputError(JeexCacheError, ValueError):
+    """A caller passed a value that cannot be accepted; nothing was written."""
+
+
+class InvalidIdentifierError(InvalidInputError):
+    """An identifier (project ID, entry name, tag, ...) is malformed or could escape its key space."""
+
+
+class InvalidTTLError(InvalidInputError):
+    """A time-to-live is zero, negative or not a number."""
+
+
+class SerializationError(InvalidInputError):
+    """A value cannot be encoded as JSON."""
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """An encoded value is larger than the configured maximum (``CACHE_MAX_PAYLOAD_BYTES``)."""
+
+
+class ConfigurationError(JeexCacheError, ValueError):
+    """A setting (usually an environment variable) has an invalid value."""
+
+
+class NotInitializedError(JeexCacheError, RuntimeError):
+    """The cache manager was used before ``initialize()`` (or after ``close()``)."""
+
+
+class BackendError(JeexCacheError):
+    """The storage backend (Redis) failed or could not be reached.
+
+    ``transient`` is True for connection-level failures (refused, reset, timed out) that a
+    retry may fix, False for errors the server answered with.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient

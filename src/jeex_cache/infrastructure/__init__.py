@@ -1,0 +1,1 @@
+"""Backends (memory, Redis) implementing the domain's repository protocols, and resilience."""

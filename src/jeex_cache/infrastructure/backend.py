@@ -1,0 +1,33 @@
+"""A backend is the set of repositories behind one URL; ``open_backend`` picks it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from jeex_cache.clock import Clock
+from jeex_cache.config import Settings
+from jeex_cache.domain.repository_interfaces import CacheHealthRepository, ProjectCacheRepository
+
+__all__ = ["Backend", "open_backend"]
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """The repositories of one storage backend, and how to release it."""
+
+    name: str
+    project_cache: ProjectCacheRepository
+    health: CacheHealthRepository
+    close: Callable[[], Awaitable[None]]
+
+
+async def open_backend(settings: Settings, clock: Clock) -> Backend:
+    """The in-process backend when no ``REDIS_URL`` is set (or ``memory://``), else Redis."""
+    if settings.backend == "memory":
+        from jeex_cache.infrastructure.memory import open_memory_backend
+
+        return open_memory_backend(clock)
+    from jeex_cache.infrastructure.redis import open_redis_backend
+
+    return await open_redis_backend(settings)

@@ -1,0 +1,41 @@
+"""The in-process backend: the embedded default when no ``REDIS_URL`` is set."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jeex_cache.clock import Clock
+from jeex_cache.infrastructure.backend import Backend
+from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
+
+__all__ = ["MemoryHealthRepository", "open_memory_backend"]
+
+
+class MemoryHealthRepository:
+    """Health of the in-process backend: always reachable, memory as payload bytes."""
+
+    def __init__(self, project_cache: MemoryProjectCacheRepository) -> None:
+        self._project_cache = project_cache
+
+    async def ping(self) -> float:
+        started = time.perf_counter()
+        return time.perf_counter() - started
+
+    async def memory_info(self) -> dict[str, Any]:
+        return {"used": self._project_cache.payload_bytes, "max": 0}
+
+
+def open_memory_backend(clock: Clock) -> Backend:
+    """A fresh, empty in-process backend on ``clock``."""
+    project_cache = MemoryProjectCacheRepository(clock)
+
+    async def close() -> None:
+        return None
+
+    return Backend(
+        name="memory",
+        project_cache=project_cache,
+        health=MemoryHealthRepository(project_cache),
+        close=close,
+    )

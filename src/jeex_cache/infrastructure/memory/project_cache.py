@@ -1,0 +1,183 @@
+"""``ProjectCacheRepository`` in process memory: the embedded default backend.
+
+Same contract as the Redis backend (the contract suite runs over both). Operations are plain
+synchronous code inside coroutines, so each is atomic on the event loop. Expired entries are
+dropped lazily and by an expiry heap on every write, so memory stays bounded by live data.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from jeex_cache._codec import decode
+from jeex_cache.clock import Clock
+from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.domain.value_objects import TTL, CacheTag
+
+__all__ = ["MemoryProjectCacheRepository"]
+
+_Slot = tuple[UUID, str | None]
+
+
+@dataclass(slots=True)
+class _Entry:
+    payload: bytes
+    version: int
+    created_ms: int
+    expires_ms: int
+    tags: frozenset[str]
+    access_count: int = 0
+    last_access_ms: int | None = None
+
+
+class MemoryProjectCacheRepository:
+    """Project cache entries in dictionaries, with exact tag and project indexes."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._entries: dict[_Slot, _Entry] = {}
+        self._by_project: defaultdict[UUID, set[str | None]] = defaultdict(set)
+        self._by_tag: defaultdict[str, defaultdict[UUID, set[str | None]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        self._expiry: list[tuple[int, int, _Slot, _Entry]] = []
+        self._sequence = itertools.count()
+
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes held in payloads (what ``memory_info`` reports as used)."""
+        return sum(len(entry.payload) for entry in self._entries.values())
+
+    def _now_ms(self) -> int:
+        return int(self._clock.time() * 1000)
+
+    def _live(self, slot: _Slot, now_ms: int) -> _Entry | None:
+        entry = self._entries.get(slot)
+        if entry is not None and now_ms > entry.expires_ms:
+            self._remove(slot)
+            return None
+        return entry
+
+    def _touch(self, project_id: UUID, name: str | None) -> tuple[_Entry, int] | None:
+        now = self._now_ms()
+        entry = self._live((project_id, name), now)
+        if entry is None:
+            return None
+        entry.access_count += 1
+        entry.last_access_ms = now
+        return entry, now
+
+    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+        touched = self._touch(project_id, name)
+        return None if touched is None else touched[0].payload
+
+    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+        touched = self._touch(project_id, name)
+        if touched is None:
+            return None
+        entry = touched[0]
+        return ProjectCache(
+            project_id=project_id,
+            name=name,
+            data=decode(entry.payload),
+            version=entry.version,
+            created_at=_from_ms(entry.created_ms),
+            expires_at=_from_ms(entry.expires_ms),
+            access_count=entry.access_count,
+            last_accessed_at=_from_ms(entry.last_access_ms) if entry.last_access_ms else None,
+            tags=frozenset(CacheTag(t) for t in entry.tags),
+        )
+
+    async def set_if_newer(
+        self,
+        project_id: UUID,
+        name: str | None,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> WriteResult:
+        now = self._now_ms()
+        self._expire_due(now)
+        slot = (project_id, name)
+        stored = self._live(slot, now)
+        if version is None:
+            version = (stored.version if stored else 0) + 1
+        elif stored is not None and version < stored.version:
+            return WriteResult(WriteOutcome.STALE, stored.version)
+        if stored is not None:
+            self._remove(slot)
+        entry = _Entry(payload, version, now, now + ttl.milliseconds, frozenset(t.name for t in tags))
+        self._entries[slot] = entry
+        self._by_project[project_id].add(name)
+        for tag in entry.tags:
+            self._by_tag[tag][project_id].add(name)
+        heapq.heappush(self._expiry, (entry.expires_ms, next(self._sequence), slot, entry))
+        return WriteResult(WriteOutcome.STORED, version)
+
+    async def delete(self, project_id: UUID, name: str | None) -> bool:
+        live = self._live((project_id, name), self._now_ms()) is not None
+        if live:
+            self._remove((project_id, name))
+        return live
+
+    async def invalidate_project(self, project_id: UUID) -> int:
+        now = self._now_ms()
+        names = list(self._by_project.get(project_id, ()))
+        return sum(self._remove_if_live((project_id, name), now) for name in names)
+
+    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        now = self._now_ms()
+        projects = self._by_tag.get(tag.name, {})
+        slots = [
+            (pid, name)
+            for pid, names in projects.items()
+            if project_id is None or pid == project_id
+            for name in names
+        ]
+        return sum(self._remove_if_live(slot, now) for slot in slots)
+
+    async def list_names(self, project_id: UUID) -> list[str | None]:
+        now = self._now_ms()
+        names = list(self._by_project.get(project_id, ()))
+        return [name for name in names if self._live((project_id, name), now) is not None]
+
+    def _remove_if_live(self, slot: _Slot, now_ms: int) -> int:
+        if self._live(slot, now_ms) is None:
+            return 0
+        self._remove(slot)
+        return 1
+
+    def _remove(self, slot: _Slot) -> None:
+        entry = self._entries.pop(slot)
+        project_id, name = slot
+        _discard(self._by_project, project_id, name)
+        for tag in entry.tags:
+            projects = self._by_tag[tag]
+            _discard(projects, project_id, name)
+            if not projects:
+                del self._by_tag[tag]
+
+    def _expire_due(self, now_ms: int) -> None:
+        heap = self._expiry
+        while heap and heap[0][0] < now_ms:
+            _, _, slot, entry = heapq.heappop(heap)
+            if self._entries.get(slot) is entry:
+                self._remove(slot)
+
+
+def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:
+    names = index.get(project_id)
+    if names is not None:
+        names.discard(name)
+        if not names:
+            del index[project_id]
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)

@@ -1,0 +1,119 @@
+"""The Redis connection: client construction, Lua scripts, and error translation.
+
+Every Redis call of every repository goes through ``RedisExecutor``, which is therefore the
+one place where driver exceptions become ``BackendError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from jeex_cache.config import Settings
+from jeex_cache.errors import BackendError
+
+__all__ = ["LuaScript", "RedisExecutor", "create_client"]
+
+EncodedArg = str | bytes | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    """A Lua script shipped as package data, with its SHA1 computed locally."""
+
+    name: str
+    source: str
+    sha: str
+
+    @classmethod
+    def load(cls, name: str) -> LuaScript:
+        """Read ``lua/<name>.lua`` from the package."""
+        source = resources.files(__package__).joinpath(f"lua/{name}.lua").read_text()
+        return cls(name, source, hashlib.sha1(source.encode()).hexdigest())
+
+
+def create_client(settings: Settings) -> aioredis.Redis:
+    """A client with a bounded, blocking pool and no driver-level retries.
+
+    Retries belong to our resilience layer (idempotent operations only); the driver's own
+    retry would turn an outage into a multi-second wait on every call.
+    """
+    assert settings.redis_url is not None
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout,  # wait for a free connection at most this long
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+class RedisExecutor:
+    """Runs commands and scripts, reloading scripts on NOSCRIPT and translating errors."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str) -> None:
+        self.client = client
+        self.prefix = f"{namespace}:"
+
+    async def script(self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]) -> Any:
+        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) load it once."""
+        try:
+            try:
+                return await self.client.execute_command(
+                    "EVALSHA", script.sha, len(keys), *keys, *args
+                )
+            except NoScriptError:
+                return await self.client.execute_command(
+                    "EVAL", script.source, len(keys), *keys, *args
+                )
+        except RedisError as exc:
+            raise _translate(exc, script.name) from exc
+        except OSError as exc:
+            raise BackendError(f"{script.name}: {exc}") from exc
+
+    async def command(self, *args: EncodedArg) -> Any:
+        """Run one plain command."""
+        try:
+            return await self.client.execute_command(*args)
+        except RedisError as exc:
+            raise _translate(exc, str(args[0])) from exc
+        except OSError as exc:
+            raise BackendError(f"{args[0]}: {exc}") from exc
+
+    async def scripts_pipelined(
+        self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
+    ) -> list[Any]:
+        """Run ``script`` once per (keys, args) in one pipelined round trip."""
+        if not calls:
+            return []
+        await self.load(script)
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for keys, args in calls:
+                    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                return list(await pipe.execute())
+        except RedisError as exc:
+            raise _translate(exc, script.name) from exc
+        except OSError as exc:
+            raise BackendError(f"{script.name}: {exc}") from exc
+
+    async def load(self, *scripts: LuaScript) -> None:
+        """SCRIPT LOAD each script (idempotent)."""
+        for script in scripts:
+            await self.command("SCRIPT", "LOAD", script.source)
+
+
+def _translate(exc: RedisError, operation: str) -> BackendError:
+    # A ResponseError is the server answering (wrong type, script error): not transient.
+    transient = not isinstance(exc, ResponseError)
+    return BackendError(f"redis {operation} failed: {type(exc).__name__}: {exc}", transient=transient)

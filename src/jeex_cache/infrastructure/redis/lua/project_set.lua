@@ -1,0 +1,60 @@
+-- Versioned write of one project cache entry, with its index and tag bookkeeping, atomically.
+-- KEYS[1] entry hash, KEYS[2] project index, KEYS[3] project's tag set,
+-- then per tag: KEYS[2i+2] the project's index of that tag, KEYS[2i+3] the tag's project registry.
+-- ARGV[1] payload, ARGV[2] ttl ms, ARGV[3] version ('' = stored + 1), ARGV[4] '|tag|tag|',
+-- ARGV[5] project id, ARGV[5+i] tag names.
+-- Returns {1, version} when stored, {0, stored_version} when refused as stale.
+local entry, index, project_tags = KEYS[1], KEYS[2], KEYS[3]
+local ttl = tonumber(ARGV[2])
+
+local stored = tonumber(redis.call('HGET', entry, 'ver'))
+local version
+if ARGV[3] == '' then
+  version = (stored or 0) + 1
+else
+  version = tonumber(ARGV[3])
+  if stored and version < stored then
+    return {0, stored}
+  end
+end
+
+-- Server time keeps every app server on one clock. Built as a string: Lua numbers are doubles.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = now + ttl
+local expires_s = string.format('%d', expires)
+local stale_below = '(' .. string.format('%d', now)
+
+redis.call('DEL', entry)
+redis.call('HSET', entry, 'd', ARGV[1], 'ver', string.format('%d', version),
+  'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'tg', ARGV[4])
+redis.call('PEXPIRE', entry, ttl)
+
+-- An index must outlive every entry it lists, so its own expiry only ever grows; members
+-- already past their expiry are pruned on the way, which bounds the index's size.
+local function outlive(key)
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+
+local function list_entry(key)
+  redis.call('ZADD', key, expires_s, entry)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
+  outlive(key)
+end
+
+-- Registries hold the latest expiry of anything they stand for (GT keeps the maximum).
+local function register(key, member)
+  redis.call('ZADD', key, 'GT', expires_s, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
+  outlive(key)
+end
+
+list_entry(index)
+for i = 4, #KEYS, 2 do
+  list_entry(KEYS[i])
+  register(project_tags, ARGV[5 + (i - 2) / 2])
+  register(KEYS[i + 1], ARGV[5])
+end
+return {1, version}

@@ -1,0 +1,149 @@
+"""``ProjectCacheRepository`` on Redis: each operation is one Lua script, one round trip.
+
+Layout, under ``<ns>:proj:{<project>}:`` (one hash tag, one cluster slot per project):
+``data`` and ``kv:<name>`` entry hashes (fields d, ver, ct, ex, ac, la, tg), ``index`` (entry
+keys by expiry ms), ``tags`` (tag names by latest expiry) and ``tag:<name>`` (tagged entry keys
+by expiry). ``<ns>:tag:{<name>}:projects`` lists the projects holding a tag, for invalidation
+across projects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from jeex_cache._codec import decode
+from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
+from jeex_cache.infrastructure.redis.connection import LuaScript, RedisExecutor
+
+__all__ = ["RedisProjectCacheRepository"]
+
+_SET = LuaScript.load("project_set")
+_GET = LuaScript.load("project_get")
+_GET_ENTRY = LuaScript.load("project_get_entry")
+_DELETE = LuaScript.load("project_delete")
+_INVALIDATE = LuaScript.load("project_invalidate")
+_INVALIDATE_TAG = LuaScript.load("project_invalidate_tag")
+_LIST = LuaScript.load("project_list")
+
+SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST)
+
+_PIPELINE_CHUNK = 500
+
+
+class RedisProjectCacheRepository:
+    """Project cache entries in Redis; see the module docstring for the key layout."""
+
+    def __init__(self, executor: RedisExecutor) -> None:
+        self._redis = executor
+        self._prefix = executor.prefix
+
+    def _key(self, project_id: UUID, name: str | None) -> str:
+        if name is None:
+            return self._prefix + CacheKey.project_data(project_id).value
+        return self._prefix + CacheKey.project_entry(project_id, name).value
+
+    def _project_key(self, key: CacheKey) -> str:
+        return self._prefix + key.value
+
+    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+        payload: bytes | None = await self._redis.script(_GET, (self._key(project_id, name),), ())
+        return payload
+
+    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+        row = await self._redis.script(_GET_ENTRY, (self._key(project_id, name),), ())
+        if row is None:
+            return None
+        payload, version, created, expires, count, last, tags = row
+        return ProjectCache(
+            project_id=project_id,
+            name=name,
+            data=decode(payload),
+            version=int(version),
+            created_at=_from_ms(created),
+            expires_at=_from_ms(expires),
+            access_count=int(count),
+            last_accessed_at=_from_ms(last) if last else None,
+            tags=frozenset(CacheTag(t) for t in tags.decode().split("|") if t),
+        )
+
+    async def set_if_newer(
+        self,
+        project_id: UUID,
+        name: str | None,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> WriteResult:
+        keys = [
+            self._key(project_id, name),
+            self._project_key(CacheKey.project_index(project_id)),
+            self._project_key(CacheKey.project_tags(project_id)),
+        ]
+        names = sorted(tag.name for tag in tags)
+        for tag_name in names:
+            tag = CacheTag(tag_name)
+            keys.append(self._project_key(CacheKey.project_tag_index(project_id, tag)))
+            keys.append(self._project_key(CacheKey.tag_projects(tag)))
+        marked = f"|{'|'.join(names)}|" if names else ""
+        args = [payload, ttl.milliseconds, "" if version is None else version, marked]
+        args.append(str(project_id))
+        args.extend(names)
+        stored, current = await self._redis.script(_SET, keys, args)
+        outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
+        return WriteResult(outcome, int(current))
+
+    async def delete(self, project_id: UUID, name: str | None) -> bool:
+        keys = (
+            self._key(project_id, name),
+            self._project_key(CacheKey.project_index(project_id)),
+        )
+        return bool(await self._redis.script(_DELETE, keys, ()))
+
+    async def invalidate_project(self, project_id: UUID) -> int:
+        keys = (
+            self._project_key(CacheKey.project_index(project_id)),
+            self._project_key(CacheKey.project_tags(project_id)),
+        )
+        prefix = self._prefix + CacheKey.project_prefix(project_id)
+        return int(await self._redis.script(_INVALIDATE, keys, (prefix,)))
+
+    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        if project_id is not None:
+            projects = [project_id]
+        else:
+            registry = self._project_key(CacheKey.tag_projects(tag))
+            members = await self._redis.command("ZRANGE", registry, 0, -1)
+            projects = [UUID(member.decode()) for member in members]
+        removed = 0
+        for start in range(0, len(projects), _PIPELINE_CHUNK):
+            calls = [
+                (self._tag_keys(pid, tag), (tag.name,))
+                for pid in projects[start : start + _PIPELINE_CHUNK]
+            ]
+            removed += sum(await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls))
+        return removed
+
+    def _tag_keys(self, project_id: UUID, tag: CacheTag) -> list[str]:
+        return [
+            self._project_key(CacheKey.project_tag_index(project_id, tag)),
+            self._project_key(CacheKey.project_index(project_id)),
+            self._project_key(CacheKey.project_tags(project_id)),
+        ]
+
+    async def list_names(self, project_id: UUID) -> list[str | None]:
+        keys = await self._redis.script(
+            _LIST, (self._project_key(CacheKey.project_index(project_id)),), ()
+        )
+        prefix_length = len(self._prefix + CacheKey.project_prefix(project_id))
+        names: list[str | None] = []
+        for raw in keys:
+            suffix = raw.decode()[prefix_length:]
+            names.append(None if suffix == "data" else suffix.removeprefix("kv:"))
+        return names
+
+
+def _from_ms(value: bytes) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)

@@ -1,0 +1,1 @@
+"""The application facade (``CacheManager``) that wires domain services to a backend."""

@@ -1,0 +1,88 @@
+"""A key/value view confined to one project: every key it touches is that project's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from jeex_cache.domain.domain_services import (
+    CacheInvalidationService,
+    ProjectCacheService,
+    TagLike,
+    TTLLike,
+)
+from jeex_cache.domain.entities import ProjectCache, WriteResult
+from jeex_cache.domain.identifiers import parse_uuid
+from jeex_cache.infrastructure.resilience import Family, FailureTracker, guarded
+
+__all__ = ["ProjectCacheView"]
+
+
+class ProjectCacheView:
+    """Named entries of one project: ``await view.set("report", {...}, ttl=60)``.
+
+    Keys become ``<ns>:proj:{<project>}:kv:<name>``; names are validated, so no name can
+    reach another project. Obtain one from ``CacheManager.project(project_id)``.
+    """
+
+    def __init__(
+        self,
+        project_id: UUID | str,
+        cache: ProjectCacheService,
+        invalidation: CacheInvalidationService,
+        failure_tracker: FailureTracker,
+    ) -> None:
+        self.project_id = parse_uuid(project_id)
+        self._cache = cache
+        self._invalidation = invalidation
+        self._failure_tracker = failure_tracker
+
+    @property
+    def failure_tracker(self) -> FailureTracker:
+        """Where this view's backend failures are counted."""
+        return self._failure_tracker
+
+    @guarded(Family.CACHE_READ)
+    async def get(self, name: str) -> Any:
+        """The value stored under ``name``, or None on a miss."""
+        return await self._cache.get(self.project_id, name)
+
+    @guarded(Family.CACHE_READ)
+    async def get_entry(self, name: str) -> ProjectCache | None:
+        """The entry under ``name`` with its version and access statistics."""
+        return await self._cache.get_entry(self.project_id, name)
+
+    @guarded(Family.CACHE_WRITE)
+    async def set(
+        self,
+        name: str,
+        value: Any,
+        *,
+        ttl: TTLLike | None = None,
+        tags: Iterable[TagLike] = (),
+        version: int | None = None,
+    ) -> WriteResult:
+        """Store ``value`` under ``name``; refused (STALE) if a newer version is stored."""
+        return await self._cache.put(self.project_id, name, value, ttl=ttl, tags=tags, version=version)
+
+    @guarded(Family.CACHE_INVALIDATE)
+    async def delete(self, name: str) -> bool:
+        """Remove ``name``; True if it existed."""
+        return await self._cache.delete(self.project_id, name)
+
+    @guarded(Family.CACHE_READ)
+    async def keys(self) -> list[str]:
+        """Names of this view's live entries, sorted."""
+        names = await self._cache.list_names(self.project_id)
+        return sorted(name for name in names if name is not None)
+
+    @guarded(Family.CACHE_INVALIDATE)
+    async def invalidate_tag(self, tag: TagLike, reason: str = "tag") -> int:
+        """Remove this project's entries carrying ``tag``."""
+        return await self._invalidation.invalidate_tag(tag, self.project_id, reason)
+
+    @guarded(Family.CACHE_INVALIDATE)
+    async def invalidate(self, reason: str = "unspecified") -> int:
+        """Remove everything cached for this project (its main document too)."""
+        return await self._invalidation.invalidate_project(self.project_id, reason)

@@ -1,0 +1,134 @@
+"""Test helpers: a real ``redis-server`` on a free loopback port, for your tests and ours.
+
+    with RedisServer.start() as server:
+        settings = Settings(redis_url=server.url)
+
+Needs a ``redis-server`` binary on PATH (or ``REDIS_SERVER_BIN``). The server keeps nothing on
+disk and dies with the test process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from types import TracebackType
+from typing import Self
+
+from jeex_cache.errors import JeexCacheError
+
+__all__ = ["RedisServer", "RedisServerError", "free_port"]
+
+
+class RedisServerError(JeexCacheError):
+    """A test redis-server could not be found or started."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A ``redis-server`` child process on 127.0.0.1; stop, kill, pause and restart it."""
+
+    def __init__(self, port: int, extra_args: tuple[str, ...] = ()) -> None:
+        self.port = port
+        self._extra_args = extra_args
+        self._workdir = tempfile.mkdtemp(prefix="jeex-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, *extra_args: str, port: int | None = None) -> RedisServer:
+        """Start a server (on a free port unless given) and wait until it answers."""
+        server = cls(port or free_port(), extra_args)
+        server.restart()
+        return server
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:<port>/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self) -> None:
+        """(Re)start the process on the same port and wait for it to accept connections."""
+        if self.running:
+            return
+        binary = os.environ.get("REDIS_SERVER_BIN") or shutil.which("redis-server")
+        if binary is None:
+            raise RedisServerError(
+                "redis-server is not on PATH: install it (apt-get install redis-server) "
+                "or set REDIS_SERVER_BIN"
+            )
+        command = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", self._workdir, "--protected-mode", "yes",
+            *self._extra_args,
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                stderr = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RedisServerError(f"redis-server exited at start: {stderr.strip()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise RedisServerError(f"redis-server did not answer on port {self.port} in {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL the server (an outage) and wait for it to die."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its connections open but answers nothing (a stall)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause``."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Stop the server and remove its working directory."""
+        if self._process is not None:
+            self.resume()
+            self.kill()
+            if self._process.stderr is not None:
+                self._process.stderr.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
