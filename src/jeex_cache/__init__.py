@@ -6,7 +6,13 @@ from __future__ import annotations
 from jeex_cache.clock import Clock, ManualClock, SystemClock
 from jeex_cache.config import Settings
 from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
-from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag, RateLimitConfig, RateLimitWindow
+from jeex_cache.domain.value_objects import (
+    TTL,
+    CacheKey,
+    CacheTag,
+    RateLimitConfig,
+    RateLimitWindow,
+)
 from jeex_cache.errors import (
     BackendError,
     ConfigurationError,

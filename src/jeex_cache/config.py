@@ -92,6 +92,9 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "settings"
+        if field.endswith("url"):  # a URL may carry a password: never echo it
+            problems.append(f"{field.upper()}: {error['msg']}")
+            continue
         shown = repr(error.get("input"))
         if len(shown) > 60:
             shown = shown[:57] + "..."

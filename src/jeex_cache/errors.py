@@ -29,7 +29,7 @@ class InvalidInputError(JeexCacheError, ValueError):
 
 
 class InvalidIdentifierError(InvalidInputError):
-    """An identifier (project ID, entry name, tag, ...) is malformed or could escape its key space."""
+    """An identifier (project ID, entry name, tag...) is malformed or would leave its key space."""
 
 
 class InvalidTTLError(InvalidInputError):

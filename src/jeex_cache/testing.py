@@ -77,17 +77,23 @@ class RedisServer:
             "--appendonly", "no", "--dir", self._workdir, "--protected-mode", "yes",
             *self._extra_args,
         ]  # fmt: skip
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
+        with open(self._log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._wait_until_ready()
+
+    @property
+    def _log_path(self) -> str:
+        return os.path.join(self._workdir, "redis.log")
 
     def _wait_until_ready(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                stderr = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise RedisServerError(f"redis-server exited at start: {stderr.strip()}")
+                with open(self._log_path, errors="replace") as log:
+                    tail = log.read()[-2000:]
+                raise RedisServerError(f"redis-server exited at start: {tail.strip()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
@@ -118,8 +124,6 @@ class RedisServer:
         if self._process is not None:
             self.resume()
             self.kill()
-            if self._process.stderr is not None:
-                self._process.stderr.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> Self:

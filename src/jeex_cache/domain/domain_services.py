@@ -58,7 +58,9 @@ class ProjectCacheService:
         payload = await self._repository.get_and_touch(pid, name)
         return None if payload is None else decode(payload)
 
-    async def get_entry(self, project_id: UUID | str, name: str | None = None) -> ProjectCache | None:
+    async def get_entry(
+        self, project_id: UUID | str, name: str | None = None
+    ) -> ProjectCache | None:
         """The whole entry with version and statistics, or None; counts the access."""
         pid = parse_uuid(project_id)
         if name is not None:
@@ -81,10 +83,8 @@ class ProjectCacheService:
             validate_name(name, "entry name")
         resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
         resolved_tags = as_tags(tags)
-        if version is not None and (
-            type(version) is not int or not 0 <= version <= MAX_VERSION
-        ):
-            raise InvalidInputError(f"version must be an integer from 0 to 2**53-1, got {version!r}")
+        if version is not None and (type(version) is not int or not 0 <= version <= MAX_VERSION):
+            raise InvalidInputError(f"version must be an integer in [0, 2**53), got {version!r}")
         payload = encode(value, self._max_payload_bytes)
         return await self._repository.set_if_newer(
             pid, name, payload, resolved_ttl, resolved_tags, version
@@ -134,8 +134,12 @@ class CacheInvalidationService:
             f" in project {pid}" if pid else "",
             reason,
             removed,
-            extra={"tag": resolved.name, "project_id": str(pid) if pid else None,
-                   "reason": reason, "removed": removed},
+            extra={
+                "tag": resolved.name,
+                "project_id": str(pid) if pid else None,
+                "reason": reason,
+                "removed": removed,
+            },
         )
         return removed
 

@@ -29,6 +29,7 @@ class Family(enum.Enum):
     """Operation families of the failure table."""
 
     CACHE_READ = "cache_read"
+    CACHE_LIST = "cache_list"
     CACHE_WRITE = "cache_write"
     CACHE_INVALIDATE = "cache_invalidate"
     RATE_LIMIT = "rate_limit"
@@ -55,6 +56,7 @@ FAILED_WRITE = WriteResult(WriteOutcome.FAILED, None)
 # The failure table. Later capabilities add their rows here, and only here.
 FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
+    Family.CACHE_LIST: Degradation(list, why="an empty listing, like a miss"),
     Family.CACHE_WRITE: Degradation(lambda: FAILED_WRITE, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),

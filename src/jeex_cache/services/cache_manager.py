@@ -30,7 +30,7 @@ from jeex_cache.domain.identifiers import parse_uuid
 from jeex_cache.domain.value_objects import CacheKey
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
-from jeex_cache.infrastructure.resilience import Family, FailureTracker, guarded
+from jeex_cache.infrastructure.resilience import FailureTracker, Family, guarded
 from jeex_cache.services.project_view import ProjectCacheView
 
 __all__ = ["CacheManager", "cache_manager"]
@@ -177,7 +177,7 @@ class CacheManager:
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_LIST)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
         pid = parse_uuid(project_id)

@@ -14,7 +14,7 @@ from jeex_cache.domain.domain_services import (
 )
 from jeex_cache.domain.entities import ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid
-from jeex_cache.infrastructure.resilience import Family, FailureTracker, guarded
+from jeex_cache.infrastructure.resilience import FailureTracker, Family, guarded
 
 __all__ = ["ProjectCacheView"]
 
@@ -64,14 +64,16 @@ class ProjectCacheView:
         version: int | None = None,
     ) -> WriteResult:
         """Store ``value`` under ``name``; refused (STALE) if a newer version is stored."""
-        return await self._cache.put(self.project_id, name, value, ttl=ttl, tags=tags, version=version)
+        return await self._cache.put(
+            self.project_id, name, value, ttl=ttl, tags=tags, version=version
+        )
 
     @guarded(Family.CACHE_INVALIDATE)
     async def delete(self, name: str) -> bool:
         """Remove ``name``; True if it existed."""
         return await self._cache.delete(self.project_id, name)
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_LIST)
     async def keys(self) -> list[str]:
         """Names of this view's live entries, sorted."""
         names = await self._cache.list_names(self.project_id)

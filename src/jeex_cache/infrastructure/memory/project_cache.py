@@ -112,7 +112,8 @@ class MemoryProjectCacheRepository:
             return WriteResult(WriteOutcome.STALE, stored.version)
         if stored is not None:
             self._remove(slot)
-        entry = _Entry(payload, version, now, now + ttl.milliseconds, frozenset(t.name for t in tags))
+        tag_names = frozenset(t.name for t in tags)
+        entry = _Entry(payload, version, now, now + ttl.milliseconds, tag_names)
         self._entries[slot] = entry
         self._by_project[project_id].add(name)
         for tag in entry.tags:
@@ -133,7 +134,7 @@ class MemoryProjectCacheRepository:
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         now = self._now_ms()
-        projects = self._by_tag.get(tag.name, {})
+        projects: dict[UUID, set[str | None]] = self._by_tag.get(tag.name, {})
         slots = [
             (pid, name)
             for pid, names in projects.items()

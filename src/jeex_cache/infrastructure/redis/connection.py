@@ -7,10 +7,10 @@ one place where driver exceptions become ``BackendError``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -55,7 +55,7 @@ def create_client(settings: Settings) -> aioredis.Redis:
         socket_connect_timeout=settings.redis_connect_timeout,
         retry=Retry(NoBackoff(), 0),
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
 
 
 class RedisExecutor:
@@ -64,18 +64,17 @@ class RedisExecutor:
     def __init__(self, client: aioredis.Redis, namespace: str) -> None:
         self.client = client
         self.prefix = f"{namespace}:"
+        self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
 
-    async def script(self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]) -> Any:
+    async def script(
+        self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
+    ) -> Any:
         """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) load it once."""
         try:
             try:
-                return await self.client.execute_command(
-                    "EVALSHA", script.sha, len(keys), *keys, *args
-                )
+                return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
             except NoScriptError:
-                return await self.client.execute_command(
-                    "EVAL", script.source, len(keys), *keys, *args
-                )
+                return await self._execute("EVAL", script.source, len(keys), *keys, *args)
         except RedisError as exc:
             raise _translate(exc, script.name) from exc
         except OSError as exc:
@@ -84,24 +83,45 @@ class RedisExecutor:
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command."""
         try:
-            return await self.client.execute_command(*args)
+            return await self._execute(*args)
         except RedisError as exc:
-            raise _translate(exc, str(args[0])) from exc
+            raise _translate(exc, f"{args[0]!s}") from exc
         except OSError as exc:
-            raise BackendError(f"{args[0]}: {exc}") from exc
+            raise BackendError(f"{args[0]!s}: {exc}") from exc
 
     async def scripts_pipelined(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
     ) -> list[Any]:
-        """Run ``script`` once per (keys, args) in one pipelined round trip."""
-        if not calls:
-            return []
-        await self.load(script)
+        """Run ``script`` once per (keys, args) in one pipelined round trip.
+
+        Calls answered NOSCRIPT (a restarted server) are run again after one SCRIPT LOAD;
+        the others are not repeated.
+        """
+        results = await self._pipeline(script, calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            await self.load(script)
+            retried = await self._pipeline(script, [calls[i] for i in missing])
+            for i, result in zip(missing, retried, strict=True):
+                results[i] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise (
+                    _translate(result, script.name)
+                    if isinstance(result, RedisError)
+                    else BackendError(f"{script.name}: {result}")
+                )
+        return results
+
+    async def _pipeline(
+        self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
+    ) -> list[Any]:
         try:
             async with self.client.pipeline(transaction=False) as pipe:
+                queue = cast(Callable[..., object], pipe.execute_command)
                 for keys, args in calls:
-                    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-                return list(await pipe.execute())
+                    queue("EVALSHA", script.sha, len(keys), *keys, *args)
+                return list(await pipe.execute(raise_on_error=False))
         except RedisError as exc:
             raise _translate(exc, script.name) from exc
         except OSError as exc:
@@ -116,4 +136,5 @@ class RedisExecutor:
 def _translate(exc: RedisError, operation: str) -> BackendError:
     # A ResponseError is the server answering (wrong type, script error): not transient.
     transient = not isinstance(exc, ResponseError)
-    return BackendError(f"redis {operation} failed: {type(exc).__name__}: {exc}", transient=transient)
+    message = f"redis {operation} failed: {type(exc).__name__}: {exc}"
+    return BackendError(message, transient=transient)

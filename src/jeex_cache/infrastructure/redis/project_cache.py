@@ -15,7 +15,7 @@ from uuid import UUID
 from jeex_cache._codec import decode
 from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
-from jeex_cache.infrastructure.redis.connection import LuaScript, RedisExecutor
+from jeex_cache.infrastructure.redis.connection import EncodedArg, LuaScript, RedisExecutor
 
 __all__ = ["RedisProjectCacheRepository"]
 
@@ -88,9 +88,8 @@ class RedisProjectCacheRepository:
             keys.append(self._project_key(CacheKey.project_tag_index(project_id, tag)))
             keys.append(self._project_key(CacheKey.tag_projects(tag)))
         marked = f"|{'|'.join(names)}|" if names else ""
-        args = [payload, ttl.milliseconds, "" if version is None else version, marked]
-        args.append(str(project_id))
-        args.extend(names)
+        args: list[EncodedArg] = [payload, ttl.milliseconds, "" if version is None else version]
+        args += [marked, str(project_id), *names]
         stored, current = await self._redis.script(_SET, keys, args)
         outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
         return WriteResult(outcome, int(current))
@@ -112,26 +111,24 @@ class RedisProjectCacheRepository:
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         if project_id is not None:
-            projects = [project_id]
-        else:
-            registry = self._project_key(CacheKey.tag_projects(tag))
-            members = await self._redis.command("ZRANGE", registry, 0, -1)
-            projects = [UUID(member.decode()) for member in members]
+            return int(await self._redis.script(_INVALIDATE_TAG, *self._tag_call(project_id, tag)))
+        registry = self._project_key(CacheKey.tag_projects(tag))
+        members = await self._redis.command("ZRANGE", registry, 0, -1)
+        projects = [UUID(member.decode()) for member in members]
         removed = 0
         for start in range(0, len(projects), _PIPELINE_CHUNK):
-            calls = [
-                (self._tag_keys(pid, tag), (tag.name,))
-                for pid in projects[start : start + _PIPELINE_CHUNK]
-            ]
+            chunk = projects[start : start + _PIPELINE_CHUNK]
+            calls = [self._tag_call(pid, tag) for pid in chunk]
             removed += sum(await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls))
         return removed
 
-    def _tag_keys(self, project_id: UUID, tag: CacheTag) -> list[str]:
-        return [
+    def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str]]:
+        keys = [
             self._project_key(CacheKey.project_tag_index(project_id, tag)),
             self._project_key(CacheKey.project_index(project_id)),
             self._project_key(CacheKey.project_tags(project_id)),
         ]
+        return keys, (tag.name,)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
         keys = await self._redis.script(

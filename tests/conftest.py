@@ -1,0 +1,77 @@
+"""Shared fixtures: real redis-server processes on free loopback ports, and the backend matrix.
+
+Every test that takes ``manager`` runs once per backend (memory, redis): that is the
+contract suite. ``elapse(seconds)`` moves time: the manual clock on memory, real time on
+Redis (whose clock cannot be moved), so expiry tests keep their TTLs short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+import redis
+
+from jeex_cache import CacheManager, ManualClock, Settings
+from jeex_cache.testing import RedisServer
+
+BACKENDS = ["memory", "redis"]
+
+Elapse = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One redis-server for the session's contract tests (flushed before each test)."""
+    with RedisServer.start() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared server's URL, flushed."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The clock of the memory backend."""
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings selecting ``backend`` (a flushed redis-server for redis)."""
+    if backend == "memory":
+        return Settings(redis_url=None)
+    return Settings(redis_url=request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+async def manager(settings: Settings, clock: ManualClock) -> AsyncIterator[CacheManager]:
+    """An initialised manager on the backend under test."""
+    async with CacheManager(settings, clock=clock) as cache:
+        yield cache
+
+
+@pytest.fixture
+def elapse(backend: str, clock: ManualClock) -> Elapse:
+    """Let ``seconds`` pass for the backend under test."""
+
+    async def move(seconds: float) -> None:
+        if backend == "memory":
+            clock.advance(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    return move

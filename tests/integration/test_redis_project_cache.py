@@ -1,0 +1,200 @@
+"""Redis-only properties of the project cache: round trips, key layout, scripts, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
+
+from jeex_cache import CacheManager, CacheTag, Settings
+
+
+class RoundTrips:
+    """Counts what the client sends: one ``send_packed_command`` is one round trip."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
+    counter = RoundTrips()
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        counter.count += 1
+        await original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return counter
+
+
+@pytest.fixture
+async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
+    async with CacheManager(Settings(redis_url=redis_url)) as manager:
+        await manager.health_check()  # warm one connection up, so counts exclude the handshake
+        yield manager
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+async def test_every_cache_operation_is_one_round_trip(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    project = uuid4()
+    operations = [
+        lambda: cache.cache_project_data(project, {"a": 1}, tags=["t1", "t2"], version=3),
+        lambda: cache.get_project_data(project),
+        lambda: cache.get_project_entry(project),
+        lambda: cache.list_project_keys(project),
+        lambda: cache.project(project).set("x", 1, tags=["t1"]),
+        lambda: cache.project(project).invalidate_tag("t1"),
+        lambda: cache.delete_project_data(project),
+        lambda: cache.invalidate_project_cache(project),
+    ]
+    for operation in operations:
+        before = round_trips.count
+        await operation()  # type: ignore[no-untyped-call]
+        assert round_trips.count - before == 1
+
+
+async def test_invalidate_by_tag_is_two_round_trips_whatever_the_project_count(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    for _ in range(30):
+        await cache.cache_project_data(uuid4(), {"a": 1}, tags=["wide"])
+    before = round_trips.count
+    assert await cache.invalidate_by_tag("wide") == 30
+    assert round_trips.count - before == 2  # read the tag's registry, then one pipeline
+
+
+async def test_client_never_scans_the_keyspace(cache: CacheManager, raw: redis.Redis) -> None:
+    raw.config_resetstat()
+    project = uuid4()
+    await cache.cache_project_data(project, 1, tags=["t"])
+    await cache.invalidate_by_tag("t")
+    await cache.cache_project_data(project, 1)
+    await cache.list_project_keys(project)
+    await cache.invalidate_project_cache(project)
+    stats = raw.info("commandstats")
+    assert not {"cmdstat_scan", "cmdstat_keys"} & set(stats)
+
+
+async def test_keyspace_holds_only_namespaced_project_keys(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    project = uuid4()
+    await cache.cache_project_data(project, {"a": 1}, tags=["t"])
+    await cache.project(project).set("x", 2)
+    keys = sorted(key.decode() for key in raw.scan_iter("*"))
+    prefix = f"jeex:proj:{{{project}}}:"
+    assert keys == sorted(
+        [
+            f"{prefix}data",
+            f"{prefix}index",
+            f"{prefix}kv:x",
+            f"{prefix}tag:t",
+            f"{prefix}tags",
+            "jeex:tag:{t}:projects",
+        ]
+    )
+
+
+async def test_indexes_never_expire_before_their_entries(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    project = uuid4()
+    view = cache.project(project)
+    await view.set("long", 1, ttl=600, tags=["t"])
+    await view.set("short", 1, ttl=5, tags=["t"])
+    prefix = f"jeex:proj:{{{project}}}:"
+    keys = [f"{prefix}kv:long", f"{prefix}index", f"{prefix}tags", f"{prefix}tag:t"]
+    keys.append("jeex:tag:{t}:projects")
+    # Read every PTTL inside one script: the server's clock stands still for its duration.
+    read_all = "local r = {} for i, k in ipairs(KEYS) do r[i] = redis.call('PTTL', k) end return r"
+    entry_ttl, *index_ttls = raw.eval(read_all, len(keys), *keys)
+    assert entry_ttl > 590_000
+    assert all(ttl >= entry_ttl for ttl in index_ttls)
+
+
+async def test_namespace_setting_prefixes_every_key(redis_url: str, raw: redis.Redis) -> None:
+    async with CacheManager(Settings(redis_url=redis_url, cache_namespace="tenant-a")) as cache:
+        await cache.cache_project_data(uuid4(), 1, tags=["t"])
+    assert all(key.startswith(b"tenant-a:") for key in raw.scan_iter("*"))
+
+
+async def test_scripts_reload_after_the_server_forgets_them(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    project = uuid4()
+    raw.script_flush()
+    assert await cache.cache_project_data(project, {"a": 1}) is True
+    assert await cache.get_project_data(project) == {"a": 1}
+
+
+async def test_concurrent_writers_on_separate_connections_keep_the_newest(
+    redis_url: str,
+) -> None:
+    """Four managers (own pools) race 400 versioned writes; the newest version wins."""
+    project = uuid4()
+    versions = list(range(1, 401))
+    random.Random(7).shuffle(versions)
+    managers = [CacheManager(Settings(redis_url=redis_url)) for _ in range(4)]
+    for manager in managers:
+        await manager.initialize()
+    try:
+        results = await asyncio.gather(
+            *(
+                managers[i % 4].write_project_data(project, {"v": v}, version=v)
+                for i, v in enumerate(versions)
+            )
+        )
+        entry = await managers[0].get_project_entry(project)
+    finally:
+        for manager in managers:
+            await manager.close()
+    assert entry is not None
+    assert (entry.version, entry.data) == (400, {"v": 400})
+    # A write is stored iff it was not older than what was stored when it ran.
+    assert any(r.stored for r in results)
+    assert all(r.version is not None and r.version >= 1 for r in results)
+
+
+async def test_wrong_type_under_a_key_is_a_backend_failure_not_a_crash(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    project = uuid4()
+    raw.set(f"jeex:proj:{{{project}}}:data", "not a hash")
+    assert await cache.get_project_data(project) is None
+    assert await cache.cache_project_data(project, 1) is False
+    assert cache.failure_tracker.failures
+
+
+async def test_cross_project_tag_with_many_projects(cache: CacheManager) -> None:
+    projects = [uuid4() for _ in range(1200)]  # more than one pipeline chunk
+    await asyncio.gather(
+        *(cache.cache_project_data(p, 1, tags=[CacheTag("bulk")]) for p in projects)
+    )
+    assert await cache.invalidate_by_tag("bulk") == 1200
+
+
+async def test_raw_client_sees_the_payload_as_json(cache: CacheManager, redis_url: str) -> None:
+    project = uuid4()
+    await cache.cache_project_data(project, {"name": "x"})
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        payload = await client.hget(f"jeex:proj:{{{project}}}:data", "d")
+    finally:
+        await client.aclose()
+    assert payload == b'{"name":"x"}'

@@ -1,0 +1,85 @@
+"""Settings: the spec's variables and defaults, and clear errors naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from jeex_cache import ConfigurationError, Settings
+
+SPEC_DEFAULTS = {
+    "redis_max_connections": 20,
+    "cache_project_data_ttl": 3600,
+    "cache_user_session_ttl": 7200,
+    "cache_progress_ttl": 1800,
+    "rate_limit_default_requests": 100,
+    "rate_limit_default_window": 3600,
+    "cache_metrics_buffer_size": 100,
+    "cache_health_check_interval": 30,
+    "max_retries": 3,
+    "retry_delay": 1.0,
+    "backoff_multiplier": 2.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*SPEC_DEFAULTS, "redis_url", "cache_namespace", "cache_max_payload_bytes"]:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_spec_defaults() -> None:
+    settings = Settings()
+    for name, value in SPEC_DEFAULTS.items():
+        assert getattr(settings, name) == value, name
+    assert settings.redis_url is None
+    assert settings.backend == "memory"
+    assert settings.cache_max_payload_bytes == 1_048_576
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:5240")
+    monkeypatch.setenv("REDIS_MAX_CONNECTIONS", "50")
+    monkeypatch.setenv("CACHE_PROJECT_DATA_TTL", "60")
+    settings = Settings()
+    assert settings.backend == "redis"
+    assert settings.redis_max_connections == 50
+    assert settings.project_data_ttl.total_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REDIS_MAX_CONNECTIONS", "abc"),
+        ("REDIS_MAX_CONNECTIONS", "0"),
+        ("CACHE_PROJECT_DATA_TTL", "-5"),
+        ("CACHE_USER_SESSION_TTL", "0"),
+        ("REDIS_URL", "http://example.invalid"),
+        ("CACHE_NAMESPACE", "Bad Namespace"),
+        ("BACKOFF_MULTIPLIER", "0.5"),
+    ],
+)
+def test_invalid_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings()
+
+
+def test_memory_url_and_empty_url_select_memory() -> None:
+    assert Settings(redis_url="memory://").backend == "memory"
+    assert Settings(redis_url="").backend == "memory"
+    assert Settings(redis_url="rediss://h:6380/0").backend == "redis"
+    assert Settings(redis_url="unix:///run/redis.sock").backend == "redis"
+
+
+def test_url_with_password_is_not_echoed() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings(redis_url="http://user:s3cret@host")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(Exception, match="frozen"):
+        settings.redis_max_connections = 3  # type: ignore[misc]
