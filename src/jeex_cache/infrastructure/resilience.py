@@ -31,6 +31,7 @@ class Family(enum.Enum):
     CACHE_READ = "cache_read"
     CACHE_LIST = "cache_list"
     CACHE_WRITE = "cache_write"
+    CACHE_DELETE = "cache_delete"
     CACHE_INVALIDATE = "cache_invalidate"
     RATE_LIMIT = "rate_limit"
     SESSION = "session"
@@ -58,6 +59,7 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
     Family.CACHE_LIST: Degradation(list, why="an empty listing, like a miss"),
     Family.CACHE_WRITE: Degradation(lambda: FAILED_WRITE, why="never break the request"),
+    Family.CACHE_DELETE: Degradation(lambda: False, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),

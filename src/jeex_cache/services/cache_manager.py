@@ -160,7 +160,7 @@ class CacheManager:
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_DELETE)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._require().cache.delete(project_id)

@@ -68,7 +68,7 @@ class ProjectCacheView:
             self.project_id, name, value, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_DELETE)
     async def delete(self, name: str) -> bool:
         """Remove ``name``; True if it existed."""
         return await self._cache.delete(self.project_id, name)
