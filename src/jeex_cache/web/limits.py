@@ -1,0 +1,62 @@
+"""A request-body size limit, so an oversized upload is refused before it is held in memory.
+
+The cache itself refuses an encoded value over ``CACHE_MAX_PAYLOAD_BYTES`` (413); this guard
+bounds what the server reads to get that far. It checks ``Content-Length`` up front and counts
+the bytes of a streamed (chunked) body as they arrive.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jeex_cache.web.errors import error_response, status_name
+
+__all__ = ["BodySizeLimit", "body_limit_for"]
+
+ENVELOPE_BYTES = 64 * 1024
+
+
+def body_limit_for(max_payload_bytes: int) -> int:
+    """The largest request body accepted for values of at most ``max_payload_bytes``.
+
+    Twice the payload limit plus 64 KiB: room for indentation and the request's other fields,
+    so the precise check stays the cache's own.
+    """
+    return 2 * max_payload_bytes + ENVELOPE_BYTES
+
+
+class BodySizeLimit:
+    """ASGI middleware answering 413 to HTTP requests whose body exceeds ``max_bytes``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            response = error_response(413, status_name(413), self._message())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the route's body read: FastAPI re-raises HTTPExceptions
+                    # from there, and the app's handler renders it as JSON.
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+    def _message(self) -> str:
+        return f"request body is over the limit of {self.max_bytes} bytes"

@@ -1,0 +1,137 @@
+"""The reference service's endpoints: a project's cached document, tag invalidation, health.
+
+Each route delegates to the ``CacheManager`` in ``app.state.manager``. The manager never raises
+for a backend failure (reads miss, writes fail, invalidations remove 0); a route reports such a
+failure as 503 when the manager's failure tracker says the latest backend call failed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from jeex_cache.domain.entities import WriteOutcome
+from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.web.errors import error_response
+from jeex_cache.web.schemas import (
+    CacheEntry,
+    CacheWrite,
+    ErrorBody,
+    Invalidated,
+    Stored,
+    WriteRefused,
+)
+
+__all__ = ["get_manager", "router"]
+
+router = APIRouter()
+
+
+def get_manager(request: Request) -> CacheManager:
+    """The application's manager (set by ``create_app``)."""
+    manager: CacheManager = request.app.state.manager
+    return manager
+
+
+Manager = Annotated[CacheManager, Depends(get_manager)]
+# Reasons end up in log records: one line of printable text.
+Reason = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+_INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+
+
+def _unavailable(what: str, **extra: Any) -> JSONResponse:
+    return error_response(503, "BackendUnavailable", f"the cache backend failed: {what}", **extra)
+
+
+@router.put(
+    "/projects/{project_id}/cache",
+    response_model=Stored,
+    responses={
+        **_INVALID,
+        409: {"model": WriteRefused},
+        413: {"model": ErrorBody},
+        503: {"model": WriteRefused},
+    },
+    summary="Cache a project's document",
+)
+async def put_project_cache(
+    project_id: UUID, body: CacheWrite, manager: Manager
+) -> Stored | JSONResponse:
+    """Store ``data``, unless the stored version is newer than ``version`` (409)."""
+    result = await manager.write_project_data(
+        project_id, body.data, body.ttl, tags=body.tags, version=body.version
+    )
+    if result.outcome is WriteOutcome.STORED and result.version is not None:
+        return Stored(version=result.version)
+    if result.outcome is WriteOutcome.STALE:
+        return error_response(
+            409,
+            "StaleVersion",
+            f"version {body.version} is older than the stored version {result.version}",
+            stored=False,
+            stored_version=result.version,
+        )
+    return _unavailable("nothing was stored", stored=False)
+
+
+@router.get(
+    "/projects/{project_id}/cache",
+    response_model=CacheEntry,
+    responses={404: {"model": ErrorBody}, **_INVALID},
+    summary="Read a project's document",
+)
+async def get_project_cache(project_id: UUID, manager: Manager) -> CacheEntry | JSONResponse:
+    """The document with its version, times and access statistics; 404 on a miss."""
+    entry = await manager.get_project_entry(project_id)
+    if entry is not None:
+        return CacheEntry.of(entry)
+    if manager.failure_tracker.degraded:
+        return _unavailable("the document could not be read")
+    return error_response(404, "NotFound", f"nothing is cached for project {project_id}")
+
+
+@router.delete(
+    "/projects/{project_id}/cache",
+    response_model=Invalidated,
+    responses=_INVALID,
+    summary="Invalidate everything cached for a project",
+)
+async def delete_project_cache(
+    project_id: UUID, manager: Manager, reason: Reason = "api"
+) -> Invalidated | JSONResponse:
+    """Remove the project's document and every other entry of the project."""
+    removed = await manager.invalidate_project_cache(project_id, reason)
+    if removed == 0 and manager.failure_tracker.degraded:
+        return _unavailable("nothing was invalidated")
+    return Invalidated(invalidated=removed)
+
+
+@router.post(
+    "/tags/{tag}/invalidate",
+    response_model=Invalidated,
+    responses=_INVALID,
+    summary="Invalidate every entry carrying a tag, in every project",
+)
+async def invalidate_tag(
+    tag: str, manager: Manager, reason: Reason = "api"
+) -> Invalidated | JSONResponse:
+    """Remove every entry tagged ``tag``."""
+    removed = await manager.invalidate_by_tag(tag, reason)
+    if removed == 0 and manager.failure_tracker.degraded:
+        return _unavailable("nothing was invalidated")
+    return Invalidated(invalidated=removed)
+
+
+@router.get(
+    "/health",
+    responses={503: {"description": "The backend is unhealthy."}},
+    summary="Backend health",
+)
+async def health(manager: Manager) -> JSONResponse:
+    """``manager.health_check()``: 200 when healthy, 503 otherwise."""
+    report = await manager.health_check()
+    return JSONResponse(report, status_code=200 if report.get("status") == "healthy" else 503)

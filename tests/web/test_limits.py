@@ -1,0 +1,72 @@
+"""The request-body limit: an oversized body is refused with 413 before it is read whole."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from jeex_cache import CacheManager, Settings
+from jeex_cache.web import create_app
+from jeex_cache.web.errors import status_name
+from jeex_cache.web.limits import body_limit_for
+from tests.web._serve import serve
+
+MAX_PAYLOAD = 1_000
+LIMIT = body_limit_for(MAX_PAYLOAD)
+
+
+@pytest.fixture
+async def small_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose cache accepts values of at most 1,000 bytes."""
+    manager = CacheManager(Settings(redis_url=None, cache_max_payload_bytes=MAX_PAYLOAD))
+    async with serve(create_app(manager=manager)) as client:
+        yield client
+
+
+def test_limit_leaves_room_for_the_envelope() -> None:
+    assert LIMIT > 2 * MAX_PAYLOAD
+
+
+async def test_declared_length_over_the_limit_is_413(small_client: httpx.AsyncClient) -> None:
+    body = b'{"data": "' + b"x" * LIMIT + b'"}'
+    response = await small_client.put(
+        f"/projects/{uuid4()}/cache", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413, response.text
+    assert response.json() == {
+        "error": status_name(413),
+        "detail": f"request body is over the limit of {LIMIT} bytes",
+    }
+
+
+async def test_streamed_body_over_the_limit_is_413(small_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"data": "'
+        for _ in range(LIMIT // 1024 + 1):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await small_client.put(
+        f"/projects/{uuid4()}/cache", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413, response.text
+    assert response.json() == {
+        "error": status_name(413),
+        "detail": f"request body is over the limit of {LIMIT} bytes",
+    }
+
+
+async def test_body_within_the_limit_reaches_the_cache_check(
+    small_client: httpx.AsyncClient,
+) -> None:
+    pid = uuid4()
+    response = await small_client.put(f"/projects/{pid}/cache", json={"data": "x" * MAX_PAYLOAD})
+    assert response.status_code == 413
+    assert response.json()["error"] == "PayloadTooLargeError"
+
+    fits = await small_client.put(f"/projects/{pid}/cache", json={"data": "x" * 100})
+    assert fits.status_code == 200, fits.text
