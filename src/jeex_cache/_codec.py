@@ -14,7 +14,11 @@ decode = orjson.loads
 
 
 def encode(value: Any, max_bytes: int) -> bytes:
-    """Encode ``value`` as JSON, refusing what JSON cannot hold or what exceeds ``max_bytes``."""
+    """Encode ``value`` as JSON, refusing what JSON cannot hold or what exceeds ``max_bytes``.
+
+    UUIDs, datetimes, dataclasses and enums are encoded as orjson does; NaN and infinities,
+    which JSON has no words for, become ``null``.
+    """
     try:
         payload = orjson.dumps(value)
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError

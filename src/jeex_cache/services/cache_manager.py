@@ -130,7 +130,12 @@ class CacheManager:
         tags: Iterable[TagLike] = (),
         version: int | None = None,
     ) -> bool:
-        """Cache a project's document; False if refused as stale or the backend failed."""
+        """Cache a project's document; False if refused as stale or the backend failed.
+
+        ``version`` (an int in [0, 2**53)) is refused only when lower than the stored one;
+        the same version overwrites, so a retried write is harmless. Without it the stored
+        version plus one is written. ``ttl`` defaults to ``CACHE_PROJECT_DATA_TTL``.
+        """
         result = await self.write_project_data(project_id, data, ttl, tags=tags, version=version)
         return result.stored
 
