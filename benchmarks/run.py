@@ -1,0 +1,394 @@
+"""Benchmark jeex-cache's project cache against raw redis-py on the same Redis server.
+
+    python -m benchmarks.run [--quick] [--samples N] [--ops N] [--rounds N]
+                             [--redis-url URL] [--json PATH] [--strict]
+
+See ``benchmarks/README.md`` for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson
+import redis
+from redis.utils import HIREDIS_AVAILABLE
+
+from benchmarks._candidates import (
+    GET,
+    PROJECT_ID,
+    SET,
+    open_candidates,
+    pool_description,
+    raw_client,
+    sample_document,
+)
+from benchmarks._measure import (
+    Candidate,
+    Samples,
+    Throughput,
+    measure_latency,
+    measure_throughput,
+)
+from benchmarks._stats import LatencySummary, summarize
+from jeex_cache import Settings
+from jeex_cache.testing import RedisServer
+
+__all__ = ["main"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """What to run: sample counts, rounds, concurrency and where Redis is."""
+
+    samples: int
+    ops: int
+    rounds: int
+    concurrency: int
+    warmup: int
+    redis_url: str | None
+    id_type: str
+    diagnostics: bool
+    max_connections: int | None
+    socket_timeout: float | None
+
+    def settings(self, url: str) -> Settings:
+        """jeex-cache's settings for ``url``; the raw pools are sized from them too."""
+        overrides: dict[str, Any] = {}
+        if self.max_connections is not None:
+            overrides["redis_max_connections"] = self.max_connections
+        if self.socket_timeout is not None:
+            overrides["redis_socket_timeout"] = self.socket_timeout
+        return Settings(redis_url=url, **overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One candidate's results, with ratios against its operation's raw baseline."""
+
+    operation: str
+    implementation: str
+    role: str
+    latency: LatencySummary
+    ops_per_second: float
+    loaded: LatencySummary
+    loaded_max_us: float
+    p50_ratio: float
+    throughput_ratio: float
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One performance target and whether it is met."""
+
+    description: str
+    measured: str
+    passed: bool
+    informational: bool = False
+
+    def line(self) -> str:
+        """``- PASS: ...``, ``- FAIL: ...``, or ``- INFO (met|not met): ...``."""
+        if self.informational:
+            verdict = f"INFO ({'met' if self.passed else 'not met'})"
+        else:
+            verdict = "PASS" if self.passed else "FAIL"
+        return f"- {verdict}: {self.description} ({self.measured})"
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
+    """The command line, as a ``Config`` plus the output options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        help="calls per candidate at concurrency 1 (default 20000; 1500 with --quick)",
+    )
+    parser.add_argument(
+        "--ops",
+        type=int,
+        help="calls per candidate for throughput (default 50000; 3000 with --quick)",
+    )
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5; 2 with --quick)")
+    parser.add_argument("--concurrency", type=int, default=64, help="callers for throughput")
+    parser.add_argument("--warmup", type=int, help="untimed calls before each slice (default 200)")
+    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke test")
+    parser.add_argument("--redis-url", help="use this server instead of starting redis-server")
+    parser.add_argument(
+        "--id-type",
+        choices=("uuid", "str"),
+        default="uuid",
+        help="pass the project ID to jeex-cache as a UUID or a string",
+    )
+    parser.add_argument(
+        "--no-diagnostics", action="store_true", help="skip the diagnostic reference rows"
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        help="pool size of every candidate (default: Settings' REDIS_MAX_CONNECTIONS, 20)",
+    )
+    parser.add_argument(
+        "--socket-timeout",
+        type=float,
+        help="Settings.redis_socket_timeout, also every pool's wait for a free connection "
+        "(default: Settings' REDIS_SOCKET_TIMEOUT, 0.5)",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    args = parser.parse_args(argv)
+    quick = bool(args.quick)
+    config = Config(
+        samples=args.samples or (1_500 if quick else 20_000),
+        ops=args.ops or (3_000 if quick else 50_000),
+        rounds=args.rounds or (2 if quick else 5),
+        concurrency=args.concurrency,
+        warmup=args.warmup if args.warmup is not None else (50 if quick else 200),
+        redis_url=args.redis_url,
+        id_type=args.id_type,
+        diagnostics=not args.no_diagnostics,
+        max_connections=args.max_connections,
+        socket_timeout=args.socket_timeout,
+    )
+    if min(config.samples, config.ops, config.rounds, config.concurrency) < 1:
+        parser.error("--samples, --ops, --rounds and --concurrency must be positive")
+    return config, args
+
+
+async def server_version(url: str, settings: Settings) -> str:
+    """``redis_version`` from INFO."""
+    client = raw_client(url, settings, socket_timeout=False)
+    try:
+        info: dict[str, Any] = await client.info("server")
+        return str(info.get("redis_version", "?"))
+    finally:
+        await client.aclose()
+
+
+def environment(redis_version: str) -> dict[str, Any]:
+    """Versions and machine facts worth printing next to the numbers."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "redis_py": redis.__version__,
+        "hiredis": HIREDIS_AVAILABLE,
+        "orjson": orjson.__version__,
+        "redis_server": redis_version,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+
+
+def build_rows(
+    candidates: Sequence[Candidate],
+    latency: dict[str, Samples],
+    throughput: dict[str, Throughput],
+) -> list[Row]:
+    """Summaries per candidate, with ratios against the baseline of the same operation."""
+    baselines = {c.operation: c.key for c in candidates if c.role == "baseline"}
+    summaries = {c.key: summarize(latency[c.key].durations_ns) for c in candidates}
+    rates = {c.key: throughput[c.key].ops_per_second for c in candidates}
+    rows = []
+    for c in candidates:
+        base = baselines[c.operation]
+        rows.append(Row(
+            operation=c.operation,
+            implementation=c.implementation,
+            role=c.role,
+            latency=summaries[c.key],
+            ops_per_second=rates[c.key],
+            loaded=summarize(throughput[c.key].durations_ns),
+            loaded_max_us=max(throughput[c.key].durations_ns) / 1000,
+            p50_ratio=summaries[c.key].p50_us / summaries[base].p50_us,
+            throughput_ratio=rates[c.key] / rates[base],
+            failures=latency[c.key].failures + throughput[c.key].failures,
+        ))  # fmt: skip
+    return rows
+
+
+def failure_notes(rows: Sequence[Row], settings: Settings) -> list[str]:
+    """Explain failed calls: with more callers than connections, they are pool timeouts."""
+    failed = [f"{r.implementation} ({r.operation}): {r.failures}" for r in rows if r.failures]
+    if not failed:
+        return []
+    return [
+        "failed calls - " + "; ".join(failed) + ". With more callers than connections, these "
+        "are redis-py BlockingConnectionPool wait timeouts (ConnectionError 'No connection "
+        f"available' after {settings.redis_socket_timeout} s; for jeex-cache a miss or a "
+        "failed write): the pool's wake-ups are not FIFO, so a caller that releases a "
+        "connection takes it straight back and waiters starve. Try --max-connections "
+        "or --socket-timeout to see the difference."
+    ]
+
+
+def _label(row: Row) -> str:
+    return {
+        "ours": f"**{row.implementation}**",
+        "baseline": f"{row.implementation} (baseline)",
+    }.get(row.role, f"_{row.implementation}_ (ref)")
+
+
+def render_table(rows: Sequence[Row]) -> Iterator[str]:
+    """The main Markdown table."""
+    yield ("| operation | implementation | p50 µs | p95 µs | p99 µs | ops/s @64 "
+           "| p50 ratio vs raw | throughput ratio vs raw |")  # fmt: skip
+    yield "|---|---|--:|--:|--:|--:|--:|--:|"
+    for r in rows:
+        lat = r.latency
+        yield (f"| {r.operation} | {_label(r)} | {lat.p50_us:.1f} | {lat.p95_us:.1f} "
+               f"| {lat.p99_us:.1f} | {r.ops_per_second:,.0f} | {r.p50_ratio:.2f}x "
+               f"| {r.throughput_ratio:.2f}x |")  # fmt: skip
+
+
+def render_loaded(rows: Sequence[Row], concurrency: int) -> Iterator[str]:
+    """Per-call latency while ``concurrency`` callers share the pool."""
+    yield (
+        f"| operation | implementation | p50 µs @{concurrency} | p95 µs @{concurrency} "
+        f"| p99 µs @{concurrency} | max µs @{concurrency} | failed calls (all runs) |"
+    )
+    yield "|---|---|--:|--:|--:|--:|--:|"
+    for r in rows:
+        lat = r.loaded
+        yield (f"| {r.operation} | {_label(r)} | {lat.p50_us:.0f} | {lat.p95_us:.0f} "
+               f"| {lat.p99_us:.0f} | {r.loaded_max_us:.0f} | {r.failures} |")  # fmt: skip
+
+
+def evaluate_targets(rows: Sequence[Row], concurrency: int) -> list[Target]:
+    """The project's relative targets and the spec's absolute ones.
+
+    The spec's figures are judged at concurrency 1. Under a closed loop of ``concurrency``
+    callers a call's latency is about ``concurrency / throughput`` whatever the library, so
+    those lines are informational, shown next to raw redis-py's.
+    """
+    by_role = {(r.operation, r.role): r for r in rows if r.role != "reference"}
+    get, put = by_role[GET, "ours"], by_role[SET, "ours"]
+    raw_get, raw_put = by_role[GET, "baseline"], by_role[SET, "baseline"]
+    ours_failed = get.failures + put.failures
+    raw_failed = raw_get.failures + raw_put.failures
+    c = concurrency
+    return [
+        Target("jeex-cache: no call failed (no fallback to a miss / failed write)",
+               f"{ours_failed} failed; raw redis-py baselines: {raw_failed}", ours_failed == 0),
+        Target("get_project_data p50 <= 1.25x raw GET+decode",
+               f"{get.p50_ratio:.2f}x", get.p50_ratio <= 1.25),
+        Target("cache_project_data p50 <= 1.3x raw SET",
+               f"{put.p50_ratio:.2f}x", put.p50_ratio <= 1.3),
+        Target(f"get_project_data throughput @{c} >= 0.9x raw",
+               f"{get.throughput_ratio:.2f}x", get.throughput_ratio >= 0.9),
+        Target(f"cache_project_data throughput @{c} >= 0.9x raw",
+               f"{put.throughput_ratio:.2f}x", put.throughput_ratio >= 0.9),
+        Target("spec: reads p95 < 5 ms (concurrency 1)",
+               f"{get.latency.p95_us / 1000:.3f} ms", get.latency.p95_us < 5_000),
+        Target("spec: writes p95 < 10 ms (concurrency 1)",
+               f"{put.latency.p95_us / 1000:.3f} ms", put.latency.p95_us < 10_000),
+        Target(f"reads p95 < 5 ms @{c} callers",
+               f"{get.loaded.p95_us / 1000:.3f} ms; raw {raw_get.loaded.p95_us / 1000:.3f} ms",
+               get.loaded.p95_us < 5_000, informational=True),
+        Target(f"writes p95 < 10 ms @{c} callers",
+               f"{put.loaded.p95_us / 1000:.3f} ms; raw {raw_put.loaded.p95_us / 1000:.3f} ms",
+               put.loaded.p95_us < 10_000, informational=True),
+    ]  # fmt: skip
+
+
+async def benchmark(config: Config, url: str) -> dict[str, Any]:
+    """Run every measurement against ``url``; return the results as plain data."""
+    settings = config.settings(url)
+    # Failures are counted and reported in the results; the per-failure warnings would only
+    # interleave with the output.
+    logging.getLogger("jeex_cache").setLevel(logging.ERROR)
+    document = sample_document()
+    project_id = PROJECT_ID if config.id_type == "uuid" else str(PROJECT_ID)
+    env = environment(await server_version(url, settings))
+    async with AsyncExitStack() as stack:
+        candidates, notes = await open_candidates(
+            stack, url, settings, document, project_id=project_id, diagnostics=config.diagnostics
+        )
+        started = time.monotonic()
+        latency = await measure_latency(candidates, config.samples, config.rounds, config.warmup)
+        throughput = await measure_throughput(
+            candidates, config.ops, config.rounds, config.concurrency, config.warmup
+        )
+        elapsed = time.monotonic() - started
+    rows = build_rows(candidates, latency, throughput)
+    notes += failure_notes(rows, settings)
+    return {
+        "environment": env,
+        "config": asdict(config)
+        | {"redis_url": url, "document_bytes": len(orjson.dumps(document))},
+        "pool": pool_description(settings),
+        "notes": notes,
+        "elapsed_seconds": round(elapsed, 1),
+        "rows": rows,
+        "targets": evaluate_targets(rows, config.concurrency),
+    }
+
+
+def report(results: dict[str, Any]) -> Iterator[str]:
+    """The human-readable report, Markdown."""
+    env, config = results["environment"], results["config"]
+    yield (f"Environment: Python {env['python']} ({env['implementation']}), redis-py "
+           f"{env['redis_py']}, hiredis {'yes' if env['hiredis'] else 'NO'}, orjson "
+           f"{env['orjson']}, redis-server {env['redis_server']}, {env['cpu_count']} CPUs, "
+           f"{env['platform']}")  # fmt: skip
+    yield (f"Run: {config['samples']} sequential calls and {config['ops']} calls from "
+           f"{config['concurrency']} concurrent callers per candidate, interleaved over "
+           f"{config['rounds']} rounds, GC off while timing; document "
+           f"{config['document_bytes']} bytes of JSON; project ID passed as "
+           f"{config['id_type']}; {results['elapsed_seconds']} s.")  # fmt: skip
+    yield f"Pool: {results['pool']}."
+    yield from (f"Note: {note}" for note in results["notes"])
+    yield ""
+    yield from render_table(results["rows"])
+    yield ""
+    yield from render_loaded(results["rows"], config["concurrency"])
+    yield ""
+    yield "Targets:"
+    for target in results["targets"]:
+        yield target.line()
+
+
+def to_json(results: dict[str, Any]) -> str:
+    """The results as JSON (rows and targets flattened to objects)."""
+    data = dict(results)
+    data["rows"] = [asdict(row) for row in results["rows"]]
+    data["targets"] = [asdict(target) for target in results["targets"]]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 unless ``--strict`` and a target failed."""
+    config, args = parse_args(argv)
+    with ExitStack() as stack:
+        url = config.redis_url
+        if url is None:
+            url = stack.enter_context(RedisServer.start()).url
+        results = asyncio.run(benchmark(config, url))
+    print("\n".join(report(results)))
+    if args.json is not None:
+        args.json.write_text(to_json(results) + "\n")
+        print(f"\nJSON written to {args.json}")
+    failed = [t for t in results["targets"] if not (t.passed or t.informational)]
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
