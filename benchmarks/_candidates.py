@@ -1,7 +1,7 @@
 """The implementations compared: jeex-cache, and raw redis-py doing the same round trip.
 
 Raw redis-py gets the pool jeex-cache builds in ``create_client``: a
-``BlockingConnectionPool`` of ``redis_max_connections`` connections (hiredis parser when
+pool of ``redis_max_connections`` connections (hiredis parser when
 installed). The baselines leave out ``socket_timeout``; diagnostic rows add it back, and run
 our Lua scripts directly, to attribute the overhead between client, driver and server.
 """
@@ -70,19 +70,32 @@ def sample_document() -> dict[str, Any]:
     }
 
 
-def pool_description(settings: Settings) -> str:
-    """How the raw baselines' pool is built (the same pool type and size as jeex-cache's)."""
+def pool_description(settings: Settings, concurrency: int) -> str:
+    """How every candidate's pool is built."""
+    size = settings.redis_max_connections
+    if size >= concurrency:
+        raw = f"redis.asyncio.ConnectionPool(max_connections={size}) (never waits)"
+    else:
+        raw = (
+            f"redis.asyncio.BlockingConnectionPool(max_connections={size}, "
+            f"timeout={settings.redis_pool_timeout})"
+        )
     return (
-        "raw redis-py: redis.asyncio.BlockingConnectionPool.from_url(url, "
-        f"max_connections={settings.redis_max_connections}, "
-        f"timeout={settings.redis_socket_timeout}) - jeex-cache's pool type and size; "
+        f"{size} connections for {concurrency} callers. raw redis-py: {raw}; jeex-cache: "
+        f"redis.asyncio.ConnectionPool(max_connections={size}) behind its FIFO gate. "
         "'+socket_timeout' rows also set socket_timeout/socket_connect_timeout/retry "
         "exactly as jeex-cache's create_client"
     )
 
 
-def raw_client(url: str, settings: Settings, *, socket_timeout: bool) -> aioredis.Redis:
-    """A redis-py client on a blocking pool sized like jeex-cache's."""
+def raw_client(
+    url: str, settings: Settings, concurrency: int, *, socket_timeout: bool
+) -> aioredis.Redis:
+    """A redis-py client with as many connections as jeex-cache gets (hiredis parser).
+
+    With a connection per caller it is redis-py's plain pool; with fewer, its blocking pool
+    (the plain one raises 'Too many connections' instead of waiting).
+    """
     extra: dict[str, Any] = {}
     if socket_timeout:
         extra = {
@@ -90,12 +103,13 @@ def raw_client(url: str, settings: Settings, *, socket_timeout: bool) -> aioredi
             "socket_connect_timeout": settings.redis_connect_timeout,
             "retry": Retry(NoBackoff(), 0),
         }
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_socket_timeout,
-        **extra,
-    )
+    size = settings.redis_max_connections
+    if size >= concurrency:
+        pool = aioredis.ConnectionPool.from_url(url, max_connections=size, **extra)
+    else:
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=size, timeout=settings.redis_pool_timeout, **extra
+        )
     return aioredis.Redis.from_pool(pool)
 
 
@@ -162,9 +176,9 @@ def _evalsha_get(client: aioredis.Redis, sha: str, key: str) -> Call:
 
 
 async def _raw(
-    stack: AsyncExitStack, url: str, settings: Settings, document: Any
+    stack: AsyncExitStack, url: str, settings: Settings, document: Any, concurrency: int
 ) -> list[Candidate]:
-    client = raw_client(url, settings, socket_timeout=False)
+    client = raw_client(url, settings, concurrency, socket_timeout=False)
     stack.push_async_callback(client.aclose)
     stack.push_async_callback(client.delete, *_RAW_KEYS)
     ttl_ms = settings.project_data_ttl.milliseconds
@@ -184,12 +198,12 @@ async def _raw(
 
 
 async def _diagnostics(
-    stack: AsyncExitStack, url: str, settings: Settings, document: Any
+    stack: AsyncExitStack, url: str, settings: Settings, document: Any, concurrency: int
 ) -> list[Candidate]:
     """Rows that split our overhead: driver socket_timeout, and our scripts' server cost."""
-    timed = raw_client(url, settings, socket_timeout=True)
+    timed = raw_client(url, settings, concurrency, socket_timeout=True)
     stack.push_async_callback(timed.aclose)
-    plain = raw_client(url, settings, socket_timeout=False)
+    plain = raw_client(url, settings, concurrency, socket_timeout=False)
     stack.push_async_callback(plain.aclose)
     ttl_ms = settings.project_data_ttl.milliseconds
     payload = orjson.dumps(document)
@@ -223,20 +237,21 @@ async def open_candidates(
     url: str,
     settings: Settings,
     document: Any,
+    concurrency: int,
     *,
     project_id: uuid.UUID | str = PROJECT_ID,
     diagnostics: bool = True,
 ) -> tuple[list[Candidate], list[str]]:
     """Connect every candidate (closed with ``stack``), seed its key; return them and notes."""
     candidates = await _ours(stack, settings, document, project_id)
-    candidates += await _raw(stack, url, settings, document)
+    candidates += await _raw(stack, url, settings, document, concurrency)
     for candidate in candidates:
         if not await candidate.call():
             raise RuntimeError(f"{candidate.key} failed before the benchmark started")
     notes: list[str] = []
     if diagnostics:
         try:
-            extra = await _diagnostics(stack, url, settings, document)
+            extra = await _diagnostics(stack, url, settings, document, concurrency)
             for candidate in extra:
                 if not await candidate.call():
                     raise RuntimeError(f"{candidate.implementation} failed")

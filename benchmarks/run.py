@@ -68,10 +68,14 @@ class Config:
     socket_timeout: float | None
 
     def settings(self, url: str) -> Settings:
-        """jeex-cache's settings for ``url``; the raw pools are sized from them too."""
-        overrides: dict[str, Any] = {}
-        if self.max_connections is not None:
-            overrides["redis_max_connections"] = self.max_connections
+        """jeex-cache's settings for ``url``; the raw pools are sized from them too.
+
+        By default every candidate gets one connection per caller, so the throughput ratio
+        measures each library's work per call, not how a pool queues surplus callers.
+        """
+        overrides: dict[str, Any] = {
+            "redis_max_connections": self.max_connections or self.concurrency
+        }
         if self.socket_timeout is not None:
             overrides["redis_socket_timeout"] = self.socket_timeout
         return Settings(redis_url=url, **overrides)
@@ -145,7 +149,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument(
         "--max-connections",
         type=int,
-        help="pool size of every candidate (default: Settings' REDIS_MAX_CONNECTIONS, 20)",
+        help="pool size of every candidate (default: --concurrency, a connection per caller; "
+        "REDIS_MAX_CONNECTIONS's default is 20)",
     )
     parser.add_argument(
         "--socket-timeout",
@@ -176,7 +181,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
 
 async def server_version(url: str, settings: Settings) -> str:
     """``redis_version`` from INFO."""
-    client = raw_client(url, settings, socket_timeout=False)
+    client = raw_client(url, settings, 1, socket_timeout=False)
     try:
         info: dict[str, Any] = await client.info("server")
         return str(info.get("redis_version", "?"))
@@ -233,10 +238,10 @@ def failure_notes(rows: Sequence[Row], settings: Settings) -> list[str]:
     return [
         "failed calls - " + "; ".join(failed) + ". With more callers than connections, these "
         "are redis-py BlockingConnectionPool wait timeouts (ConnectionError 'No connection "
-        f"available' after {settings.redis_socket_timeout} s; for jeex-cache a miss or a "
+        f"available' after {settings.redis_pool_timeout} s; for jeex-cache a miss or a "
         "failed write): the pool's wake-ups are not FIFO, so a caller that releases a "
-        "connection takes it straight back and waiters starve. Try --max-connections "
-        "or --socket-timeout to see the difference."
+        "connection takes it straight back and waiters starve (jeex-cache queues its "
+        "callers first come, first served)."
     ]
 
 
@@ -320,7 +325,13 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
     env = environment(await server_version(url, settings))
     async with AsyncExitStack() as stack:
         candidates, notes = await open_candidates(
-            stack, url, settings, document, project_id=project_id, diagnostics=config.diagnostics
+            stack,
+            url,
+            settings,
+            document,
+            config.concurrency,
+            project_id=project_id,
+            diagnostics=config.diagnostics,
         )
         started = time.monotonic()
         latency = await measure_latency(candidates, config.samples, config.rounds, config.warmup)
@@ -334,7 +345,7 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
         "environment": env,
         "config": asdict(config)
         | {"redis_url": url, "document_bytes": len(orjson.dumps(document))},
-        "pool": pool_description(settings),
+        "pool": pool_description(settings, config.concurrency),
         "notes": notes,
         "elapsed_seconds": round(elapsed, 1),
         "rows": rows,

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # Redis (ours): a stalled server must never hang a request.
     redis_socket_timeout: float = Field(0.5, gt=0, le=60)
     redis_connect_timeout: float = Field(0.5, gt=0, le=60)
+    redis_pool_timeout: float = Field(0.5, gt=0, le=60)
 
     # Cache TTLs in seconds (spec)
     cache_project_data_ttl: int = Field(3_600, gt=0)

@@ -38,6 +38,7 @@ TagLike = CacheTag | str
 
 MAX_VERSION = 2**53 - 1  # versions travel through Lua, whose numbers are doubles
 MAX_TAGS = 32
+NO_TAGS: frozenset[CacheTag] = frozenset()
 
 
 class ProjectCacheService:
@@ -166,6 +167,8 @@ def as_tag(tag: TagLike) -> CacheTag:
 
 def as_tags(tags: Iterable[TagLike]) -> frozenset[CacheTag]:
     """Validate a collection of tags (at most ``MAX_TAGS``)."""
+    if not tags:
+        return NO_TAGS
     if isinstance(tags, str | CacheTag):
         tags = (tags,)
     resolved = frozenset(as_tag(tag) for tag in tags)

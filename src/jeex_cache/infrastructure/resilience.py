@@ -29,9 +29,7 @@ class Family(enum.Enum):
     """Operation families of the failure table."""
 
     CACHE_READ = "cache_read"
-    CACHE_LIST = "cache_list"
     CACHE_WRITE = "cache_write"
-    CACHE_DELETE = "cache_delete"
     CACHE_INVALIDATE = "cache_invalidate"
     RATE_LIMIT = "rate_limit"
     SESSION = "session"
@@ -54,12 +52,12 @@ def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circui
 
 FAILED_WRITE = WriteResult(WriteOutcome.FAILED, None)
 
-# The failure table. Later capabilities add their rows here, and only here.
+# The failure table. Later capabilities add their rows here, and only here. An operation
+# whose result is not of the row's type names its own neutral value (``fallback=``): an
+# empty list for a listing read, ``FAILED_WRITE`` for a write that reports a WriteResult.
 FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
-    Family.CACHE_LIST: Degradation(list, why="an empty listing, like a miss"),
-    Family.CACHE_WRITE: Degradation(lambda: FAILED_WRITE, why="never break the request"),
-    Family.CACHE_DELETE: Degradation(lambda: False, why="never break the request"),
+    Family.CACHE_WRITE: Degradation(lambda: False, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
@@ -115,10 +113,10 @@ class FailureTracker:
 
 
 class Guarded(Protocol):
-    """Anything whose operations are guarded carries a ``FailureTracker``."""
+    """Anything whose operations are guarded carries a ``FailureTracker`` (an attribute, not
+    a property: it is read on every call)."""
 
-    @property
-    def failure_tracker(self) -> FailureTracker: ...
+    failure_tracker: FailureTracker
 
 
 S = TypeVar("S", bound=Guarded)
@@ -127,12 +125,19 @@ R = TypeVar("R")
 
 
 def guarded(
-    family: Family,
+    family: Family, fallback: Callable[[], Any] | None = None
 ) -> Callable[
     [Callable[Concatenate[S, P], Awaitable[R]]], Callable[Concatenate[S, P], Awaitable[R]]
 ]:
-    """Apply the failure policy of ``family`` to an async method."""
+    """Apply the failure policy of ``family`` to an async method.
+
+    ``fallback`` replaces the row's value for an operation of another result type; it cannot
+    turn a row that raises into one that degrades.
+    """
     degradation = FAILURE_POLICY[family]
+    if fallback is not None and degradation.raises:
+        raise ValueError(f"{family.value} raises on backend failure; it has no fallback")
+    neutral = degradation.fallback if fallback is None else fallback
 
     def decorate(
         method: Callable[Concatenate[S, P], Awaitable[R]],
@@ -148,8 +153,8 @@ def guarded(
                 tracker.failed(operation, family, exc)
                 if degradation.raises:
                     raise
-                fallback: R = degradation.fallback()
-                return fallback
+                value: R = neutral()
+                return value
             if tracker.consecutive_failures:
                 tracker.succeeded()
             return result

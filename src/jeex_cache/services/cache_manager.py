@@ -10,7 +10,7 @@ The module-level ``cache_manager`` reads its settings from the environment when
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -25,12 +25,12 @@ from jeex_cache.domain.domain_services import (
     TagLike,
     TTLLike,
 )
-from jeex_cache.domain.entities import ProjectCache, WriteResult
+from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid
 from jeex_cache.domain.value_objects import CacheKey
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
-from jeex_cache.infrastructure.resilience import FailureTracker, Family, guarded
+from jeex_cache.infrastructure.resilience import FAILED_WRITE, FailureTracker, Family, guarded
 from jeex_cache.services.project_view import ProjectCacheView
 
 __all__ = ["CacheManager", "cache_manager"]
@@ -62,7 +62,8 @@ class CacheManager:
         self._settings = settings
         self._clock: Clock = clock or SystemClock()
         self._services: _Services | None = None
-        self._failure_tracker = FailureTracker()
+        self.failure_tracker = FailureTracker()
+        """Backend failure counts, and whether the latest backend call failed."""
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -71,11 +72,6 @@ class CacheManager:
         if self._settings is None:
             self._settings = Settings()
         return self._settings
-
-    @property
-    def failure_tracker(self) -> FailureTracker:
-        """Backend failure counts and whether the latest call failed."""
-        return self._failure_tracker
 
     @property
     def backend_name(self) -> str:
@@ -121,6 +117,7 @@ class CacheManager:
         return services
 
     # -- project data cache ------------------------------------------------------------------
+    @guarded(Family.CACHE_WRITE)
     async def cache_project_data(
         self,
         project_id: UUID | str,
@@ -136,10 +133,12 @@ class CacheManager:
         the same version overwrites, so a retried write is harmless. Without it the stored
         version plus one is written. ``ttl`` defaults to ``CACHE_PROJECT_DATA_TTL``.
         """
-        result = await self.write_project_data(project_id, data, ttl, tags=tags, version=version)
-        return result.stored
+        result = await self._require().cache.put(
+            project_id, None, data, ttl=ttl, tags=tags, version=version
+        )
+        return result.outcome is WriteOutcome.STORED
 
-    @guarded(Family.CACHE_WRITE)
+    @guarded(Family.CACHE_WRITE, fallback=lambda: FAILED_WRITE)
     async def write_project_data(
         self,
         project_id: UUID | str,
@@ -156,16 +155,17 @@ class CacheManager:
         )
 
     @guarded(Family.CACHE_READ)
-    async def get_project_data(self, project_id: UUID | str) -> Any:
+    def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
-        return await self._require().cache.get(project_id)
+        # Returns the service's coroutine for the guard to await: one frame less per read.
+        return self._require().cache.get(project_id)
 
     @guarded(Family.CACHE_READ)
     async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
-    @guarded(Family.CACHE_DELETE)
+    @guarded(Family.CACHE_WRITE)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._require().cache.delete(project_id)
@@ -182,7 +182,7 @@ class CacheManager:
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
-    @guarded(Family.CACHE_LIST)
+    @guarded(Family.CACHE_READ, fallback=list)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
         pid = parse_uuid(project_id)
@@ -197,7 +197,7 @@ class CacheManager:
         """A key/value view whose every key is confined to ``project_id``."""
         services = self._require()
         return ProjectCacheView(
-            project_id, services.cache, services.invalidation, self._failure_tracker
+            project_id, services.cache, services.invalidation, self.failure_tracker
         )
 
     @asynccontextmanager

@@ -14,7 +14,7 @@ from jeex_cache.domain.domain_services import (
 )
 from jeex_cache.domain.entities import ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid
-from jeex_cache.infrastructure.resilience import FailureTracker, Family, guarded
+from jeex_cache.infrastructure.resilience import FAILED_WRITE, FailureTracker, Family, guarded
 
 __all__ = ["ProjectCacheView"]
 
@@ -36,12 +36,8 @@ class ProjectCacheView:
         self.project_id = parse_uuid(project_id)
         self._cache = cache
         self._invalidation = invalidation
-        self._failure_tracker = failure_tracker
-
-    @property
-    def failure_tracker(self) -> FailureTracker:
+        self.failure_tracker = failure_tracker
         """Where this view's backend failures are counted."""
-        return self._failure_tracker
 
     @guarded(Family.CACHE_READ)
     async def get(self, name: str) -> Any:
@@ -53,7 +49,7 @@ class ProjectCacheView:
         """The entry under ``name`` with its version and access statistics."""
         return await self._cache.get_entry(self.project_id, name)
 
-    @guarded(Family.CACHE_WRITE)
+    @guarded(Family.CACHE_WRITE, fallback=lambda: FAILED_WRITE)
     async def set(
         self,
         name: str,
@@ -68,12 +64,12 @@ class ProjectCacheView:
             self.project_id, name, value, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_DELETE)
+    @guarded(Family.CACHE_WRITE)
     async def delete(self, name: str) -> bool:
         """Remove ``name``; True if it existed."""
         return await self._cache.delete(self.project_id, name)
 
-    @guarded(Family.CACHE_LIST)
+    @guarded(Family.CACHE_READ, fallback=list)
     async def keys(self) -> list[str]:
         """Names of this view's live entries, sorted."""
         names = await self._cache.list_names(self.project_id)

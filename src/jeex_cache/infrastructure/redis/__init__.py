@@ -23,7 +23,12 @@ async def open_redis_backend(settings: Settings) -> Backend:
     applies per call) and scripts are loaded on first use.
     """
     client = create_client(settings)
-    executor = RedisExecutor(client, settings.cache_namespace)
+    executor = RedisExecutor(
+        client,
+        settings.cache_namespace,
+        max_in_flight=settings.redis_max_connections,
+        wait_timeout=settings.redis_pool_timeout,
+    )
     try:
         await executor.load(*SCRIPTS)
     except BackendError as exc:

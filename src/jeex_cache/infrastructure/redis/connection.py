@@ -19,6 +19,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from jeex_cache.config import Settings
 from jeex_cache.errors import BackendError
+from jeex_cache.infrastructure.redis._gate import FairGate
 
 __all__ = ["LuaScript", "RedisExecutor", "create_client"]
 
@@ -31,26 +32,26 @@ class LuaScript:
 
     name: str
     source: str
-    sha: str
+    sha: bytes  # hex digest, pre-encoded: redis-py passes bytes through untouched
 
     @classmethod
     def load(cls, name: str) -> LuaScript:
         """Read ``lua/<name>.lua`` from the package."""
         source = resources.files(__package__).joinpath(f"lua/{name}.lua").read_text()
-        return cls(name, source, hashlib.sha1(source.encode()).hexdigest())
+        return cls(name, source, hashlib.sha1(source.encode()).hexdigest().encode())
 
 
 def create_client(settings: Settings) -> aioredis.Redis:
-    """A client with a bounded, blocking pool and no driver-level retries.
+    """A client with a bounded pool and no driver-level retries.
 
     Retries belong to our resilience layer (idempotent operations only); the driver's own
-    retry would turn an outage into a multi-second wait on every call.
+    retry would turn an outage into a multi-second wait on every call. The pool itself does
+    not block: ``RedisExecutor``'s gate keeps the calls in flight within its size.
     """
     assert settings.redis_url is not None
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool = aioredis.ConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
-        timeout=settings.redis_socket_timeout,  # wait for a free connection at most this long
         socket_timeout=settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_connect_timeout,
         retry=Retry(NoBackoff(), 0),
@@ -59,17 +60,41 @@ def create_client(settings: Settings) -> aioredis.Redis:
 
 
 class RedisExecutor:
-    """Runs commands and scripts, reloading scripts on NOSCRIPT and translating errors."""
+    """Runs commands and scripts, reloading scripts on NOSCRIPT and translating errors.
 
-    def __init__(self, client: aioredis.Redis, namespace: str) -> None:
+    A gate admits at most ``max_in_flight`` calls (the pool's size) in arrival order; a call
+    that waits longer than ``wait_timeout`` for its turn fails as a backend error. (redis-py's
+    blocking pool hands a released connection to whoever asks next, not to the longest
+    waiter, so under a burst some callers starve until they time out.)
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        namespace: str,
+        *,
+        max_in_flight: int,
+        wait_timeout: float,
+    ) -> None:
         self.client = client
         self.prefix = f"{namespace}:"
         self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
+        self._gate = FairGate(max_in_flight)
+        self._wait_timeout = wait_timeout
+
+    async def _wait_for_turn(self) -> None:
+        if not await self._gate.wait(self._wait_timeout):
+            raise BackendError(
+                f"no Redis connection became free within {self._wait_timeout}s "
+                "(REDIS_POOL_TIMEOUT; raise REDIS_MAX_CONNECTIONS for more concurrency)"
+            )
 
     async def script(
         self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
     ) -> Any:
-        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) load it once."""
+        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once."""
+        if not self._gate.try_enter():
+            await self._wait_for_turn()
         try:
             try:
                 return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
@@ -79,15 +104,21 @@ class RedisExecutor:
             raise _translate(exc, script.name) from exc
         except OSError as exc:
             raise BackendError(f"{script.name}: {exc}") from exc
+        finally:
+            self._gate.leave()
 
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command."""
+        if not self._gate.try_enter():
+            await self._wait_for_turn()
         try:
             return await self._execute(*args)
         except RedisError as exc:
             raise _translate(exc, f"{args[0]!s}") from exc
         except OSError as exc:
             raise BackendError(f"{args[0]!s}: {exc}") from exc
+        finally:
+            self._gate.leave()
 
     async def scripts_pipelined(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
@@ -116,6 +147,8 @@ class RedisExecutor:
     async def _pipeline(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
     ) -> list[Any]:
+        if not self._gate.try_enter():
+            await self._wait_for_turn()
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 queue = cast(Callable[..., object], pipe.execute_command)
@@ -126,6 +159,8 @@ class RedisExecutor:
             raise _translate(exc, script.name) from exc
         except OSError as exc:
             raise BackendError(f"{script.name}: {exc}") from exc
+        finally:
+            self._gate.leave()
 
     async def load(self, *scripts: LuaScript) -> None:
         """SCRIPT LOAD each script (idempotent)."""

@@ -9,7 +9,10 @@ across projects.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from jeex_cache._codec import decode
@@ -30,6 +33,28 @@ _LIST = LuaScript.load("project_list")
 SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST)
 
 _PIPELINE_CHUNK = 500
+_KEY_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _ProjectKeys:
+    """The namespaced keys of one project, built once through ``CacheKey``."""
+
+    prefix: str
+    data: str
+    index: str
+    tags: str
+    member: str  # the project ID as the tag registries list it
+
+    @classmethod
+    def of(cls, namespace: str, project_id: UUID) -> _ProjectKeys:
+        return cls(
+            prefix=namespace + CacheKey.project_prefix(project_id),
+            data=namespace + CacheKey.project_data(project_id).value,
+            index=namespace + CacheKey.project_index(project_id).value,
+            tags=namespace + CacheKey.project_tags(project_id).value,
+            member=str(project_id),
+        )
 
 
 class RedisProjectCacheRepository:
@@ -38,18 +63,36 @@ class RedisProjectCacheRepository:
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
         self._prefix = executor.prefix
+        self._keys_by_project: dict[int, _ProjectKeys] = {}
+
+    def _keys(self, project_id: UUID) -> _ProjectKeys:
+        # Formatting a UUID and building the keys costs more than the rest of a read's
+        # Python work; busy projects are few, so the strings are kept (bounded). Keyed by
+        # the UUID's int: UUID.__hash__ and __eq__ are Python code, an int's are not.
+        keys = self._keys_by_project.get(project_id.int)
+        if keys is None:
+            if len(self._keys_by_project) >= _KEY_CACHE_SIZE:
+                self._keys_by_project.clear()
+            keys = _ProjectKeys.of(self._prefix, project_id)
+            self._keys_by_project[project_id.int] = keys
+        return keys
 
     def _key(self, project_id: UUID, name: str | None) -> str:
         if name is None:
-            return self._prefix + CacheKey.project_data(project_id).value
+            return self._keys(project_id).data
         return self._prefix + CacheKey.project_entry(project_id, name).value
 
     def _project_key(self, key: CacheKey) -> str:
         return self._prefix + key.value
 
-    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
-        payload: bytes | None = await self._redis.script(_GET, (self._key(project_id, name),), ())
-        return payload
+    def get_and_touch(
+        self, project_id: UUID, name: str | None
+    ) -> Coroutine[Any, Any, bytes | None]:
+        # The hottest path: _key() inlined, and the executor's coroutine handed back as it
+        # is rather than awaited in a coroutine of our own (one frame less per read).
+        keys = self._keys_by_project.get(project_id.int)
+        key = keys.data if keys is not None and name is None else self._key(project_id, name)
+        return self._redis.script(_GET, (key,), ())
 
     async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
         row = await self._redis.script(_GET_ENTRY, (self._key(project_id, name),), ())
@@ -77,37 +120,32 @@ class RedisProjectCacheRepository:
         tags: frozenset[CacheTag],
         version: int | None,
     ) -> WriteResult:
-        keys = [
-            self._key(project_id, name),
-            self._project_key(CacheKey.project_index(project_id)),
-            self._project_key(CacheKey.project_tags(project_id)),
-        ]
-        names = sorted(tag.name for tag in tags)
-        for tag_name in names:
-            tag = CacheTag(tag_name)
-            keys.append(self._project_key(CacheKey.project_tag_index(project_id, tag)))
-            keys.append(self._project_key(CacheKey.tag_projects(tag)))
-        marked = f"|{'|'.join(names)}|" if names else ""
+        project = self._keys(project_id)
+        keys = [self._key(project_id, name), project.index, project.tags]
+        marked = ""
         args: list[EncodedArg] = [payload, ttl.milliseconds, "" if version is None else version]
-        args += [marked, str(project_id), *names]
+        if tags:
+            ordered = sorted(tags, key=lambda tag: tag.name)
+            for tag in ordered:
+                keys.append(self._project_key(CacheKey.project_tag_index(project_id, tag)))
+                keys.append(self._project_key(CacheKey.tag_projects(tag)))
+            names = [tag.name for tag in ordered]
+            marked = f"|{'|'.join(names)}|"
+            args += [marked, project.member, *names]
+        else:
+            args += [marked, project.member]
         stored, current = await self._redis.script(_SET, keys, args)
         outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
         return WriteResult(outcome, int(current))
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
-        keys = (
-            self._key(project_id, name),
-            self._project_key(CacheKey.project_index(project_id)),
-        )
+        keys = (self._key(project_id, name), self._keys(project_id).index)
         return bool(await self._redis.script(_DELETE, keys, ()))
 
     async def invalidate_project(self, project_id: UUID) -> int:
-        keys = (
-            self._project_key(CacheKey.project_index(project_id)),
-            self._project_key(CacheKey.project_tags(project_id)),
-        )
-        prefix = self._prefix + CacheKey.project_prefix(project_id)
-        return int(await self._redis.script(_INVALIDATE, keys, (prefix,)))
+        project = self._keys(project_id)
+        keys = (project.index, project.tags)
+        return int(await self._redis.script(_INVALIDATE, keys, (project.prefix,)))
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         if project_id is not None:
@@ -123,18 +161,14 @@ class RedisProjectCacheRepository:
         return removed
 
     def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str]]:
-        keys = [
-            self._project_key(CacheKey.project_tag_index(project_id, tag)),
-            self._project_key(CacheKey.project_index(project_id)),
-            self._project_key(CacheKey.project_tags(project_id)),
-        ]
-        return keys, (tag.name,)
+        project = self._keys(project_id)
+        tag_index = self._project_key(CacheKey.project_tag_index(project_id, tag))
+        return [tag_index, project.index, project.tags], (tag.name,)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
-        keys = await self._redis.script(
-            _LIST, (self._project_key(CacheKey.project_index(project_id)),), ()
-        )
-        prefix_length = len(self._prefix + CacheKey.project_prefix(project_id))
+        project = self._keys(project_id)
+        keys = await self._redis.script(_LIST, (project.index,), ())
+        prefix_length = len(project.prefix)
         names: list[str | None] = []
         for raw in keys:
             suffix = raw.decode()[prefix_length:]

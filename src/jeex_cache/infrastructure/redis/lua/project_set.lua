@@ -25,9 +25,9 @@ local expires = now + ttl
 local expires_s = string.format('%d', expires)
 local stale_below = '(' .. string.format('%d', now)
 
-redis.call('DEL', entry)
+-- Every field is written, so no DEL is needed to start a fresh entry ('' = never accessed).
 redis.call('HSET', entry, 'd', ARGV[1], 'ver', string.format('%d', version),
-  'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'tg', ARGV[4])
+  'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'la', '', 'tg', ARGV[4])
 redis.call('PEXPIRE', entry, ttl)
 
 -- An index must outlive every entry it lists, so its own expiry only ever grows; members
