@@ -47,7 +47,7 @@ async def test_reads_miss_and_writes_fail_while_redis_is_down(
         assert await cache.invalidate_by_tag("t") == 0
         assert await cache.project(project).keys() == []
     assert cache.failure_tracker.degraded
-    assert cache.failure_tracker.failures["CacheManager.get_project_data"] == 1
+    assert cache.failure_tracker.failures["get_project_data"] == 1
     assert any("get_project_data" in record.getMessage() for record in caplog.records)
     health = await cache.health_check()
     assert health["status"] == "unhealthy"
@@ -110,4 +110,4 @@ async def test_repeated_failures_log_once_per_interval(
             await cache.get_project_data(uuid4())
     reports = [r for r in caplog.records if "get_project_data" in r.getMessage()]
     assert len(reports) == 1
-    assert cache.failure_tracker.failures["CacheManager.get_project_data"] == 50
+    assert cache.failure_tracker.failures["get_project_data"] == 50

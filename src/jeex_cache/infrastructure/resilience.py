@@ -142,7 +142,7 @@ def guarded(
     def decorate(
         method: Callable[Concatenate[S, P], Awaitable[R]],
     ) -> Callable[Concatenate[S, P], Awaitable[R]]:
-        operation = method.__qualname__
+        operation = method.__name__
 
         @functools.wraps(method)
         async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
