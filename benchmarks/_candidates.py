@@ -232,6 +232,29 @@ async def _diagnostics(
     ]  # fmt: skip
 
 
+async def _instrumented(
+    stack: AsyncExitStack, settings: Settings, document: Any, project_id: uuid.UUID | str
+) -> list[Candidate]:
+    """jeex-cache with an OpenTelemetry SDK installed: a span and two metric points a call
+    (recorded, not exported), to measure what instrumentation costs when it is on."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    manager = await stack.enter_async_context(
+        CacheManager(settings, tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+    )
+    await manager.cache_project_data(project_id, document)
+
+    async def get() -> bool:
+        return await manager.get_project_data(project_id) is not None
+
+    async def put() -> bool:
+        return await manager.cache_project_data(project_id, document)
+
+    label = "jeex-cache + OpenTelemetry SDK"
+    return [Candidate(GET, label, "reference", get), Candidate(SET, label, "reference", put)]
+
+
 async def open_candidates(
     stack: AsyncExitStack,
     url: str,
@@ -249,6 +272,10 @@ async def open_candidates(
         if not await candidate.call():
             raise RuntimeError(f"{candidate.key} failed before the benchmark started")
     notes: list[str] = []
+    try:
+        candidates += await _instrumented(stack, settings, document, project_id)
+    except ImportError:
+        notes.append("OpenTelemetry SDK rows skipped: pip install opentelemetry-sdk")
     if diagnostics:
         try:
             extra = await _diagnostics(stack, url, settings, document, concurrency)

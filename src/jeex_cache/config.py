@@ -31,9 +31,9 @@ class Settings(BaseSettings):
     )
     redis_max_connections: int = Field(20, ge=1, le=10_000)
     # Redis (ours): a stalled server must never hang a request.
-    redis_socket_timeout: float = Field(0.5, gt=0, le=60)
-    redis_connect_timeout: float = Field(0.5, gt=0, le=60)
-    redis_pool_timeout: float = Field(0.5, gt=0, le=60)
+    redis_socket_timeout: float = Field(0.25, gt=0, le=60)
+    redis_connect_timeout: float = Field(0.25, gt=0, le=60)
+    redis_pool_timeout: float = Field(0.25, gt=0, le=60)
 
     # Cache TTLs in seconds (spec)
     cache_project_data_ttl: int = Field(3_600, gt=0)
@@ -49,10 +49,15 @@ class Settings(BaseSettings):
     cache_metrics_buffer_size: int = Field(100, gt=0)
     cache_health_check_interval: float = Field(30, gt=0)
 
-    # Retry logic (spec)
+    # Retry logic (spec), circuit breaker and deadline (ours)
     max_retries: int = Field(3, ge=0, le=20)
     retry_delay: float = Field(1.0, ge=0)
     backoff_multiplier: float = Field(2.0, ge=1)
+    retry_max_delay: float = Field(5.0, ge=0)
+    cache_request_deadline: float = Field(0.5, gt=0, le=60)
+    circuit_breaker_failure_threshold: int = Field(5, ge=1, le=1000)
+    circuit_breaker_reset_timeout: float = Field(3.0, gt=0, le=3600)
+    cache_slow_operation_ms: float = Field(10.0, gt=0)
 
     # Ours
     cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")

@@ -28,6 +28,8 @@ async def cache(server: RedisServer) -> AsyncIterator[CacheManager]:
         redis_url=server.url,
         redis_socket_timeout=SOCKET_TIMEOUT,
         redis_connect_timeout=SOCKET_TIMEOUT,
+        max_retries=0,  # one attempt per call: the counts below are exact
+        circuit_breaker_failure_threshold=1000,  # the breaker has tests of its own
     )
     async with CacheManager(settings) as manager:
         yield manager

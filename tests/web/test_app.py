@@ -229,3 +229,16 @@ async def test_docs_and_openapi(client: httpx.AsyncClient) -> None:
     assert set(paths["/projects/{project_id}/cache"]) == {"get", "put", "delete"}
     assert set(paths["/tags/{tag}/invalidate"]) == {"post"}
     assert set(paths["/health"]) == {"get"}
+
+
+async def test_metrics_endpoint_speaks_prometheus(client: httpx.AsyncClient) -> None:
+    await client.get(f"/projects/{uuid4()}/cache")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert "# TYPE jeex_cache_operations_total counter" in text
+    assert (
+        'jeex_cache_operations_total{operation="get_project_entry",family="cache_read"} 1' in text
+    )
+    assert 'jeex_cache_operation_latency_seconds{operation="get_project_entry"' in text

@@ -16,15 +16,11 @@ from uuid import UUID
 from jeex_cache._codec import decode, encode
 from jeex_cache.domain.entities import ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid, validate_name
-from jeex_cache.domain.repository_interfaces import (
-    CacheHealthRepository,
-    ProjectCacheRepository,
-)
+from jeex_cache.domain.repository_interfaces import ProjectCacheRepository
 from jeex_cache.domain.value_objects import TTL, CacheTag
-from jeex_cache.errors import BackendError, InvalidInputError, InvalidTTLError
+from jeex_cache.errors import InvalidInputError, InvalidTTLError
 
 __all__ = [
-    "CacheHealthService",
     "CacheInvalidationService",
     "ProjectCacheService",
     "TTLLike",
@@ -175,32 +171,3 @@ def as_tags(tags: Iterable[TagLike]) -> frozenset[CacheTag]:
     if len(resolved) > MAX_TAGS:
         raise InvalidInputError(f"an entry may carry at most {MAX_TAGS} tags, got {len(resolved)}")
     return resolved
-
-
-class CacheHealthService:
-    """Health probes of the backend; never raises for a backend failure."""
-
-    def __init__(self, repository: CacheHealthRepository, backend_name: str) -> None:
-        self._repository = repository
-        self._backend_name = backend_name
-
-    async def get_memory_usage(self) -> dict[str, Any]:
-        """``used`` and ``max`` bytes and ``usage_percentage`` (0 when unbounded)."""
-        info = await self._repository.memory_info()
-        used, maximum = int(info["used"]), int(info["max"])
-        percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
-        return {"used": used, "max": maximum, "usage_percentage": percentage}
-
-    async def check(self) -> dict[str, Any]:
-        """``status`` healthy or unhealthy, backend name, ping latency and memory."""
-        try:
-            latency = await self._repository.ping()
-            memory = await self.get_memory_usage()
-        except BackendError as exc:
-            return {"status": "unhealthy", "backend": self._backend_name, "error": str(exc)}
-        return {
-            "status": "healthy",
-            "backend": self._backend_name,
-            "latency_ms": round(latency * 1000, 3),
-            "memory": memory,
-        }

@@ -77,6 +77,10 @@ class ProjectCacheRepository(Protocol):
         """Names of the project's live entries (None stands for the main document)."""
         ...
 
+    async def cleanup_expired(self) -> int:
+        """Release what expired entries still hold; return how many items were removed."""
+        ...
+
 
 class CacheHealthRepository(Protocol):
     """What health monitoring asks of a backend."""

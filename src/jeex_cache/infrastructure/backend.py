@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from jeex_cache.clock import Clock
 from jeex_cache.config import Settings
 from jeex_cache.domain.repository_interfaces import CacheHealthRepository, ProjectCacheRepository
+from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 
 __all__ = ["Backend", "open_backend"]
 
@@ -20,6 +21,8 @@ class Backend:
     project_cache: ProjectCacheRepository
     health: CacheHealthRepository
     close: Callable[[], Awaitable[None]]
+    breaker: CircuitBreaker | None = None
+    pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
 
 
 async def open_backend(settings: Settings, clock: Clock) -> Backend:

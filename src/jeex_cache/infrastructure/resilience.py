@@ -2,27 +2,37 @@
 
 This module is the one place that applies the table of ``shared/DESIGN.md``. Public
 operations are decorated with ``@guarded(Family.X)``; a ``BackendError`` raised beneath them
-is logged (rate-limited), counted, and turned into the family's fallback, or re-raised where
-the table says the caller must know.
+is retried when the operation is idempotent and time allows, then logged (rate-limited),
+counted, and turned into the family's fallback, or re-raised where the table says the caller
+must know. The same wrapper measures every call (``Telemetry``) and, when an OpenTelemetry
+SDK is installed, opens a span and records OTel metrics.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
-import logging
-import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from uuid import UUID
 
 from jeex_cache.domain.entities import WriteOutcome, WriteResult
 from jeex_cache.errors import BackendError
+from jeex_cache.infrastructure.circuit_breaker import CircuitOpenError
+from jeex_cache.infrastructure.runtime import FailureTracker, OperationRuntime
 
-__all__ = ["FAILURE_POLICY", "Degradation", "Family", "FailureTracker", "guarded"]
-
-logger = logging.getLogger("jeex_cache.resilience")
+__all__ = [
+    "FAILED_WRITE",
+    "FAILURE_POLICY",
+    "Degradation",
+    "Family",
+    "FailureTracker",
+    "OperationRuntime",
+    "guarded",
+]
 
 
 class Family(enum.Enum):
@@ -65,58 +75,11 @@ FAILURE_POLICY: dict[Family, Degradation] = {
 }
 
 
-class FailureTracker:
-    """Counts backend failures per operation and keeps the log readable during an outage.
-
-    The first failure of an operation is logged at WARNING; further ones at most once per
-    ``log_interval`` seconds, with the number suppressed in between.
-    """
-
-    def __init__(self, log_interval: float = 10.0) -> None:
-        self.failures: Counter[str] = Counter()
-        self.consecutive_failures = 0
-        self.last_failure: str | None = None
-        self._log_interval = log_interval
-        self._last_logged: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
-
-    @property
-    def degraded(self) -> bool:
-        """True while the latest backend call failed (an outage, not a miss)."""
-        return self.consecutive_failures > 0
-
-    def succeeded(self) -> None:
-        """Record that the backend answered."""
-        self.consecutive_failures = 0
-
-    def failed(self, operation: str, family: Family, exc: BackendError) -> None:
-        """Record, count and (rate-limited) log one failure."""
-        self.failures[operation] += 1
-        self.consecutive_failures += 1
-        self.last_failure = f"{operation}: {exc}"
-        now = time.monotonic()
-        last = self._last_logged.get(operation)
-        if last is not None and now - last < self._log_interval:
-            self._suppressed[operation] += 1
-            return
-        self._last_logged[operation] = now
-        suppressed = self._suppressed.pop(operation, 0)
-        logger.warning(
-            "backend failure in %s (%s, %s): %s%s",
-            operation,
-            family.value,
-            FAILURE_POLICY[family].why,
-            exc,
-            f" [{suppressed} more since last report]" if suppressed else "",
-            extra={"operation": operation, "family": family.value, "suppressed": suppressed},
-        )
-
-
 class Guarded(Protocol):
-    """Anything whose operations are guarded carries a ``FailureTracker`` (an attribute, not
-    a property: it is read on every call)."""
+    """Anything whose operations are guarded carries an ``OperationRuntime`` (an attribute,
+    not a property: it is read on every call)."""
 
-    failure_tracker: FailureTracker
+    runtime: OperationRuntime
 
 
 S = TypeVar("S", bound=Guarded)
@@ -125,40 +88,138 @@ R = TypeVar("R")
 
 
 def guarded(
-    family: Family, fallback: Callable[[], Any] | None = None
+    family: Family, fallback: Callable[[], Any] | None = None, *, idempotent: bool = False
 ) -> Callable[
     [Callable[Concatenate[S, P], Awaitable[R]]], Callable[Concatenate[S, P], Awaitable[R]]
 ]:
-    """Apply the failure policy of ``family`` to an async method.
+    """Apply the failure policy of ``family`` to an async method, and measure it.
 
     ``fallback`` replaces the row's value for an operation of another result type; it cannot
-    turn a row that raises into one that degrades.
+    turn a row that raises into one that degrades. ``idempotent`` operations are retried on
+    connection-level failures (``RetryPolicy``); others never are, since a lost answer may
+    hide an applied write.
     """
     degradation = FAILURE_POLICY[family]
     if fallback is not None and degradation.raises:
         raise ValueError(f"{family.value} raises on backend failure; it has no fallback")
     neutral = degradation.fallback if fallback is None else fallback
+    family_name = family.value
+    counts_hits = family is Family.CACHE_READ and fallback is None
 
     def decorate(
         method: Callable[Concatenate[S, P], Awaitable[R]],
     ) -> Callable[Concatenate[S, P], Awaitable[R]]:
         operation = method.__name__
 
-        @functools.wraps(method)
-        async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            tracker = self.failure_tracker
+        def finish(runtime: OperationRuntime, result: Any, seconds: float) -> None:
+            stats = runtime.telemetry.operations.get(operation)
+            if stats is None:
+                stats = runtime.telemetry.stats(operation, family_name)
+            stats.count += 1
+            stats.latencies.append(seconds)
+            if counts_hits:
+                if result is None:
+                    stats.misses += 1
+                else:
+                    stats.hits += 1
+            if seconds > runtime.telemetry.slow_threshold:
+                stats.slow += 1
+                runtime.slow(operation, seconds)
+            if runtime.tracker.consecutive_failures:
+                runtime.tracker.succeeded()
+
+        async def recover(
+            runtime: OperationRuntime, self: S, args: Any, kwargs: Any, exc: BackendError,
+            started: float,
+        ) -> R:  # fmt: skip
+            retry = runtime.retry
+            for attempt in range(retry.max_retries + 1):
+                runtime.tracker.failed(operation, family_name, degradation.why, exc)
+                delay = retry.delay(attempt)
+                if (
+                    not idempotent
+                    or not exc.transient
+                    or isinstance(exc, CircuitOpenError)
+                    or attempt == retry.max_retries
+                    or perf_counter() - started + delay >= retry.deadline
+                ):
+                    break
+                await asyncio.sleep(delay)
+                try:
+                    result = await method(self, *args, **kwargs)
+                except BackendError as again:
+                    exc = again
+                    continue
+                finish(runtime, result, perf_counter() - started)
+                return result
+            stats = runtime.telemetry.stats(operation, family_name)
+            stats.count += 1
+            stats.errors += 1
+            stats.latencies.append(perf_counter() - started)
+            if degradation.raises:
+                raise exc
+            value: R = neutral()
+            return value
+
+        async def call(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
+            started = perf_counter()
             try:
                 result = await method(self, *args, **kwargs)
             except BackendError as exc:
-                tracker.failed(operation, family, exc)
-                if degradation.raises:
-                    raise
-                value: R = neutral()
-                return value
-            if tracker.consecutive_failures:
-                tracker.succeeded()
+                return await recover(runtime, self, args, kwargs, exc, started)
+            finish(runtime, result, perf_counter() - started)
+            return result
+
+        async def traced(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
+            assert runtime.tracer is not None
+            started = perf_counter()
+            with runtime.tracer.start_as_current_span(f"cache_manager.{operation}") as span:
+                span.set_attribute("operation", operation)
+                span.set_attribute("family", family_name)
+                project = _project_of(self, args, kwargs)
+                if project is not None:
+                    span.set_attribute("project_id", project)
+                failures = runtime.tracker.failures[operation]
+                result = await call(runtime, self, args, kwargs)
+                degraded = runtime.tracker.failures[operation] != failures
+                outcome = "degraded" if degraded else "ok"
+                if counts_hits and not degraded:
+                    span.set_attribute("cache_hit", result is not None)
+                    outcome = "hit" if result is not None else "miss"
+                span.set_attribute("outcome", outcome)
+            runtime.record(operation, family_name, perf_counter() - started, outcome)
+            return result
+
+        async def metered(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
+            started = perf_counter()
+            result = await call(runtime, self, args, kwargs)
+            runtime.record(operation, family_name, perf_counter() - started, "ok")
+            return result
+
+        @functools.wraps(method)
+        async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            runtime = self.runtime
+            if runtime.observed:  # an OpenTelemetry SDK is installed
+                if runtime.tracer is not None:
+                    return await traced(runtime, self, args, kwargs)
+                return await metered(runtime, self, args, kwargs)
+            # The plain path, inlined: no extra coroutine frame per call.
+            started = perf_counter()
+            try:
+                result = await method(self, *args, **kwargs)
+            except BackendError as exc:
+                return await recover(runtime, self, args, kwargs, exc, started)
+            finish(runtime, result, perf_counter() - started)
             return result
 
         return run
 
     return decorate
+
+
+def _project_of(owner: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """The project a call is about: the view's, or a ``project_id`` argument."""
+    project = getattr(owner, "project_id", None) or kwargs.get("project_id")
+    if project is None and args and isinstance(args[0], UUID | str):
+        project = args[0]
+    return None if project is None else str(project)

@@ -9,15 +9,13 @@ The module-level ``cache_manager`` reads its settings from the environment when
 
 from __future__ import annotations
 
-from typing import Any
-
-from jeex_cache.domain.domain_services import CacheHealthService
+from jeex_cache.services.observability_api import ObservabilityAPI
 from jeex_cache.services.project_api import ProjectCacheAPI
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI):
+class CacheManager(ProjectCacheAPI, ObservabilityAPI):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return
@@ -25,16 +23,6 @@ class CacheManager(ProjectCacheAPI):
     raises a subclass of ``InvalidInputError`` at once. Lifecycle and settings come from
     ``ManagerBase``; each capability's methods from its mixin.
     """
-
-    # -- health ------------------------------------------------------------------------------
-    @property
-    def health_service(self) -> CacheHealthService:
-        """Health probes (``get_memory_usage()``)."""
-        return self._require().health
-
-    async def health_check(self) -> dict[str, Any]:
-        """``status`` (healthy / unhealthy), backend, ping latency and memory use."""
-        return await self._require().health.check()
 
 
 cache_manager = CacheManager()

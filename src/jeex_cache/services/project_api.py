@@ -58,35 +58,35 @@ class ProjectCacheAPI(ManagerBase):
             project_id, None, data, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_READ, idempotent=True)
     def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
         # Returns the service's coroutine for the guard to await: one frame less per read.
         return self._require().cache.get(project_id)
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_READ, idempotent=True)
     async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
-    @guarded(Family.CACHE_WRITE)
+    @guarded(Family.CACHE_WRITE, idempotent=True)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._require().cache.delete(project_id)
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
     async def invalidate_project_cache(
         self, project_id: UUID | str, reason: str = "unspecified"
     ) -> int:
         """Remove everything cached for a project; return the number of entries removed."""
         return await self._require().invalidation.invalidate_project(project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
     async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
-    @guarded(Family.CACHE_READ, fallback=list)
+    @guarded(Family.CACHE_READ, fallback=list, idempotent=True)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
         pid = parse_uuid(project_id)
@@ -100,9 +100,7 @@ class ProjectCacheAPI(ManagerBase):
     def project(self, project_id: UUID | str) -> ProjectCacheView:
         """A key/value view whose every key is confined to ``project_id``."""
         services = self._require()
-        return ProjectCacheView(
-            project_id, services.cache, services.invalidation, self.failure_tracker
-        )
+        return ProjectCacheView(project_id, services.cache, services.invalidation, self.runtime)
 
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:

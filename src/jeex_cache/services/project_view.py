@@ -14,7 +14,7 @@ from jeex_cache.domain.domain_services import (
 )
 from jeex_cache.domain.entities import ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid
-from jeex_cache.infrastructure.resilience import FAILED_WRITE, FailureTracker, Family, guarded
+from jeex_cache.infrastructure.resilience import FAILED_WRITE, Family, OperationRuntime, guarded
 
 __all__ = ["ProjectCacheView"]
 
@@ -31,20 +31,20 @@ class ProjectCacheView:
         project_id: UUID | str,
         cache: ProjectCacheService,
         invalidation: CacheInvalidationService,
-        failure_tracker: FailureTracker,
+        runtime: OperationRuntime,
     ) -> None:
         self.project_id = parse_uuid(project_id)
         self._cache = cache
         self._invalidation = invalidation
-        self.failure_tracker = failure_tracker
-        """Where this view's backend failures are counted."""
+        self.runtime = runtime
+        """The manager's failure tracking, retry policy and metrics."""
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_READ, idempotent=True)
     async def get(self, name: str) -> Any:
         """The value stored under ``name``, or None on a miss."""
         return await self._cache.get(self.project_id, name)
 
-    @guarded(Family.CACHE_READ)
+    @guarded(Family.CACHE_READ, idempotent=True)
     async def get_entry(self, name: str) -> ProjectCache | None:
         """The entry under ``name`` with its version and access statistics."""
         return await self._cache.get_entry(self.project_id, name)
@@ -64,23 +64,23 @@ class ProjectCacheView:
             self.project_id, name, value, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_WRITE)
+    @guarded(Family.CACHE_WRITE, idempotent=True)
     async def delete(self, name: str) -> bool:
         """Remove ``name``; True if it existed."""
         return await self._cache.delete(self.project_id, name)
 
-    @guarded(Family.CACHE_READ, fallback=list)
+    @guarded(Family.CACHE_READ, fallback=list, idempotent=True)
     async def keys(self) -> list[str]:
         """Names of this view's live entries, sorted."""
         names = await self._cache.list_names(self.project_id)
         return sorted(name for name in names if name is not None)
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
     async def invalidate_tag(self, tag: TagLike, reason: str = "tag") -> int:
         """Remove this project's entries carrying ``tag``."""
         return await self._invalidation.invalidate_tag(tag, self.project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE)
+    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
     async def invalidate(self, reason: str = "unspecified") -> int:
         """Remove everything cached for this project (its main document too)."""
         return await self._invalidation.invalidate_project(self.project_id, reason)

@@ -132,6 +132,6 @@ async def invalidate_tag(
     summary="Backend health",
 )
 async def health(manager: Manager) -> JSONResponse:
-    """``manager.health_check()``: 200 when healthy, 503 otherwise."""
+    """``manager.health_check()``: 200 when healthy or degraded, 503 when unhealthy."""
     report = await manager.health_check()
-    return JSONResponse(report, status_code=200 if report.get("status") == "healthy" else 503)
+    return JSONResponse(report, status_code=503 if report.get("status") == "unhealthy" else 200)

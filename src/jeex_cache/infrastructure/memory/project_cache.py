@@ -148,6 +148,11 @@ class MemoryProjectCacheRepository:
         names = list(self._by_project.get(project_id, ()))
         return [name for name in names if self._live((project_id, name), now) is not None]
 
+    async def cleanup_expired(self) -> int:
+        before = len(self._entries)
+        self._expire_due(self._now_ms())
+        return before - len(self._entries)
+
     def _remove_if_live(self, slot: _Slot, now_ms: int) -> int:
         if self._live(slot, now_ms) is None:
             return 0

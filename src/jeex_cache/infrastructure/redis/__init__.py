@@ -7,6 +7,7 @@ import logging
 from jeex_cache.config import Settings
 from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.backend import Backend
+from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
@@ -23,11 +24,15 @@ async def open_redis_backend(settings: Settings) -> Backend:
     applies per call) and scripts are loaded on first use.
     """
     client = create_client(settings)
+    breaker = CircuitBreaker(
+        settings.circuit_breaker_failure_threshold, settings.circuit_breaker_reset_timeout
+    )
     executor = RedisExecutor(
         client,
         settings.cache_namespace,
         max_in_flight=settings.redis_max_connections,
         wait_timeout=settings.redis_pool_timeout,
+        breaker=breaker,
     )
     try:
         await executor.load(*SCRIPTS)
@@ -42,4 +47,6 @@ async def open_redis_backend(settings: Settings) -> Backend:
         project_cache=RedisProjectCacheRepository(executor),
         health=RedisHealthRepository(executor),
         close=close,
+        breaker=breaker,
+        pool=lambda: {"in_use": executor.in_flight, "max": executor.max_in_flight},
     )

@@ -19,6 +19,11 @@ class FairGate:
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
 
+    @property
+    def free(self) -> int:
+        """Places free right now."""
+        return self._free
+
     def try_enter(self) -> bool:
         """Take a place if one is free and nobody is queued before us."""
         if self._free > 0 and not self._waiters:

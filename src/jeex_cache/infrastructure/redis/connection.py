@@ -19,6 +19,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from jeex_cache.config import Settings
 from jeex_cache.errors import BackendError
+from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.infrastructure.redis._gate import FairGate
 
 __all__ = ["LuaScript", "RedisExecutor", "create_client"]
@@ -62,10 +63,11 @@ def create_client(settings: Settings) -> aioredis.Redis:
 class RedisExecutor:
     """Runs commands and scripts, reloading scripts on NOSCRIPT and translating errors.
 
-    A gate admits at most ``max_in_flight`` calls (the pool's size) in arrival order; a call
-    that waits longer than ``wait_timeout`` for its turn fails as a backend error. (redis-py's
-    blocking pool hands a released connection to whoever asks next, not to the longest
-    waiter, so under a burst some callers starve until they time out.)
+    A circuit breaker fails calls fast while Redis is down. A gate admits at most
+    ``max_in_flight`` calls (the pool's size) in arrival order; a call that waits longer than
+    ``wait_timeout`` for its turn fails as a backend error. (redis-py's blocking pool hands a
+    released connection to whoever asks next, not to the longest waiter, so under a burst
+    some callers starve until they time out.)
     """
 
     def __init__(
@@ -75,50 +77,72 @@ class RedisExecutor:
         *,
         max_in_flight: int,
         wait_timeout: float,
+        breaker: CircuitBreaker,
     ) -> None:
         self.client = client
         self.prefix = f"{namespace}:"
+        self.breaker = breaker
+        self.max_in_flight = max_in_flight
         self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
         self._gate = FairGate(max_in_flight)
         self._wait_timeout = wait_timeout
 
-    async def _wait_for_turn(self) -> None:
+    @property
+    def in_flight(self) -> int:
+        """Calls holding a connection right now."""
+        return self.max_in_flight - self._gate.free
+
+    async def _admit(self) -> None:
+        """Pass the breaker, then wait (first come, first served) for a connection."""
+        breaker = self.breaker
+        if breaker.state is not CircuitState.CLOSED:
+            breaker.before_call()
+        if self._gate.try_enter():
+            return
         if not await self._gate.wait(self._wait_timeout):
+            breaker.release_probe()  # overload says nothing about the server's health
             raise BackendError(
                 f"no Redis connection became free within {self._wait_timeout}s "
                 "(REDIS_POOL_TIMEOUT; raise REDIS_MAX_CONNECTIONS for more concurrency)"
             )
 
+    def _failed(self, error: BackendError) -> BackendError:
+        if error.transient:
+            self.breaker.record_failure()
+        else:  # the server answered (a script or type error): it is up
+            self.breaker.record_success()
+        return error
+
+    def _succeeded(self) -> None:
+        breaker = self.breaker
+        if breaker.consecutive_failures or breaker.state is not CircuitState.CLOSED:
+            breaker.record_success()
+
     async def script(
         self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
     ) -> Any:
         """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once."""
-        if not self._gate.try_enter():
-            await self._wait_for_turn()
+        await self._admit()
         try:
             try:
-                return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
+                result = await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
             except NoScriptError:
-                return await self._execute("EVAL", script.source, len(keys), *keys, *args)
+                result = await self._execute("EVAL", script.source, len(keys), *keys, *args)
         except RedisError as exc:
-            raise _translate(exc, script.name) from exc
+            raise self._failed(_translate(exc, script.name)) from exc
         except OSError as exc:
-            raise BackendError(f"{script.name}: {exc}") from exc
+            raise self._failed(BackendError(f"{script.name}: {exc}")) from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
         finally:
             self._gate.leave()
+        self._succeeded()
+        return result
 
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command."""
-        if not self._gate.try_enter():
-            await self._wait_for_turn()
-        try:
-            return await self._execute(*args)
-        except RedisError as exc:
-            raise _translate(exc, f"{args[0]!s}") from exc
-        except OSError as exc:
-            raise BackendError(f"{args[0]!s}: {exc}") from exc
-        finally:
-            self._gate.leave()
+        return await self._envelope(f"{args[0]!s}", lambda: self._execute(*args))
 
     async def scripts_pipelined(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
@@ -147,20 +171,32 @@ class RedisExecutor:
     async def _pipeline(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
     ) -> list[Any]:
-        if not self._gate.try_enter():
-            await self._wait_for_turn()
-        try:
+        async def send() -> list[Any]:
             async with self.client.pipeline(transaction=False) as pipe:
                 queue = cast(Callable[..., object], pipe.execute_command)
                 for keys, args in calls:
                     queue("EVALSHA", script.sha, len(keys), *keys, *args)
                 return list(await pipe.execute(raise_on_error=False))
+
+        results: list[Any] = await self._envelope(script.name, send)
+        return results
+
+    async def _envelope(self, name: str, send: Callable[[], Awaitable[Any]]) -> Any:
+        """``script()``'s admission, error translation and breaker bookkeeping, for any call."""
+        await self._admit()
+        try:
+            result = await send()
         except RedisError as exc:
-            raise _translate(exc, script.name) from exc
+            raise self._failed(_translate(exc, name)) from exc
         except OSError as exc:
-            raise BackendError(f"{script.name}: {exc}") from exc
+            raise self._failed(BackendError(f"{name}: {exc}")) from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
         finally:
             self._gate.leave()
+        self._succeeded()
+        return result
 
     async def load(self, *scripts: LuaScript) -> None:
         """SCRIPT LOAD each script (idempotent)."""

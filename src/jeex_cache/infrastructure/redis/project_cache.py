@@ -29,8 +29,9 @@ _DELETE = LuaScript.load("project_delete")
 _INVALIDATE = LuaScript.load("project_invalidate")
 _INVALIDATE_TAG = LuaScript.load("project_invalidate_tag")
 _LIST = LuaScript.load("project_list")
+_PRUNE = LuaScript.load("index_prune")
 
-SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST)
+SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST, _PRUNE)
 
 _PIPELINE_CHUNK = 500
 _KEY_CACHE_SIZE = 10_000
@@ -174,6 +175,22 @@ class RedisProjectCacheRepository:
             suffix = raw.decode()[prefix_length:]
             names.append(None if suffix == "data" else suffix.removeprefix("kv:"))
         return names
+
+    async def cleanup_expired(self) -> int:
+        # Redis expires entries itself; what lingers are index members of expired entries
+        # (pruned on each write to that index otherwise). An admin walk over our namespace.
+        removed = 0
+        for pattern in (f"{self._prefix}proj:*", f"{self._prefix}tag:*"):
+            cursor = 0
+            while True:
+                cursor, keys = await self._redis.command(
+                    "SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", 500
+                )
+                calls = [((key,), ()) for key in keys]
+                removed += sum(await self._redis.scripts_pipelined(_PRUNE, calls))
+                if cursor == 0:
+                    break
+        return removed
 
 
 def _from_ms(value: bytes) -> datetime:
