@@ -179,9 +179,10 @@ def guarded(
                 project = _project_of(self, args, kwargs)
                 if project is not None:
                     span.set_attribute("project_id", project)
-                failures = runtime.tracker.failures[operation]
+                stats = runtime.telemetry.stats(operation, family_name)
+                errors = stats.errors
                 result = await call(runtime, self, args, kwargs)
-                degraded = runtime.tracker.failures[operation] != failures
+                degraded = stats.errors != errors  # the call ended on the fallback
                 outcome = "degraded" if degraded else "ok"
                 if counts_hits and not degraded:
                     span.set_attribute("cache_hit", result is not None)
@@ -191,9 +192,11 @@ def guarded(
             return result
 
         async def metered(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
-            started = perf_counter()
+            stats = runtime.telemetry.stats(operation, family_name)
+            errors, started = stats.errors, perf_counter()
             result = await call(runtime, self, args, kwargs)
-            runtime.record(operation, family_name, perf_counter() - started, "ok")
+            outcome = "degraded" if stats.errors != errors else "ok"
+            runtime.record(operation, family_name, perf_counter() - started, outcome)
             return result
 
         @functools.wraps(method)
