@@ -10,6 +10,8 @@ from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
+from jeex_cache.infrastructure.redis.sessions import SCRIPTS as SESSION_SCRIPTS
+from jeex_cache.infrastructure.redis.sessions import RedisUserSessionRepository
 
 __all__ = ["open_redis_backend"]
 
@@ -30,7 +32,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         wait_timeout=settings.redis_pool_timeout,
     )
     try:
-        await executor.load(*SCRIPTS)
+        await executor.load(*SCRIPTS, *SESSION_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
@@ -40,6 +42,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
     return Backend(
         name="redis",
         project_cache=RedisProjectCacheRepository(executor),
+        sessions=RedisUserSessionRepository(executor),
         health=RedisHealthRepository(executor),
         close=close,
     )
