@@ -237,7 +237,13 @@ class SessionManagementService:
         for key, value in data.items():
             if not isinstance(key, str):
                 raise SerializationError(f"user data keys must be strings, got {key!r}")
-            encoded[key] = encode(value, self._max_data_bytes)
+            try:
+                encoded[key] = encode(value, self._max_data_bytes)
+            except PayloadTooLargeError:
+                raise PayloadTooLargeError(
+                    f"a user data value is over the limit of {self._max_data_bytes} bytes "
+                    "(CACHE_SESSION_MAX_DATA_BYTES)"
+                ) from None
         size = user_data_size(encoded)
         if size > self._max_data_bytes:
             raise PayloadTooLargeError(
