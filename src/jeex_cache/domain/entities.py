@@ -101,6 +101,20 @@ class UserSession:
     expires_at: datetime
     absolute_expires_at: datetime
 
+    def with_id(self, session_id: str) -> UserSession:
+        """This session carrying its raw ID (repositories never see it; the service adds it)."""
+        return UserSession(
+            session_id,
+            self.session_hash,
+            self.user_id,
+            self.user_data,
+            self.project_access,
+            self.created_at,
+            self.last_activity,
+            self.expires_at,
+            self.absolute_expires_at,
+        )
+
     @property
     def fingerprint(self) -> str:
         """A short prefix of ``session_hash`` for logs and displays (never the raw ID)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -103,7 +102,7 @@ class SessionManagementService:
         audit("session.created", session.fingerprint, uid, projects=len(projects))
         for digest in evicted:
             audit("session.evicted", digest[:12], uid, reason="max_sessions_per_user")
-        return replace(session, session_id=session_id)
+        return session.with_id(session_id)
 
     async def validate(self, session_id: str) -> UserSession | None:
         """The live session, its activity and idle expiry refreshed; None otherwise."""
@@ -129,7 +128,7 @@ class SessionManagementService:
         if session is None:
             audit(failure, digest[:12], None, reason="unknown_expired_or_revoked")
             return None
-        return replace(session, session_id=session_id)
+        return session.with_id(session_id)
 
     async def authorize(self, session_id: str, project_id: UUID | str) -> UUID:
         """The session's user ID if it may access ``project_id``; else raise ``AccessDenied``.
@@ -214,7 +213,7 @@ class SessionManagementService:
             audit("session.rotate_failed", digest[:12], None, reason="unknown_expired_or_revoked")
             return None
         audit("session.rotated", digest[:12], session.user_id, new_session=session.fingerprint)
-        return replace(session, session_id=new_id)
+        return session.with_id(new_id)
 
     async def list_for_user(self, user_id: UUID | str) -> list[UserSession]:
         """The user's live sessions, oldest first (``session_id`` None: only hashes are kept)."""

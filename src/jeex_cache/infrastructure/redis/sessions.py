@@ -125,14 +125,14 @@ class RedisUserSessionRepository:
         row = await self._redis.script(_TOUCH, (self._record(digest),), ("", extend))
         if row is None:
             return None
-        expires, flat = row
-        return _session(digest, _pairs(flat), int(expires))
+        expires, now, user, created, cap, projects, data = row
+        return _build(digest, user, created, now, expires, cap, projects, data)
 
     async def touch_for_project(self, digest: str, project_id: UUID) -> tuple[UUID, bool] | None:
         row = await self._redis.script(_TOUCH, (self._record(digest),), (f"p:{project_id}", ""))
         if row is None:
             return None
-        return UUID(row[0].decode()), bool(row[1])
+        return _uuid(row[0]), bool(row[1])
 
     async def set_project_access(
         self, digest: str, project_id: UUID, allowed: bool
@@ -141,7 +141,7 @@ class RedisUserSessionRepository:
         row = await self._redis.script(_GRANT, (self._record(digest),), args)
         if row is None:
             return None
-        return UUID(row[0].decode()), bool(row[1])
+        return _uuid(row[0]), bool(row[1])
 
     async def update_data(self, digest: str, data: Mapping[str, bytes], max_bytes: int) -> bool:
         args: list[str | bytes | int] = [max_bytes]
@@ -161,7 +161,7 @@ class RedisUserSessionRepository:
         taken = await self._redis.script(_TAKE, (self._record(digest),), ())
         if taken is None:
             return None
-        return UUID(_pairs(taken[1])[b"u"].decode())
+        return _uuid(_pairs(taken[1])[b"u"])
 
     async def rename(self, digest: str, new_digest: str) -> UserSession | None:
         taken = await self._redis.script(_TAKE, (self._record(digest),), ())
@@ -171,7 +171,7 @@ class RedisUserSessionRepository:
         fields = _pairs(flat)
         if pttl <= 0:
             return None
-        user_id = UUID(fields[b"u"].decode())
+        user_id = _uuid(fields[b"u"])
         lifetime = int(fields[b"ax"]) - int(fields[b"ct"])
         _, created = await self._index_and_store(
             ScriptCall(_INDEX_ADD, (self._index(user_id),), (new_digest, 0, lifetime, digest)),
@@ -216,24 +216,53 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
 
 
 def _session(digest: str, fields: Mapping[bytes, bytes], expires_ms: int) -> UserSession:
-    data: dict[str, Any] = {}
-    projects: set[UUID] = set()
+    projects: list[bytes] = []
+    data: list[bytes] = []
     for name, value in fields.items():
-        if name.startswith(b"d:"):
-            data[name[2:].decode()] = decode(value)
-        elif name.startswith(b"p:"):
-            projects.add(UUID(name[2:].decode()))
+        if name.startswith(b"p:"):
+            projects.append(name[2:])
+        elif name.startswith(b"d:"):
+            data += [name[2:], value]
+    user, created, last, cap = fields[b"u"], fields[b"ct"], fields[b"la"], fields[b"ax"]
+    return _build(digest, user, created, last, expires_ms, cap, projects, data)
+
+
+def _build(
+    digest: str,
+    user: bytes,
+    created: bytes | int,
+    last: bytes | int,
+    expires: bytes | int,
+    cap: bytes | int,
+    projects: list[bytes],
+    data: list[bytes],
+) -> UserSession:
     return UserSession(
-        session_id=None,
-        session_hash=digest,
-        user_id=UUID(fields[b"u"].decode()),
-        user_data=data,
-        project_access=frozenset(projects),
-        created_at=_from_ms(fields[b"ct"]),
-        last_activity=_from_ms(fields[b"la"]),
-        expires_at=_from_ms(expires_ms),
-        absolute_expires_at=_from_ms(fields[b"ax"]),
+        None,
+        digest,
+        _uuid(user),
+        {data[i].decode(): decode(data[i + 1]) for i in range(0, len(data), 2)},
+        frozenset(_uuid(project) for project in projects),
+        _from_ms(created),
+        _from_ms(last),
+        _from_ms(expires),
+        _from_ms(cap),
     )
+
+
+_UUIDS: dict[bytes, UUID] = {}
+_UUID_CACHE_SIZE = 10_000
+
+
+def _uuid(value: bytes) -> UUID:
+    # Parsing a UUID costs more than the rest of a validation's Python work; the same users
+    # and projects come back all the time, so parsed ones are kept (bounded).
+    parsed = _UUIDS.get(value)
+    if parsed is None:
+        if len(_UUIDS) >= _UUID_CACHE_SIZE:
+            _UUIDS.clear()
+        parsed = _UUIDS[value] = UUID(value.decode())
+    return parsed
 
 
 def _from_ms(value: bytes | int) -> datetime:
