@@ -4,31 +4,12 @@ denied; revocations raise rather than pretend. Everything works again once it is
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 from uuid import uuid4
 
 import pytest
 
-from jeex_cache import AccessDenied, BackendError, CacheManager, Settings
+from jeex_cache import AccessDenied, BackendError, CacheManager
 from jeex_cache.testing import RedisServer
-
-TIMEOUT = 0.3
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """A server of this test's own, free to kill."""
-    with RedisServer.start() as own:
-        yield own
-
-
-@pytest.fixture
-async def cache(server: RedisServer) -> AsyncIterator[CacheManager]:
-    settings = Settings(
-        redis_url=server.url, redis_socket_timeout=TIMEOUT, redis_connect_timeout=TIMEOUT
-    )
-    async with CacheManager(settings) as manager:
-        yield manager
 
 
 async def test_validation_and_access_fail_closed_while_redis_is_down(
