@@ -45,6 +45,7 @@ from benchmarks._measure import (
     measure_latency,
     measure_throughput,
 )
+from benchmarks._sessions import open_session_candidates
 from benchmarks._stats import LatencySummary, summarize
 from jeex_cache import Settings
 from jeex_cache.testing import RedisServer
@@ -287,8 +288,8 @@ def evaluate_targets(rows: Sequence[Row], concurrency: int) -> list[Target]:
     by_role = {(r.operation, r.role): r for r in rows if r.role != "reference"}
     get, put = by_role[GET, "ours"], by_role[SET, "ours"]
     raw_get, raw_put = by_role[GET, "baseline"], by_role[SET, "baseline"]
-    ours_failed = get.failures + put.failures
-    raw_failed = raw_get.failures + raw_put.failures
+    ours_failed = sum(r.failures for r in rows if r.role == "ours")
+    raw_failed = sum(r.failures for r in rows if r.role == "baseline")
     c = concurrency
     return [
         Target("jeex-cache: no call failed (no fallback to a miss / failed write)",
@@ -333,6 +334,11 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
             project_id=project_id,
             diagnostics=config.diagnostics,
         )
+        sessions, session_notes = await open_session_candidates(
+            stack, url, settings, config.concurrency, diagnostics=config.diagnostics
+        )
+        candidates += sessions
+        notes += session_notes
         started = time.monotonic()
         latency = await measure_latency(candidates, config.samples, config.rounds, config.warmup)
         throughput = await measure_throughput(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jeex_cache.clock import Clock, ManualClock, SystemClock
 from jeex_cache.config import Settings
-from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.domain.entities import ProjectCache, UserSession, WriteOutcome, WriteResult
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -14,6 +14,7 @@ from jeex_cache.domain.value_objects import (
     RateLimitWindow,
 )
 from jeex_cache.errors import (
+    AccessDenied,
     BackendError,
     ConfigurationError,
     InvalidIdentifierError,
@@ -26,9 +27,11 @@ from jeex_cache.errors import (
 )
 from jeex_cache.services.cache_manager import CacheManager, cache_manager
 from jeex_cache.services.project_view import ProjectCacheView
+from jeex_cache.services.session_view import SessionCacheView, SessionProjectView
 
 __all__ = [
     "TTL",
+    "AccessDenied",
     "BackendError",
     "CacheKey",
     "CacheManager",
@@ -47,8 +50,11 @@ __all__ = [
     "RateLimitConfig",
     "RateLimitWindow",
     "SerializationError",
+    "SessionCacheView",
+    "SessionProjectView",
     "Settings",
     "SystemClock",
+    "UserSession",
     "WriteOutcome",
     "WriteResult",
     "cache_manager",

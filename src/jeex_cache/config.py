@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     # Cache TTLs in seconds (spec)
     cache_project_data_ttl: int = Field(3_600, gt=0)
-    cache_user_session_ttl: int = Field(7_200, gt=0)
+    cache_user_session_ttl: float = Field(7_200, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
     cache_progress_ttl: int = Field(1_800, gt=0)
     cache_task_status_ttl: int = Field(86_400, gt=0)
 
@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     circuit_breaker_failure_threshold: int = Field(5, ge=1, le=1000)
     circuit_breaker_reset_timeout: float = Field(3.0, gt=0, le=3600)
     cache_slow_operation_ms: float = Field(10.0, gt=0)
+
+    # Sessions (ours): the idle timeout above slides; these bound a session whatever it does.
+    cache_session_absolute_ttl: float = Field(86_400, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
+    cache_max_sessions_per_user: int = Field(10, ge=1, le=1_000)
+    cache_session_max_data_bytes: int = Field(16_384, gt=0, le=1_048_576)
+    cache_session_cookie_name: str = Field("jeex_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    cache_session_cookie_secure: bool = True
 
     # Ours
     cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")
@@ -92,6 +99,16 @@ class Settings(BaseSettings):
     def project_data_ttl(self) -> TTL:
         """Default TTL of project data (``CACHE_PROJECT_DATA_TTL``)."""
         return TTL(self.cache_project_data_ttl * 1000)
+
+    @property
+    def session_idle_ttl(self) -> TTL:
+        """Sliding idle timeout of a session (``CACHE_USER_SESSION_TTL``)."""
+        return TTL.seconds(self.cache_user_session_ttl)
+
+    @property
+    def session_absolute_ttl(self) -> TTL:
+        """Longest life of a session from its creation (``CACHE_SESSION_ABSOLUTE_TTL``)."""
+        return TTL.seconds(self.cache_session_absolute_ttl)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -8,6 +8,7 @@ the failure policy (``jeex_cache.infrastructure.resilience``) decides what calle
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "BackendError",
     "ConfigurationError",
     "InvalidIdentifierError",
@@ -50,6 +51,23 @@ class ConfigurationError(JeexCacheError, ValueError):
 
 class NotInitializedError(JeexCacheError, RuntimeError):
     """The cache manager was used before ``initialize()`` (or after ``close()``)."""
+
+
+class AccessDenied(JeexCacheError):  # noqa: N818 - the issue's name; it reads as a verdict
+    """A session may not reach a project: nothing was read or written.
+
+    ``reason`` says why: ``"invalid_session"`` (unknown, malformed, expired or revoked),
+    ``"project_not_granted"`` (the project is not in the session's access list) or
+    ``"unavailable"`` (the session store could not be asked: access fails closed).
+    """
+
+    INVALID_SESSION = "invalid_session"
+    PROJECT_NOT_GRANTED = "project_not_granted"
+    UNAVAILABLE = "unavailable"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class BackendError(JeexCacheError):

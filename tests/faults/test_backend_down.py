@@ -4,35 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
 from uuid import uuid4
 
 import pytest
 
 from jeex_cache import CacheManager, Settings
 from jeex_cache.testing import RedisServer
-
-SOCKET_TIMEOUT = 0.3
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """A server of this test's own, free to kill."""
-    with RedisServer.start() as own:
-        yield own
-
-
-@pytest.fixture
-async def cache(server: RedisServer) -> AsyncIterator[CacheManager]:
-    settings = Settings(
-        redis_url=server.url,
-        redis_socket_timeout=SOCKET_TIMEOUT,
-        redis_connect_timeout=SOCKET_TIMEOUT,
-        max_retries=0,  # one attempt per call: the counts below are exact
-        circuit_breaker_failure_threshold=1000,  # the breaker has tests of its own
-    )
-    async with CacheManager(settings) as manager:
-        yield manager
+from tests.faults.conftest import SOCKET_TIMEOUT
 
 
 async def test_reads_miss_and_writes_fail_while_redis_is_down(

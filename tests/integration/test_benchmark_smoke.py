@@ -21,4 +21,7 @@ def test_quick_benchmark_run_prints_the_table() -> None:
     assert run.returncode == 0, run.stderr
     assert "| get_project_data | **jeex-cache** |" in run.stdout
     assert "| cache_project_data | **jeex-cache** |" in run.stdout
+    assert "| validate_user_session | **jeex-cache** |" in run.stdout
+    assert "| create_user_session | **jeex-cache** |" in run.stdout
+    assert "| validate_user_session | redis-py GETEX PX + orjson.loads (baseline) |" in run.stdout
     assert "Targets:" in run.stdout

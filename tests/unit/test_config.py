@@ -21,9 +21,18 @@ SPEC_DEFAULTS = {
 }
 
 
+SESSION_DEFAULTS = {
+    "cache_session_absolute_ttl": 86_400,
+    "cache_max_sessions_per_user": 10,
+    "cache_session_max_data_bytes": 16_384,
+    "cache_session_cookie_name": "jeex_session",
+    "cache_session_cookie_secure": True,
+}
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [*SPEC_DEFAULTS, "redis_url", "cache_namespace", "cache_max_payload_bytes"]:
+    for name in [*Settings.model_fields]:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
@@ -34,6 +43,23 @@ def test_spec_defaults() -> None:
     assert settings.redis_url is None
     assert settings.backend == "memory"
     assert settings.cache_max_payload_bytes == 1_048_576
+
+
+def test_session_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    for name, value in SESSION_DEFAULTS.items():
+        assert getattr(settings, name) == value, name
+    assert settings.session_idle_ttl.total_seconds == 7_200
+    assert settings.session_absolute_ttl.total_seconds == 86_400
+    monkeypatch.setenv("CACHE_USER_SESSION_TTL", "0.5")
+    monkeypatch.setenv("CACHE_SESSION_ABSOLUTE_TTL", "3600")
+    monkeypatch.setenv("CACHE_MAX_SESSIONS_PER_USER", "3")
+    monkeypatch.setenv("CACHE_SESSION_COOKIE_SECURE", "false")
+    settings = Settings()
+    assert settings.session_idle_ttl.milliseconds == 500
+    assert settings.session_absolute_ttl.total_seconds == 3_600
+    assert settings.cache_max_sessions_per_user == 3
+    assert settings.cache_session_cookie_secure is False
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,6 +79,10 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REDIS_MAX_CONNECTIONS", "0"),
         ("CACHE_PROJECT_DATA_TTL", "-5"),
         ("CACHE_USER_SESSION_TTL", "0"),
+        ("CACHE_SESSION_ABSOLUTE_TTL", "-1"),
+        ("CACHE_MAX_SESSIONS_PER_USER", "0"),
+        ("CACHE_SESSION_MAX_DATA_BYTES", "0"),
+        ("CACHE_SESSION_COOKIE_NAME", "bad; name"),
         ("REDIS_URL", "http://example.invalid"),
         ("CACHE_NAMESPACE", "Bad Namespace"),
         ("BACKOFF_MULTIPLIER", "0.5"),

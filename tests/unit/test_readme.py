@@ -40,3 +40,11 @@ async def test_readme_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert namespace["success"] is True
     assert namespace["cached_data"] == namespace["data"]
     assert namespace["invalidated_count"] == 1
+    assert namespace["valid_session"].user_data == namespace["user_data"]  # type: ignore[attr-defined]
+
+
+def test_the_readme_has_the_spec_session_example() -> None:
+    blocks = python_blocks()
+    assert any("cache_manager.grant_project_access(session.session_id" in b for b in blocks)
+    revoke = 'cache_manager.revoke_user_session(session.session_id, "logout")'
+    assert any(revoke in b for b in blocks)

@@ -1,8 +1,13 @@
-"""Fixtures of the web tests: the reference app over the ``manager`` of the backend matrix."""
+"""Fixtures of the web tests: the reference app over the ``manager`` of the backend matrix.
+
+``client`` carries a session (``Authorization: Bearer``) that may access no project until a
+test asks ``new_project()`` for one; ``anonymous`` carries none.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -12,6 +17,8 @@ from jeex_cache import CacheManager
 from jeex_cache.web import create_app
 from tests.web._serve import serve
 
+NewProject = Callable[[], Awaitable[UUID]]
+
 
 @pytest.fixture
 def app(manager: CacheManager) -> FastAPI:
@@ -20,7 +27,41 @@ def app(manager: CacheManager) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of ``app``, inside the app's lifespan."""
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of ``app``, inside the app's lifespan, without a session."""
     async with serve(app) as http:
         yield http
+
+
+async def log_in(client: httpx.AsyncClient, *projects: UUID, user: UUID | None = None) -> str:
+    """``POST /sessions`` for ``projects``; the client then sends the session as Bearer."""
+    body = {"user_id": str(user or uuid4()), "project_access": [str(p) for p in projects]}
+    response = await client.post("/sessions", json=body)
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    client.headers["Authorization"] = f"Bearer {session_id}"
+    return session_id
+
+
+@pytest.fixture
+async def session_id(anonymous: httpx.AsyncClient) -> str:
+    """A session of ``client`` (no project granted yet)."""
+    return await log_in(anonymous)
+
+
+@pytest.fixture
+def client(anonymous: httpx.AsyncClient, session_id: str) -> httpx.AsyncClient:
+    """``anonymous`` carrying the session ``session_id``."""
+    return anonymous
+
+
+@pytest.fixture
+def new_project(manager: CacheManager, session_id: str) -> NewProject:
+    """A fresh project ID that the client's session may access."""
+
+    async def grant() -> UUID:
+        project = uuid4()
+        assert await manager.grant_project_access(session_id, project)
+        return project
+
+    return grant

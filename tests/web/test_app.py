@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 import pytest
 
 from jeex_cache import __version__
+from tests.web.conftest import NewProject
 
 
 def cache_url(project_id: UUID | str) -> str:
@@ -27,8 +28,10 @@ def assert_error(response: httpx.Response, status: int, error: str | None = None
         assert body["error"] == error, body
 
 
-async def test_put_get_delete_round_trip(client: httpx.AsyncClient) -> None:
-    pid = uuid4()
+async def test_put_get_delete_round_trip(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    pid = await new_project()
     document = {"name": "My Project", "stages": [1, 2, 3], "owner": None}
 
     put = await client.put(
@@ -60,19 +63,23 @@ async def test_put_get_delete_round_trip(client: httpx.AsyncClient) -> None:
     assert again.json() == {"invalidated": 0}
 
 
-async def test_miss_is_404_json(client: httpx.AsyncClient) -> None:
-    assert_error(await client.get(cache_url(uuid4())), 404, "NotFound")
+async def test_miss_is_404_json(client: httpx.AsyncClient, new_project: NewProject) -> None:
+    assert_error(await client.get(cache_url(await new_project())), 404, "NotFound")
 
 
-async def test_version_increments_when_omitted(client: httpx.AsyncClient) -> None:
-    pid = uuid4()
+async def test_version_increments_when_omitted(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    pid = await new_project()
     assert (await client.put(cache_url(pid), json={"data": 1})).json()["version"] == 1
     assert (await client.put(cache_url(pid), json={"data": 2})).json()["version"] == 2
     assert (await client.get(cache_url(pid))).json()["data"] == 2
 
 
-async def test_stale_version_is_409_naming_the_stored_version(client: httpx.AsyncClient) -> None:
-    pid = uuid4()
+async def test_stale_version_is_409_naming_the_stored_version(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    pid = await new_project()
     newer = await client.put(cache_url(pid), json={"data": "v5", "version": 5})
     assert newer.json() == {"stored": True, "version": 5}
 
@@ -87,8 +94,10 @@ async def test_stale_version_is_409_naming_the_stored_version(client: httpx.Asyn
     assert (kept["data"], kept["version"]) == ("v5", 5)
 
 
-async def test_tag_invalidation_spans_projects(client: httpx.AsyncClient) -> None:
-    first, second, untagged = uuid4(), uuid4(), uuid4()
+async def test_tag_invalidation_spans_projects(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    first, second, untagged = await new_project(), await new_project(), await new_project()
     for pid, tags in ((first, ["pricing"]), (second, ["pricing", "eu"]), (untagged, ["eu"])):
         response = await client.put(cache_url(pid), json={"data": str(pid), "tags": tags})
         assert response.status_code == 200, response.text
@@ -114,8 +123,10 @@ async def test_invalid_project_id_is_422_json(
 
 
 @pytest.mark.parametrize("tag", ["bad tag", "a:b", "star*", "{hash}", "x" * 101])
-async def test_bad_tag_in_body_is_422_json(client: httpx.AsyncClient, tag: str) -> None:
-    pid = uuid4()
+async def test_bad_tag_in_body_is_422_json(
+    client: httpx.AsyncClient, new_project: NewProject, tag: str
+) -> None:
+    pid = await new_project()
     response = await client.put(cache_url(pid), json={"data": 1, "tags": [tag]})
     assert_error(response, 422, "InvalidIdentifierError")
     assert (await client.get(cache_url(pid))).status_code == 404  # nothing half-written
@@ -126,9 +137,11 @@ async def test_bad_tag_in_path_is_422_json(client: httpx.AsyncClient, tag: str) 
     assert_error(await client.post(f"/tags/{tag}/invalidate"), 422, "InvalidIdentifierError")
 
 
-async def test_too_many_tags_is_422_json(client: httpx.AsyncClient) -> None:
+async def test_too_many_tags_is_422_json(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
     tags = [f"t{i}" for i in range(33)]
-    response = await client.put(cache_url(uuid4()), json={"data": 1, "tags": tags})
+    response = await client.put(cache_url(await new_project()), json={"data": 1, "tags": tags})
     assert_error(response, 422, "InvalidInputError")
 
 
@@ -143,30 +156,36 @@ async def test_too_many_tags_is_422_json(client: httpx.AsyncClient) -> None:
         (0.0001, "InvalidTTLError"),  # under one millisecond
     ],
 )
-async def test_bad_ttl_is_422_json(client: httpx.AsyncClient, ttl: object, error: str) -> None:
-    response = await client.put(cache_url(uuid4()), json={"data": 1, "ttl": ttl})
+async def test_bad_ttl_is_422_json(
+    client: httpx.AsyncClient, new_project: NewProject, ttl: object, error: str
+) -> None:
+    response = await client.put(cache_url(await new_project()), json={"data": 1, "ttl": ttl})
     assert_error(response, 422, error)
 
 
 @pytest.mark.parametrize("version", [-1, "3", 1.5, True, 2**53])
-async def test_bad_version_is_422_json(client: httpx.AsyncClient, version: object) -> None:
-    response = await client.put(cache_url(uuid4()), json={"data": 1, "version": version})
+async def test_bad_version_is_422_json(
+    client: httpx.AsyncClient, new_project: NewProject, version: object
+) -> None:
+    response = await client.put(
+        cache_url(await new_project()), json={"data": 1, "version": version}
+    )
     assert_error(response, 422, "RequestValidationError")
 
 
-async def test_oversize_payload_is_413(client: httpx.AsyncClient) -> None:
-    pid = uuid4()
+async def test_oversize_payload_is_413(client: httpx.AsyncClient, new_project: NewProject) -> None:
+    pid = await new_project()
     response = await client.put(cache_url(pid), json={"data": "x" * (1_048_576 + 1)})
     assert_error(response, 413, "PayloadTooLargeError")
     assert "CACHE_MAX_PAYLOAD_BYTES" in response.json()["detail"]
     assert (await client.get(cache_url(pid))).status_code == 404
 
 
-async def test_unencodable_value_is_422(client: httpx.AsyncClient) -> None:
+async def test_unencodable_value_is_422(client: httpx.AsyncClient, new_project: NewProject) -> None:
     # JSON allows this integer; the cache's codec (64-bit integers) does not.
     body = b'{"data": 123456789012345678901234567890}'
     response = await client.put(
-        cache_url(uuid4()), content=body, headers={"content-type": "application/json"}
+        cache_url(await new_project()), content=body, headers={"content-type": "application/json"}
     )
     assert_error(response, 422, "SerializationError")
 
@@ -185,23 +204,29 @@ async def test_unencodable_value_is_422(client: httpx.AsyncClient) -> None:
     ],
 )
 async def test_malformed_body_is_422_json(
-    client: httpx.AsyncClient, content: bytes, content_type: str
+    client: httpx.AsyncClient, new_project: NewProject, content: bytes, content_type: str
 ) -> None:
     response = await client.put(
-        cache_url(uuid4()), content=content, headers={"content-type": content_type}
+        cache_url(await new_project()), content=content, headers={"content-type": content_type}
     )
     assert_error(response, 422, "RequestValidationError")
     assert isinstance(response.json()["errors"], list)
 
 
-async def test_reason_with_control_characters_is_422(client: httpx.AsyncClient) -> None:
-    response = await client.delete(cache_url(uuid4()), params={"reason": "forged\nlog line"})
+async def test_reason_with_control_characters_is_422(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    response = await client.delete(
+        cache_url(await new_project()), params={"reason": "forged\nlog line"}
+    )
     assert_error(response, 422, "RequestValidationError")
 
 
-async def test_unknown_route_and_method_are_json(client: httpx.AsyncClient) -> None:
+async def test_unknown_route_and_method_are_json(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
     assert_error(await client.get("/nowhere"), 404, "NotFound")
-    not_allowed = await client.patch(cache_url(uuid4()), json={"data": 1})
+    not_allowed = await client.patch(cache_url(await new_project()), json={"data": 1})
     assert_error(not_allowed, 405, "MethodNotAllowed")
     assert "PUT" in not_allowed.headers["allow"]
 
@@ -231,8 +256,10 @@ async def test_docs_and_openapi(client: httpx.AsyncClient) -> None:
     assert set(paths["/health"]) == {"get"}
 
 
-async def test_metrics_endpoint_speaks_prometheus(client: httpx.AsyncClient) -> None:
-    await client.get(f"/projects/{uuid4()}/cache")
+async def test_metrics_endpoint_speaks_prometheus(
+    client: httpx.AsyncClient, new_project: NewProject
+) -> None:
+    await client.get(cache_url(await new_project()))
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")

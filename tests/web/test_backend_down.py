@@ -12,8 +12,11 @@ from jeex_cache import Settings
 from jeex_cache.testing import RedisServer, free_port
 from jeex_cache.web import create_app
 from tests.web._serve import serve
+from tests.web.conftest import log_in
 
 pytestmark = pytest.mark.redis_only
+
+PROJECT = uuid4()
 
 
 @pytest.fixture
@@ -27,6 +30,7 @@ def own_server() -> Iterator[RedisServer]:
 async def client(own_server: RedisServer) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the service over ``own_server``."""
     async with serve(create_app(Settings(redis_url=own_server.url))) as http:
+        await log_in(http, PROJECT)
         yield http
 
 
@@ -49,26 +53,34 @@ async def test_health_is_503_once_redis_is_killed(
 async def test_routes_answer_503_while_redis_is_down(
     client: httpx.AsyncClient, own_server: RedisServer
 ) -> None:
-    pid = uuid4()
+    pid = PROJECT
     assert (await client.put(f"/projects/{pid}/cache", json={"data": 1})).status_code == 200
     own_server.kill()
 
     put = await client.put(f"/projects/{pid}/cache", json={"data": 2})
     assert put.status_code == 503, put.text
-    assert put.json()["stored"] is False
     assert put.json()["error"] == "BackendUnavailable"
+    assert put.json()["reason"] == "unavailable"  # the access check failed closed
     assert (await client.get(f"/projects/{pid}/cache")).status_code == 503
     assert (await client.delete(f"/projects/{pid}/cache")).status_code == 503
     assert (await client.post("/tags/pricing/invalidate")).status_code == 503
+    # Sessions fail closed, and say so: 503, never a 401 that would log the user out.
+    assert (await client.get("/sessions/me")).status_code == 503
+    assert (await client.post("/sessions/me/rotate")).status_code == 503
+    assert (await client.delete("/sessions/me")).status_code == 503  # not revoked: retry
+    login = await client.post("/sessions", json={"user_id": str(uuid4())})
+    assert login.status_code == 503, login.text
+    assert "set-cookie" not in login.headers
 
 
 async def test_bad_input_is_still_422_while_redis_is_down(
     client: httpx.AsyncClient, own_server: RedisServer
 ) -> None:
     own_server.kill()
-    response = await client.put(f"/projects/{uuid4()}/cache", json={"data": 1, "tags": ["a b"]})
+    response = await client.put(f"/projects/{PROJECT}/cache", json={"data": 1, "ttl": -1})
     assert response.status_code == 422
-    assert response.json()["error"] == "InvalidIdentifierError"
+    assert response.json()["error"] == "RequestValidationError"
+    assert (await client.post("/sessions", json={"user_id": "nobody"})).status_code == 422
 
 
 async def test_service_starts_degraded_when_redis_is_unreachable() -> None:
@@ -77,4 +89,7 @@ async def test_service_starts_degraded_when_redis_is_unreachable() -> None:
         response = await client.get("/health")
         assert response.status_code == 503, response.text
         assert response.json()["status"] == "unhealthy"
-        assert (await client.get(f"/projects/{uuid4()}/cache")).status_code == 503
+        headers = {"Authorization": "Bearer " + "A" * 43}
+        cache = f"/projects/{uuid4()}/cache"
+        assert (await client.get(cache, headers=headers)).status_code == 503
+        assert (await client.get(cache)).status_code == 401  # no session at all

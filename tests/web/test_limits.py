@@ -13,8 +13,10 @@ from jeex_cache.web import create_app
 from jeex_cache.web.errors import status_name
 from jeex_cache.web.limits import body_limit_for
 from tests.web._serve import serve
+from tests.web.conftest import log_in
 
 MAX_PAYLOAD = 1_000
+PROJECT = uuid4()
 LIMIT = body_limit_for(MAX_PAYLOAD)
 
 
@@ -23,6 +25,7 @@ async def small_client() -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app whose cache accepts values of at most 1,000 bytes."""
     manager = CacheManager(Settings(redis_url=None, cache_max_payload_bytes=MAX_PAYLOAD))
     async with serve(create_app(manager=manager)) as client:
+        await log_in(client, PROJECT)
         yield client
 
 
@@ -63,7 +66,7 @@ async def test_streamed_body_over_the_limit_is_413(small_client: httpx.AsyncClie
 async def test_body_within_the_limit_reaches_the_cache_check(
     small_client: httpx.AsyncClient,
 ) -> None:
-    pid = uuid4()
+    pid = PROJECT
     response = await small_client.put(f"/projects/{pid}/cache", json={"data": "x" * MAX_PAYLOAD})
     assert response.status_code == 413
     assert response.json()["error"] == "PayloadTooLargeError"

@@ -8,7 +8,7 @@ the invalidation strategies and their audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -138,6 +138,24 @@ class CacheInvalidationService:
                 "removed": removed,
             },
         )
+        return removed
+
+    async def invalidate_tag_in(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+    ) -> int:
+        """Remove entries carrying ``tag`` in each of ``project_ids`` (one round trip)."""
+        resolved = as_tag(tag)
+        projects: Sequence[UUID] = sorted({parse_uuid(pid) for pid in project_ids})
+        removed = await self._repository.invalidate_tag_in(resolved, projects) if projects else 0
+        logger.info(
+            "invalidated tag %s in %d projects (%s): %d entries",
+            resolved.name,
+            len(projects),
+            reason,
+            removed,
+            extra={"tag": resolved.name, "projects": len(projects), "reason": reason,
+                   "removed": removed},
+        )  # fmt: skip
         return removed
 
 

@@ -12,7 +12,15 @@ from uuid import UUID
 
 from jeex_cache.errors import InvalidIdentifierError
 
-__all__ = ["MAX_NAME_LENGTH", "parse_uuid", "validate_name", "validate_token"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "SESSION_ID_BYTES",
+    "is_session_digest",
+    "is_session_id",
+    "parse_uuid",
+    "validate_name",
+    "validate_token",
+]
 
 MAX_NAME_LENGTH = 100
 
@@ -20,6 +28,11 @@ MAX_NAME_LENGTH = 100
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 # Opaque tokens (session IDs, free-form client identifiers): URL-safe base64 plus ``@ + =``.
 _TOKEN = re.compile(r"[A-Za-z0-9_.\-@+=]+")
+# Session IDs are exactly what ``secrets.token_urlsafe(SESSION_ID_BYTES)`` returns: 256 bits
+# as 43 URL-safe base64 characters. Anything else was never issued, so it is never looked up.
+SESSION_ID_BYTES = 32
+_SESSION_ID = re.compile(r"[A-Za-z0-9_\-]{43}")
+_SESSION_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_uuid(value: UUID | str, what: str = "project ID") -> UUID:
@@ -32,6 +45,16 @@ def parse_uuid(value: UUID | str, what: str = "project ID") -> UUID:
         except ValueError:
             pass
     raise InvalidIdentifierError(f"{what} must be a UUID, got {_shown(value)}")
+
+
+def is_session_id(value: object) -> bool:
+    """True if ``value`` has the form of an ID this library issues (43 URL-safe characters)."""
+    return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
+
+
+def is_session_digest(value: object) -> bool:
+    """True if ``value`` is a SHA-256 hex digest (how storage names a session)."""
+    return isinstance(value, str) and _SESSION_DIGEST.fullmatch(value) is not None
 
 
 def validate_name(value: str, what: str, max_length: int = MAX_NAME_LENGTH) -> str:

@@ -13,8 +13,13 @@ from enum import Enum
 from typing import ClassVar
 from uuid import UUID
 
-from jeex_cache.domain.identifiers import parse_uuid, validate_name, validate_token
-from jeex_cache.errors import InvalidInputError, InvalidTTLError
+from jeex_cache.domain.identifiers import (
+    is_session_digest,
+    parse_uuid,
+    validate_name,
+    validate_token,
+)
+from jeex_cache.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
 
 __all__ = [
     "TTL",
@@ -22,6 +27,7 @@ __all__ = [
     "CacheTag",
     "RateLimitConfig",
     "RateLimitWindow",
+    "session_digest",
 ]
 
 
@@ -237,8 +243,13 @@ class CacheKey:
     @classmethod
     def user_session(cls, session_id: str) -> CacheKey:
         """A session record, keyed by a SHA-256 of the session ID (never the raw ID)."""
-        token = validate_token(session_id, "session ID")
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        return cls.session_record(session_digest(session_id))
+
+    @classmethod
+    def session_record(cls, digest: str) -> CacheKey:
+        """The session record named by ``digest`` (``session_digest`` of its ID); its own slot."""
+        if not is_session_digest(digest):
+            raise InvalidIdentifierError("a session digest is 64 lowercase hex characters")
         return cls(f"sess:{{{digest}}}")
 
     @classmethod
@@ -277,6 +288,12 @@ class CacheKey:
     def task_queue(cls, queue: str) -> CacheKey:
         """A background task queue."""
         return cls(f"queue:{{{validate_name(queue, 'queue name', max_length=64)}}}")
+
+
+def session_digest(session_id: str) -> str:
+    """The SHA-256 hex digest of a session ID: all that storage and logs ever hold of it."""
+    token = validate_token(session_id, "session ID")
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _correlation(correlation_id: UUID | str) -> str:

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from jeex_cache.clock import Clock
 from jeex_cache.config import Settings
-from jeex_cache.domain.repository_interfaces import CacheHealthRepository, ProjectCacheRepository
+from jeex_cache.domain.repository_interfaces import (
+    CacheHealthRepository,
+    ProjectCacheRepository,
+    UserSessionRepository,
+)
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 
 __all__ = ["Backend", "open_backend"]
@@ -19,6 +23,7 @@ class Backend:
 
     name: str
     project_cache: ProjectCacheRepository
+    sessions: UserSessionRepository
     health: CacheHealthRepository
     close: Callable[[], Awaitable[None]]
     breaker: CircuitBreaker | None = None

@@ -43,6 +43,7 @@ class Family(enum.Enum):
     CACHE_INVALIDATE = "cache_invalidate"
     RATE_LIMIT = "rate_limit"
     SESSION = "session"
+    SESSION_REVOKE = "session_revoke"
     PROGRESS = "progress"
     TASK_ENQUEUE = "task_enqueue"
 
@@ -70,6 +71,9 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_WRITE: Degradation(lambda: False, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
+    Family.SESSION_REVOKE: Degradation(
+        _raise, raises=True, why="a revocation is never lost silently: the caller must retry"
+    ),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
     Family.TASK_ENQUEUE: Degradation(_raise, raises=True, why="a task is never lost silently"),
 }

@@ -19,6 +19,7 @@ from jeex_cache.clock import Clock, SystemClock
 from jeex_cache.config import Settings
 from jeex_cache.domain.domain_services import CacheInvalidationService, ProjectCacheService
 from jeex_cache.domain.health import CacheHealthService
+from jeex_cache.domain.sessions import SessionManagementService
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
 from jeex_cache.infrastructure.resilience import FailureTracker, OperationRuntime
@@ -38,6 +39,13 @@ class Services:
             backend.project_cache, settings.project_data_ttl, settings.cache_max_payload_bytes
         )
         self.invalidation = CacheInvalidationService(backend.project_cache)
+        self.sessions = SessionManagementService(
+            backend.sessions,
+            idle_ttl=settings.session_idle_ttl,
+            absolute_ttl=settings.session_absolute_ttl,
+            max_per_user=settings.cache_max_sessions_per_user,
+            max_data_bytes=settings.cache_session_max_data_bytes,
+        )
         self.health = CacheHealthService(
             backend.health, backend.name, lambda: _health_evidence(backend, runtime)
         )

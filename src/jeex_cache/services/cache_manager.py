@@ -11,18 +11,27 @@ from __future__ import annotations
 
 from jeex_cache.services.observability_api import ObservabilityAPI
 from jeex_cache.services.project_api import ProjectCacheAPI
+from jeex_cache.services.session_api import SessionAPI
+from jeex_cache.services.session_view import SessionCacheView
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI, ObservabilityAPI):
+class CacheManager(ProjectCacheAPI, SessionAPI, ObservabilityAPI):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return
-    False, invalidations return 0 (see ``jeex_cache.infrastructure.resilience``). Bad input
-    raises a subclass of ``InvalidInputError`` at once. Lifecycle and settings come from
+    False, invalidations return 0 (see ``jeex_cache.infrastructure.resilience``); sessions fail
+    closed (no session, access denied). Bad input raises a subclass of ``InvalidInputError``
+    at once. Lifecycle and settings come from
     ``ManagerBase``; each capability's methods from its mixin.
     """
+
+    def for_session(self, session_id: str) -> SessionCacheView:
+        """The project cache as ``session_id`` may use it: every project operation raises
+        ``AccessDenied`` unless the session is live and lists the project (checked on every
+        call, one round trip before the operation's own)."""
+        return SessionCacheView(self, session_id)
 
 
 cache_manager = CacheManager()

@@ -86,6 +86,13 @@ class ProjectCacheAPI(ManagerBase):
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
+    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
+    async def invalidate_tag_in_projects(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+    ) -> int:
+        """Remove the entries carrying ``tag`` in the given projects only; return the count."""
+        return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
+
     @guarded(Family.CACHE_READ, fallback=list, idempotent=True)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""

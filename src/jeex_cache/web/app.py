@@ -20,6 +20,7 @@ from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
 from jeex_cache.web.routes import router
+from jeex_cache.web.sessions import router as sessions_router
 
 __all__ = ["TITLE", "create_app"]
 
@@ -49,7 +50,11 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app = FastAPI(
         title=TITLE,
         version=__version__,
-        description="Per-project cached documents, tag invalidation and health over jeex-cache.",
+        description=(
+            "Per-project cached documents, tag invalidation and health over jeex-cache, "
+            "behind sessions with project access rights. POST /sessions is a demo login: "
+            "real authentication belongs to your application."
+        ),
         lifespan=lifespan,
     )
     app.state.manager = cache
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.add_middleware(
         BodySizeLimit, max_bytes=body_limit_for(cache.settings.cache_max_payload_bytes)
     )
+    app.include_router(sessions_router)
     app.include_router(router)
     app.include_router(metrics_router)
     return app

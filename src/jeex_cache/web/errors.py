@@ -2,7 +2,9 @@
 
 The body is always ``{"error": "<name>", "detail": "<message>", ...}``. Bad input (a
 ``jeex_cache.errors.InvalidInputError``, or a request FastAPI cannot validate) is 422, a
-payload over ``CACHE_MAX_PAYLOAD_BYTES`` is 413, any other ``JeexCacheError`` is 503.
+payload over ``CACHE_MAX_PAYLOAD_BYTES`` is 413. ``AccessDenied`` is 401 without a valid
+session, 403 for a project the session may not access, 503 when the session store is down
+(access fails closed). Any other ``JeexCacheError`` is 503.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from jeex_cache.errors import InvalidInputError, JeexCacheError, PayloadTooLargeError
+from jeex_cache.errors import (
+    AccessDenied,
+    InvalidInputError,
+    JeexCacheError,
+    PayloadTooLargeError,
+)
 
 __all__ = ["error_response", "install_error_handlers", "status_name"]
 
@@ -49,6 +56,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(InvalidInputError, _input_invalid)
+    app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(JeexCacheError, _unavailable)
 
 
@@ -80,6 +88,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _input_invalid(request: Request, exc: Exception) -> JSONResponse:
     status = 413 if isinstance(exc, PayloadTooLargeError) else 422
     return error_response(status, type(exc).__name__, str(exc))
+
+
+_DENIALS = {
+    AccessDenied.INVALID_SESSION: (401, "InvalidSession"),
+    AccessDenied.PROJECT_NOT_GRANTED: (403, "AccessDenied"),
+    AccessDenied.UNAVAILABLE: (503, "BackendUnavailable"),
+}
+
+
+async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AccessDenied)
+    status, error = _DENIALS.get(exc.reason, (403, "AccessDenied"))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, error, str(exc), headers=headers, reason=exc.reason)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,11 @@
 """The reference service's endpoints: a project's cached document, tag invalidation, health.
 
-Each route delegates to the ``CacheManager`` in ``app.state.manager``. The manager never raises
-for a backend failure (reads miss, writes fail, invalidations remove 0); a route reports such a
-failure as 503 when the manager's failure tracker says the latest backend call failed.
+Each route delegates to the ``CacheManager`` in ``app.state.manager``. The cache routes need a
+session (``jeex_cache.web.sessions``) and go through ``manager.for_session(...)``: 401 without
+a valid session, 403 for a project outside its access list, 503 if the session store is down.
+Past the access check the manager never raises for a backend failure (reads miss, writes
+fail, invalidations remove 0); a route reports such a failure as 503 when the manager's
+failure tracker says the latest backend call failed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from jeex_cache.web.schemas import (
     Stored,
     WriteRefused,
 )
+from jeex_cache.web.sessions import SessionToken
 
 __all__ = ["get_manager", "router"]
 
@@ -40,7 +44,12 @@ Manager = Annotated[CacheManager, Depends(get_manager)]
 # Reasons end up in log records: one line of printable text.
 Reason = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
-_INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+_INVALID: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No valid session."},
+    403: {"model": ErrorBody, "description": "The session may not access this project."},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
 
 
 def _unavailable(what: str, **extra: Any) -> JSONResponse:
@@ -59,10 +68,10 @@ def _unavailable(what: str, **extra: Any) -> JSONResponse:
     summary="Cache a project's document",
 )
 async def put_project_cache(
-    project_id: UUID, body: CacheWrite, manager: Manager
+    project_id: UUID, body: CacheWrite, manager: Manager, token: SessionToken
 ) -> Stored | JSONResponse:
     """Store ``data``, unless the stored version is newer than ``version`` (409)."""
-    result = await manager.write_project_data(
+    result = await manager.for_session(token).write_project_data(
         project_id, body.data, body.ttl, tags=body.tags, version=body.version
     )
     if result.outcome is WriteOutcome.STORED and result.version is not None:
@@ -84,9 +93,11 @@ async def put_project_cache(
     responses={404: {"model": ErrorBody}, **_INVALID},
     summary="Read a project's document",
 )
-async def get_project_cache(project_id: UUID, manager: Manager) -> CacheEntry | JSONResponse:
+async def get_project_cache(
+    project_id: UUID, manager: Manager, token: SessionToken
+) -> CacheEntry | JSONResponse:
     """The document with its version, times and access statistics; 404 on a miss."""
-    entry = await manager.get_project_entry(project_id)
+    entry = await manager.for_session(token).get_project_entry(project_id)
     if entry is not None:
         return CacheEntry.of(entry)
     if manager.failure_tracker.degraded:
@@ -101,10 +112,10 @@ async def get_project_cache(project_id: UUID, manager: Manager) -> CacheEntry | 
     summary="Invalidate everything cached for a project",
 )
 async def delete_project_cache(
-    project_id: UUID, manager: Manager, reason: Reason = "api"
+    project_id: UUID, manager: Manager, token: SessionToken, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
-    removed = await manager.invalidate_project_cache(project_id, reason)
+    removed = await manager.for_session(token).invalidate_project_cache(project_id, reason)
     if removed == 0 and manager.failure_tracker.degraded:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
@@ -114,13 +125,14 @@ async def delete_project_cache(
     "/tags/{tag}/invalidate",
     response_model=Invalidated,
     responses=_INVALID,
-    summary="Invalidate every entry carrying a tag, in every project",
+    summary="Invalidate a tag in every project the session may access",
 )
 async def invalidate_tag(
-    tag: str, manager: Manager, reason: Reason = "api"
+    tag: str, manager: Manager, token: SessionToken, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
-    """Remove every entry tagged ``tag``."""
-    removed = await manager.invalidate_by_tag(tag, reason)
+    """Remove every entry tagged ``tag`` in the session's projects, and in no other: a
+    session never reaches a project outside its access list, not even through a tag."""
+    removed = await manager.for_session(token).invalidate_by_tag(tag, reason)
     if removed == 0 and manager.failure_tracker.degraded:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)

@@ -8,9 +8,20 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jeex_cache.domain.entities import ProjectCache
+from jeex_cache.domain.entities import ProjectCache, UserSession
+from jeex_cache.domain.sessions import MAX_PROJECTS_PER_SESSION
 
-__all__ = ["CacheEntry", "CacheWrite", "ErrorBody", "Invalidated", "Stored", "WriteRefused"]
+__all__ = [
+    "CacheEntry",
+    "CacheWrite",
+    "ErrorBody",
+    "Invalidated",
+    "SessionCreate",
+    "SessionInfo",
+    "SessionIssued",
+    "Stored",
+    "WriteRefused",
+]
 
 MAX_VERSION = 2**53 - 1
 
@@ -95,3 +106,62 @@ class CacheEntry(BaseModel):
             last_accessed_at=entry.last_accessed_at,
             tags=sorted(tag.name for tag in entry.tags),
         )
+
+
+class SessionCreate(BaseModel):
+    """``POST /sessions`` (a demo login): whom the session is for and what it may reach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UUID
+    user_data: dict[str, Any] = Field(
+        default_factory=dict, description="Any JSON object (CACHE_SESSION_MAX_DATA_BYTES)."
+    )
+    project_access: list[UUID] = Field(
+        default_factory=list,
+        max_length=MAX_PROJECTS_PER_SESSION,
+        description="The projects whose cache this session may use.",
+    )
+
+
+class SessionInfo(BaseModel):
+    """A session as its holder may see it (never its ID: see ``SessionIssued``)."""
+
+    fingerprint: str = Field(description="A prefix of the SHA-256 of the session ID.")
+    user_id: UUID
+    user_data: dict[str, Any]
+    project_access: list[UUID]
+    created_at: datetime
+    last_activity: datetime
+    expires_at: datetime = Field(description="Idle expiry; each request slides it.")
+    absolute_expires_at: datetime = Field(description="The end, whatever the activity.")
+
+    @classmethod
+    def of(cls, session: UserSession) -> SessionInfo:
+        """The response body of ``session``."""
+        return cls(**_session_fields(session))
+
+
+class SessionIssued(SessionInfo):
+    """A new session (login or rotation): also set as an HttpOnly cookie."""
+
+    session_id: str = Field(description="Send as 'Authorization: Bearer <id>' or the cookie.")
+
+    @classmethod
+    def issued(cls, session: UserSession) -> SessionIssued:
+        """The response body of a session just issued (its ID included)."""
+        assert session.session_id is not None
+        return cls(session_id=session.session_id, **_session_fields(session))
+
+
+def _session_fields(session: UserSession) -> dict[str, Any]:
+    return {
+        "fingerprint": session.fingerprint,
+        "user_id": session.user_id,
+        "user_data": session.user_data,
+        "project_access": sorted(session.project_access, key=str),
+        "created_at": session.created_at,
+        "last_activity": session.last_activity,
+        "expires_at": session.expires_at,
+        "absolute_expires_at": session.absolute_expires_at,
+    }

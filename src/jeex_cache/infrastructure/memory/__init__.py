@@ -8,6 +8,7 @@ from typing import Any
 from jeex_cache.clock import Clock
 from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
+from jeex_cache.infrastructure.memory.sessions import MemoryUserSessionRepository
 
 __all__ = ["MemoryHealthRepository", "open_memory_backend"]
 
@@ -36,6 +37,7 @@ def open_memory_backend(clock: Clock) -> Backend:
     return Backend(
         name="memory",
         project_cache=project_cache,
+        sessions=MemoryUserSessionRepository(clock),
         health=MemoryHealthRepository(project_cache),
         close=close,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -142,6 +143,12 @@ class MemoryProjectCacheRepository:
             for name in names
         ]
         return sum(self._remove_if_live(slot, now) for slot in slots)
+
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+        removed = 0
+        for project_id in set(project_ids):
+            removed += await self.invalidate_tag(tag, project_id)
+        return removed
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
         now = self._now_ms()

@@ -11,6 +11,8 @@ from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
+from jeex_cache.infrastructure.redis.sessions import SCRIPTS as SESSION_SCRIPTS
+from jeex_cache.infrastructure.redis.sessions import RedisUserSessionRepository
 
 __all__ = ["open_redis_backend"]
 
@@ -35,7 +37,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         breaker=breaker,
     )
     try:
-        await executor.load(*SCRIPTS)
+        await executor.load(*SCRIPTS, *SESSION_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
@@ -45,6 +47,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
     return Backend(
         name="redis",
         project_cache=RedisProjectCacheRepository(executor),
+        sessions=RedisUserSessionRepository(executor),
         health=RedisHealthRepository(executor),
         close=close,
         breaker=breaker,

@@ -22,9 +22,10 @@ from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.infrastructure.redis._gate import FairGate
 
-__all__ = ["LuaScript", "RedisExecutor", "create_client"]
+__all__ = ["Command", "EncodedArg", "LuaScript", "RedisExecutor", "ScriptCall", "create_client"]
 
 EncodedArg = str | bytes | int | float
+Command = tuple[EncodedArg, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,15 @@ class LuaScript:
         """Read ``lua/<name>.lua`` from the package."""
         source = resources.files(__package__).joinpath(f"lua/{name}.lua").read_text()
         return cls(name, source, hashlib.sha1(source.encode()).hexdigest().encode())
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """One script call of a ``RedisExecutor.batch``."""
+
+    script: LuaScript
+    keys: Sequence[str]
+    args: Sequence[EncodedArg] = ()
 
 
 def create_client(settings: Settings) -> aioredis.Redis:
@@ -147,38 +157,51 @@ class RedisExecutor:
     async def scripts_pipelined(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
     ) -> list[Any]:
-        """Run ``script`` once per (keys, args) in one pipelined round trip.
+        """Run ``script`` once per (keys, args) in one pipelined round trip."""
+        return await self.batch([ScriptCall(script, keys, args) for keys, args in calls])
+
+    async def batch(
+        self, calls: Sequence[ScriptCall | Command], *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """Run scripts and plain commands in one pipelined round trip, in order.
 
         Calls answered NOSCRIPT (a restarted server) are run again after one SCRIPT LOAD;
-        the others are not repeated.
+        the others are not repeated. A failed call raises ``BackendError``, or with
+        ``raise_on_error=False`` stands in the results as one (the others' results kept).
         """
-        results = await self._pipeline(script, calls)
+        results = await self._pipeline(calls)
         missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if missing:
-            await self.load(script)
-            retried = await self._pipeline(script, [calls[i] for i in missing])
+            await self.load(*{cast(ScriptCall, calls[i]).script for i in missing})
+            retried = await self._pipeline([calls[i] for i in missing])
             for i, result in zip(missing, retried, strict=True):
                 results[i] = result
-        for result in results:
+        for i, result in enumerate(results):
             if isinstance(result, Exception):
-                raise (
-                    _translate(result, script.name)
+                name = _call_name(calls[i])
+                error = (
+                    _translate(result, name)
                     if isinstance(result, RedisError)
-                    else BackendError(f"{script.name}: {result}")
+                    else BackendError(f"{name}: {result}")
                 )
+                if raise_on_error:
+                    raise error
+                results[i] = error
         return results
 
-    async def _pipeline(
-        self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
-    ) -> list[Any]:
+    async def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> list[Any]:
         async def send() -> list[Any]:
             async with self.client.pipeline(transaction=False) as pipe:
                 queue = cast(Callable[..., object], pipe.execute_command)
-                for keys, args in calls:
-                    queue("EVALSHA", script.sha, len(keys), *keys, *args)
+                for call in calls:
+                    if isinstance(call, ScriptCall):
+                        sha, keys = call.script.sha, call.keys
+                        queue("EVALSHA", sha, len(keys), *keys, *call.args)
+                    else:
+                        queue(*call)
                 return list(await pipe.execute(raise_on_error=False))
 
-        results: list[Any] = await self._envelope(script.name, send)
+        results: list[Any] = await self._envelope("pipeline", send)
         return results
 
     async def _envelope(self, name: str, send: Callable[[], Awaitable[Any]]) -> Any:
@@ -202,6 +225,10 @@ class RedisExecutor:
         """SCRIPT LOAD each script (idempotent)."""
         for script in scripts:
             await self.command("SCRIPT", "LOAD", script.source)
+
+
+def _call_name(call: ScriptCall | Command) -> str:
+    return call.script.name if isinstance(call, ScriptCall) else str(call[0])
 
 
 def _translate(exc: RedisError, operation: str) -> BackendError:

@@ -9,7 +9,7 @@ across projects.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,7 +153,10 @@ class RedisProjectCacheRepository:
             return int(await self._redis.script(_INVALIDATE_TAG, *self._tag_call(project_id, tag)))
         registry = self._project_key(CacheKey.tag_projects(tag))
         members = await self._redis.command("ZRANGE", registry, 0, -1)
-        projects = [UUID(member.decode()) for member in members]
+        return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
+
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+        projects = list(dict.fromkeys(project_ids))
         removed = 0
         for start in range(0, len(projects), _PIPELINE_CHUNK):
             chunk = projects[start : start + _PIPELINE_CHUNK]

@@ -1,0 +1,138 @@
+"""The reference service's session endpoints, and how a request names its session.
+
+``POST /sessions`` is a demo login: it issues a session for whatever user and projects the
+body names. A real application authenticates the user first (password, SSO...) and then calls
+``create_user_session`` itself; nothing here checks who the caller is.
+
+A session travels as ``Authorization: Bearer <id>`` or as the cookie ``CACHE_SESSION_COOKIE_NAME``
+(``HttpOnly; Secure; SameSite=Lax``, path ``/``, lasting no longer than the session's
+absolute lifetime). ``SameSite=Lax`` keeps the cookie off cross-site POST, PUT and DELETE
+requests, the ones that change state here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from jeex_cache.domain.entities import UserSession
+from jeex_cache.errors import AccessDenied
+from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.web.errors import error_response
+from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
+
+__all__ = ["SessionToken", "router", "session_token"]
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+
+def _manager(request: Request) -> CacheManager:
+    manager: CacheManager = request.app.state.manager
+    return manager
+
+
+def session_token(request: Request) -> str:
+    """The session ID the request carries (Bearer first, then the cookie); 401 if none.
+
+    The value is only looked up, never adopted: an ID the server did not issue finds nothing.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    cookie = request.cookies.get(_manager(request).settings.cache_session_cookie_name)
+    if cookie:
+        return cookie
+    raise AccessDenied(
+        "a session is required: send 'Authorization: Bearer <session id>' or the session "
+        "cookie (POST /sessions issues one)",
+        reason=AccessDenied.INVALID_SESSION,
+    )
+
+
+Manager = Annotated[CacheManager, Depends(_manager)]
+SessionToken = Annotated[str, Depends(session_token)]
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "No valid session."},
+    503: {"model": ErrorBody, "description": "The session store is unavailable."},
+}
+
+
+def _set_cookie(response: Response, manager: CacheManager, session: UserSession) -> None:
+    assert session.session_id is not None
+    remaining = session.absolute_expires_at - session.last_activity
+    response.set_cookie(
+        manager.settings.cache_session_cookie_name,
+        session.session_id,
+        max_age=max(1, int(remaining.total_seconds())),
+        path="/",
+        secure=manager.settings.cache_session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _clear_cookie(response: Response, manager: CacheManager) -> None:
+    response.delete_cookie(
+        manager.settings.cache_session_cookie_name,
+        path="/",
+        secure=manager.settings.cache_session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SessionIssued,
+    responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}, **_RESPONSES},
+    summary="Issue a session (demo login: real authentication belongs to your application)",
+)
+async def create_session(
+    body: SessionCreate, manager: Manager, response: Response
+) -> SessionIssued | JSONResponse:
+    """Issue a session for ``user_id`` with access to ``project_access``; sets the cookie."""
+    session = await manager.create_user_session(body.user_id, body.user_data, body.project_access)
+    if session is None:
+        return error_response(503, "BackendUnavailable", "no session could be issued")
+    _set_cookie(response, manager, session)
+    return SessionIssued.issued(session)
+
+
+@router.get("/me", response_model=SessionInfo, responses=_RESPONSES, summary="The current session")
+async def current_session(token: SessionToken, manager: Manager) -> SessionInfo:
+    """The session (without its ID); this request counts as activity."""
+    return SessionInfo.of(await manager.require_session(token))
+
+
+@router.delete("/me", status_code=204, responses=_RESPONSES, summary="Log out: end the session now")
+async def end_session(token: SessionToken, manager: Manager) -> Response:
+    """Revoke the session and clear the cookie (204 even if it had already ended)."""
+    await manager.revoke_user_session(token, "logout")
+    response = Response(status_code=204)
+    _clear_cookie(response, manager)
+    return response
+
+
+@router.post(
+    "/me/rotate",
+    response_model=SessionIssued,
+    responses=_RESPONSES,
+    summary="Give the session a new ID (after a privilege change); the old one ends now",
+)
+async def rotate_session(
+    token: SessionToken, manager: Manager, response: Response
+) -> SessionIssued | JSONResponse:
+    """Move the session to a new ID; sets the new cookie."""
+    rotated = await manager.rotate_session(token)
+    if rotated is None:
+        if manager.failure_tracker.degraded:
+            return error_response(503, "BackendUnavailable", "the session could not be rotated")
+        raise AccessDenied(
+            "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
+        )
+    _set_cookie(response, manager, rotated)
+    return SessionIssued.issued(rotated)

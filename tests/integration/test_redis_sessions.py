@@ -1,0 +1,182 @@
+"""Redis-only properties of sessions: no raw ID anywhere, round trips, expiries, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+import redis
+
+from jeex_cache import CacheManager, Settings
+from jeex_cache.domain.value_objects import session_digest
+from tests.integration.conftest import RoundTrips
+
+LIFETIME_MS = 86_400_000
+
+
+@pytest.fixture
+async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
+    async with CacheManager(Settings(redis_url=redis_url, cache_max_sessions_per_user=2)) as m:
+        await m.health_check()  # warm one connection up, so counts exclude the handshake
+        yield m
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+def dump_keyspace(raw: redis.Redis) -> bytes:
+    """Every key and every value (of any type) in the server, as one byte string."""
+    parts: list[Any] = []
+    for key in raw.scan_iter("*"):
+        parts.append(key)
+        kind = raw.type(key)
+        if kind == b"hash":
+            for field, value in raw.hgetall(key).items():
+                parts += [field, value]
+        elif kind == b"zset":
+            parts += list(raw.zrange(key, 0, -1))
+        elif kind == b"string":
+            parts.append(raw.get(key) or b"")
+        else:  # pragma: no cover - sessions store no other type
+            parts.append(repr(raw.dump(key)).encode())
+    return b"\n".join(parts)
+
+
+async def test_no_raw_session_id_anywhere_in_the_keyspace(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    ids: list[str] = []
+    user, project = uuid4(), uuid4()
+    for _ in range(4):  # past the cap of two: evictions happen too
+        session = await cache.create_user_session(user, {"name": "Jane"}, [project])
+        assert session is not None
+        assert session.session_id is not None
+        ids.append(session.session_id)
+    live = ids[-1]
+    assert await cache.validate_user_session(live) is not None
+    assert await cache.grant_project_access(live, uuid4())
+    assert await cache.update_session_data(live, {"theme": "dark"})
+    rotated = await cache.rotate_session(live)
+    assert rotated is not None
+    assert rotated.session_id is not None
+    ids.append(rotated.session_id)
+    await cache.for_session(rotated.session_id).cache_project_data(project, {"a": 1})
+
+    keyspace = dump_keyspace(raw)
+    assert b"jeex:sess:{" in keyspace
+    for sid in ids:
+        assert sid.encode() not in keyspace
+    digest = session_digest(rotated.session_id)
+    assert raw.exists(f"jeex:sess:{{{digest}}}")
+    assert raw.zrange(f"jeex:user:{{{user}}}:sessions", 0, -1)
+
+
+async def test_one_round_trip_per_session_operation(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    project = uuid4()
+    session = await cache.create_user_session(uuid4(), {"a": 1}, [project])
+    assert session is not None
+    assert session.session_id is not None
+    sid = session.session_id
+    operations = [
+        lambda: cache.create_user_session(uuid4(), {"a": 1}, [project]),  # under the cap
+        lambda: cache.validate_user_session(sid),
+        lambda: cache.extend_session(sid, 60),
+        lambda: cache.grant_project_access(sid, uuid4()),
+        lambda: cache.revoke_project_access(sid, uuid4()),
+        lambda: cache.update_session_data(sid, {"b": 2}),
+        lambda: cache.has_project_access(sid, project),
+    ]
+    for operation in operations:
+        before = round_trips.count
+        await operation()  # type: ignore[no-untyped-call]
+        assert round_trips.count - before == 1
+    before = round_trips.count
+    await cache.for_session(sid).get_project_data(project)
+    assert round_trips.count - before == 2  # the access check, then the read
+    before = round_trips.count
+    assert await cache.rotate_session(sid) is not None
+    assert round_trips.count - before == 2  # take the record, then store it under its new name
+
+
+async def test_creating_past_the_cap_costs_two_more_round_trips(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    user = uuid4()
+    for _ in range(2):
+        await cache.create_user_session(user)
+    before = round_trips.count
+    await cache.create_user_session(user)
+    assert round_trips.count - before == 3  # create; check the listed sessions; evict
+    assert len(await cache.list_user_sessions(user)) == 2
+
+
+async def test_record_expiry_is_the_idle_timeout_and_the_index_outlives_it(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    user = uuid4()
+    session = await cache.create_user_session(user)
+    assert session is not None
+    assert session.session_id is not None
+    record = f"jeex:sess:{{{session.session_hash}}}"
+    index = f"jeex:user:{{{user}}}:sessions"
+    assert 7_190_000 < raw.pttl(record) <= 7_200_000
+    assert raw.pttl(index) > LIFETIME_MS - 10_000
+    fields = raw.hgetall(record)
+    assert int(fields[b"ax"]) - int(fields[b"ct"]) == LIFETIME_MS
+    assert int(fields[b"it"]) == 7_200_000
+
+
+async def test_concurrent_updates_from_separate_managers_all_land(redis_url: str) -> None:
+    """Four managers (own pools) update one session at once: grants, data, activity."""
+    managers = [CacheManager(Settings(redis_url=redis_url)) for _ in range(4)]
+    for manager in managers:
+        await manager.initialize()
+    try:
+        session = await managers[0].create_user_session(uuid4(), {"start": 0})
+        assert session is not None
+        assert session.session_id is not None
+        sid = session.session_id
+        projects = [uuid4() for _ in range(40)]
+        await asyncio.gather(
+            *(managers[i % 4].grant_project_access(sid, p) for i, p in enumerate(projects)),
+            *(managers[i % 4].update_session_data(sid, {f"k{i}": i}) for i in range(40)),
+            *(managers[i % 4].validate_user_session(sid) for i in range(40)),
+        )
+        final = await managers[0].validate_user_session(sid)
+    finally:
+        for manager in managers:
+            await manager.close()
+    assert final is not None
+    assert final.project_access == frozenset(projects)
+    assert final.user_data == {"start": 0, **{f"k{i}": i for i in range(40)}}
+
+
+async def test_scripts_reload_after_the_server_forgets_them(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    user = uuid4()
+    await cache.create_user_session(user)
+    await cache.create_user_session(user)
+    raw.script_flush()
+    session = await cache.create_user_session(user)  # a pipeline of two scripts, evicting
+    assert session is not None
+    assert session.session_id is not None
+    assert await cache.validate_user_session(session.session_id) is not None
+    assert len(await cache.list_user_sessions(user)) == 2
+
+
+async def test_a_record_whose_indexing_failed_is_removed(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    user = uuid4()
+    raw.set(f"jeex:user:{{{user}}}:sessions", "not a sorted set")  # the index script fails
+    assert await cache.create_user_session(user) is None
+    assert not list(raw.scan_iter("jeex:sess:*"))
