@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 
-from jeex_cache import CacheManager, Settings, WriteOutcome
+from jeex_cache import AccessDenied, CacheManager, Settings, WriteOutcome
 from jeex_cache.testing import RedisServer
 
 COOL_DOWN = 0.2
@@ -66,6 +66,21 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
 
     async with CacheManager(outage_settings(server)) as cache:
         load = Load()
+        session = await cache.create_user_session(uuid4(), {}, [project])
+        assert session is not None
+        session_id = session_id
+        assert session_id is not None
+        validations: list[bool] = []
+        denials: list[str] = []
+
+        async def validate() -> None:
+            validations.append(await cache.validate_user_session(session_id) is not None)
+
+        async def check_access() -> None:
+            try:
+                await cache.require_project_access(session_id, project)
+            except AccessDenied as denied:
+                denials.append(denied.reason)
 
         async def versioned_write() -> None:
             version = len(written) + 1
@@ -84,6 +99,8 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
             load.run("invalidate", lambda: cache.project(uuid4()).invalidate("load")),
             load.run("versioned", versioned_write),
             load.run("counter", counter_write),
+            load.run("validate", validate),
+            load.run("access", check_access),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         await asyncio.sleep(0.3)
@@ -97,10 +114,15 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
         load.stop.set()
         await asyncio.gather(*tasks)
         after = await cache.health_check()
+        still_valid = await cache.validate_user_session(session_id)
         final = await cache.get_project_entry(versioned)
         counter = await cache.get_project_entry(project)
 
-    assert load.escaped == []  # the table: no cache family raises
+    assert load.escaped == []  # the table: no cache or session family raises
+    # Sessions fail closed during the outage and work again after it.
+    assert False in validations
+    assert set(denials) == {"unavailable"}
+    assert still_valid is not None
     assert down["status"] == "unhealthy"
     assert down["circuit"]["state"] == "open"
     assert after["circuit"]["state"] == "closed"
