@@ -68,7 +68,7 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
         load = Load()
         session = await cache.create_user_session(uuid4(), {}, [project])
         assert session is not None
-        session_id = session_id
+        session_id = session.session_id
         assert session_id is not None
         validations: list[bool] = []
         denials: list[str] = []
