@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from jeex_cache.clock import Clock
 from jeex_cache.config import Settings
-from jeex_cache.domain.repository_interfaces import CacheHealthRepository, ProjectCacheRepository
+from jeex_cache.domain.repository_interfaces import (
+    CacheHealthRepository,
+    ProgressRepository,
+    ProjectCacheRepository,
+)
 
 __all__ = ["Backend", "open_backend"]
 
@@ -19,6 +23,7 @@ class Backend:
     name: str
     project_cache: ProjectCacheRepository
     health: CacheHealthRepository
+    progress: ProgressRepository
     close: Callable[[], Awaitable[None]]
 
 
@@ -27,7 +32,7 @@ async def open_backend(settings: Settings, clock: Clock) -> Backend:
     if settings.backend == "memory":
         from jeex_cache.infrastructure.memory import open_memory_backend
 
-        return open_memory_backend(clock)
+        return open_memory_backend(clock, settings)
     from jeex_cache.infrastructure.redis import open_redis_backend
 
     return await open_redis_backend(settings)

@@ -18,6 +18,7 @@ from jeex_cache.domain.domain_services import (
     CacheInvalidationService,
     ProjectCacheService,
 )
+from jeex_cache.domain.progress_service import ProgressService
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
 from jeex_cache.infrastructure.resilience import FailureTracker
@@ -37,6 +38,7 @@ class Services:
         )
         self.invalidation = CacheInvalidationService(backend.project_cache)
         self.health = CacheHealthService(backend.health, backend.name)
+        self.progress = ProgressService(backend.progress, settings.progress_ttl)
 
 
 class ManagerBase:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from jeex_cache.domain.domain_services import CacheHealthService
+from jeex_cache.services.progress_api import ProgressAPI
 from jeex_cache.services.project_api import ProjectCacheAPI
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI):
+class CacheManager(ProjectCacheAPI, ProgressAPI):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return

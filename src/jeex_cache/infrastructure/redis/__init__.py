@@ -9,6 +9,9 @@ from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
+from jeex_cache.infrastructure.redis.progress import SCRIPTS as PROGRESS_SCRIPTS
+from jeex_cache.infrastructure.redis.progress import RedisProgressRepository
+from jeex_cache.infrastructure.redis.progress_listener import ProgressListener
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
 
 __all__ = ["open_redis_backend"]
@@ -30,16 +33,22 @@ async def open_redis_backend(settings: Settings) -> Backend:
         wait_timeout=settings.redis_pool_timeout,
     )
     try:
-        await executor.load(*SCRIPTS)
+        await executor.load(*SCRIPTS, *PROGRESS_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
+    listener = ProgressListener(
+        client.connection_pool, confirm_timeout=settings.redis_socket_timeout
+    )
+
     async def close() -> None:
+        await listener.close()
         await client.aclose()
 
     return Backend(
         name="redis",
         project_cache=RedisProjectCacheRepository(executor),
         health=RedisHealthRepository(executor),
+        progress=RedisProgressRepository(executor, listener, settings.cache_progress_max_events),
         close=close,
     )
