@@ -18,6 +18,7 @@ from jeex_cache.config import Settings
 from jeex_cache.services.cache_manager import CacheManager
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
+from jeex_cache.web.progress import router as progress_router
 from jeex_cache.web.routes import router
 
 __all__ = ["TITLE", "create_app"]
@@ -57,4 +58,5 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
         BodySizeLimit, max_bytes=body_limit_for(cache.settings.cache_max_payload_bytes)
     )
     app.include_router(router)
+    app.include_router(progress_router)
     return app
