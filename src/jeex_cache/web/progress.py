@@ -11,7 +11,7 @@ finished operation the answer is 204, which tells ``EventSource`` to stop reconn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -117,7 +117,7 @@ def encode_event(event: ProgressEvent) -> bytes:
 
 async def sse_stream(
     events: AsyncIterator[ProgressEvent], keepalive: float
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``events`` as Server-Sent Events, with a comment after every ``keepalive`` s of silence.
 
     The next event is awaited in a task of its own, so a keep-alive never interrupts it.
