@@ -87,6 +87,15 @@ async def test_a_result_carries_the_new_state_and_its_event(manager: CacheManage
     assert progress["last_event_id"] == result.event_id
 
 
+async def test_a_uuid_is_one_operation_however_it_is_written(manager: CacheManager) -> None:
+    cid = uuid4()
+    await manager.start_progress_tracking(str(cid).upper(), 2)
+    assert await manager.increment_progress(cid, "one")
+    progress = await manager.get_progress(str(cid))
+    assert progress is not None
+    assert (progress["correlation_id"], progress["current_step"]) == (str(cid), 1)
+
+
 async def test_unknown_operations_are_refused_and_not_created(manager: CacheManager) -> None:
     cid = uuid4()
     for update in (

@@ -209,13 +209,20 @@ def decide(progress: Progress, change: Change) -> tuple[ProgressOutcome, int]:
 
 
 def parse_correlation_id(value: UUID | str) -> str:
-    """A UUID (as its canonical string) or a token of ``[A-Za-z0-9_.-@+=]``, 1-128 long.
+    """A UUID or a token of ``[A-Za-z0-9_.-@+=]``, 1-128 long (so any task ID works too).
 
-    The same rule ``CacheKey.progress`` applies, so any valid task ID works too.
+    The rule ``CacheKey.progress`` applies. A UUID, also given as a string in any case,
+    becomes its canonical lower-case form, so ``uuid`` and ``str(uuid).upper()`` agree.
     """
     if isinstance(value, UUID):
         return str(value)
-    return validate_token(value, "correlation ID")
+    token = validate_token(value, "correlation ID")
+    if len(token) == 36 and token.count("-") == 4:
+        try:
+            return str(UUID(token))
+        except ValueError:
+            pass
+    return token
 
 
 def validate_total_steps(value: int) -> int:
