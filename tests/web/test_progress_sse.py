@@ -19,6 +19,7 @@ from uuid import uuid4
 import httpx
 import orjson
 import pytest
+import redis
 import uvicorn
 
 from jeex_cache import CacheManager, ManualClock, ProgressResult, Settings
@@ -239,7 +240,10 @@ async def test_bad_requests(client: httpx.AsyncClient, sse_manager: CacheManager
 def test_a_separate_service_process_streams_updates_made_here(
     redis_url: str, tmp_path: Path
 ) -> None:
-    """``jeex-cache serve`` on Redis in its own process; this process reports the progress."""
+    """``jeex-cache serve`` on Redis in its own process; this process reports the progress.
+
+    A client that leaves mid-stream releases the service's subscription.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     env |= {"REDIS_URL": redis_url, "CACHE_PROGRESS_KEEPALIVE": str(KEEPALIVE)}
@@ -265,11 +269,25 @@ async def _report_and_listen(base_url: str, redis_url: str) -> Stream:
         cid = uuid4()
         await reporter.start_progress_tracking(cid, 3)
         async with http.stream("GET", events_url(cid)) as response:
+            await Stream(response).read(1)  # then the client leaves mid-stream
+        await _until_unsubscribed(redis_url, f"jeex:progress:{{{cid}}}:events")
+        async with http.stream("GET", events_url(cid)) as response:
             stream = await Stream(response).read(1)
             for _ in range(2):
                 await reporter.increment_progress(cid)
             await reporter.complete_progress(cid)
             return await stream.read()
+
+
+async def _until_unsubscribed(redis_url: str, channel: str) -> None:
+    """The service dropped its subscription once the client left (bounded wait)."""
+    with redis.Redis.from_url(redis_url) as raw:
+        for _ in range(int(WAIT / 0.02)):
+            [(_, subscribers)] = raw.pubsub_numsub(channel)
+            if subscribers == 0:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"{channel} still has subscribers after the client left")
 
 
 class _Process:
