@@ -45,6 +45,7 @@ from benchmarks._measure import (
     measure_latency,
     measure_throughput,
 )
+from benchmarks._progress import open_progress_candidates, progress_targets
 from benchmarks._sessions import open_session_candidates
 from benchmarks._stats import LatencySummary, summarize
 from jeex_cache import Settings
@@ -339,6 +340,9 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
         )
         candidates += sessions
         notes += session_notes
+        candidates += await open_progress_candidates(
+            stack, url, settings, config.concurrency, diagnostics=config.diagnostics
+        )
         started = time.monotonic()
         latency = await measure_latency(candidates, config.samples, config.rounds, config.warmup)
         throughput = await measure_throughput(
@@ -355,7 +359,8 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
         "notes": notes,
         "elapsed_seconds": round(elapsed, 1),
         "rows": rows,
-        "targets": evaluate_targets(rows, config.concurrency),
+        "targets": evaluate_targets(rows, config.concurrency)
+        + [Target(*line) for line in progress_targets(rows, config.concurrency)],
     }
 
 

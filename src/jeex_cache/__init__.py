@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from jeex_cache.clock import Clock, ManualClock, SystemClock
 from jeex_cache.config import Settings
-from jeex_cache.domain.entities import ProjectCache, UserSession, WriteOutcome, WriteResult
+from jeex_cache.domain.entities import (
+    Progress,
+    ProgressStatus,
+    ProjectCache,
+    UserSession,
+    WriteOutcome,
+    WriteResult,
+)
+from jeex_cache.domain.progress import EventKind, ProgressEvent, ProgressOutcome, ProgressResult
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -19,6 +27,7 @@ from jeex_cache.errors import (
     ConfigurationError,
     InvalidIdentifierError,
     InvalidInputError,
+    InvalidProgressError,
     InvalidTTLError,
     JeexCacheError,
     NotInitializedError,
@@ -38,13 +47,20 @@ __all__ = [
     "CacheTag",
     "Clock",
     "ConfigurationError",
+    "EventKind",
     "InvalidIdentifierError",
     "InvalidInputError",
+    "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
     "ManualClock",
     "NotInitializedError",
     "PayloadTooLargeError",
+    "Progress",
+    "ProgressEvent",
+    "ProgressOutcome",
+    "ProgressResult",
+    "ProgressStatus",
     "ProjectCache",
     "ProjectCacheView",
     "RateLimitConfig",

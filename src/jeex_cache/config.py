@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     cache_user_session_ttl: float = Field(7_200, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
     cache_progress_ttl: int = Field(1_800, gt=0)
     cache_task_status_ttl: int = Field(86_400, gt=0)
+    # Progress (ours): events kept per operation, seconds between SSE keep-alive comments
+    cache_progress_max_events: int = Field(1_000, ge=10, le=100_000)
+    cache_progress_keepalive: float = Field(15.0, gt=0, le=300)
 
     # Rate limiting (spec)
     rate_limit_default_requests: int = Field(100, gt=0)
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     def session_absolute_ttl(self) -> TTL:
         """Longest life of a session from its creation (``CACHE_SESSION_ABSOLUTE_TTL``)."""
         return TTL.seconds(self.cache_session_absolute_ttl)
+
+    @property
+    def progress_ttl(self) -> TTL:
+        """How long progress records and events live after their last update."""
+        return TTL(self.cache_progress_ttl * 1000)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigurationError",
     "InvalidIdentifierError",
     "InvalidInputError",
+    "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
     "NotInitializedError",
@@ -35,6 +36,10 @@ class InvalidIdentifierError(InvalidInputError):
 
 class InvalidTTLError(InvalidInputError):
     """A time-to-live is zero, negative or not a number."""
+
+
+class InvalidProgressError(InvalidInputError):
+    """A progress argument is out of range: step count, step, message or event ID."""
 
 
 class SerializationError(InvalidInputError):

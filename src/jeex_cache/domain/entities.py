@@ -17,6 +17,7 @@ from jeex_cache.domain.value_objects import CacheTag
 __all__ = [
     "ProjectCache",
     "Progress",
+    "ProgressStatus",
     "RateLimit",
     "Task",
     "UserSession",
@@ -128,17 +129,56 @@ class UserSession:
 # -- data of the capabilities that later issues implement ----------------------------------
 
 
-@dataclass(slots=True)
+class ProgressStatus(enum.StrEnum):
+    """Where a tracked operation stands; COMPLETED and FAILED are final."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
-    """Progress of a long-running operation, identified by its correlation ID."""
+    """Progress of a long-running operation, identified by its correlation ID.
+
+    ``last_event_id`` is the ID of the latest event in the operation's event log: a listener
+    that read this state resumes after it without missing or repeating an update.
+    """
 
     correlation_id: str
     total_steps: int
     current_step: int
     message: str
-    status: str
+    status: ProgressStatus
     started_at: datetime
     updated_at: datetime
+    error: str | None = None
+    last_event_id: str | None = None
+
+    @property
+    def percentage(self) -> float:
+        """``current_step`` of ``total_steps`` in percent, to one decimal."""
+        return round(100.0 * self.current_step / self.total_steps, 1)
+
+    @property
+    def finished(self) -> bool:
+        """True once completed or failed: no update is accepted any more."""
+        return self.status is not ProgressStatus.RUNNING
+
+    def as_dict(self) -> dict[str, Any]:
+        """The mapping ``get_progress`` returns (``percentage``, ``message``, ``status``...)."""
+        return {
+            "correlation_id": self.correlation_id,
+            "status": self.status.value,
+            "current_step": self.current_step,
+            "total_steps": self.total_steps,
+            "percentage": self.percentage,
+            "message": self.message,
+            "error": self.error,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "last_event_id": self.last_event_id,
+        }
 
 
 @dataclass(slots=True)

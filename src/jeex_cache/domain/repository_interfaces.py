@@ -10,6 +10,7 @@ may still gain methods.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -20,6 +21,8 @@ from jeex_cache.domain.entities import (
     UserSession,
     WriteResult,
 )
+from jeex_cache.domain.progress import Change, ProgressEvent, ProgressResult
+from jeex_cache.domain.progress_stream import Subscription
 from jeex_cache.domain.value_objects import TTL, CacheTag, RateLimitConfig
 
 __all__ = [
@@ -183,13 +186,36 @@ class RateLimitRepository(Protocol):
 
 
 class ProgressRepository(Protocol):
-    """Progress records and their capped event logs."""
+    """Progress records and their capped, append-only event logs.
 
-    async def start(self, progress: Progress, ttl: TTL) -> None: ...
+    Every accepted start or change writes the record, appends one event and pushes it to
+    the open subscriptions, atomically; record and log expire ``ttl`` after the last write.
+    The rules are ``jeex_cache.domain.progress.decide``. Identifiers arrive validated.
+    """
 
-    async def update(self, correlation_id: str, step: int, message: str, status: str) -> bool: ...
+    async def start(
+        self, correlation_id: str, total_steps: int, message: str, ttl: TTL, restart: bool
+    ) -> ProgressResult:
+        """Begin tracking at step 0 (EXISTS if tracked, unless ``restart``: a fresh log)."""
+        ...
 
-    async def get(self, correlation_id: str) -> Progress | None: ...
+    async def apply(self, correlation_id: str, change: Change, ttl: TTL) -> ProgressResult:
+        """Apply ``change`` if ``decide`` allows it; otherwise return the refusal."""
+        ...
+
+    async def get(self, correlation_id: str) -> Progress | None:
+        """The current state, or None if unknown or expired."""
+        ...
+
+    async def read(
+        self, correlation_id: str, after: str | None, limit: int
+    ) -> tuple[Progress | None, list[ProgressEvent]]:
+        """The state and up to ``limit`` events after ``after`` (all kept if None), at once."""
+        ...
+
+    def subscribe(self, correlation_id: str) -> AbstractAsyncContextManager[Subscription]:
+        """Live events from the moment the context is entered until it is left."""
+        ...
 
 
 class TaskQueueRepository(Protocol):

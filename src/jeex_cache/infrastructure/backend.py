@@ -9,6 +9,7 @@ from jeex_cache.clock import Clock
 from jeex_cache.config import Settings
 from jeex_cache.domain.repository_interfaces import (
     CacheHealthRepository,
+    ProgressRepository,
     ProjectCacheRepository,
     UserSessionRepository,
 )
@@ -25,6 +26,7 @@ class Backend:
     project_cache: ProjectCacheRepository
     sessions: UserSessionRepository
     health: CacheHealthRepository
+    progress: ProgressRepository
     close: Callable[[], Awaitable[None]]
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
@@ -35,7 +37,7 @@ async def open_backend(settings: Settings, clock: Clock) -> Backend:
     if settings.backend == "memory":
         from jeex_cache.infrastructure.memory import open_memory_backend
 
-        return open_memory_backend(clock)
+        return open_memory_backend(clock, settings)
     from jeex_cache.infrastructure.redis import open_redis_backend
 
     return await open_redis_backend(settings)

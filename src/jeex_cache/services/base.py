@@ -19,6 +19,7 @@ from jeex_cache.clock import Clock, SystemClock
 from jeex_cache.config import Settings
 from jeex_cache.domain.domain_services import CacheInvalidationService, ProjectCacheService
 from jeex_cache.domain.health import CacheHealthService
+from jeex_cache.domain.progress_service import ProgressService
 from jeex_cache.domain.sessions import SessionManagementService
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
@@ -46,6 +47,7 @@ class Services:
             max_per_user=settings.cache_max_sessions_per_user,
             max_data_bytes=settings.cache_session_max_data_bytes,
         )
+        self.progress = ProgressService(backend.progress, settings.progress_ttl)
         self.health = CacheHealthService(
             backend.health, backend.name, lambda: _health_evidence(backend, runtime)
         )

@@ -19,6 +19,7 @@ from jeex_cache.services.cache_manager import CacheManager
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
+from jeex_cache.web.progress import router as progress_router
 from jeex_cache.web.routes import router
 from jeex_cache.web.sessions import router as sessions_router
 
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.include_router(sessions_router)
     app.include_router(router)
     app.include_router(metrics_router)
+    app.include_router(progress_router)
     return app

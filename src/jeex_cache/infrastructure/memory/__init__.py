@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 from jeex_cache.clock import Clock
+from jeex_cache.config import Settings
 from jeex_cache.infrastructure.backend import Backend
+from jeex_cache.infrastructure.memory.progress import MemoryProgressRepository
 from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
 from jeex_cache.infrastructure.memory.sessions import MemoryUserSessionRepository
 
@@ -27,8 +29,9 @@ class MemoryHealthRepository:
         return {"used": self._project_cache.payload_bytes, "max": 0}
 
 
-def open_memory_backend(clock: Clock) -> Backend:
+def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backend:
     """A fresh, empty in-process backend on ``clock``."""
+    settings = settings or Settings(redis_url=None)
     project_cache = MemoryProjectCacheRepository(clock)
 
     async def close() -> None:
@@ -39,5 +42,6 @@ def open_memory_backend(clock: Clock) -> Backend:
         project_cache=project_cache,
         sessions=MemoryUserSessionRepository(clock),
         health=MemoryHealthRepository(project_cache),
+        progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
         close=close,
     )

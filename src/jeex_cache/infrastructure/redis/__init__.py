@@ -10,6 +10,9 @@ from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
+from jeex_cache.infrastructure.redis.progress import SCRIPTS as PROGRESS_SCRIPTS
+from jeex_cache.infrastructure.redis.progress import RedisProgressRepository
+from jeex_cache.infrastructure.redis.progress_listener import ProgressListener
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
 from jeex_cache.infrastructure.redis.sessions import SCRIPTS as SESSION_SCRIPTS
 from jeex_cache.infrastructure.redis.sessions import RedisUserSessionRepository
@@ -37,11 +40,16 @@ async def open_redis_backend(settings: Settings) -> Backend:
         breaker=breaker,
     )
     try:
-        await executor.load(*SCRIPTS, *SESSION_SCRIPTS)
+        await executor.load(*SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
+    listener = ProgressListener(
+        client.connection_pool, confirm_timeout=settings.redis_socket_timeout
+    )
+
     async def close() -> None:
+        await listener.close()
         await client.aclose()
 
     return Backend(
@@ -49,6 +57,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         project_cache=RedisProjectCacheRepository(executor),
         sessions=RedisUserSessionRepository(executor),
         health=RedisHealthRepository(executor),
+        progress=RedisProgressRepository(executor, listener, settings.cache_progress_max_events),
         close=close,
         breaker=breaker,
         pool=lambda: {"in_use": executor.in_flight, "max": executor.max_in_flight},

@@ -1,0 +1,153 @@
+"""Progress endpoints of the reference service: the current state, and a Server-Sent Events feed.
+
+``GET /progress/{id}/events`` streams each event as ``id:`` (the event ID), ``event:`` (its
+kind: started, progress, completed or failed) and ``data:`` (JSON), sends a ``: keep-alive``
+comment after ``CACHE_PROGRESS_KEEPALIVE`` seconds of silence, and ends after the completed or
+failed event. A client that reconnects with ``Last-Event-ID`` (browsers' ``EventSource`` does
+it by itself) gets exactly the events after that one; once it has seen the last event of a
+finished operation the answer is 204, which tells ``EventSource`` to stop reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+
+from jeex_cache.domain.progress import ProgressEvent, event_order, parse_event_id
+from jeex_cache.web.errors import error_response
+from jeex_cache.web.routes import Manager
+from jeex_cache.web.schemas import ErrorBody
+
+__all__ = ["ProgressState", "router", "sse_stream"]
+
+router = APIRouter()
+
+RETRY_MS = 1_000  # how long an EventSource waits before it reconnects
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class ProgressState(BaseModel):
+    """``GET /progress/{id}``: where a tracked operation stands."""
+
+    correlation_id: str
+    status: str
+    current_step: int
+    total_steps: int
+    percentage: float
+    message: str
+    error: str | None
+    started_at: datetime
+    updated_at: datetime
+    last_event_id: str | None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
+
+
+def _missing(manager: Manager, correlation_id: str) -> JSONResponse:
+    if manager.failure_tracker.degraded:
+        return error_response(503, "BackendUnavailable", "the progress could not be read")
+    return error_response(404, "NotFound", f"no operation {correlation_id} is tracked")
+
+
+@router.get(
+    "/progress/{correlation_id}",
+    response_model=ProgressState,
+    responses=_ERRORS,
+    summary="Where a tracked operation stands",
+)
+async def get_progress(correlation_id: str, manager: Manager) -> ProgressState | JSONResponse:
+    """Percentage, step, message and status; 404 if unknown or expired."""
+    state = await manager.get_progress(correlation_id)
+    if state is None:
+        return _missing(manager, correlation_id)
+    return ProgressState(**state)
+
+
+@router.get(
+    "/progress/{correlation_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events."},
+        204: {"description": "Nothing after Last-Event-ID: the operation has finished."},
+        **_ERRORS,
+    },
+    summary="Follow a tracked operation as Server-Sent Events",
+)
+async def progress_events(
+    correlation_id: str,
+    manager: Manager,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[str | None, Query(description="Like Last-Event-ID (header wins).")] = None,
+) -> Response:
+    """Every event (after ``Last-Event-ID``), then each new one live, until the last."""
+    position = last_event_id or after
+    if position is not None:
+        parse_event_id(position)
+    state = await manager.get_progress(correlation_id)
+    if state is None:
+        return _missing(manager, correlation_id)
+    last = state["last_event_id"]
+    finished = state["status"] != "running"
+    if finished and position is not None and last and event_order(position) >= event_order(last):
+        return Response(status_code=204)
+    keepalive = manager.settings.cache_progress_keepalive
+    events = manager.progress_events(correlation_id, position, check_every=keepalive)
+    return StreamingResponse(
+        sse_stream(events, keepalive), media_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
+def encode_event(event: ProgressEvent) -> bytes:
+    """One Server-Sent Event: ``id``, ``event`` (the kind) and one line of JSON ``data``."""
+    data = orjson.dumps(event.as_dict())
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (event.id.encode(), event.kind.value.encode(), data)
+
+
+async def sse_stream(
+    events: AsyncIterator[ProgressEvent], keepalive: float
+) -> AsyncGenerator[bytes, None]:
+    """``events`` as Server-Sent Events, with a comment after every ``keepalive`` s of silence.
+
+    The next event is awaited in a task of its own, so a keep-alive never interrupts it.
+    """
+    yield b"retry: %d\n\n" % RETRY_MS
+    pending: asyncio.Task[ProgressEvent] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.create_task(_next(events))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive)
+            if not done:
+                yield b": keep-alive\n\n"
+                continue
+            task, pending = pending, None
+            try:
+                event = task.result()
+            except StopAsyncIteration:
+                return
+            yield encode_event(event)
+    finally:
+        if pending is not None:  # the client left while an event was awaited
+            pending.cancel()
+            await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()  # retrieved: nobody else will
+        closing = getattr(events, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+async def _next(events: AsyncIterator[ProgressEvent]) -> ProgressEvent:
+    return await anext(events)
