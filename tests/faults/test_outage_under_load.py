@@ -72,6 +72,13 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
         assert session_id is not None
         validations: list[bool] = []
         denials: list[str] = []
+        progress_outcomes: Counter[str] = Counter()
+        operation = uuid4()
+        await cache.start_progress_tracking(operation, 1_000_000)
+
+        async def report_progress() -> None:
+            result = await cache.increment_progress(operation, "step")
+            progress_outcomes[result.outcome.value] += 1
 
         async def validate() -> None:
             validations.append(await cache.validate_user_session(session_id) is not None)
@@ -101,6 +108,7 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
             load.run("counter", counter_write),
             load.run("validate", validate),
             load.run("access", check_access),
+            load.run("progress", report_progress),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         await asyncio.sleep(0.3)
@@ -123,6 +131,9 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
     assert False in validations
     assert set(denials) == {"unavailable"}
     assert still_valid is not None
+    # Progress updates are no-ops during the outage, never errors, and resume after it.
+    assert progress_outcomes["unavailable"] > 0
+    assert progress_outcomes["applied"] > 0
     assert down["status"] == "unhealthy"
     assert down["circuit"]["state"] == "open"
     assert after["circuit"]["state"] == "closed"
