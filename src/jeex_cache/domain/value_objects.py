@@ -14,7 +14,8 @@ from typing import ClassVar
 from uuid import UUID
 
 from jeex_cache.domain.identifiers import parse_uuid, validate_name, validate_token
-from jeex_cache.errors import InvalidInputError, InvalidTTLError
+from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX, normalize_ip
+from jeex_cache.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
 
 __all__ = [
     "TTL",
@@ -22,6 +23,9 @@ __all__ = [
     "CacheTag",
     "RateLimitConfig",
     "RateLimitWindow",
+    "rate_limit_identifier",
+    "rate_limit_suffix",
+    "window_label",
 ]
 
 
@@ -247,16 +251,31 @@ class CacheKey:
         return cls(f"user:{{{parse_uuid(user_id, 'user ID')}}}:sessions")
 
     @classmethod
-    def rate_limit(cls, scope: str, identifier: str, window: RateLimitWindow) -> CacheKey:
-        """Rate-limit state of ``identifier`` in ``scope`` (user, project, ip) for ``window``."""
-        return cls(f"{cls.rate_limit_prefix(scope, identifier)}{window.value}")
+    def rate_limit(
+        cls,
+        scope: str,
+        identifier: str | UUID,
+        window: RateLimitWindow | int,
+        policy: str | None = None,
+        *,
+        ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
+    ) -> CacheKey:
+        """Rate-limit log of ``identifier`` in ``scope`` (user, project, ip) for ``window``
+        (a ``RateLimitWindow`` or seconds), optionally of a named ``policy``."""
+        prefix = cls.rate_limit_prefix(scope, identifier, ipv6_prefix=ipv6_prefix)
+        return cls(prefix + rate_limit_suffix(window, policy))
 
     @classmethod
-    def rate_limit_prefix(cls, scope: str, identifier: str) -> str:
-        """Prefix shared by all windows of one limited identifier (one hash tag)."""
-        scope = validate_name(scope, "rate-limit scope", max_length=32)
-        identifier = validate_token(identifier, "rate-limit identifier")
-        return f"rl:{{{scope}.{identifier}}}:"
+    def rate_limit_prefix(
+        cls, scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX
+    ) -> str:
+        """Prefix shared by all windows of one limited identifier (one hash tag).
+
+        Scope ``ip`` takes an IP address (normalised, IPv6 grouped by ``ipv6_prefix`` bits),
+        ``project`` a UUID, any other scope an opaque token. Scopes hold no ``.``, so no
+        scope and identifier pair can spell another pair's hash tag.
+        """
+        return f"rl:{{{scope}.{rate_limit_identifier(scope, identifier, ipv6_prefix)}}}:"
 
     @classmethod
     def progress(cls, correlation_id: UUID | str) -> CacheKey:
@@ -277,6 +296,41 @@ class CacheKey:
     def task_queue(cls, queue: str) -> CacheKey:
         """A background task queue."""
         return cls(f"queue:{{{validate_name(queue, 'queue name', max_length=64)}}}")
+
+
+def rate_limit_identifier(scope: str, identifier: str | UUID, ipv6_prefix: int) -> str:
+    """The key form of a limited identifier, after validating ``scope`` and ``identifier``."""
+    validate_name(scope, "rate-limit scope", max_length=32)
+    if "." in scope:
+        raise InvalidIdentifierError(f"a rate-limit scope may not hold '.', got {scope!r}")
+    if scope == "project":
+        return str(parse_uuid(identifier))
+    if isinstance(identifier, UUID):
+        identifier = str(identifier)
+    if scope == "ip":
+        return normalize_ip(identifier, ipv6_prefix)
+    return validate_token(identifier, "rate-limit identifier")
+
+
+def window_label(window: RateLimitWindow | int) -> str:
+    """``minute``, ``hour`` and ``day`` for the spec's windows, ``<n>s`` for any other."""
+    seconds = window.seconds if isinstance(window, RateLimitWindow) else window
+    if type(seconds) is not int or seconds < 1:
+        raise InvalidInputError(f"a window is a positive number of seconds, got {window!r}")
+    return _WINDOW_LABELS.get(seconds) or f"{seconds}s"
+
+
+def rate_limit_suffix(window: RateLimitWindow | int, policy: str | None = None) -> str:
+    """The part of a rate-limit key after its prefix: ``[<policy>.]<window label>``."""
+    if policy is None:
+        return window_label(window)
+    validate_name(policy, "rate-limit policy name", max_length=32)
+    if "." in policy:
+        raise InvalidIdentifierError(f"a rate-limit policy name may not hold '.', got {policy!r}")
+    return f"{policy}.{window_label(window)}"
+
+
+_WINDOW_LABELS = {seconds: window.value for window, seconds in _WINDOW_SECONDS.items()}
 
 
 def _correlation(correlation_id: UUID | str) -> str:

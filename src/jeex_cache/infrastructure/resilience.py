@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from jeex_cache.domain.entities import WriteOutcome, WriteResult
+from jeex_cache.domain.rate_limit_policy import RateLimitResult
 from jeex_cache.errors import BackendError
 
 __all__ = ["FAILURE_POLICY", "Degradation", "Family", "FailureTracker", "guarded"]
@@ -39,11 +40,16 @@ class Family(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Degradation:
-    """What a family returns when the backend fails; ``raises`` means the error propagates."""
+    """What a family returns when the backend fails; ``raises`` means the error propagates.
+
+    ``answer``, when set, replaces ``fallback`` for a family whose answer depends on the
+    failed call: it is called with the guarded object and the error.
+    """
 
     fallback: Callable[[], Any]
     raises: bool = False
     why: str = ""
+    answer: Callable[[Any, BackendError], Any] | None = None
 
 
 def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circuits
@@ -52,6 +58,14 @@ def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circui
 
 FAILED_WRITE = WriteResult(WriteOutcome.FAILED, None)
 
+
+def _rate_limit_answer(owner: Any, exc: BackendError) -> RateLimitResult:
+    # Fail open (the spec): allow, and say why. ``RATE_LIMIT_FAIL_CLOSED`` (read through the
+    # manager's ``rate_limit_fail_closed``) turns it into a refusal.
+    closed = bool(getattr(owner, "rate_limit_fail_closed", False))
+    return RateLimitResult.unavailable(f"rate limiting unavailable: {exc}", allowed=not closed)
+
+
 # The failure table. Later capabilities add their rows here, and only here. An operation
 # whose result is not of the row's type names its own neutral value (``fallback=``): an
 # empty list for a listing read, ``FAILED_WRITE`` for a write that reports a WriteResult.
@@ -59,6 +73,11 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
     Family.CACHE_WRITE: Degradation(lambda: False, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
+    Family.RATE_LIMIT: Degradation(
+        lambda: RateLimitResult.unavailable("rate limiting unavailable", allowed=True),
+        why="allow, with error in the result (fail open; RATE_LIMIT_FAIL_CLOSED refuses)",
+        answer=_rate_limit_answer,
+    ),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
     Family.TASK_ENQUEUE: Degradation(_raise, raises=True, why="a task is never lost silently"),
@@ -138,6 +157,7 @@ def guarded(
     if fallback is not None and degradation.raises:
         raise ValueError(f"{family.value} raises on backend failure; it has no fallback")
     neutral = degradation.fallback if fallback is None else fallback
+    answer = degradation.answer if fallback is None else None
 
     def decorate(
         method: Callable[Concatenate[S, P], Awaitable[R]],
@@ -153,7 +173,7 @@ def guarded(
                 tracker.failed(operation, family, exc)
                 if degradation.raises:
                     raise
-                value: R = neutral()
+                value: R = neutral() if answer is None else answer(self, exc)
                 return value
             if tracker.consecutive_failures:
                 tracker.succeeded()

@@ -18,6 +18,7 @@ from jeex_cache.domain.domain_services import (
     CacheInvalidationService,
     ProjectCacheService,
 )
+from jeex_cache.domain.rate_limiting import RateLimitingService
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
 from jeex_cache.infrastructure.resilience import FailureTracker
@@ -37,6 +38,11 @@ class Services:
         )
         self.invalidation = CacheInvalidationService(backend.project_cache)
         self.health = CacheHealthService(backend.health, backend.name)
+        self.rate_limits = RateLimitingService(
+            backend.rate_limit,
+            settings.rate_limit_default,
+            ipv6_prefix=settings.rate_limit_ipv6_prefix,
+        )
 
 
 class ManagerBase:
