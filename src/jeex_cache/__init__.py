@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from jeex_cache.clock import Clock, ManualClock, SystemClock
 from jeex_cache.config import Settings
-from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.domain.entities import ProjectCache, RateLimit, WriteOutcome, WriteResult
+from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -44,7 +45,10 @@ __all__ = [
     "PayloadTooLargeError",
     "ProjectCache",
     "ProjectCacheView",
+    "RateLimit",
     "RateLimitConfig",
+    "RateLimitPolicy",
+    "RateLimitResult",
     "RateLimitWindow",
     "SerializationError",
     "Settings",
