@@ -107,7 +107,7 @@ def test_policy_orders_windows_and_names_them() -> None:
 
 def test_result_reads_as_attributes_and_as_a_mapping() -> None:
     policy = RateLimitPolicy.per(minute=2, hour=10)
-    result = RateLimitResult([0, 41_500, 2, 41_500, 6, 3_000_000], policy, None)
+    result = RateLimitResult(policy, None, [0, 41_500, 2, 41_500, 6, 3_000_000])
     assert (result.allowed, result.limit, result.remaining) == (False, 2, 0)
     assert result.retry_after == result["reset_seconds"] == 41.5
     assert "error" not in result

@@ -109,57 +109,74 @@ class RateLimitResult(Mapping[str, Any]):
     failure policy's (allowed unless ``RATE_LIMIT_FAIL_CLOSED``), and ``"error" in result``.
     """
 
-    __slots__ = (
-        "_policy",
-        "_reply",
-        "_subject",
-        "allowed",
-        "error",
-        "limit",
-        "remaining",
-        "reset_seconds",
-        "retry_after",
-    )
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_seconds: float
-    retry_after: float
-    error: str | None
+    # Built on every check: it only keeps the script's reply, and reads it when asked.
+    __slots__ = ("_error", "_policy", "_reply", "_subject")
 
     def __init__(
         self,
-        reply: Sequence[int],
         policy: RateLimitPolicy | None,
         subject: RateLimitSubject | None,
+        reply: Sequence[int],
         error: str | None = None,
     ) -> None:
-        # ``reply``: admitted (1/0), retry ms, then per window: count, reset ms.
-        self._reply = reply
+        # ``reply``: admitted (1/0), retry ms, then per window: count, reset ms (the
+        # repository's answer; see ``RateLimitRepository.hit``).
         self._policy = policy
         self._subject = subject
-        self.error = error
-        admitted = reply[0] == 1
-        self.allowed = admitted
-        arguments = policy.arguments if policy is not None else (0, 0)
-        limit, count, reset = arguments[0], reply[2], reply[3]
-        for i in range(2, len(arguments), 2):  # several windows: report the tightest
-            other_limit, other_count, other_reset = arguments[i], reply[i + 2], reply[i + 3]
-            room, other_room = limit - count, other_limit - other_count
-            if other_room < room or (other_room == room and other_reset > reset):
-                limit, count, reset = other_limit, other_count, other_reset
-        self.limit = limit
-        self.remaining = limit - count if count < limit else 0
-        retry = reply[1]
-        self.retry_after = retry / 1000
-        self.reset_seconds = reset / 1000 if admitted else retry / 1000
+        self._reply = reply
+        self._error = error
 
     @classmethod
     def unavailable(cls, error: str, *, allowed: bool, retry_after: float = 1.0) -> RateLimitResult:
         """The failure policy's answer while the backend is down (``error`` says why)."""
         retry_ms = 0 if allowed else round(retry_after * 1000)
-        return cls((1 if allowed else 0, retry_ms, 0, 0), None, None, error)
+        return cls(None, None, (1 if allowed else 0, retry_ms, 0, 0), error)
+
+    @property
+    def allowed(self) -> bool:
+        """True when the request was admitted (and counted in every window)."""
+        return self._reply[0] == 1
+
+    @property
+    def error(self) -> str | None:
+        """Why the backend could not answer; None when it did."""
+        return self._error
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until the request would be admitted; 0 when it was."""
+        return self._reply[1] / 1000
+
+    @property
+    def limit(self) -> int:
+        """The limit of the tightest window (``requests_per_window + burst_allowed``)."""
+        return self._tightest()[0]
+
+    @property
+    def remaining(self) -> int:
+        """Requests the tightest window still admits now."""
+        limit, count, _ = self._tightest()
+        return limit - count if count < limit else 0
+
+    @property
+    def reset_seconds(self) -> float:
+        """``retry_after`` when refused, else the time until the tightest window frees quota."""
+        reply = self._reply
+        return (self._tightest()[2] if reply[0] == 1 else reply[1]) / 1000
+
+    def _tightest(self) -> tuple[int, int, int]:
+        """Limit, count and reset (ms) of the window with the least room (ties: latest reset)."""
+        reply, policy = self._reply, self._policy
+        if policy is None:
+            return 0, 0, 0
+        arguments = policy.arguments
+        limit, count, reset = arguments[0], reply[2], reply[3]
+        for i in range(2, len(arguments), 2):
+            other_limit, other_count, other_reset = arguments[i], reply[i + 2], reply[i + 3]
+            room, other_room = limit - count, other_limit - other_count
+            if other_room < room or (other_room == room and other_reset > reset):
+                limit, count, reset = other_limit, other_count, other_reset
+        return limit, count, reset
 
     @property
     def windows(self) -> tuple[RateLimit, ...]:
@@ -192,20 +209,20 @@ class RateLimitResult(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key in _KEYS:
             return getattr(self, key)
-        if key == "error" and self.error is not None:
-            return self.error
+        if key == "error" and self._error is not None:
+            return self._error
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
-        return key in _KEYS or (key == "error" and self.error is not None)
+        return key in _KEYS or (key == "error" and self._error is not None)
 
     def __iter__(self) -> Iterator[str]:
         yield from _KEYS
-        if self.error is not None:
+        if self._error is not None:
             yield "error"
 
     def __len__(self) -> int:
-        return len(_KEYS) + (self.error is not None)
+        return len(_KEYS) + (self._error is not None)
 
     def __repr__(self) -> str:
         return f"RateLimitResult({dict(self)!r})"

@@ -9,6 +9,8 @@ of them) and read time from one clock: the Redis server's, or the process's.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from uuid import UUID
 
 from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX
@@ -38,38 +40,36 @@ class RateLimitingService:
         self._ipv6_prefix = ipv6_prefix
         self.default = self.policy_of(default)
         """The policy of a check that names none (``RATE_LIMIT_DEFAULT_*``)."""
-        self._subjects: dict[tuple[str, str | UUID], RateLimitSubject] = {}
-        # Policies by the identity of the config they were made from: configs are usually
-        # module constants, and an int key hashes without calling Python code.
-        self._policies: dict[int, tuple[RateLimitConfig, RateLimitPolicy]] = {}
+        # What a check needs, by (scope, identifier, id(limits)): the limits object itself
+        # (an id is only meaningful while it lives, so the entry holds it and is checked
+        # against it), the validated subject, the policy and the result's constructor.
+        # Limits are usually module constants, and an int hashes without calling Python.
+        self._checks: dict[tuple[str, object, int], _Check] = {}
 
-    async def check(
+    def check(
         self, identifier: str | UUID, scope: str, limits: LimitsLike | None = None
-    ) -> RateLimitResult:
-        """Admit one request of ``identifier`` in ``scope`` if ``limits`` allow it."""
+    ) -> Awaitable[RateLimitResult]:
+        """Admit one request of ``identifier`` in ``scope`` if ``limits`` allow it.
+
+        Bad input raises here, at once; the returned awaitable is the repository's, which
+        builds the result itself (a check's await chain holds no frame of this service).
+        """
         try:
-            subject = self._subjects.get((scope, identifier))
-        except TypeError:  # unhashable
-            raise InvalidIdentifierError(f"not an identifier: {identifier!r:.60}") from None
-        if subject is None:
-            subject = self.subject(scope, identifier)
-        if type(limits) is RateLimitPolicy:
-            policy = limits
+            known = self._checks[scope, identifier, id(limits)]
+        except (KeyError, TypeError):  # TypeError: an unhashable identifier
+            known = self._prepare(scope, identifier, limits)
         else:
-            cached = self._policies.get(id(limits))
-            policy = cached[1] if cached is not None and cached[0] is limits else self._new(limits)
-        reply = await self._repository.hit(subject.prefix, policy)
-        return RateLimitResult(reply, policy, subject)
+            if known[0] is not limits:
+                known = self._prepare(scope, identifier, limits)
+        return self._repository.hit(known[1].prefix, known[2], known[3])
 
     def subject(self, scope: str, identifier: str | UUID) -> RateLimitSubject:
-        """Validate and normalise ``identifier`` in ``scope`` (kept for the next check)."""
+        """Validate and normalise ``identifier`` in ``scope``."""
+        if not isinstance(identifier, str | UUID):
+            raise InvalidIdentifierError(f"not an identifier: {identifier!r:.60}")
         prefix = CacheKey.rate_limit_prefix(scope, identifier, ipv6_prefix=self._ipv6_prefix)
         normalised = rate_limit_identifier(scope, identifier, self._ipv6_prefix)
-        subject = RateLimitSubject(scope, normalised, prefix)
-        if len(self._subjects) >= _CACHE_SIZE:
-            self._subjects.clear()
-        self._subjects[scope, identifier] = subject
-        return subject
+        return RateLimitSubject(scope, normalised, prefix)
 
     def policy_of(self, limits: LimitsLike | None) -> RateLimitPolicy:
         """The policy ``limits`` stands for: itself, a one-window policy, or the default."""
@@ -83,10 +83,18 @@ class RateLimitingService:
             f"limits must be a RateLimitConfig or a RateLimitPolicy, got {limits!r:.60}"
         )
 
-    def _new(self, limits: LimitsLike | None) -> RateLimitPolicy:
-        policy = self.policy_of(limits)
-        if isinstance(limits, RateLimitConfig):
-            if len(self._policies) >= _CACHE_SIZE:
-                self._policies.clear()
-            self._policies[id(limits)] = (limits, policy)
-        return policy
+    def _prepare(self, scope: str, identifier: str | UUID, limits: LimitsLike | None) -> _Check:
+        subject, policy = self.subject(scope, identifier), self.policy_of(limits)
+        known = (limits, subject, policy, partial(RateLimitResult, policy, subject))
+        if len(self._checks) >= _CACHE_SIZE:
+            self._checks.clear()
+        self._checks[scope, identifier, id(limits)] = known
+        return known
+
+
+_Check = tuple[
+    LimitsLike | None,
+    RateLimitSubject,
+    RateLimitPolicy,
+    Callable[[list[int]], RateLimitResult],
+]

@@ -8,8 +8,8 @@ four describe the operations their issues will implement and may still gain meth
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from jeex_cache.domain.entities import (
@@ -21,6 +21,8 @@ from jeex_cache.domain.entities import (
 )
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
 from jeex_cache.domain.value_objects import TTL, CacheTag
+
+T = TypeVar("T")
 
 __all__ = [
     "CacheHealthRepository",
@@ -110,14 +112,16 @@ class UserSessionRepository(Protocol):
 class RateLimitRepository(Protocol):
     """Atomic sliding-window admission for one identifier over one or more windows."""
 
-    def hit(self, prefix: str, policy: RateLimitPolicy) -> Awaitable[list[int]]:
+    def hit(
+        self, prefix: str, policy: RateLimitPolicy, answer: Callable[[list[int]], T]
+    ) -> Awaitable[T]:
         """Admit one request if every window of ``policy`` has room, in one atomic step.
 
         ``prefix`` is the identifier's key prefix (``CacheKey.rate_limit_prefix``); window
-        ``i``'s log lives under ``prefix + policy.names[i]``. Returns ``[admitted (1 or 0),
-        retry_after_ms, count_1, reset_ms_1, count_2, reset_ms_2, ...]``: per window, the
-        admissions now in it and the time until the oldest that matters leaves it (see
-        ``domain/rate_limiting.py`` for the exact rule).
+        ``i``'s log lives under ``prefix + policy.names[i]``. The outcome, ``[admitted (1 or
+        0), retry_after_ms, count_1, reset_ms_1, count_2, reset_ms_2, ...]`` (per window: the
+        admissions now in it and the time until the oldest that matters leaves it; see
+        ``domain/rate_limiting.py``), is handed to ``answer``, whose result is returned.
         """
         ...
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable
 from uuid import UUID
 
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
@@ -20,7 +19,7 @@ class RateLimitAPI(ManagerBase):
     @guarded(Family.RATE_LIMIT)
     def check_rate_limit(
         self, identifier: str | UUID, scope: str, config: LimitsLike | None = None
-    ) -> Coroutine[Any, Any, RateLimitResult]:
+    ) -> Awaitable[RateLimitResult]:
         """Admit one request of ``identifier`` in ``scope`` if ``config`` allows it.
 
         ``scope`` is ``ip`` (an IP address: normalised, IPv6 grouped by
@@ -30,8 +29,10 @@ class RateLimitAPI(ManagerBase):
         ``RATE_LIMIT_DEFAULT_WINDOW`` seconds. One round trip. While the backend is down the
         request is allowed with ``"error" in result`` (refused if ``RATE_LIMIT_FAIL_CLOSED``).
         """
-        # Returns the service's coroutine for the guard to await: one frame less per check.
-        return self._require().rate_limits.check(identifier, scope, config)
+        # Returns the repository's awaitable for the guard to await: between the guard and
+        # the executor, a check's await chain holds no frame of ours.
+        services = self._services or self._require()
+        return services.rate_limits.check(identifier, scope, config)
 
     def rate_limit_policy(self, config: LimitsLike | None = None) -> RateLimitPolicy:
         """The policy a check with ``config`` applies (validated; the default for None)."""

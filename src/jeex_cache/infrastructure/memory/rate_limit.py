@@ -10,11 +10,15 @@ amortised. Operations are synchronous code inside a coroutine, hence atomic on t
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from jeex_cache.clock import Clock
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
 
 __all__ = ["MemoryRateLimitRepository"]
+
+T = TypeVar("T")
 
 
 class MemoryRateLimitRepository:
@@ -36,7 +40,9 @@ class MemoryRateLimitRepository:
         """Admission times held, over every log."""
         return sum(len(log) for log in self._logs.values())
 
-    async def hit(self, prefix: str, policy: RateLimitPolicy) -> list[int]:
+    async def hit(
+        self, prefix: str, policy: RateLimitPolicy, answer: Callable[[list[int]], T]
+    ) -> T:
         now = round(self._clock.time() * 1000)
         self._drop_stale(now)
         arguments = policy.arguments
@@ -73,7 +79,7 @@ class MemoryRateLimitRepository:
                 retry = reset
             reply += (count, reset)
         reply[1] = retry
-        return reply
+        return answer(reply)
 
     def _drop_stale(self, now: int) -> None:
         for deadlines in self._deadlines.values():

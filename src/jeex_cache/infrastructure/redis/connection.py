@@ -90,22 +90,31 @@ class RedisExecutor:
             )
 
     async def script(
-        self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
+        self,
+        script: LuaScript,
+        keys: Sequence[str],
+        args: Sequence[EncodedArg],
+        decode: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once."""
+        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once.
+
+        ``decode``, if given, turns the reply into the result here, so that a caller needs
+        no coroutine of its own for it (each nested frame costs on every resumption).
+        """
         if not self._gate.try_enter():
             await self._wait_for_turn()
         try:
             try:
-                return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
+                reply = await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
             except NoScriptError:
-                return await self._execute("EVAL", script.source, len(keys), *keys, *args)
+                reply = await self._execute("EVAL", script.source, len(keys), *keys, *args)
         except RedisError as exc:
             raise _translate(exc, script.name) from exc
         except OSError as exc:
             raise BackendError(f"{script.name}: {exc}") from exc
         finally:
             self._gate.leave()
+        return reply if decode is None else decode(reply)
 
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command."""

@@ -8,8 +8,8 @@ its hash tag, so the script touches one cluster slot. The script reads the serve
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from jeex_cache.clock import Clock
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
@@ -22,6 +22,8 @@ _HIT = LuaScript.load("rate_limit_hit")
 SCRIPTS = (_HIT,)
 
 _SERVER_TIME = ("",)
+
+T = TypeVar("T")
 
 
 class RedisRateLimitRepository:
@@ -37,8 +39,11 @@ class RedisRateLimitRepository:
         self._prefix = executor.prefix
         self._clock = clock
 
-    def hit(self, prefix: str, policy: RateLimitPolicy) -> Coroutine[Any, Any, list[int]]:
-        # The executor's coroutine is handed back as it is: one frame less per check.
+    def hit(
+        self, prefix: str, policy: RateLimitPolicy, answer: Callable[[list[int]], T]
+    ) -> Coroutine[Any, Any, T]:
+        # The executor's coroutine is handed back as it is, and builds the answer itself:
+        # no frame of ours sits in the await chain of a check.
         base = self._prefix + prefix
         names = policy.names
         if len(names) == 1:
@@ -46,4 +51,4 @@ class RedisRateLimitRepository:
         else:
             keys = [base + name for name in names]
         now = _SERVER_TIME if self._clock is None else (round(self._clock.time() * 1000),)
-        return self._redis.script(_HIT, keys, now + policy.arguments)
+        return self._redis.script(_HIT, keys, now + policy.arguments, answer)
