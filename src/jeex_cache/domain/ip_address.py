@@ -14,7 +14,7 @@ import ipaddress
 
 from jeex_cache.errors import InvalidIdentifierError
 
-__all__ = ["DEFAULT_IPV6_PREFIX", "normalize_ip", "parse_ip"]
+__all__ = ["DEFAULT_IPV6_PREFIX", "IPAddress", "normalize_ip", "parse_ip"]
 
 DEFAULT_IPV6_PREFIX = 64
 

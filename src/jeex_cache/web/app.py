@@ -18,6 +18,7 @@ from jeex_cache.config import Settings
 from jeex_cache.services.cache_manager import CacheManager
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
+from jeex_cache.web.rate_limit import install_rate_limiting
 from jeex_cache.web.routes import router
 
 __all__ = ["TITLE", "create_app"]
@@ -56,5 +57,6 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.add_middleware(
         BodySizeLimit, max_bytes=body_limit_for(cache.settings.cache_max_payload_bytes)
     )
+    install_rate_limiting(app, cache)  # per client IP, RATE_LIMIT_DEFAULT_* (outermost)
     app.include_router(router)
     return app
