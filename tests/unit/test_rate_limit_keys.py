@@ -18,7 +18,7 @@ from jeex_cache import (
 )
 from jeex_cache.domain.identifiers import validate_token
 from jeex_cache.domain.ip_address import normalize_ip
-from jeex_cache.domain.value_objects import window_label
+from jeex_cache.domain.rate_limit_keys import window_label
 from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.resilience import FAILURE_POLICY, Family
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jeex_cache.domain.entities import RateLimit
-from jeex_cache.domain.value_objects import RateLimitConfig, RateLimitWindow, rate_limit_suffix
+from jeex_cache.domain.rate_limit_keys import rate_limit_suffix
+from jeex_cache.domain.value_objects import RateLimitConfig, RateLimitWindow
 from jeex_cache.errors import InvalidInputError
 
 __all__ = [

@@ -14,9 +14,10 @@ from functools import partial
 from uuid import UUID
 
 from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX
+from jeex_cache.domain.rate_limit_keys import rate_limit_identifier
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult, RateLimitSubject
 from jeex_cache.domain.repository_interfaces import RateLimitRepository
-from jeex_cache.domain.value_objects import CacheKey, RateLimitConfig, rate_limit_identifier
+from jeex_cache.domain.value_objects import CacheKey, RateLimitConfig
 from jeex_cache.errors import InvalidIdentifierError, InvalidInputError
 
 __all__ = ["LimitsLike", "RateLimitingService"]

@@ -14,8 +14,9 @@ from typing import ClassVar
 from uuid import UUID
 
 from jeex_cache.domain.identifiers import parse_uuid, validate_name, validate_token
-from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX, normalize_ip
-from jeex_cache.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
+from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX
+from jeex_cache.domain.rate_limit_keys import rate_limit_identifier, rate_limit_suffix
+from jeex_cache.errors import InvalidInputError, InvalidTTLError
 
 __all__ = [
     "TTL",
@@ -23,9 +24,6 @@ __all__ = [
     "CacheTag",
     "RateLimitConfig",
     "RateLimitWindow",
-    "rate_limit_identifier",
-    "rate_limit_suffix",
-    "window_label",
 ]
 
 
@@ -263,18 +261,15 @@ class CacheKey:
         """Rate-limit log of ``identifier`` in ``scope`` (user, project, ip) for ``window``
         (a ``RateLimitWindow`` or seconds), optionally of a named ``policy``."""
         prefix = cls.rate_limit_prefix(scope, identifier, ipv6_prefix=ipv6_prefix)
-        return cls(prefix + rate_limit_suffix(window, policy))
+        seconds = window.seconds if isinstance(window, RateLimitWindow) else window
+        return cls(prefix + rate_limit_suffix(seconds, policy))
 
     @classmethod
     def rate_limit_prefix(
         cls, scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX
     ) -> str:
-        """Prefix shared by all windows of one limited identifier (one hash tag).
-
-        Scope ``ip`` takes an IP address (normalised, IPv6 grouped by ``ipv6_prefix`` bits),
-        ``project`` a UUID, any other scope an opaque token. Scopes hold no ``.``, so no
-        scope and identifier pair can spell another pair's hash tag.
-        """
+        """Prefix shared by all windows of one limited identifier (one hash tag); see
+        ``rate_limit_identifier`` for what each scope accepts."""
         return f"rl:{{{scope}.{rate_limit_identifier(scope, identifier, ipv6_prefix)}}}:"
 
     @classmethod
@@ -296,41 +291,6 @@ class CacheKey:
     def task_queue(cls, queue: str) -> CacheKey:
         """A background task queue."""
         return cls(f"queue:{{{validate_name(queue, 'queue name', max_length=64)}}}")
-
-
-def rate_limit_identifier(scope: str, identifier: str | UUID, ipv6_prefix: int) -> str:
-    """The key form of a limited identifier, after validating ``scope`` and ``identifier``."""
-    validate_name(scope, "rate-limit scope", max_length=32)
-    if "." in scope:
-        raise InvalidIdentifierError(f"a rate-limit scope may not hold '.', got {scope!r}")
-    if scope == "project":
-        return str(parse_uuid(identifier))
-    if isinstance(identifier, UUID):
-        identifier = str(identifier)
-    if scope == "ip":
-        return normalize_ip(identifier, ipv6_prefix)
-    return validate_token(identifier, "rate-limit identifier")
-
-
-def window_label(window: RateLimitWindow | int) -> str:
-    """``minute``, ``hour`` and ``day`` for the spec's windows, ``<n>s`` for any other."""
-    seconds = window.seconds if isinstance(window, RateLimitWindow) else window
-    if type(seconds) is not int or seconds < 1:
-        raise InvalidInputError(f"a window is a positive number of seconds, got {window!r}")
-    return _WINDOW_LABELS.get(seconds) or f"{seconds}s"
-
-
-def rate_limit_suffix(window: RateLimitWindow | int, policy: str | None = None) -> str:
-    """The part of a rate-limit key after its prefix: ``[<policy>.]<window label>``."""
-    if policy is None:
-        return window_label(window)
-    validate_name(policy, "rate-limit policy name", max_length=32)
-    if "." in policy:
-        raise InvalidIdentifierError(f"a rate-limit policy name may not hold '.', got {policy!r}")
-    return f"{policy}.{window_label(window)}"
-
-
-_WINDOW_LABELS = {seconds: window.value for window, seconds in _WINDOW_SECONDS.items()}
 
 
 def _correlation(correlation_id: UUID | str) -> str:
