@@ -21,4 +21,5 @@ def test_quick_benchmark_run_prints_the_table() -> None:
     assert run.returncode == 0, run.stderr
     assert "| get_project_data | **jeex-cache** |" in run.stdout
     assert "| cache_project_data | **jeex-cache** |" in run.stdout
+    assert "| check_rate_limit | **jeex-cache** |" in run.stdout
     assert "Targets:" in run.stdout
