@@ -65,7 +65,7 @@ async def test_refusals_say_when_to_come_back(manager: CacheManager) -> None:
     refused = results[-1]
     assert isinstance(refused, RateLimitResult)
     assert refused.remaining == 0
-    assert 59 <= refused.retry_after == refused["reset_seconds"] <= 60
+    assert 50 <= refused.retry_after == refused["reset_seconds"] <= 60  # real time passes
     assert refused.violated == ("minute",)
 
 
