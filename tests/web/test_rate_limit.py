@@ -146,6 +146,7 @@ async def test_per_route_policies_per_project_and_per_user(manager: CacheManager
         refused = await client.get(f"/projects/{project}/report")
         assert_refused(refused, ["project.minute"])
         assert (await client.get(f"/projects/{uuid4()}/report")).status_code == 200
+        assert (await client.get("/projects/not-a-uuid/report")).status_code == 422
 
         anonymous = await client.get("/me")
         assert anonymous.json() == {"checked": False, "remaining": None}
@@ -154,9 +155,9 @@ async def test_per_route_policies_per_project_and_per_user(manager: CacheManager
         assert (await client.get("/me", headers=alice)).status_code == 200
         assert_refused(await client.get("/me", headers=alice), ["user.minute"])
         assert (await client.get("/me", headers={"X-User": "bob"})).status_code == 200
-        # The IP policy admitted each of those ten (a route's refusal comes after it) ...
-        assert (await client.get("/me")).status_code == 200
-        assert_refused(await client.get("/me"), ["minute"])  # ... and refuses the eleventh
+        # The IP policy admitted all ten requests so far (it runs before the routes' own
+        # refusals and validation), and refuses the eleventh.
+        assert_refused(await client.get("/me"), ["minute"])
 
 
 async def test_the_dependency_alone_still_answers_429(manager: CacheManager) -> None:

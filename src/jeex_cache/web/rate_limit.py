@@ -25,8 +25,10 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jeex_cache.domain.identifiers import parse_uuid
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.domain.rate_limiting import LimitsLike
+from jeex_cache.errors import InvalidIdentifierError
 from jeex_cache.services.cache_manager import CacheManager
 from jeex_cache.web.client_ip import ClientAddress
 from jeex_cache.web.rate_limit_http import (
@@ -82,11 +84,15 @@ class RateLimitRule:
     @classmethod
     def per_project(cls, limits: LimitsLike, parameter: str = "project_id") -> RateLimitRule:
         """Per project, read from the route's ``parameter``: for the dependency (path
-        parameters are known only once the route is matched)."""
+        parameters are known only once the route is matched). A value that is not a UUID
+        is left to the route's own validation (422), unlimited."""
 
-        def project(connection: HTTPConnection) -> str | UUID | None:
-            value: str | UUID | None = connection.scope.get("path_params", {}).get(parameter)
-            return value
+        def project(connection: HTTPConnection) -> UUID | None:
+            value = connection.scope.get("path_params", {}).get(parameter)
+            try:
+                return parse_uuid(value)
+            except InvalidIdentifierError:
+                return None
 
         return cls(_policy(limits), "project", project)
 
