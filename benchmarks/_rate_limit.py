@@ -112,7 +112,7 @@ async def _raw(
         ours: str = await client.script_load(source)
         candidates.append(
             Candidate(RATE_LIMIT, "redis-py EVALSHA(rate_limit_hit.lua)", "reference",
-                      _evalsha(client, ours, ("bench:{rl}:log",), ("", LIMIT, 60_000)))
+                      _evalsha(client, ours, ("bench:{rl}:log",), (LIMIT, 60_000)))
         )  # fmt: skip
     return candidates
 

@@ -37,13 +37,13 @@ class RateLimitingService:
         *,
         ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
     ) -> None:
-        self._repository = repository
+        self._hit = repository.hit
         self._ipv6_prefix = ipv6_prefix
         self.default = self.policy_of(default)
         """The policy of a check that names none (``RATE_LIMIT_DEFAULT_*``)."""
         # What a check needs, by (scope, identifier, id(limits)): the limits object itself
         # (an id is only meaningful while it lives, so the entry holds it and is checked
-        # against it), the validated subject, the policy and the result's constructor.
+        # against it), the subject's key prefix, the policy and the result's constructor.
         # Limits are usually module constants, and an int hashes without calling Python.
         self._checks: dict[tuple[str, object, int], _Check] = {}
 
@@ -62,7 +62,7 @@ class RateLimitingService:
         else:
             if known[0] is not limits:
                 known = self._prepare(scope, identifier, limits)
-        return self._repository.hit(known[1].prefix, known[2], known[3])
+        return self._hit(known[1], known[2], known[3])
 
     def subject(self, scope: str, identifier: str | UUID) -> RateLimitSubject:
         """Validate and normalise ``identifier`` in ``scope``."""
@@ -86,7 +86,7 @@ class RateLimitingService:
 
     def _prepare(self, scope: str, identifier: str | UUID, limits: LimitsLike | None) -> _Check:
         subject, policy = self.subject(scope, identifier), self.policy_of(limits)
-        known = (limits, subject, policy, partial(RateLimitResult, policy, subject))
+        known = (limits, subject.prefix, policy, partial(RateLimitResult, policy, subject))
         if len(self._checks) >= _CACHE_SIZE:
             self._checks.clear()
         self._checks[scope, identifier, id(limits)] = known
@@ -95,7 +95,7 @@ class RateLimitingService:
 
 _Check = tuple[
     LimitsLike | None,
-    RateLimitSubject,
+    str,
     RateLimitPolicy,
     Callable[[list[int]], RateLimitResult],
 ]

@@ -21,8 +21,6 @@ _HIT = LuaScript.load("rate_limit_hit")
 
 SCRIPTS = (_HIT,)
 
-_SERVER_TIME = ("",)
-
 T = TypeVar("T")
 
 
@@ -50,5 +48,7 @@ class RedisRateLimitRepository:
             keys: tuple[str, ...] | list[str] = (base + names[0],)
         else:
             keys = [base + name for name in names]
-        now = _SERVER_TIME if self._clock is None else (round(self._clock.time() * 1000),)
-        return self._redis.script(_HIT, keys, now + policy.arguments, answer)
+        args: tuple[int, ...] = policy.arguments  # without a time: the server's clock
+        if self._clock is not None:
+            args += (round(self._clock.time() * 1000),)
+        return self._redis.script(_HIT, keys, args, answer)
