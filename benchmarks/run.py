@@ -46,6 +46,7 @@ from benchmarks._measure import (
     measure_throughput,
 )
 from benchmarks._progress import open_progress_candidates, progress_targets
+from benchmarks._rate_limit import open_rate_limit_candidates, rate_limit_targets
 from benchmarks._sessions import open_session_candidates
 from benchmarks._stats import LatencySummary, summarize
 from jeex_cache import Settings
@@ -68,6 +69,7 @@ class Config:
     diagnostics: bool
     max_connections: int | None
     socket_timeout: float | None
+    only: str | None = None
 
     def settings(self, url: str) -> Settings:
         """jeex-cache's settings for ``url``; the raw pools are sized from them too.
@@ -160,6 +162,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         help="Settings.redis_socket_timeout, also every pool's wait for a free connection "
         "(default: Settings' REDIS_SOCKET_TIMEOUT, 0.5)",
     )
+    parser.add_argument(
+        "--only", choices=("project", "rate_limit"), help="measure one capability's operations"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     args = parser.parse_args(argv)
@@ -175,6 +180,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         diagnostics=not args.no_diagnostics,
         max_connections=args.max_connections,
         socket_timeout=args.socket_timeout,
+        only=args.only,
     )
     if min(config.samples, config.ops, config.rounds, config.concurrency) < 1:
         parser.error("--samples, --ops, --rounds and --concurrency must be positive")
@@ -326,23 +332,31 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
     project_id = PROJECT_ID if config.id_type == "uuid" else str(PROJECT_ID)
     env = environment(await server_version(url, settings))
     async with AsyncExitStack() as stack:
-        candidates, notes = await open_candidates(
-            stack,
-            url,
-            settings,
-            document,
-            config.concurrency,
-            project_id=project_id,
-            diagnostics=config.diagnostics,
-        )
-        sessions, session_notes = await open_session_candidates(
-            stack, url, settings, config.concurrency, diagnostics=config.diagnostics
-        )
-        candidates += sessions
-        notes += session_notes
-        candidates += await open_progress_candidates(
-            stack, url, settings, config.concurrency, diagnostics=config.diagnostics
-        )
+        candidates: list[Candidate] = []
+        notes: list[str] = []
+        if config.only != "rate_limit":
+            candidates, notes = await open_candidates(
+                stack,
+                url,
+                settings,
+                document,
+                config.concurrency,
+                project_id=project_id,
+                diagnostics=config.diagnostics,
+            )
+            sessions, session_notes = await open_session_candidates(
+                stack, url, settings, config.concurrency, diagnostics=config.diagnostics
+            )
+            candidates += sessions
+            notes += session_notes
+            candidates += await open_progress_candidates(
+                stack, url, settings, config.concurrency, diagnostics=config.diagnostics
+            )
+        if config.only != "project":
+            more, more_notes = await open_rate_limit_candidates(
+                stack, url, settings, config.concurrency, diagnostics=config.diagnostics
+            )
+            candidates, notes = candidates + more, notes + more_notes
         started = time.monotonic()
         latency = await measure_latency(candidates, config.samples, config.rounds, config.warmup)
         throughput = await measure_throughput(
@@ -359,8 +373,17 @@ async def benchmark(config: Config, url: str) -> dict[str, Any]:
         "notes": notes,
         "elapsed_seconds": round(elapsed, 1),
         "rows": rows,
-        "targets": evaluate_targets(rows, config.concurrency)
-        + [Target(*line) for line in progress_targets(rows, config.concurrency)],
+        "targets": (
+            []
+            if config.only == "rate_limit"
+            else evaluate_targets(rows, config.concurrency)
+            + [Target(*line) for line in progress_targets(rows, config.concurrency)]
+        )
+        + (
+            []
+            if config.only == "project"
+            else [Target(*t) for t in rate_limit_targets(rows, config.concurrency)]
+        ),
     }
 
 

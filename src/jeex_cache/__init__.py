@@ -9,11 +9,13 @@ from jeex_cache.domain.entities import (
     Progress,
     ProgressStatus,
     ProjectCache,
+    RateLimit,
     UserSession,
     WriteOutcome,
     WriteResult,
 )
 from jeex_cache.domain.progress import EventKind, ProgressEvent, ProgressOutcome, ProgressResult
+from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -63,7 +65,10 @@ __all__ = [
     "ProgressStatus",
     "ProjectCache",
     "ProjectCacheView",
+    "RateLimit",
     "RateLimitConfig",
+    "RateLimitPolicy",
+    "RateLimitResult",
     "RateLimitWindow",
     "SerializationError",
     "SessionCacheView",

@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.domain.value_objects import TTL, RateLimitConfig
 from jeex_cache.errors import ConfigurationError
 
 __all__ = ["BACKEND_SCHEMES", "Settings"]
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     # Rate limiting (spec)
     rate_limit_default_requests: int = Field(100, gt=0)
     rate_limit_default_window: int = Field(3_600, gt=0)
+    # Rate limiting (ours): see README "Rate limiting".
+    rate_limit_enabled: bool = True
+    rate_limit_fail_closed: bool = False
+    rate_limit_ipv6_prefix: int = Field(64, ge=1, le=128)
+    rate_limit_trusted_proxies: str = Field("", description="Comma-separated IPs or CIDRs.")
+    rate_limit_forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
 
     # Performance monitoring (spec)
     cache_metrics_buffer_size: int = Field(100, gt=0)
@@ -91,12 +98,36 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported scheme {scheme or '(none)'!r}; use one of {known}")
         return url
 
+    @field_validator("rate_limit_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the part
+        return value
+
+    @field_validator("rate_limit_forwarded_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @property
     def backend(self) -> str:
         """``memory`` or ``redis``: which backend ``redis_url`` selects."""
         if self.redis_url is None or self.redis_url.startswith("memory:"):
             return "memory"
         return "redis"
+
+    @property
+    def rate_limit_default(self) -> RateLimitConfig:
+        """``RATE_LIMIT_DEFAULT_REQUESTS`` per ``RATE_LIMIT_DEFAULT_WINDOW`` seconds."""
+        return RateLimitConfig(self.rate_limit_default_requests, self.rate_limit_default_window)
+
+    @property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``RATE_LIMIT_TRUSTED_PROXIES`` as networks."""
+        parts = (part.strip() for part in self.rate_limit_trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
 
     @property
     def project_data_ttl(self) -> TTL:

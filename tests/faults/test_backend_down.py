@@ -73,7 +73,10 @@ async def test_manager_starts_degraded_when_redis_is_down_at_start() -> None:
     with RedisServer.start() as server:
         url = server.url
         server.kill()
-        async with CacheManager(Settings(redis_url=url, redis_connect_timeout=0.2)) as cache:
+        settings = Settings(
+            redis_url=url, redis_connect_timeout=0.2, circuit_breaker_failure_threshold=1000
+        )
+        async with CacheManager(settings) as cache:
             assert await cache.get_project_data(uuid4()) is None
             server.restart()
             project = uuid4()

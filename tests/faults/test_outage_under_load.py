@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 
-from jeex_cache import AccessDenied, CacheManager, Settings, WriteOutcome
+from jeex_cache import AccessDenied, CacheManager, RateLimitConfig, Settings, WriteOutcome
 from jeex_cache.testing import RedisServer
 
 COOL_DOWN = 0.2
@@ -76,6 +76,14 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
         operation = uuid4()
         await cache.start_progress_tracking(operation, 1_000_000)
 
+        limits: Counter[str] = Counter()
+        policy = RateLimitConfig(1_000_000, 60)
+
+        async def check_rate_limit() -> None:
+            result = await cache.check_rate_limit("load", "user", policy)
+            limits["degraded" if "error" in result else "checked"] += 1
+            limits["refused"] += not result.allowed
+
         async def report_progress() -> None:
             result = await cache.increment_progress(operation, "step")
             progress_outcomes[result.outcome.value] += 1
@@ -109,6 +117,7 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
             load.run("validate", validate),
             load.run("access", check_access),
             load.run("progress", report_progress),
+            load.run("rate_limit", check_rate_limit),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         await asyncio.sleep(0.3)
@@ -131,6 +140,10 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
     assert False in validations
     assert set(denials) == {"unavailable"}
     assert still_valid is not None
+    # Rate limits fail open: allowed, with "error", during the outage; real checks after it.
+    assert limits["refused"] == 0
+    assert limits["degraded"] > 0
+    assert limits["checked"] > 0
     # Progress updates are no-ops during the outage, never errors, and resume after it.
     assert progress_outcomes["unavailable"] > 0
     assert progress_outcomes["applied"] > 0

@@ -25,4 +25,5 @@ def test_quick_benchmark_run_prints_the_table() -> None:
     assert "| create_user_session | **jeex-cache** |" in run.stdout
     assert "| validate_user_session | redis-py GETEX PX + orjson.loads (baseline) |" in run.stdout
     assert "| increment_progress | **jeex-cache** |" in run.stdout
+    assert "| check_rate_limit | **jeex-cache** |" in run.stdout
     assert "Targets:" in run.stdout

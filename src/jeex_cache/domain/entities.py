@@ -181,15 +181,33 @@ class Progress:
         }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RateLimit:
-    """The state of one limited identifier in one window."""
+    """One window of a rate-limit check: how much of its quota an identifier has used.
+
+    ``count`` requests were admitted in the last ``window_seconds`` (the checked one included
+    when it was admitted). ``reset_seconds`` is the time until the oldest of them leaves the
+    window and frees quota (0 when the window holds none). ``name`` is the window's name in
+    the policy and in the HTTP headers (``minute``, ``api.hour``).
+    """
 
     scope: str
     identifier: str
+    name: str
     window_seconds: int
+    limit: int
     count: int
-    reset_at: datetime
+    reset_seconds: float
+
+    @property
+    def remaining(self) -> int:
+        """Requests the window still admits now."""
+        return max(0, self.limit - self.count)
+
+    @property
+    def exceeded(self) -> bool:
+        """True when the window admits nothing more until ``reset_seconds`` have passed."""
+        return self.count >= self.limit
 
 
 @dataclass(slots=True)

@@ -9,9 +9,9 @@ may still gain methods.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from jeex_cache.domain.entities import (
@@ -23,7 +23,10 @@ from jeex_cache.domain.entities import (
 )
 from jeex_cache.domain.progress import Change, ProgressEvent, ProgressResult
 from jeex_cache.domain.progress_stream import Subscription
-from jeex_cache.domain.value_objects import TTL, CacheTag, RateLimitConfig
+from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
+from jeex_cache.domain.value_objects import TTL, CacheTag
+
+T = TypeVar("T")
 
 __all__ = [
     "CacheHealthRepository",
@@ -180,9 +183,18 @@ def user_data_size(data: Mapping[str, bytes]) -> int:
 class RateLimitRepository(Protocol):
     """Atomic sliding-window admission for one identifier over one or more windows."""
 
-    async def hit(
-        self, scope: str, identifier: str, configs: Sequence[RateLimitConfig]
-    ) -> tuple[bool, int, float]: ...
+    def hit(
+        self, prefix: str, policy: RateLimitPolicy, answer: Callable[[list[int]], T]
+    ) -> Awaitable[T]:
+        """Admit one request if every window of ``policy`` has room, in one atomic step.
+
+        ``prefix`` is the identifier's key prefix (``CacheKey.rate_limit_prefix``); window
+        ``i``'s log lives under ``prefix + policy.names[i]``. The outcome, ``[admitted (1 or
+        0), retry_after_ms, count_1, reset_ms_1, count_2, reset_ms_2, ...]`` (per window: the
+        admissions now in it and the time until the oldest that matters leaves it; see
+        ``domain/rate_limiting.py``), is handed to ``answer``, whose result is returned.
+        """
+        ...
 
 
 class ProgressRepository(Protocol):

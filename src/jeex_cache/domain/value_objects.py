@@ -19,6 +19,8 @@ from jeex_cache.domain.identifiers import (
     validate_name,
     validate_token,
 )
+from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX
+from jeex_cache.domain.rate_limit_keys import rate_limit_identifier, rate_limit_suffix
 from jeex_cache.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
 
 __all__ = [
@@ -258,16 +260,28 @@ class CacheKey:
         return cls(f"user:{{{parse_uuid(user_id, 'user ID')}}}:sessions")
 
     @classmethod
-    def rate_limit(cls, scope: str, identifier: str, window: RateLimitWindow) -> CacheKey:
-        """Rate-limit state of ``identifier`` in ``scope`` (user, project, ip) for ``window``."""
-        return cls(f"{cls.rate_limit_prefix(scope, identifier)}{window.value}")
+    def rate_limit(
+        cls,
+        scope: str,
+        identifier: str | UUID,
+        window: RateLimitWindow | int,
+        policy: str | None = None,
+        *,
+        ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
+    ) -> CacheKey:
+        """Rate-limit log of ``identifier`` in ``scope`` (user, project, ip) for ``window``
+        (a ``RateLimitWindow`` or seconds), optionally of a named ``policy``."""
+        prefix = cls.rate_limit_prefix(scope, identifier, ipv6_prefix=ipv6_prefix)
+        seconds = window.seconds if isinstance(window, RateLimitWindow) else window
+        return cls(prefix + rate_limit_suffix(seconds, policy))
 
     @classmethod
-    def rate_limit_prefix(cls, scope: str, identifier: str) -> str:
-        """Prefix shared by all windows of one limited identifier (one hash tag)."""
-        scope = validate_name(scope, "rate-limit scope", max_length=32)
-        identifier = validate_token(identifier, "rate-limit identifier")
-        return f"rl:{{{scope}.{identifier}}}:"
+    def rate_limit_prefix(
+        cls, scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX
+    ) -> str:
+        """Prefix shared by all windows of one limited identifier (one hash tag); see
+        ``rate_limit_identifier`` for what each scope accepts."""
+        return f"rl:{{{scope}.{rate_limit_identifier(scope, identifier, ipv6_prefix)}}}:"
 
     @classmethod
     def progress(cls, correlation_id: UUID | str) -> CacheKey:

@@ -11,6 +11,7 @@ from jeex_cache.domain.repository_interfaces import (
     CacheHealthRepository,
     ProgressRepository,
     ProjectCacheRepository,
+    RateLimitRepository,
     UserSessionRepository,
 )
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
@@ -28,6 +29,7 @@ class Backend:
     health: CacheHealthRepository
     progress: ProgressRepository
     close: Callable[[], Awaitable[None]]
+    rate_limit: RateLimitRepository
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
 

@@ -20,6 +20,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
 from jeex_cache.domain.entities import WriteOutcome, WriteResult
+from jeex_cache.domain.rate_limit_policy import RateLimitResult
 from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.circuit_breaker import CircuitOpenError
 from jeex_cache.infrastructure.runtime import FailureTracker, OperationRuntime
@@ -50,11 +51,16 @@ class Family(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Degradation:
-    """What a family returns when the backend fails; ``raises`` means the error propagates."""
+    """What a family returns when the backend fails; ``raises`` means the error propagates.
+
+    ``answer``, when set, replaces ``fallback`` for a family whose answer depends on the
+    failed call: it is called with the guarded object and the error.
+    """
 
     fallback: Callable[[], Any]
     raises: bool = False
     why: str = ""
+    answer: Callable[[Any, BackendError], Any] | None = None
 
 
 def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circuits
@@ -63,6 +69,14 @@ def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circui
 
 FAILED_WRITE = WriteResult(WriteOutcome.FAILED, None)
 
+
+def _rate_limit_answer(owner: Any, exc: BackendError) -> RateLimitResult:
+    # Fail open (the spec): allow, and say why. ``RATE_LIMIT_FAIL_CLOSED`` (read through the
+    # manager's ``rate_limit_fail_closed``) turns it into a refusal.
+    closed = bool(getattr(owner, "rate_limit_fail_closed", False))
+    return RateLimitResult.unavailable(f"rate limiting unavailable: {exc}", allowed=not closed)
+
+
 # The failure table. Later capabilities add their rows here, and only here. An operation
 # whose result is not of the row's type names its own neutral value (``fallback=``): an
 # empty list for a listing read, ``FAILED_WRITE`` for a write that reports a WriteResult.
@@ -70,6 +84,11 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
     Family.CACHE_WRITE: Degradation(lambda: False, why="never break the request"),
     Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
+    Family.RATE_LIMIT: Degradation(
+        lambda: RateLimitResult.unavailable("rate limiting unavailable", allowed=True),
+        why="allow, with error in the result (fail open; RATE_LIMIT_FAIL_CLOSED refuses)",
+        answer=_rate_limit_answer,
+    ),
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
     Family.SESSION_REVOKE: Degradation(
         _raise, raises=True, why="a revocation is never lost silently: the caller must retry"
@@ -109,6 +128,7 @@ def guarded(
     neutral = degradation.fallback if fallback is None else fallback
     family_name = family.value
     counts_hits = family is Family.CACHE_READ and fallback is None
+    answer = degradation.answer if fallback is None else None
 
     def decorate(
         method: Callable[Concatenate[S, P], Awaitable[R]],
@@ -162,7 +182,7 @@ def guarded(
             stats.latencies.append(perf_counter() - started)
             if degradation.raises:
                 raise exc
-            value: R = neutral()
+            value: R = neutral() if answer is None else answer(self, exc)
             return value
 
         async def call(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:

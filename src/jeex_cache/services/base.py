@@ -20,6 +20,7 @@ from jeex_cache.config import Settings
 from jeex_cache.domain.domain_services import CacheInvalidationService, ProjectCacheService
 from jeex_cache.domain.health import CacheHealthService
 from jeex_cache.domain.progress_service import ProgressService
+from jeex_cache.domain.rate_limiting import RateLimitingService
 from jeex_cache.domain.sessions import SessionManagementService
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
@@ -48,6 +49,11 @@ class Services:
             max_data_bytes=settings.cache_session_max_data_bytes,
         )
         self.progress = ProgressService(backend.progress, settings.progress_ttl)
+        self.rate_limits = RateLimitingService(
+            backend.rate_limit,
+            settings.rate_limit_default,
+            ipv6_prefix=settings.rate_limit_ipv6_prefix,
+        )
         self.health = CacheHealthService(
             backend.health, backend.name, lambda: _health_evidence(backend, runtime)
         )

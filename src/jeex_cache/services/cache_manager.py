@@ -12,13 +12,14 @@ from __future__ import annotations
 from jeex_cache.services.observability_api import ObservabilityAPI
 from jeex_cache.services.progress_api import ProgressAPI
 from jeex_cache.services.project_api import ProjectCacheAPI
+from jeex_cache.services.rate_limit_api import RateLimitAPI
 from jeex_cache.services.session_api import SessionAPI
 from jeex_cache.services.session_view import SessionCacheView
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI, SessionAPI, ProgressAPI, ObservabilityAPI):
+class CacheManager(ProjectCacheAPI, SessionAPI, RateLimitAPI, ProgressAPI, ObservabilityAPI):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return

@@ -20,6 +20,7 @@ from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
 from jeex_cache.web.progress import router as progress_router
+from jeex_cache.web.rate_limit import install_rate_limiting
 from jeex_cache.web.routes import router
 from jeex_cache.web.sessions import router as sessions_router
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
         BodySizeLimit, max_bytes=body_limit_for(cache.settings.cache_max_payload_bytes)
     )
     app.include_router(sessions_router)
+    install_rate_limiting(app, cache)  # per client IP, RATE_LIMIT_DEFAULT_* (outermost)
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)

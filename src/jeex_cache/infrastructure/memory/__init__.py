@@ -10,6 +10,7 @@ from jeex_cache.config import Settings
 from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.memory.progress import MemoryProgressRepository
 from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
+from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
 from jeex_cache.infrastructure.memory.sessions import MemoryUserSessionRepository
 
 __all__ = ["MemoryHealthRepository", "open_memory_backend"]
@@ -44,4 +45,5 @@ def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backe
         health=MemoryHealthRepository(project_cache),
         progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
         close=close,
+        rate_limit=MemoryRateLimitRepository(clock),
     )

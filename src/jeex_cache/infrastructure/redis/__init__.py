@@ -14,6 +14,8 @@ from jeex_cache.infrastructure.redis.progress import SCRIPTS as PROGRESS_SCRIPTS
 from jeex_cache.infrastructure.redis.progress import RedisProgressRepository
 from jeex_cache.infrastructure.redis.progress_listener import ProgressListener
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
+from jeex_cache.infrastructure.redis.rate_limit import SCRIPTS as RATE_LIMIT_SCRIPTS
+from jeex_cache.infrastructure.redis.rate_limit import RedisRateLimitRepository
 from jeex_cache.infrastructure.redis.sessions import SCRIPTS as SESSION_SCRIPTS
 from jeex_cache.infrastructure.redis.sessions import RedisUserSessionRepository
 
@@ -40,7 +42,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         breaker=breaker,
     )
     try:
-        await executor.load(*SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS)
+        await executor.load(*SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS, *RATE_LIMIT_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
@@ -59,6 +61,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         health=RedisHealthRepository(executor),
         progress=RedisProgressRepository(executor, listener, settings.cache_progress_max_events),
         close=close,
+        rate_limit=RedisRateLimitRepository(executor),
         breaker=breaker,
         pool=lambda: {"in_use": executor.in_flight, "max": executor.max_in_flight},
     )

@@ -129,15 +129,23 @@ class RedisExecutor:
             breaker.record_success()
 
     async def script(
-        self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
+        self,
+        script: LuaScript,
+        keys: Sequence[str],
+        args: Sequence[EncodedArg],
+        decode: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once."""
+        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once.
+
+        ``decode``, if given, turns the reply into the result here, so that a caller needs
+        no coroutine of its own for it (each nested frame costs on every resumption).
+        """
         await self._admit()
         try:
             try:
-                result = await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
+                reply = await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
             except NoScriptError:
-                result = await self._execute("EVAL", script.source, len(keys), *keys, *args)
+                reply = await self._execute("EVAL", script.source, len(keys), *keys, *args)
         except RedisError as exc:
             raise self._failed(_translate(exc, script.name)) from exc
         except OSError as exc:
@@ -148,7 +156,7 @@ class RedisExecutor:
         finally:
             self._gate.leave()
         self._succeeded()
-        return result
+        return reply if decode is None else decode(reply)
 
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command."""

@@ -1,0 +1,189 @@
+"""Rate limiting over HTTP, on both backends: the reference service's default limit, the
+middleware and the per-route dependency, the draft's headers, 429 problem bodies, proxies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID, uuid4
+
+import httpx
+from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from jeex_cache import CacheManager, RateLimitPolicy, RateLimitResult, Settings
+from jeex_cache.web import create_app
+from jeex_cache.web.rate_limit import RateLimitRule, install_rate_limiting, rate_limit
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, peer: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
+    """``app`` in its lifespan, reached from ``peer``."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40_000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+def tight(settings: Settings, **changes: object) -> Settings:
+    """The settings under test with a default limit of 3 per minute."""
+    limits = {"rate_limit_default_requests": 3, "rate_limit_default_window": 60}
+    return Settings(redis_url=settings.redis_url, **limits, **changes)
+
+
+def assert_refused(response: httpx.Response, violated: list[str]) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    body = response.json()
+    assert body["type"] == "https://iana.org/assignments/http-problem-types#quota-exceeded"
+    assert body["status"] == 429
+    assert body["violated-policies"] == violated
+    assert body["title"]
+    assert body["detail"]
+
+
+async def test_the_reference_service_limits_each_client_ip(settings: Settings) -> None:
+    app = create_app(tight(settings))
+    async with serve(app) as client:
+        url = f"/projects/{uuid4()}/cache"
+        answers = [await client.get(url) for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 401]  # refusals count too
+        assert answers[0].headers["ratelimit-policy"] == '"minute";q=3;w=60'
+        assert answers[0].headers["ratelimit"] == '"minute";r=2;t=60'
+        # t: whole seconds until the first admission leaves the window (real time passes)
+        assert [a.headers["ratelimit"][:14] for a in answers[1:]] == [
+            '"minute";r=1;t',
+            '"minute";r=0;t',
+        ]
+        refused = await client.put(url, json={"data": 1})
+        assert_refused(refused, ["minute"])
+        assert refused.headers["ratelimit"].startswith('"minute";r=0;t=')
+        health = [await client.get("/health") for _ in range(5)]  # exempt: probes never count
+        assert all(h.status_code == 200 for h in health)
+        assert "ratelimit" not in health[0].headers
+    async with serve(app, peer="192.0.2.77") as other:  # another client, its own quota
+        assert (await other.get(url)).status_code == 401
+
+
+async def test_the_default_limit_can_be_switched_off(settings: Settings) -> None:
+    async with serve(create_app(tight(settings, rate_limit_enabled=False))) as client:
+        answers = [await client.get(f"/projects/{uuid4()}/cache") for _ in range(5)]
+    assert {a.status_code for a in answers} == {401}
+    assert "ratelimit" not in answers[-1].headers
+
+
+async def test_a_spoofed_forwarding_header_buys_no_fresh_quota(settings: Settings) -> None:
+    app = create_app(tight(settings, rate_limit_trusted_proxies="10.0.0.0/8"))
+    url = f"/projects/{uuid4()}/cache"
+    async with serve(app, peer="198.51.100.5") as direct:  # not a proxy of ours
+        codes = [
+            (await direct.get(url, headers={"X-Forwarded-For": f"203.0.113.{i}"})).status_code
+            for i in range(5)
+        ]
+    assert codes == [401, 401, 401, 429, 429]
+    async with serve(app, peer="10.0.0.2") as proxy:  # our proxy: each client its own quota
+        for i in range(4):
+            forwarded = {"X-Forwarded-For": f"6.6.6.6, 203.0.113.{i}"}  # a forged hop, ignored
+            assert (await proxy.get(url, headers=forwarded)).status_code == 401
+        forged = {"X-Forwarded-For": "7.7.7.7, 203.0.113.0"}
+        for _ in range(2):
+            assert (await proxy.get(url, headers=forged)).status_code == 401
+        assert (await proxy.get(url, headers=forged)).status_code == 429  # its 4th
+
+
+class UserFromHeader:
+    """Stands in for authentication: sets ``request.state.user_id`` from ``X-User``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for name, value in scope.get("headers", ()):
+            if name == b"x-user":
+                scope.setdefault("state", {})["user_id"] = value.decode()
+        await self.app(scope, receive, send)
+
+
+def routed_app(manager: CacheManager) -> FastAPI:
+    """An app of ours: 10 per minute per IP everywhere; per route, per project and per user."""
+    app = FastAPI()
+    per_project = rate_limit(
+        RateLimitRule.per_project(RateLimitPolicy.per(minute=2, hour=3, name="project"))
+    )
+    per_user = rate_limit(RateLimitRule.per_user(RateLimitPolicy.per(minute=2, name="user")))
+
+    @app.get("/projects/{project_id}/report", dependencies=[Depends(per_project)])
+    async def report(project_id: UUID) -> dict[str, str]:
+        return {"project": str(project_id)}
+
+    @app.get("/me")
+    async def me(
+        check: RateLimitResult | None = Depends(per_user),  # noqa: B008
+    ) -> dict[str, object]:
+        return {"checked": check is not None, "remaining": check.remaining if check else None}
+
+    install_rate_limiting(app, manager, [RateLimitRule.per_ip(RateLimitPolicy.per(minute=10))])
+    app.add_middleware(UserFromHeader)  # added last: outermost, like authentication would be
+    return app
+
+
+async def test_per_route_policies_per_project_and_per_user(manager: CacheManager) -> None:
+    app = routed_app(manager)
+    async with serve(app) as client:
+        project = uuid4()
+        first = await client.get(f"/projects/{project}/report")
+        assert first.status_code == 200, first.text
+        assert first.headers["ratelimit-policy"] == (
+            '"minute";q=10;w=60, "project.minute";q=2;w=60, "project.hour";q=3;w=3600'
+        )
+        assert first.headers["ratelimit"] == (
+            '"minute";r=9;t=60, "project.minute";r=1;t=60, "project.hour";r=2;t=3600'
+        )
+        assert (await client.get(f"/projects/{project}/report")).status_code == 200
+        refused = await client.get(f"/projects/{project}/report")
+        assert_refused(refused, ["project.minute"])
+        assert (await client.get(f"/projects/{uuid4()}/report")).status_code == 200
+        assert (await client.get("/projects/not-a-uuid/report")).status_code == 422
+
+        anonymous = await client.get("/me")
+        assert anonymous.json() == {"checked": False, "remaining": None}
+        alice = {"X-User": "alice"}
+        assert (await client.get("/me", headers=alice)).json() == {"checked": True, "remaining": 1}
+        assert (await client.get("/me", headers=alice)).status_code == 200
+        assert_refused(await client.get("/me", headers=alice), ["user.minute"])
+        assert (await client.get("/me", headers={"X-User": "bob"})).status_code == 200
+        # The IP policy admitted all ten requests so far (it runs before the routes' own
+        # refusals and validation), and refuses the eleventh.
+        assert_refused(await client.get("/me"), ["minute"])
+
+
+async def test_the_dependency_alone_still_answers_429(manager: CacheManager) -> None:
+    app = FastAPI()
+    limit = rate_limit(RateLimitRule.per_ip(RateLimitPolicy.per(minute=1)), manager)
+
+    @app.get("/ping", dependencies=[Depends(limit)])
+    async def ping() -> str:
+        return "pong"
+
+    async with serve(app) as client:
+        assert (await client.get("/ping")).status_code == 200
+        refused = await client.get("/ping")
+    assert refused.status_code == 429
+    assert refused.headers["ratelimit"].startswith('"minute";r=0;t=')
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_ipv6_clients_of_one_64_share_a_quota(settings: Settings) -> None:
+    app = create_app(tight(settings))
+    hosts = ["2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:1:ffff::3", "2001:db8:1:1::4"]
+    hosts.append("2001:db8:1:2::1")  # the next /64
+    codes = []
+    async with app.router.lifespan_context(app):
+        for host in hosts:
+            transport = httpx.ASGITransport(app=app, client=(host, 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                codes.append((await client.get(f"/projects/{uuid4()}/cache")).status_code)
+    assert codes == [401, 401, 401, 429, 401]
