@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from jeex_cache.clock import Clock
 from jeex_cache.config import Settings
-from jeex_cache.domain.repository_interfaces import CacheHealthRepository, ProjectCacheRepository
+from jeex_cache.domain.repository_interfaces import (
+    CacheHealthRepository,
+    ProjectCacheRepository,
+    TaskQueueRepository,
+)
 
 __all__ = ["Backend", "open_backend"]
 
@@ -20,6 +24,7 @@ class Backend:
     project_cache: ProjectCacheRepository
     health: CacheHealthRepository
     close: Callable[[], Awaitable[None]]
+    tasks: TaskQueueRepository
 
 
 async def open_backend(settings: Settings, clock: Clock) -> Backend:

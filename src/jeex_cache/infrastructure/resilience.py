@@ -35,6 +35,7 @@ class Family(enum.Enum):
     SESSION = "session"
     PROGRESS = "progress"
     TASK_ENQUEUE = "task_enqueue"
+    TASK_CONTROL = "task_control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
     Family.TASK_ENQUEUE: Degradation(_raise, raises=True, why="a task is never lost silently"),
+    Family.TASK_CONTROL: Degradation(_raise, raises=True, why="a task's state is never guessed"),
 }
 
 

@@ -18,6 +18,8 @@ from jeex_cache.domain.domain_services import (
     CacheInvalidationService,
     ProjectCacheService,
 )
+from jeex_cache.domain.tasks import TaskQueueService
+from jeex_cache.domain.value_objects import TTL
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
 from jeex_cache.infrastructure.resilience import FailureTracker
@@ -37,6 +39,11 @@ class Services:
         )
         self.invalidation = CacheInvalidationService(backend.project_cache)
         self.health = CacheHealthService(backend.health, backend.name)
+        self.tasks = TaskQueueService(
+            backend.tasks,
+            TTL(settings.cache_task_status_ttl * 1000),
+            settings.cache_max_payload_bytes,
+        )
 
 
 class ManagerBase:

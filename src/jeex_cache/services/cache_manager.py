@@ -13,11 +13,12 @@ from typing import Any
 
 from jeex_cache.domain.domain_services import CacheHealthService
 from jeex_cache.services.project_api import ProjectCacheAPI
+from jeex_cache.services.task_api import TaskQueueAPI
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI):
+class CacheManager(ProjectCacheAPI, TaskQueueAPI):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return

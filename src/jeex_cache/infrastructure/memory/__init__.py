@@ -8,6 +8,7 @@ from typing import Any
 from jeex_cache.clock import Clock
 from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
+from jeex_cache.infrastructure.memory.tasks import MemoryTaskQueueRepository
 
 __all__ = ["MemoryHealthRepository", "open_memory_backend"]
 
@@ -38,4 +39,5 @@ def open_memory_backend(clock: Clock) -> Backend:
         project_cache=project_cache,
         health=MemoryHealthRepository(project_cache),
         close=close,
+        tasks=MemoryTaskQueueRepository(clock),
     )

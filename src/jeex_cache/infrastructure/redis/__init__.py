@@ -10,6 +10,8 @@ from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
 from jeex_cache.infrastructure.redis.project_cache import SCRIPTS, RedisProjectCacheRepository
+from jeex_cache.infrastructure.redis.tasks import SCRIPTS as TASK_SCRIPTS
+from jeex_cache.infrastructure.redis.tasks import RedisTaskQueueRepository
 
 __all__ = ["open_redis_backend"]
 
@@ -30,7 +32,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         wait_timeout=settings.redis_pool_timeout,
     )
     try:
-        await executor.load(*SCRIPTS)
+        await executor.load(*SCRIPTS, *TASK_SCRIPTS)
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
@@ -42,4 +44,5 @@ async def open_redis_backend(settings: Settings) -> Backend:
         project_cache=RedisProjectCacheRepository(executor),
         health=RedisHealthRepository(executor),
         close=close,
+        tasks=RedisTaskQueueRepository(executor, settings),
     )
