@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from jeex_cache.clock import Clock, ManualClock, SystemClock
 from jeex_cache.config import Settings
-from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.domain.entities import ProjectCache, Task, TaskStatus, WriteOutcome, WriteResult
+from jeex_cache.domain.tasks import RetryPolicy
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -26,6 +27,7 @@ from jeex_cache.errors import (
 )
 from jeex_cache.services.cache_manager import CacheManager, cache_manager
 from jeex_cache.services.project_view import ProjectCacheView
+from jeex_cache.worker import TaskContext, Worker
 
 __all__ = [
     "TTL",
@@ -46,10 +48,15 @@ __all__ = [
     "ProjectCacheView",
     "RateLimitConfig",
     "RateLimitWindow",
+    "RetryPolicy",
     "SerializationError",
     "Settings",
     "SystemClock",
+    "Task",
+    "TaskContext",
+    "TaskStatus",
     "WriteOutcome",
+    "Worker",
     "WriteResult",
     "cache_manager",
 ]

@@ -1,11 +1,12 @@
-"""Wake-up tokens of one in-memory queue: how idle workers learn of new tasks at once."""
+"""Wake-up tokens of one in-memory queue and its workers' waiters: how idle workers learn of
+new tasks at once."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 
-__all__ = ["Wake"]
+__all__ = ["Wake", "WakeWaiter"]
 
 
 class Wake:
@@ -52,3 +53,38 @@ class Wake:
         """Stop waiting with ``waiter``."""
         if waiter in self._waiters:
             self._waiters.remove(waiter)
+
+
+class WakeWaiter:
+    """One worker's wait on a queue's ``Wake``, at most ``max_wait`` seconds at a time."""
+
+    def __init__(self, wake: Wake, max_wait: float) -> None:
+        self._wake = wake
+        self._max_wait = max_wait
+        self._interrupted = False
+        self._current: asyncio.Future[None] | None = None
+
+    async def wait(self, seconds: float) -> bool:
+        if self._interrupted or self._wake.take():
+            return True
+        seconds = min(seconds, self._max_wait)
+        if seconds <= 0:
+            return False
+        self._current = waiter = self._wake.register()
+        try:
+            async with asyncio.timeout(seconds):
+                await waiter
+        except TimeoutError:
+            return waiter.done() and not waiter.cancelled()
+        finally:
+            self._wake.discard(waiter)
+            self._current = None
+        return True
+
+    async def interrupt(self) -> None:
+        self._interrupted = True
+        if self._current is not None and not self._current.done():
+            self._current.set_result(None)
+
+    async def close(self) -> None:
+        return None

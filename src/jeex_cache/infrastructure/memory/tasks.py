@@ -8,7 +8,6 @@ dead-letter dict; idle workers wait on a ``_Wake`` (tokens, like the Redis wake-
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import itertools
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from jeex_cache.clock import Clock
 from jeex_cache.domain.entities import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.domain.tasks import LOST_ERROR
 from jeex_cache.domain.value_objects import TTL
-from jeex_cache.infrastructure.memory._task_wake import Wake
+from jeex_cache.infrastructure.memory._task_wake import Wake, WakeWaiter
 
 __all__ = ["MemoryTaskQueueRepository"]
 
@@ -235,9 +234,12 @@ class MemoryTaskQueueRepository:
         requeued = 0
         for task_id in list(q.dead) if task_ids is None else task_ids:
             record = self._record(task_id, now)
-            if q.dead.pop(task_id, None) is None or record is None:
+            if task_id not in q.dead or (
+                record is not None and record.status is not TaskStatus.DEAD
+            ):
                 continue
-            if record.status is not TaskStatus.DEAD:
+            del q.dead[task_id]
+            if record is None:
                 continue
             record.status, record.attempts, record.lease = TaskStatus.QUEUED, 0, 0
             record.updated_ms, record.finished_ms, record.expires_ms = now, None, None
@@ -247,43 +249,8 @@ class MemoryTaskQueueRepository:
             q.wake.notify()
         return requeued
 
-    async def open_waiter(self, queue: str, max_wait: float) -> _Waiter:
-        return _Waiter(self._queue(queue).wake, max_wait)
-
-
-class _Waiter:
-    """One worker's wait on a queue's ``Wake``, at most ``max_wait`` seconds at a time."""
-
-    def __init__(self, wake: Wake, max_wait: float) -> None:
-        self._wake = wake
-        self._max_wait = max_wait
-        self._interrupted = False
-        self._current: asyncio.Future[None] | None = None
-
-    async def wait(self, seconds: float) -> bool:
-        if self._interrupted or self._wake.take():
-            return True
-        seconds = min(seconds, self._max_wait)
-        if seconds <= 0:
-            return False
-        self._current = waiter = self._wake.register()
-        try:
-            async with asyncio.timeout(seconds):
-                await waiter
-        except TimeoutError:
-            return waiter.done() and not waiter.cancelled()
-        finally:
-            self._wake.discard(waiter)
-            self._current = None
-        return True
-
-    async def interrupt(self) -> None:
-        self._interrupted = True
-        if self._current is not None and not self._current.done():
-            self._current.set_result(None)
-
-    async def close(self) -> None:
-        return None
+    async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
+        return WakeWaiter(self._queue(queue).wake, max_wait)
 
 
 def _task(task_id: str, r: _Record) -> Task:

@@ -8,6 +8,8 @@
 -- ARGV[6] error of a lost last attempt ('%d': the attempt).
 -- Returns {id, attempt, name, payload, max attempts, redeliveries}, or {'', wait}: the ms
 -- until a task falls due or a deadline passes (-1: nothing scheduled and nothing running).
+-- Each move writes its destination first: should a command fail (a key of the wrong type),
+-- the task is still where it was, never in no set at all.
 local queue, running, dead, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local head, tail = ARGV[1], ARGV[2]
 local t = redis.call('TIME')
@@ -15,23 +17,26 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now_s = string.format('%d', now)
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', running, '-inf', now_s, 'LIMIT', 0, 32)) do
-  redis.call('ZREM', running, id)
   local record = head .. id .. tail
   local f = redis.call('HMGET', record, 's', 'a', 'm')
   if f[1] == 'running' then
     if tonumber(f[2]) >= tonumber(f[3]) then
       -- The lease ('l') stays: a late acknowledgement of that delivery still wins.
-      redis.call('HSET', record, 's', 'dead', 'ut', now_s, 'ft', now_s,
-        'e', string.format(ARGV[6], tonumber(f[2])))
-      redis.call('PEXPIRE', record, ARGV[4])
       redis.call('ZADD', dead, now_s, id)
       redis.call('ZREMRANGEBYSCORE', dead, '-inf',
         '(' .. string.format('%d', now - tonumber(ARGV[4])))
+      redis.call('ZREM', running, id)
+      redis.call('HSET', record, 's', 'dead', 'ut', now_s, 'ft', now_s,
+        'e', string.format(ARGV[6], tonumber(f[2])))
+      redis.call('PEXPIRE', record, ARGV[4])
     else
+      redis.call('ZADD', queue, now_s, id)
+      redis.call('ZREM', running, id)
       redis.call('HSET', record, 's', 'queued', 'ut', now_s, 'due', now_s)
       redis.call('HINCRBY', record, 'rd', 1)
-      redis.call('ZADD', queue, now_s, id)
     end
+  else
+    redis.call('ZREM', running, id)
   end
 end
 
@@ -40,18 +45,19 @@ while true do
   if not id then
     break
   end
-  redis.call('ZREM', queue, id)
   local record = head .. id .. tail
   local status = redis.call('HGET', record, 's')
   -- Anything else was cancelled (or expired) while queued: its entry is dropped here.
   if status == 'queued' or status == 'failed' then
+    redis.call('ZADD', running, string.format('%d', now + tonumber(ARGV[3])), id)
+    redis.call('ZREM', queue, id)
     local attempt = redis.call('HINCRBY', record, 'a', 1)
     redis.call('HSET', record, 's', 'running', 'l', attempt, 'st', now_s, 'ut', now_s,
       'w', ARGV[5])
-    redis.call('ZADD', running, string.format('%d', now + tonumber(ARGV[3])), id)
     local f = redis.call('HMGET', record, 'n', 'p', 'm', 'rd')
     return {id, attempt, f[1], f[2], tonumber(f[3]), tonumber(f[4])}
   end
+  redis.call('ZREM', queue, id)
 end
 
 -- Nothing is due: the worker is about to wait, so wake-ups sent until now are spent.

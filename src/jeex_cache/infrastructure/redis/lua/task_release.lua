@@ -9,10 +9,10 @@ if f[1] ~= ARGV[2] or f[2] ~= 'running' then
 end
 local t = redis.call('TIME')
 local now_s = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+redis.call('ZADD', KEYS[2], now_s, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'a', -1)
 redis.call('HSET', KEYS[1], 's', 'queued', 'ut', now_s, 'due', now_s, 'l', 0)
-redis.call('ZADD', KEYS[2], now_s, ARGV[1])
 redis.call('LPUSH', KEYS[4], 1)
 redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[3]) - 1)
 return 1

@@ -15,15 +15,16 @@ local t = redis.call('TIME')
 local now_s = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local requeued = 0
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[1], id) == 1 then
-    local record = ARGV[1] .. id .. ARGV[2]
-    if redis.call('HGET', record, 's') == 'dead' then
-      redis.call('HSET', record, 's', 'queued', 'a', 0, 'l', 0, 'ut', now_s, 'due', now_s)
-      redis.call('HDEL', record, 'ft')
-      redis.call('PERSIST', record)
-      redis.call('ZADD', KEYS[2], now_s, id)
-      requeued = requeued + 1
-    end
+  local record = ARGV[1] .. id .. ARGV[2]
+  if redis.call('ZSCORE', KEYS[1], id) and redis.call('HGET', record, 's') == 'dead' then
+    redis.call('ZADD', KEYS[2], now_s, id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', record, 's', 'queued', 'a', 0, 'l', 0, 'ut', now_s, 'due', now_s)
+    redis.call('HDEL', record, 'ft')
+    redis.call('PERSIST', record)
+    requeued = requeued + 1
+  elseif redis.call('EXISTS', record) == 0 then
+    redis.call('ZREM', KEYS[1], id)
   end
 end
 if requeued > 0 then
