@@ -82,6 +82,8 @@ class Worker:
         name: str | None = None,
     ) -> None:
         self.queue = validate_queue(queue)
+        if not handlers:
+            raise InvalidInputError("a worker needs at least one handler")
         for handler_name, handler in handlers.items():
             validate_name(handler_name, "task name")
             if not callable(handler):
@@ -102,9 +104,11 @@ class Worker:
         self._retry = retry or RetryPolicy()
         self._max_wait = float(max_wait)
         self._burst = burst
-        # SEAM (progress API): pass ``progress=cache_manager.update_progress`` once merged.
+        # SEAM (progress API): once CacheManager.update_progress exists, make it the default
+        # here (``progress or cache_manager.update_progress``). If it refuses updates of an
+        # operation never started, start tracking the task ID before its handler runs.
         self._progress: ProgressReporter = progress or NO_PROGRESS
-        self._active: dict[asyncio.Task[TaskStatus | None], Delivery] = {}
+        self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
         self._backend_failures = 0
@@ -155,7 +159,8 @@ class Worker:
         claim = await self._claim()
         if claim is None or claim.delivery is None:
             return None
-        return await self._process(claim.delivery)
+        outcome, _ = await self._process(claim.delivery, chain=False)
+        return outcome
 
     async def _loop(self, waiter: TaskWaiter) -> None:
         current = asyncio.current_task()
@@ -170,7 +175,7 @@ class Worker:
             if claim is None:
                 await self._pause()
             elif claim.delivery is not None:
-                task = asyncio.create_task(self._process(claim.delivery))
+                task = asyncio.create_task(self._slot(claim.delivery))
                 self._active[task] = claim.delivery
                 task.add_done_callback(self._finished)
             elif self._burst:
@@ -186,7 +191,20 @@ class Worker:
                     self._backend_failed("wait", exc)
                     await self._pause()
 
-    def _finished(self, task: asyncio.Task[TaskStatus | None]) -> None:
+    async def _slot(self, delivery: Delivery) -> None:
+        """Run ``delivery``, then the tasks each success brings back with its acknowledgement."""
+        task = asyncio.current_task()
+        assert task is not None
+        next_delivery: Delivery | None = delivery
+        while next_delivery is not None:
+            self._active[task] = next_delivery
+            _, next_delivery = await self._process(next_delivery, chain=not self._stop.is_set())
+            if next_delivery is not None and self._stop.is_set():
+                if await self._settle(self._manager.task_queue.release, next_delivery) is True:
+                    self.stats.released += 1
+                return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._active.pop(task, None)
         self._changed.set()
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -216,7 +234,10 @@ class Worker:
         self._backend_failures += 1
         self._manager.failure_tracker.failed(f"worker.{operation}", Family.TASK_CONTROL, exc)
 
-    async def _process(self, delivery: Delivery) -> TaskStatus | None:
+    async def _process(
+        self, delivery: Delivery, *, chain: bool
+    ) -> tuple[TaskStatus | None, Delivery | None]:
+        """Run one delivery and settle it; with ``chain``, the success also claims the next."""
         handler = self._handlers.get(delivery.name)
         context = TaskContext(delivery, self._progress)
         try:
@@ -229,17 +250,29 @@ class Worker:
                 self.stats.released += 1
             raise
         except Exception as exc:
-            return await self._failed(delivery, exc)
+            return await self._failed(delivery, exc), None
+        tasks = self._manager.task_queue
         try:
-            completed = await self._settle(self._manager.task_queue.complete, delivery, result)
+            if chain:
+                settled = await self._settle(
+                    tasks.complete_and_claim, delivery, result, self.name, self._visibility
+                )
+            else:
+                settled = await self._settle(tasks.complete, delivery, result)
         except InvalidInputError as exc:  # the result is not JSON, or too large
-            return await self._failed(delivery, exc)
-        if completed is True:
+            return await self._failed(delivery, exc), None
+        next_delivery = None
+        if isinstance(settled, tuple):
+            settled, claim = settled
+            next_delivery = claim.delivery
+            if next_delivery is not None:
+                self.stats.claimed += 1
+        if settled is True:
             self.stats.succeeded += 1
-            return TaskStatus.SUCCEEDED
-        if completed is False:
+            return TaskStatus.SUCCEEDED, next_delivery
+        if settled is False:
             self.stats.superseded += 1
-        return None
+        return None, next_delivery
 
     async def _failed(self, delivery: Delivery, exc: BaseException) -> TaskStatus | None:
         error = f"{type(exc).__name__}: {exc}"

@@ -182,6 +182,12 @@ class TaskQueueRepository(Protocol):
         """Record success; False if the delivery's lease was taken over."""
         ...
 
+    async def complete_and_claim(
+        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> tuple[bool, TaskClaim]:
+        """``complete``, then ``claim`` on the delivery's queue, in one atomic step."""
+        ...
+
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
     ) -> TaskStatus | None:

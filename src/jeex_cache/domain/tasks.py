@@ -147,6 +147,15 @@ class TaskQueueService:
         encoded = encode(result, self._max_payload_bytes)
         return await self._repository.complete(delivery, encoded, self._status_ttl)
 
+    async def complete_and_claim(
+        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+    ) -> tuple[bool, TaskClaim]:
+        """``complete``, then lease the queue's next due task, in one round trip."""
+        encoded = encode(result, self._max_payload_bytes)
+        return await self._repository.complete_and_claim(
+            delivery, encoded, worker, _positive_ms(visibility_timeout), self._status_ttl
+        )
+
     async def fail(self, delivery: Delivery, error: str, retry_delay: float) -> TaskStatus | None:
         """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
         message = error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 3] + "..."

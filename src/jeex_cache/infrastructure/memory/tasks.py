@@ -176,6 +176,12 @@ class MemoryTaskQueueRepository:
         record.result, record.error = result, None
         return True
 
+    async def complete_and_claim(
+        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> tuple[bool, TaskClaim]:
+        completed = await self.complete(delivery, result, status_ttl)
+        return completed, await self.claim(delivery.queue, worker, visibility_ms, status_ttl)
+
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
     ) -> TaskStatus | None:

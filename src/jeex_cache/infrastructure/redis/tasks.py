@@ -10,7 +10,7 @@ on (``BLPOP``, on a connection of their own). Scripts read the clock with ``TIME
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,6 @@ __all__ = ["SCRIPTS", "RedisTaskQueueRepository"]
 
 _ENQUEUE = LuaScript.load("task_enqueue")
 _CLAIM = LuaScript.load("task_claim")
-_COMPLETE = LuaScript.load("task_complete")
 _FAIL = LuaScript.load("task_fail")
 _RELEASE = LuaScript.load("task_release")
 _EXTEND = LuaScript.load("task_extend")
@@ -40,7 +39,7 @@ _REQUEUE = LuaScript.load("task_requeue")
 _INTERRUPT = LuaScript.load("task_interrupt")
 
 SCRIPTS = (
-    _ENQUEUE, _CLAIM, _COMPLETE, _FAIL, _RELEASE, _EXTEND, _CANCEL, _DEAD_LIST, _REQUEUE,
+    _ENQUEUE, _CLAIM, _FAIL, _RELEASE, _EXTEND, _CANCEL, _DEAD_LIST, _REQUEUE,
     _INTERRUPT,
 )  # fmt: skip
 
@@ -103,33 +102,43 @@ class RedisTaskQueueRepository:
     async def claim(
         self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
     ) -> TaskClaim:
+        reply = await self._claim_script(queue, worker, visibility_ms, status_ttl, None, b"")
+        return _claim(queue, reply)
+
+    async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
+        reply = await self._claim_script(delivery.queue, "", 0, status_ttl, delivery, result, False)
+        return bool(reply[0] == 1)
+
+    async def complete_and_claim(
+        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> tuple[bool, TaskClaim]:
+        queue = delivery.queue
+        reply = await self._claim_script(queue, worker, visibility_ms, status_ttl, delivery, result)
+        return reply[0] == 1, _claim(queue, reply)
+
+    def _claim_script(
+        self,
+        queue: str,
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        completed: Delivery | None,
+        result: bytes,
+        take: bool = True,
+    ) -> Coroutine[Any, Any, Any]:
         q = self._q(queue)
         keys = (q.pending, q.running, q.dead, q.wake)
-        args = (
-            self._head,
-            _RECORD_TAIL,
-            visibility_ms,
-            status_ttl.milliseconds,
-            worker,
-            LOST_ERROR,
-        )
-        reply = await self._redis.script(_CLAIM, keys, args)
-        if reply[0]:
-            task_id, attempt, name, payload, max_attempts, redeliveries = reply
-            return TaskClaim(Delivery(
-                task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
-                redeliveries,
-            ))  # fmt: skip
-        wait = reply[1]
-        return TaskClaim(None, None if wait < 0 else wait / 1000)
+        args: list[EncodedArg] = [
+            self._head, _RECORD_TAIL, visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR,
+            "1" if take else "0",
+        ]  # fmt: skip
+        if completed is not None:
+            args += [completed.task_id, completed.attempt, result]
+        return self._redis.script(_CLAIM, keys, args)
 
     def _settle_keys(self, delivery: Delivery) -> tuple[str, str, str, str]:
         q = self._q(delivery.queue)
         return self._record(delivery.task_id), q.pending, q.running, q.dead
-
-    async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
-        args = (delivery.task_id, delivery.attempt, result, status_ttl.milliseconds)
-        return bool(await self._redis.script(_COMPLETE, self._settle_keys(delivery), args))
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
@@ -220,6 +229,17 @@ class RedisTaskWaiter:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _claim(queue: str, reply: list[Any]) -> TaskClaim:
+    if reply[1]:
+        _, task_id, attempt, name, payload, max_attempts, redeliveries = reply
+        return TaskClaim(Delivery(
+            task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
+            redeliveries,
+        ))  # fmt: skip
+    wait = reply[2]
+    return TaskClaim(None, None if wait < 0 else wait / 1000)
 
 
 def _ms(fields: dict[bytes, bytes], name: bytes) -> datetime | None:
