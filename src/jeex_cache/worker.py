@@ -243,8 +243,11 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for task {delivery.name!r} on this worker")
-            async with asyncio.timeout(self._task_timeout):
+            if self._task_timeout is None:
                 result = await handler(context, delivery.payload)
+            else:
+                async with asyncio.timeout(self._task_timeout):
+                    result = await handler(context, delivery.payload)
         except asyncio.CancelledError:
             if await self._settle(self._manager.task_queue.release, delivery) is True:
                 self.stats.released += 1

@@ -231,6 +231,27 @@ async def test_a_late_acknowledgement_wins_before_the_redelivery(
     assert (await manager.task_queue.claim(QUEUE, "w2", 30)).delivery is None
 
 
+async def test_an_acknowledgement_can_claim_the_next_task(
+    manager: CacheManager, elapse: Elapse
+) -> None:
+    first_id = await manager.enqueue_task(QUEUE, "echo", 1)
+    second_id = await manager.enqueue_task(QUEUE, "echo", 2, delay=0.001)
+    tasks = manager.task_queue
+    first = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert first is not None
+    assert first.task_id == first_id
+    await elapse(0.01)  # let the second fall due
+    completed, claim = await tasks.complete_and_claim(first, "one", "w", 30)
+    assert completed is True
+    assert claim.delivery is not None
+    assert claim.delivery.task_id == second_id
+    assert (await status(manager, first_id)).result == "one"
+    # A superseded delivery's outcome is dropped; the claim still happens (nothing is due).
+    completed, claim = await tasks.complete_and_claim(first, "again", "w", 30)
+    assert (completed, claim.delivery) == (False, None)
+    assert (await status(manager, second_id)).status is TaskStatus.RUNNING
+
+
 async def test_a_lost_last_attempt_is_dead(manager: CacheManager, elapse: Elapse) -> None:
     task_id = await manager.enqueue_task(QUEUE, "echo", 1, max_attempts=1)
     assert (await manager.task_queue.claim(QUEUE, "doomed", 0.2)).delivery is not None
