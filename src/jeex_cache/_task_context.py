@@ -1,13 +1,15 @@
-"""What a task handler gets besides its payload: ``TaskContext``, and the progress seam."""
+"""What a task handler gets besides its payload (``TaskContext``, the progress seam), and what
+a worker counts (``WorkerStats``)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from jeex_cache.domain.entities import Delivery
 
-__all__ = ["NO_PROGRESS", "ProgressReporter", "TaskContext"]
+__all__ = ["NO_PROGRESS", "ProgressReporter", "TaskContext", "WorkerStats"]
 
 logger = logging.getLogger("jeex_cache.worker")
 
@@ -50,3 +52,15 @@ class TaskContext:
 
     def __repr__(self) -> str:
         return f"TaskContext({self.task_id!r}, {self.name!r}, attempt {self.attempt})"
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """What a worker did since it started."""
+
+    claimed: int = 0
+    succeeded: int = 0
+    retried: int = 0  # failed attempts with a retry scheduled
+    dead: int = 0
+    released: int = 0  # handed back undone at shutdown
+    superseded: int = 0  # outcomes dropped: the delivery's lease had passed to another

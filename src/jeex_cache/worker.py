@@ -8,7 +8,8 @@
     await worker.run()  # until worker.stop(); ``jeex-cache worker`` stops on SIGTERM/SIGINT
 
 An idle worker blocks on the queue's wake-up signal (a connection of its own on Redis), so a
-new task is picked up at once; delayed tasks, retries and lost deliveries wake it when due.
+new task is picked up at once; delayed tasks, retries and lost deliveries wake it when due. A
+busy one acknowledges each task and claims the next in one round trip.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from jeex_cache._task_context import NO_PROGRESS, ProgressReporter, TaskContext
+from jeex_cache._task_context import NO_PROGRESS, ProgressReporter, TaskContext, WorkerStats
 from jeex_cache.domain.entities import Delivery, TaskClaim, TaskStatus
 from jeex_cache.domain.identifiers import validate_name
 from jeex_cache.domain.repository_interfaces import TaskWaiter
@@ -40,18 +40,6 @@ Handler = Callable[[TaskContext, Any], Awaitable[Any]]
 
 _SETTLE_TRIES = 5  # a settlement that still fails is left to the visibility timeout
 _UNSETTLED = object()
-
-
-@dataclass(slots=True)
-class WorkerStats:
-    """What a worker did since it started."""
-
-    claimed: int = 0
-    succeeded: int = 0
-    retried: int = 0  # failed attempts with a retry scheduled
-    dead: int = 0
-    released: int = 0  # handed back undone at shutdown
-    superseded: int = 0  # outcomes dropped: the delivery's lease had passed to another
 
 
 class Worker:
