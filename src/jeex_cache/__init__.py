@@ -10,12 +10,15 @@ from jeex_cache.domain.entities import (
     ProgressStatus,
     ProjectCache,
     RateLimit,
+    Task,
+    TaskStatus,
     UserSession,
     WriteOutcome,
     WriteResult,
 )
 from jeex_cache.domain.progress import EventKind, ProgressEvent, ProgressOutcome, ProgressResult
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.domain.tasks import RetryPolicy
 from jeex_cache.domain.value_objects import (
     TTL,
     CacheKey,
@@ -39,6 +42,7 @@ from jeex_cache.errors import (
 from jeex_cache.services.cache_manager import CacheManager, cache_manager
 from jeex_cache.services.project_view import ProjectCacheView
 from jeex_cache.services.session_view import SessionCacheView, SessionProjectView
+from jeex_cache.worker import TaskContext, Worker
 
 __all__ = [
     "TTL",
@@ -70,13 +74,18 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitResult",
     "RateLimitWindow",
+    "RetryPolicy",
     "SerializationError",
     "SessionCacheView",
     "SessionProjectView",
     "Settings",
     "SystemClock",
     "UserSession",
+    "Task",
+    "TaskContext",
+    "TaskStatus",
     "WriteOutcome",
+    "Worker",
     "WriteResult",
     "cache_manager",
 ]

@@ -1,6 +1,7 @@
 """The ``jeex-cache`` command. It only delegates:
 
     jeex-cache serve --host 127.0.0.1 --port 8000    # the reference service under uvicorn
+    jeex-cache worker --queue emails --handlers myapp.tasks:HANDLERS   # a task worker
     jeex-cache --version
 
 Settings come from the environment (``REDIS_URL`` and the others); an invalid value is reported
@@ -33,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         return _serve(args.host, args.port, args.log_level)
+    if args.command == "worker":
+        from jeex_cache._worker_main import WorkerOptions, run_worker
+
+        return run_worker(WorkerOptions(
+            args.queue, args.handlers, args.concurrency, args.visibility_timeout,
+            args.shutdown_timeout, args.burst,
+        ))  # fmt: skip
     parser.print_usage(sys.stderr)
     return 2
 
@@ -61,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="TCP port (8000)")
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(info)")
+    worker = commands.add_parser("worker", help="run a background task worker until SIGTERM")
+    worker.add_argument("--queue", required=True, help="the queue to take tasks from")
+    worker.add_argument("--handlers", required=True, help="package.module:NAME, a dict of handlers")
+    worker.add_argument("--concurrency", type=int, default=1, help="tasks run at once (1)")
+    worker.add_argument("--visibility-timeout", type=float, default=30.0, help="seconds (30)")
+    worker.add_argument("--shutdown-timeout", type=float, default=10.0, help="seconds (10)")
+    worker.add_argument("--burst", action="store_true", help="exit once no task is due")
     return parser
 
 

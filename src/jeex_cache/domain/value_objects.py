@@ -303,6 +303,11 @@ class CacheKey:
         """A background task queue."""
         return cls(f"queue:{{{validate_name(queue, 'queue name', max_length=64)}}}")
 
+    @classmethod
+    def task_queue_part(cls, queue: str, part: str) -> CacheKey:
+        """A queue's other structures (``running``, ``dead``, ``wake``), in its hash tag."""
+        return cls(f"{cls.task_queue(queue).value}:{validate_name(part, 'queue part')}")
+
 
 def session_digest(session_id: str) -> str:
     """The SHA-256 hex digest of a session ID: all that storage and logs ever hold of it."""

@@ -12,6 +12,7 @@ from jeex_cache.domain.repository_interfaces import (
     ProgressRepository,
     ProjectCacheRepository,
     RateLimitRepository,
+    TaskQueueRepository,
     UserSessionRepository,
 )
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
@@ -30,6 +31,7 @@ class Backend:
     progress: ProgressRepository
     close: Callable[[], Awaitable[None]]
     rate_limit: RateLimitRepository
+    tasks: TaskQueueRepository
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
 

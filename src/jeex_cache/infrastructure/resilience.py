@@ -47,6 +47,7 @@ class Family(enum.Enum):
     SESSION_REVOKE = "session_revoke"
     PROGRESS = "progress"
     TASK_ENQUEUE = "task_enqueue"
+    TASK_CONTROL = "task_control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ FAILURE_POLICY: dict[Family, Degradation] = {
     ),
     Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
     Family.TASK_ENQUEUE: Degradation(_raise, raises=True, why="a task is never lost silently"),
+    Family.TASK_CONTROL: Degradation(_raise, raises=True, why="a task's state is never guessed"),
 }
 
 

@@ -22,6 +22,8 @@ from jeex_cache.domain.health import CacheHealthService
 from jeex_cache.domain.progress_service import ProgressService
 from jeex_cache.domain.rate_limiting import RateLimitingService
 from jeex_cache.domain.sessions import SessionManagementService
+from jeex_cache.domain.tasks import TaskQueueService
+from jeex_cache.domain.value_objects import TTL
 from jeex_cache.errors import NotInitializedError
 from jeex_cache.infrastructure.backend import Backend, open_backend
 from jeex_cache.infrastructure.resilience import FailureTracker, OperationRuntime
@@ -53,6 +55,11 @@ class Services:
             backend.rate_limit,
             settings.rate_limit_default,
             ipv6_prefix=settings.rate_limit_ipv6_prefix,
+        )
+        self.tasks = TaskQueueService(
+            backend.tasks,
+            TTL(settings.cache_task_status_ttl * 1000),
+            settings.cache_max_payload_bytes,
         )
         self.health = CacheHealthService(
             backend.health, backend.name, lambda: _health_evidence(backend, runtime)

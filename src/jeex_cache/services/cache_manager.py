@@ -15,11 +15,14 @@ from jeex_cache.services.project_api import ProjectCacheAPI
 from jeex_cache.services.rate_limit_api import RateLimitAPI
 from jeex_cache.services.session_api import SessionAPI
 from jeex_cache.services.session_view import SessionCacheView
+from jeex_cache.services.task_api import TaskQueueAPI
 
 __all__ = ["CacheManager", "cache_manager"]
 
 
-class CacheManager(ProjectCacheAPI, SessionAPI, RateLimitAPI, ProgressAPI, ObservabilityAPI):
+class CacheManager(
+    ProjectCacheAPI, SessionAPI, RateLimitAPI, ProgressAPI, TaskQueueAPI, ObservabilityAPI
+):
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return

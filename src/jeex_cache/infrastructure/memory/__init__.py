@@ -12,6 +12,7 @@ from jeex_cache.infrastructure.memory.progress import MemoryProgressRepository
 from jeex_cache.infrastructure.memory.project_cache import MemoryProjectCacheRepository
 from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
 from jeex_cache.infrastructure.memory.sessions import MemoryUserSessionRepository
+from jeex_cache.infrastructure.memory.tasks import MemoryTaskQueueRepository
 
 __all__ = ["MemoryHealthRepository", "open_memory_backend"]
 
@@ -46,4 +47,5 @@ def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backe
         progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
         close=close,
         rate_limit=MemoryRateLimitRepository(clock),
+        tasks=MemoryTaskQueueRepository(clock),
     )

@@ -18,6 +18,8 @@ from jeex_cache.infrastructure.redis.rate_limit import SCRIPTS as RATE_LIMIT_SCR
 from jeex_cache.infrastructure.redis.rate_limit import RedisRateLimitRepository
 from jeex_cache.infrastructure.redis.sessions import SCRIPTS as SESSION_SCRIPTS
 from jeex_cache.infrastructure.redis.sessions import RedisUserSessionRepository
+from jeex_cache.infrastructure.redis.tasks import SCRIPTS as TASK_SCRIPTS
+from jeex_cache.infrastructure.redis.tasks import RedisTaskQueueRepository
 
 __all__ = ["open_redis_backend"]
 
@@ -42,7 +44,9 @@ async def open_redis_backend(settings: Settings) -> Backend:
         breaker=breaker,
     )
     try:
-        await executor.load(*SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS, *RATE_LIMIT_SCRIPTS)
+        await executor.load(
+            *SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS, *RATE_LIMIT_SCRIPTS, *TASK_SCRIPTS
+        )
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
@@ -62,6 +66,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
         progress=RedisProgressRepository(executor, listener, settings.cache_progress_max_events),
         close=close,
         rate_limit=RedisRateLimitRepository(executor),
+        tasks=RedisTaskQueueRepository(executor, settings),
         breaker=breaker,
         pool=lambda: {"in_use": executor.in_flight, "max": executor.max_in_flight},
     )

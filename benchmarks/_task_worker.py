@@ -1,0 +1,37 @@
+"""One worker process of the task benchmark (started by ``benchmarks.tasks``).
+
+    python -m benchmarks._task_worker LIBRARY REDIS_URL CONCURRENCY
+
+Connects, prints ``ready``, waits for a line on stdin (the start signal), works in burst
+mode until the queue is empty, then prints ``done <tasks run>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._task_peers import run_worker
+
+
+async def _ready() -> None:
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+def main(argv: list[str]) -> int:
+    """Run one burst worker of ``argv[0]`` (a library) on ``argv[1]`` with ``argv[2]`` slots."""
+    library, url, concurrency = argv[0], argv[1], int(argv[2])
+    logging.basicConfig(level=logging.ERROR)  # arq logs every job at INFO
+    done = asyncio.run(run_worker(library, url, concurrency, _ready))
+    print(f"done {done}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,77 @@
+"""The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters.
+
+Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis.
+Unlike the cache, these operations raise ``BackendError`` when the backend fails: a caller
+must know whether a task was queued or cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jeex_cache.domain.entities import Task
+from jeex_cache.domain.tasks import DelayLike, TaskQueueService
+from jeex_cache.infrastructure.resilience import Family, guarded
+from jeex_cache.services.base import ManagerBase
+
+__all__ = ["TaskQueueAPI"]
+
+
+class TaskQueueAPI(ManagerBase):
+    """Background tasks with at-least-once delivery, retries and a dead-letter list."""
+
+    @guarded(Family.TASK_ENQUEUE)
+    async def enqueue_task(
+        self,
+        queue: str,
+        name: str,
+        payload: Any = None,
+        *,
+        task_id: str | None = None,
+        delay: DelayLike | None = None,
+        max_attempts: int = 3,
+    ) -> str:
+        """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
+
+        The status record and the queue entry are written in one atomic step. A ``task_id``
+        already in use (while its status is kept) queues nothing and returns that ID, so a
+        retried enqueue is harmless. ``delay`` (seconds or a ``timedelta``) postpones the first
+        run; a failing task is retried with backoff until ``max_attempts`` deliveries, then
+        goes to the queue's dead-letter list. Raises ``BackendError`` if it was not stored.
+        """
+        task_id, _ = await self._require().tasks.enqueue(
+            queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts
+        )
+        return task_id
+
+    @guarded(Family.TASK_CONTROL)
+    async def get_task_status(self, task_id: str) -> Task | None:
+        """The task's status, attempts, result or error and times; None if unknown.
+
+        Finished tasks are kept ``CACHE_TASK_STATUS_TTL`` (24 h); waiting and running ones
+        until they finish.
+        """
+        return await self._require().tasks.status(task_id)
+
+    @guarded(Family.TASK_CONTROL)
+    async def cancel_task(self, task_id: str) -> bool:
+        """Cancel a task that has not started (or awaits a retry); False if it is running,
+        finished or unknown."""
+        return await self._require().tasks.cancel(task_id)
+
+    @guarded(Family.TASK_CONTROL)
+    async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
+        """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
+        return await self._require().tasks.list_dead(queue, limit)
+
+    @guarded(Family.TASK_CONTROL)
+    async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
+        """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
+        None); return how many were requeued."""
+        return await self._require().tasks.requeue_dead(queue, task_ids)
+
+    @property
+    def task_queue(self) -> TaskQueueService:
+        """The task service workers claim and settle deliveries through."""
+        return self._require().tasks

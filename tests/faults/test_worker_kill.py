@@ -1,0 +1,160 @@
+"""At-least-once delivery across worker processes, one of them killed with SIGKILL mid-task.
+
+1,000 tasks go to four ``jeex-cache worker`` processes. One is frozen while it holds a task
+and killed. Every task must end ``succeeded``; the only tasks run twice must be the ones the
+killed worker held, each redelivered once (and counted as such on its status).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from jeex_cache import CacheManager, Settings, Task, TaskStatus
+from jeex_cache.testing import RedisServer
+from tests.faults._task_handlers import EXECUTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUE = "kill"
+TASKS = 1_000
+WORKERS = 4
+VISIBILITY = 3.0  # seconds; a healthy worker renews its lease every second
+WORK = 0.01  # seconds each task takes, so a worker is nearly always inside a handler
+
+# Every running delivery with the worker that holds it.
+HOLDERS = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', 'jeex:task:{' .. id .. '}', 'w') or ''
+end
+return out
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    with RedisServer.start() as own:
+        yield own
+
+
+def start_workers(url: str, logs: Path) -> list[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    env["REDIS_URL"] = url
+    command = [
+        sys.executable, "-m", "jeex_cache.cli", "worker", "--queue", QUEUE,
+        "--handlers", "tests.faults._task_handlers:HANDLERS",
+        "--visibility-timeout", str(VISIBILITY), "--shutdown-timeout", "5",
+    ]  # fmt: skip
+    workers = []
+    for n in range(WORKERS):
+        with (logs / f"worker-{n}.log").open("wb") as log:
+            workers.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+    return workers
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def kill_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> set[str]:
+    """Freeze the victim until it is caught holding a delivery, then SIGKILL it.
+
+    While frozen it sends nothing; the pause lets Redis run whatever it had already sent,
+    so the running set then shows exactly what the victim held when it died.
+    """
+    marker = f":{victim.pid}:"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.05)
+        reply: list[bytes] = raw.eval(HOLDERS, 1, f"jeex:queue:{{{QUEUE}}}:running")
+        held = {
+            reply[i].decode() for i in range(0, len(reply), 2) if marker in reply[i + 1].decode()
+        }
+        if held:
+            victim.kill()
+            victim.wait(timeout=10)
+            return held
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the victim never held a task")
+
+
+def patient(url: str) -> Settings:
+    """Settings for the test's own client: 1,000 calls at once may queue a while."""
+    return Settings(redis_url=url, redis_pool_timeout=30, redis_socket_timeout=10)
+
+
+async def enqueue_all(url: str) -> list[str]:
+    async with CacheManager(patient(url)) as cache:
+        return list(
+            await asyncio.gather(
+                *(cache.enqueue_task(QUEUE, "record", {"work": WORK}) for _ in range(TASKS))
+            )
+        )
+
+
+async def statuses(url: str, ids: list[str]) -> list[Task | None]:
+    async with CacheManager(patient(url)) as cache:
+        return list(await asyncio.gather(*(cache.get_task_status(i) for i in ids)))
+
+
+def test_sigkilled_worker_loses_no_task(server: RedisServer, tmp_path: Path) -> None:
+    ids = asyncio.run(enqueue_all(server.url))
+    raw = redis.Redis.from_url(server.url)
+    workers = start_workers(server.url, tmp_path)
+    victim, survivors = workers[0], workers[1:]
+    try:
+        wait_for(lambda: raw.llen(EXECUTIONS) >= 100, 60, "the workers to start")
+        held = kill_while_holding(victim, raw)
+        done = f"jeex:queue:{{{QUEUE}}}"
+        wait_for(
+            lambda: raw.zcard(done) == 0 and raw.zcard(done + ":running") == 0,
+            60,
+            "every task to finish",
+        )
+        for process in survivors:
+            process.send_signal(signal.SIGTERM)
+        codes = [process.wait(timeout=15) for process in survivors]
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    logs = "\n".join(path.read_text(errors="replace")[-2000:] for path in tmp_path.glob("*.log"))
+    assert codes == [0] * len(survivors), logs
+
+    tasks = asyncio.run(statuses(server.url, ids))
+    assert all(t is not None and t.status is TaskStatus.SUCCEEDED for t in tasks), logs
+    entries: list[bytes] = raw.lrange(EXECUTIONS, 0, -1)  # type: ignore[assignment]
+    runs = [entry.decode().split("|") for entry in entries]
+    executions = Counter(task_id for task_id, _, _ in runs)
+    assert set(executions) == set(ids)  # none lost
+    duplicated = {task_id for task_id, count in executions.items() if count > 1}
+    redelivered = {t.task_id for t in tasks if t is not None and t.redeliveries}
+    # Duplicates exactly where the kill forced a redelivery, each counted once.
+    assert duplicated == redelivered == held
+    assert sum(executions.values()) == TASKS + len(held)
+    for task in tasks:
+        assert task is not None
+        assert (task.attempts, task.redeliveries) == ((2, 1) if task.task_id in held else (1, 0))
+    first_runs = {task_id: pid for task_id, pid, attempt in runs if attempt == "1"}
+    assert {first_runs[task_id] for task_id in held} == {str(victim.pid)}
+    assert str(victim.pid) in {pid for task_id, pid, _ in runs if task_id not in held}

@@ -1,0 +1,193 @@
+"""Redis-only properties of task queues: round trips, keys, atomicity, dedicated waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from redis.asyncio.connection import AbstractConnection
+
+from jeex_cache import BackendError, CacheManager, Settings, TaskContext, TaskStatus, Worker
+
+QUEUE = "jobs"
+
+
+class RoundTrips:
+    """Counts what the client sends: one ``send_packed_command`` is one round trip."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def of(self, operation: Callable[[], Awaitable[Any]]) -> int:
+        before = self.count
+        await operation()
+        return self.count - before
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
+    counter = RoundTrips()
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        counter.count += 1
+        await original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return counter
+
+
+@pytest.fixture
+async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
+    async with CacheManager(Settings(redis_url=redis_url)) as manager:
+        await manager.health_check()  # warm one connection up, so counts exclude the handshake
+        yield manager
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+async def noop(ctx: TaskContext, payload: Any) -> None:
+    return None
+
+
+async def test_every_task_operation_is_one_round_trip(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    tasks = cache.task_queue
+    task_id = "rt-1"
+    assert (
+        await round_trips.of(lambda: cache.enqueue_task(QUEUE, "noop", {"a": 1}, task_id=task_id))
+        == 1
+    )
+    assert await round_trips.of(lambda: cache.get_task_status(task_id)) == 1
+    delivery = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert delivery is not None
+    assert await round_trips.of(lambda: tasks.claim(QUEUE, "w", 30)) == 1  # an empty claim too
+    assert await round_trips.of(lambda: tasks.extend(QUEUE, [delivery], 30)) == 1
+    assert await round_trips.of(lambda: tasks.fail(delivery, "boom", 0)) == 1
+    second = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert second is not None
+    assert await round_trips.of(lambda: tasks.release(second)) == 1
+    third = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert third is not None
+    assert await round_trips.of(lambda: tasks.complete(third, "ok")) == 1
+    await cache.enqueue_task(QUEUE, "noop", task_id="rt-2", max_attempts=1)
+    assert await round_trips.of(lambda: cache.cancel_task("rt-2")) == 1
+    await cache.enqueue_task(QUEUE, "noop", task_id="rt-3", max_attempts=1)
+    last = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert last is not None
+    await tasks.fail(last, "boom", 0)
+    assert await round_trips.of(lambda: cache.list_dead_tasks(QUEUE)) == 1
+    assert await round_trips.of(lambda: cache.requeue_dead_tasks(QUEUE)) == 1
+
+
+async def test_a_busy_worker_spends_one_round_trip_per_task(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    for n in range(50):
+        await cache.enqueue_task(QUEUE, "noop", n)
+    runner = Worker(cache, QUEUE, {"noop": noop}, burst=True)
+    # A claim, then 50 acknowledgements that each claim the next task (the last finds none),
+    # then the claim that finds the queue empty.
+    assert await round_trips.of(runner.run) == 1 + 50 + 1
+    assert runner.stats.succeeded == 50
+
+
+async def test_a_single_run_once_is_a_claim_and_an_acknowledgement(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    for n in range(3):
+        await cache.enqueue_task(QUEUE, "noop", n)
+    runner = Worker(cache, QUEUE, {"noop": noop})
+    for _ in range(3):
+        assert await round_trips.of(runner.run_once) == 2
+
+
+async def test_keys_and_expiry(cache: CacheManager, raw: redis.Redis) -> None:
+    task_id = await cache.enqueue_task(QUEUE, "noop", task_id="k-1")
+    assert sorted(raw.scan_iter("*")) == [
+        b"jeex:queue:{jobs}",
+        b"jeex:queue:{jobs}:wake",
+        b"jeex:task:{k-1}",
+    ]
+    assert raw.pttl(f"jeex:task:{{{task_id}}}") == -1  # waiting tasks never expire
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    ttl = raw.pttl(f"jeex:task:{{{task_id}}}")
+    assert 86_000_000 < ttl <= 86_400_000
+    assert raw.zcard("jeex:queue:{jobs}") == 0
+    assert raw.zcard("jeex:queue:{jobs}:running") == 0
+
+
+async def test_concurrent_enqueues_of_one_id_queue_it_once(
+    redis_url: str, raw: redis.Redis
+) -> None:
+    managers = [CacheManager(Settings(redis_url=redis_url)) for _ in range(4)]
+    for manager in managers:
+        await manager.initialize()
+    try:
+        ids = await asyncio.gather(
+            *(
+                managers[n % 4].enqueue_task(QUEUE, "noop", n, task_id=f"same-{n % 20}")
+                for n in range(400)
+            )
+        )
+    finally:
+        for manager in managers:
+            await manager.close()
+    assert sorted(set(ids)) == sorted(f"same-{n}" for n in range(20))
+    assert raw.zcard("jeex:queue:{jobs}") == 20
+    assert len(list(raw.scan_iter("jeex:task:*"))) == 20
+
+
+async def test_a_failed_enqueue_leaves_nothing_behind(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    raw.set("jeex:queue:{jobs}", "not a sorted set")  # a command in the script fails
+    with pytest.raises(BackendError):
+        await cache.enqueue_task(QUEUE, "noop", task_id="x-1")
+    assert await cache.get_task_status("x-1") is None
+    assert cache.failure_tracker.failures["enqueue_task"] == 1
+
+
+async def test_an_idle_worker_does_not_hold_a_pooled_connection(redis_url: str) -> None:
+    """One pooled connection: a worker blocked waiting must leave it to the callers."""
+    settings = Settings(redis_url=redis_url, redis_max_connections=1, redis_pool_timeout=0.2)
+    done = asyncio.Event()
+
+    async def finish(ctx: TaskContext, payload: Any) -> None:
+        done.set()
+
+    async with CacheManager(settings) as manager:
+        runner = Worker(manager, QUEUE, {"finish": finish}, max_wait=30)
+        running = asyncio.create_task(runner.run())
+        try:
+            await asyncio.sleep(0.2)  # the worker is blocked in its wait by now
+            task_id = await manager.enqueue_task(QUEUE, "finish")
+            async with asyncio.timeout(10):
+                await done.wait()
+            task = await manager.get_task_status(task_id)
+        finally:
+            runner.stop()
+            async with asyncio.timeout(10):
+                await running
+    assert task is not None
+    assert task.status in (TaskStatus.RUNNING, TaskStatus.SUCCEEDED)
+    assert not manager.failure_tracker.failures
+
+
+async def test_scripts_reload_after_the_server_forgets_them(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    raw.script_flush()
+    task_id = await cache.enqueue_task(QUEUE, "noop")
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    task = await cache.get_task_status(task_id)
+    assert task is not None
+    assert task.status is TaskStatus.SUCCEEDED
