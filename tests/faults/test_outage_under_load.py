@@ -15,7 +15,14 @@ from uuid import uuid4
 
 import pytest
 
-from jeex_cache import AccessDenied, CacheManager, RateLimitConfig, Settings, WriteOutcome
+from jeex_cache import (
+    AccessDenied,
+    BackendError,
+    CacheManager,
+    RateLimitConfig,
+    Settings,
+    WriteOutcome,
+)
 from jeex_cache.testing import RedisServer
 
 COOL_DOWN = 0.2
@@ -84,6 +91,16 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
             limits["degraded" if "error" in result else "checked"] += 1
             limits["refused"] += not result.allowed
 
+        queued: list[str] = []
+        refused: list[str] = []
+
+        async def enqueue() -> None:
+            task_id = f"load-{len(queued) + len(refused)}"
+            try:
+                queued.append(await cache.enqueue_task("load", "noop", {}, task_id=task_id))
+            except BackendError:  # the table: the caller must know it was not queued
+                refused.append(task_id)
+
         async def report_progress() -> None:
             result = await cache.increment_progress(operation, "step")
             progress_outcomes[result.outcome.value] += 1
@@ -118,6 +135,7 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
             load.run("access", check_access),
             load.run("progress", report_progress),
             load.run("rate_limit", check_rate_limit),
+            load.run("enqueue", enqueue),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         await asyncio.sleep(0.3)
@@ -132,6 +150,8 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
         await asyncio.gather(*tasks)
         after = await cache.health_check()
         still_valid = await cache.validate_user_session(session_id)
+        statuses = [await cache.get_task_status(task_id) for task_id in queued]
+        requeued = [await cache.enqueue_task("load", "noop", {}, task_id=t) for t in queued]
         final = await cache.get_project_entry(versioned)
         counter = await cache.get_project_entry(project)
 
@@ -144,6 +164,12 @@ async def test_outage_under_mixed_load(server: RedisServer) -> None:
     assert limits["refused"] == 0
     assert limits["degraded"] > 0
     assert limits["checked"] > 0
+    # Tasks: enqueue raised while Redis was down (the table), and every acknowledged task is
+    # still queued after the restart, exactly once (its ID enqueued again changes nothing).
+    assert refused
+    assert queued
+    assert all(status is not None and status.status.value == "queued" for status in statuses)
+    assert requeued == queued
     # Progress updates are no-ops during the outage, never errors, and resume after it.
     assert progress_outcomes["unavailable"] > 0
     assert progress_outcomes["applied"] > 0
