@@ -1,8 +1,8 @@
 """At-least-once delivery across worker processes, one of them killed with SIGKILL mid-task.
 
 1,000 tasks go to four ``jeex-cache worker`` processes. One is frozen while it holds a task
-and killed. Every task must end ``succeeded``; the only tasks run twice must be the ones the
-killed worker held, each redelivered once (and counted as such on its status).
+and killed. Every task must end ``succeeded``; exactly the tasks the killed worker held are
+delivered again, once each (and counted on their status), and only those may have run twice.
 """
 
 from __future__ import annotations
@@ -149,12 +149,16 @@ def test_sigkilled_worker_loses_no_task(server: RedisServer, tmp_path: Path) -> 
     assert set(executions) == set(ids)  # none lost
     duplicated = {task_id for task_id, count in executions.items() if count > 1}
     redelivered = {t.task_id for t in tasks if t is not None and t.redeliveries}
-    # Duplicates exactly where the kill forced a redelivery, each counted once.
-    assert duplicated == redelivered == held
-    assert sum(executions.values()) == TASKS + len(held)
+    # The kill forced exactly the redeliveries of what the victim held, each counted once on
+    # the task's status; tasks ran twice only among those (a held task whose handler had not
+    # begun when the victim died ran once).
+    assert redelivered == held
+    assert duplicated <= held
+    assert sum(executions.values()) == TASKS + len(duplicated)
     for task in tasks:
         assert task is not None
         assert (task.attempts, task.redeliveries) == ((2, 1) if task.task_id in held else (1, 0))
-    first_runs = {task_id: pid for task_id, pid, attempt in runs if attempt == "1"}
-    assert {first_runs[task_id] for task_id in held} == {str(victim.pid)}
+    by_attempt = {(task_id, attempt): pid for task_id, pid, attempt in runs}
+    for task_id in duplicated:
+        assert by_attempt[task_id, "1"] == str(victim.pid) != by_attempt[task_id, "2"]
     assert str(victim.pid) in {pid for task_id, pid, _ in runs if task_id not in held}
