@@ -9,7 +9,7 @@ from typing import Protocol
 
 from jeex_cache.domain.entities import Delivery
 
-__all__ = ["NO_PROGRESS", "ProgressReporter", "TaskContext", "WorkerStats"]
+__all__ = ["NO_PROGRESS", "ProgressReporter", "ProgressStarter", "TaskContext", "WorkerStats"]
 
 logger = logging.getLogger("jeex_cache.worker")
 
@@ -29,15 +29,28 @@ async def _no_progress(correlation_id: str, step: int, message: str, /) -> None:
 
 
 NO_PROGRESS: ProgressReporter = _no_progress
+
+
+class ProgressStarter(Protocol):
+    """Where ``ctx.start_progress`` goes: ``(correlation_id, total_steps, message)``."""
+
+    async def __call__(self, correlation_id: str, total_steps: int, message: str, /) -> object: ...
+
+
 """The default reporter: logs at DEBUG and keeps nothing."""
 
 
 class TaskContext:
     """The running delivery's identity and a way to report its progress."""
 
-    __slots__ = ("_reporter", "attempt", "max_attempts", "name", "queue", "task_id")
+    __slots__ = ("_reporter", "_starter", "attempt", "max_attempts", "name", "queue", "task_id")
 
-    def __init__(self, delivery: Delivery, reporter: ProgressReporter) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        reporter: ProgressReporter,
+        starter: ProgressStarter | None = None,
+    ) -> None:
         self.task_id = delivery.task_id
         self.queue = delivery.queue
         self.name = delivery.name
@@ -45,6 +58,13 @@ class TaskContext:
         """This delivery's number, from 1 (a redelivery after a lost worker counts)."""
         self.max_attempts = delivery.max_attempts
         self._reporter = reporter
+        self._starter = starter
+
+    async def start_progress(self, total_steps: int, message: str = "") -> None:
+        """Start tracking this task's progress under its ID (anew on a redelivery), so that
+        ``report_progress`` has an operation to update and listeners can follow it."""
+        if self._starter is not None:
+            await self._starter(self.task_id, total_steps, message)
 
     async def report_progress(self, step: int, message: str) -> None:
         """Report that the task reached ``step`` (with a human-readable ``message``)."""

@@ -22,14 +22,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from jeex_cache._task_context import NO_PROGRESS, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache._task_context import (
+    ProgressReporter,
+    ProgressStarter,
+    TaskContext,
+    WorkerStats,
+)
 from jeex_cache.domain.entities import Delivery, TaskClaim, TaskStatus
 from jeex_cache.domain.identifiers import validate_name
 from jeex_cache.domain.repository_interfaces import TaskWaiter
 from jeex_cache.domain.tasks import RetryPolicy, validate_queue
 from jeex_cache.errors import BackendError, InvalidInputError
 from jeex_cache.infrastructure.resilience import FAILURE_POLICY, Family
-from jeex_cache.services.task_api import TaskQueueAPI
+from jeex_cache.services.cache_manager import CacheManager
 
 __all__ = ["Handler", "ProgressReporter", "TaskContext", "Worker", "WorkerStats"]
 
@@ -55,7 +60,7 @@ class Worker:
 
     def __init__(
         self,
-        cache_manager: TaskQueueAPI,
+        cache_manager: CacheManager,
         queue: str,
         handlers: Mapping[str, Handler],
         *,
@@ -92,16 +97,25 @@ class Worker:
         self._retry = retry or RetryPolicy()
         self._max_wait = float(max_wait)
         self._burst = burst
-        # SEAM (progress API): once CacheManager.update_progress exists, make it the default
-        # here (``progress or cache_manager.update_progress``). If it refuses updates of an
-        # operation never started, start tracking the task ID before its handler runs.
-        self._progress: ProgressReporter = progress or NO_PROGRESS
+        # Progress goes to the manager's progress API under the task ID unless told otherwise:
+        # ``ctx.start_progress(total)`` starts (or restarts, on a redelivery) the operation,
+        # ``ctx.report_progress(step, message)`` updates it.
+        self._progress: ProgressReporter = progress or self._report_progress
+        self._progress_start: ProgressStarter | None = None if progress else self._start_progress
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
         self._backend_failures = 0
         self._waiter: TaskWaiter | None = None
         self._interrupting: asyncio.Future[None] | None = None
+
+    async def _report_progress(self, task_id: str, step: int, message: str) -> object:
+        return await self._manager.update_progress(task_id, step, message)
+
+    async def _start_progress(self, task_id: str, total_steps: int, message: str) -> object:
+        return await self._manager.start_progress_tracking(
+            task_id, total_steps, message, restart=True
+        )
 
     @property
     def active(self) -> list[Delivery]:
@@ -229,7 +243,7 @@ class Worker:
     ) -> tuple[TaskStatus | None, Delivery | None]:
         """Run one delivery and settle it; with ``chain``, the success also claims the next."""
         handler = self._handlers.get(delivery.name)
-        context = TaskContext(delivery, self._progress)
+        context = TaskContext(delivery, self._progress, self._progress_start)
         try:
             if handler is None:
                 raise LookupError(f"no handler for task {delivery.name!r} on this worker")
