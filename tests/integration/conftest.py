@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,12 @@ class RoundTrips:
 
     def __init__(self) -> None:
         self.count = 0
+
+    async def of(self, operation: Callable[[], Awaitable[Any]]) -> int:
+        """The round trips that ``operation()`` makes."""
+        before = self.count
+        await operation()
+        return self.count - before
 
 
 @pytest.fixture

@@ -10,31 +10,11 @@ from uuid import uuid4
 import orjson
 import pytest
 import redis
-from redis.asyncio.connection import AbstractConnection
 
 from jeex_cache import CacheManager, ProgressEvent, ProgressOutcome, Settings
+from tests.integration.conftest import RoundTrips
 
 WAIT = 5.0
-
-
-class RoundTrips:
-    """Counts what the client sends: one ``send_packed_command`` is one round trip."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-@pytest.fixture
-def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
-    counter = RoundTrips()
-    original = AbstractConnection.send_packed_command
-
-    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter.count += 1
-        await original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    return counter
 
 
 @pytest.fixture

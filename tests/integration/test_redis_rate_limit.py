@@ -10,29 +10,9 @@ from typing import Any
 
 import pytest
 import redis
-from redis.asyncio.connection import AbstractConnection
 
 from jeex_cache import CacheManager, ManualClock, RateLimitConfig, RateLimitPolicy, Settings
-
-
-class RoundTrips:
-    """Counts what the client sends: one ``send_packed_command`` is one round trip."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-@pytest.fixture
-def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
-    counter = RoundTrips()
-    original = AbstractConnection.send_packed_command
-
-    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter.count += 1
-        await original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    return counter
+from tests.integration.conftest import RoundTrips
 
 
 @pytest.fixture

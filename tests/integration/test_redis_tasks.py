@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 import redis
-from redis.asyncio.connection import AbstractConnection
 
 from jeex_cache import BackendError, CacheManager, Settings, TaskContext, TaskStatus, Worker
+from tests.integration.conftest import RoundTrips
 
 QUEUE = "jobs"
-
-
-class RoundTrips:
-    """Counts what the client sends: one ``send_packed_command`` is one round trip."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def of(self, operation: Callable[[], Awaitable[Any]]) -> int:
-        before = self.count
-        await operation()
-        return self.count - before
-
-
-@pytest.fixture
-def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
-    counter = RoundTrips()
-    original = AbstractConnection.send_packed_command
-
-    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter.count += 1
-        await original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    return counter
 
 
 @pytest.fixture
