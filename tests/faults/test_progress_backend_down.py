@@ -5,22 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import pytest
 
 from jeex_cache import CacheManager, InvalidProgressError, ProgressOutcome, Settings
 from jeex_cache.testing import RedisServer
-
-SOCKET_TIMEOUT = 0.3
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """A server of this test's own, free to kill."""
-    with RedisServer.start() as own:
-        yield own
+from tests.faults.conftest import SOCKET_TIMEOUT
 
 
 @pytest.fixture

@@ -1,12 +1,15 @@
-"""Fixtures of the Redis-only tests: a round-trip counter."""
+"""Fixtures of the Redis-only tests: a round-trip counter, a warmed-up manager, a raw client."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from redis.asyncio.connection import AbstractConnection
+
+from jeex_cache import CacheManager, Settings
 
 
 class RoundTrips:
@@ -33,3 +36,18 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     return counter
+
+
+@pytest.fixture
+async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
+    """A manager on the flushed shared server, one connection warm (counts skip the handshake)."""
+    async with CacheManager(Settings(redis_url=redis_url)) as manager:
+        await manager.health_check()
+        yield manager
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain synchronous redis-py client on the same server, to inspect the keyspace."""
+    with redis.Redis.from_url(redis_url) as client:
+        yield client

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
 import orjson
-import pytest
 import redis
 
 from jeex_cache import CacheManager, ProgressEvent, ProgressOutcome, Settings
 from tests.integration.conftest import RoundTrips
 
 WAIT = 5.0
-
-
-@pytest.fixture
-async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
-    async with CacheManager(Settings(redis_url=redis_url)) as manager:
-        await manager.health_check()  # warm one connection up, so counts exclude the handshake
-        yield manager
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 async def collect(events: AsyncIterator[ProgressEvent]) -> list[ProgressEvent]:

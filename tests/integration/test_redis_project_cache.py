@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
 from uuid import uuid4
 
-import pytest
 import redis
 import redis.asyncio as aioredis
 
 from jeex_cache import CacheManager, CacheTag, Settings
 from tests.integration.conftest import RoundTrips
-
-
-@pytest.fixture
-async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
-    async with CacheManager(Settings(redis_url=redis_url)) as manager:
-        await manager.health_check()  # warm one connection up, so counts exclude the handshake
-        yield manager
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 async def test_every_cache_operation_is_one_round_trip(

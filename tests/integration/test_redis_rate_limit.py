@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,6 @@ import redis
 
 from jeex_cache import CacheManager, ManualClock, RateLimitConfig, RateLimitPolicy, Settings
 from tests.integration.conftest import RoundTrips
-
-
-@pytest.fixture
-async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
-    async with CacheManager(Settings(redis_url=redis_url)) as manager:
-        await manager.health_check()  # warm one connection up, so counts exclude the handshake
-        yield manager
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 async def managers(url: str, count: int, **clocks: Any) -> list[CacheManager]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
@@ -22,12 +22,6 @@ async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
     async with CacheManager(Settings(redis_url=redis_url, cache_max_sessions_per_user=2)) as m:
         await m.health_check()  # warm one connection up, so counts exclude the handshake
         yield m
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 def dump_keyspace(raw: redis.Redis) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,6 @@ from jeex_cache import BackendError, CacheManager, Settings, TaskContext, TaskSt
 from tests.integration.conftest import RoundTrips
 
 QUEUE = "jobs"
-
-
-@pytest.fixture
-async def cache(redis_url: str) -> AsyncIterator[CacheManager]:
-    async with CacheManager(Settings(redis_url=redis_url)) as manager:
-        await manager.health_check()  # warm one connection up, so counts exclude the handshake
-        yield manager
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 async def noop(ctx: TaskContext, payload: Any) -> None:
