@@ -51,6 +51,7 @@ def server() -> Iterator[RedisServer]:
 def start_workers(url: str, logs: Path) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     env["REDIS_URL"] = url
+    env["REDIS_CONNECT_TIMEOUT"] = "10"  # a busy machine may take a while to accept
     command = [
         sys.executable, "-m", "jeex_cache.cli", "worker", "--queue", QUEUE,
         "--handlers", "tests.faults._task_handlers:HANDLERS",
@@ -99,7 +100,9 @@ def kill_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> set
 
 def patient(url: str) -> Settings:
     """Settings for the test's own client: 1,000 calls at once may queue a while."""
-    return Settings(redis_url=url, redis_pool_timeout=30, redis_socket_timeout=10)
+    return Settings(
+        redis_url=url, redis_pool_timeout=30, redis_socket_timeout=10, redis_connect_timeout=10
+    )
 
 
 async def enqueue_all(url: str) -> list[str]:
