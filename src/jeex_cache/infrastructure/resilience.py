@@ -5,7 +5,8 @@ operations are decorated with ``@guarded(Family.X)``; a ``BackendError`` raised 
 is retried when the operation is idempotent and time allows, then logged (rate-limited),
 counted, and turned into the family's fallback, or re-raised where the table says the caller
 must know. The same wrapper measures every call (``Telemetry``) and, when an OpenTelemetry
-SDK is installed, opens a span and records OTel metrics.
+SDK is installed, opens a span and records OTel metrics. A span carries the operation, its
+family and outcome, and only the attributes the operation declares (``attributes=``).
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
-from uuid import UUID
 
 from jeex_cache.domain.entities import WriteOutcome, WriteResult
 from jeex_cache.domain.rate_limit_policy import RateLimitResult
 from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.circuit_breaker import CircuitOpenError
 from jeex_cache.infrastructure.runtime import FailureTracker, OperationRuntime
+from jeex_cache.infrastructure.telemetry import SpanAttributes
 
 __all__ = [
     "FAILED_WRITE",
@@ -113,7 +114,11 @@ R = TypeVar("R")
 
 
 def guarded(
-    family: Family, fallback: Callable[[], Any] | None = None, *, idempotent: bool = False
+    family: Family,
+    fallback: Callable[[], Any] | None = None,
+    *,
+    idempotent: bool = False,
+    attributes: Mapping[str, str] | None = None,
 ) -> Callable[
     [Callable[Concatenate[S, P], Awaitable[R]]], Callable[Concatenate[S, P], Awaitable[R]]
 ]:
@@ -123,6 +128,10 @@ def guarded(
     turn a row that raises into one that degrades. ``idempotent`` operations are retried on
     connection-level failures (``RetryPolicy``); others never are, since a lost answer may
     hide an applied write.
+
+    ``attributes`` declares the span's own attributes: attribute name -> parameter name (or
+    ``self.<name>``), e.g. ``{"session": "session_id", "project_id": "project_id"}``. A
+    session ID is exported only as its hash prefix; arguments not declared never are.
     """
     degradation = FAILURE_POLICY[family]
     if fallback is not None and degradation.raises:
@@ -136,6 +145,7 @@ def guarded(
         method: Callable[Concatenate[S, P], Awaitable[R]],
     ) -> Callable[Concatenate[S, P], Awaitable[R]]:
         operation = method.__name__
+        declared = SpanAttributes(method, attributes or {})
 
         def finish(runtime: OperationRuntime, result: Any, seconds: float) -> None:
             stats = runtime.telemetry.operations.get(operation)
@@ -200,11 +210,10 @@ def guarded(
             assert runtime.tracer is not None
             started = perf_counter()
             with runtime.tracer.start_as_current_span(f"cache_manager.{operation}") as span:
-                span.set_attribute("operation", operation)
-                span.set_attribute("family", family_name)
-                project = _project_of(self, args, kwargs)
-                if project is not None:
-                    span.set_attribute("project_id", project)
+                if span.is_recording():
+                    span.set_attribute("operation", operation)
+                    span.set_attribute("family", family_name)
+                    declared.apply(span, self, args, kwargs)
                 stats = runtime.telemetry.stats(operation, family_name)
                 errors = stats.errors
                 result = await call(runtime, self, args, kwargs)
@@ -244,11 +253,3 @@ def guarded(
         return run
 
     return decorate
-
-
-def _project_of(owner: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
-    """The project a call is about: the view's, or a ``project_id`` argument."""
-    project = getattr(owner, "project_id", None) or kwargs.get("project_id")
-    if project is None and args and isinstance(args[0], UUID | str):
-        project = args[0]
-    return None if project is None else str(project)

@@ -3,18 +3,32 @@
 ``Telemetry.record`` is on every call's path, so it does little: a counter, a deque append,
 a comparison. Percentiles are computed when someone asks (``snapshot``). OpenTelemetry spans
 and instruments are used only when an SDK provider is installed before ``initialize()``;
-with the API alone they would cost microseconds per call for nothing.
+with the API alone they would cost microseconds per call for nothing. A span carries only
+the attributes its operation declares (``SpanAttributes``); a session only by its hash prefix.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from opentelemetry import metrics, trace
 
-__all__ = ["OperationStats", "Telemetry", "otel_meter", "otel_tracer"]
+from jeex_cache.domain.identifiers import is_session_id
+from jeex_cache.domain.value_objects import CacheTag, session_digest
+
+__all__ = [
+    "SESSION_ATTRIBUTE",
+    "OperationStats",
+    "SpanAttributes",
+    "Telemetry",
+    "otel_meter",
+    "otel_tracer",
+]
 
 _RECENT_SLOW = 10
 
@@ -140,3 +154,80 @@ def otel_meter(provider: metrics.MeterProvider | None = None) -> metrics.Meter |
     ):
         return None
     return provider.get_meter("jeex_cache")
+
+
+SESSION_ATTRIBUTE = "session"
+"""The span attribute of a session: the prefix of its SHA-256 that the audit log shows."""
+
+_FINGERPRINT_LENGTH = 12  # as ``UserSession.fingerprint`` and the audit records
+_MAX_TEXT = 128  # an attribute is set before the input is validated: bound what it may hold
+_SELF = "self."
+_OWNER = -1  # the index of a ``self.<name>`` source
+_Source = tuple[str, str, int | None, Any, Callable[[Any], str | None]]
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str | UUID | CacheTag):
+        return str(value)[:_MAX_TEXT]
+    return None  # anything else (payloads, collections, iterators) is never read
+
+
+def _fingerprint(value: Any) -> str | None:
+    if is_session_id(value):
+        return session_digest(value)[:_FINGERPRINT_LENGTH]
+    return None  # a malformed ID may still be someone's secret: not even a prefix of it
+
+
+class SpanAttributes:
+    """The span attributes one operation declares: attribute name -> a parameter of the
+    method, or ``self.<name>`` (an attribute of the guarded object, e.g. a view's project).
+
+    Resolved against the signature once, at decoration; read only for a recording span.
+    A source named like a session (``session_id``, ``self._session_id``) is exported only as
+    ``session``, its hash prefix, and ``session`` only from one: a declaration that would
+    export a raw ID is refused.
+    """
+
+    __slots__ = ("_sources",)
+
+    def __init__(self, method: Callable[..., Any], declared: Mapping[str, str]) -> None:
+        parameters = list(inspect.signature(method).parameters.values())[1:]  # after self
+        by_name = {parameter.name: parameter for parameter in parameters}
+        sources: list[_Source] = []
+        for attribute, source in declared.items():
+            owned = source.startswith(_SELF)
+            name = source[len(_SELF) :] if owned else source
+            if ("session" in name) != (attribute == SESSION_ATTRIBUTE):
+                raise ValueError(
+                    f"{method.__name__}: a session ID is exported only as "
+                    f"{SESSION_ATTRIBUTE!r} (its hash prefix), and nothing else is"
+                )
+            render = _fingerprint if attribute == SESSION_ATTRIBUTE else _text
+            if owned:
+                sources.append((attribute, name, _OWNER, None, render))
+                continue
+            parameter = by_name.get(name)
+            if parameter is None:
+                raise ValueError(f"{method.__name__} has no parameter {name!r}")
+            positional = parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            index = parameters.index(parameter) if positional else None
+            default = None if parameter.default is inspect.Parameter.empty else parameter.default
+            sources.append((attribute, name, index, default, render))
+        self._sources = tuple(sources)
+
+    def apply(
+        self, span: trace.Span, owner: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """Set the declared attributes of one call on ``span``."""
+        for attribute, name, index, default, render in self._sources:
+            if index == _OWNER:
+                value = getattr(owner, name, None)
+            elif name in kwargs:
+                value = kwargs[name]
+            elif index is not None and index < len(args):
+                value = args[index]
+            else:
+                value = default
+            text = render(value)
+            if text is not None:
+                span.set_attribute(attribute, text)

@@ -26,6 +26,8 @@ from jeex_cache.services.base import ManagerBase
 
 __all__ = ["ProgressAPI"]
 
+_CORRELATION = {"correlation_id": "correlation_id"}  # span attributes (see ``guarded``)
+
 CorrelationId = UUID | str
 
 
@@ -41,7 +43,7 @@ class ProgressAPI(ManagerBase):
     last update; every update is one round trip.
     """
 
-    @guarded(Family.PROGRESS, fallback=_unavailable)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def start_progress_tracking(
         self,
         correlation_id: CorrelationId,
@@ -60,35 +62,35 @@ class ProgressAPI(ManagerBase):
             correlation_id, total_steps, message, restart=restart
         )
 
-    @guarded(Family.PROGRESS, fallback=_unavailable)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def increment_progress(
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """One step further, with ``message``; ``BEYOND_TOTAL`` past the last step."""
         return await self._require().progress.increment(correlation_id, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def update_progress(
         self, correlation_id: CorrelationId, step: int, message: str = ""
     ) -> ProgressResult:
         """To ``step``: the same step again is accepted, an earlier one is ``BACKWARDS``."""
         return await self._require().progress.update(correlation_id, step, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def complete_progress(
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """Completed (the step becomes the total); final, like ``fail_progress``."""
         return await self._require().progress.complete(correlation_id, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def fail_progress(
         self, correlation_id: CorrelationId, error: str | BaseException
     ) -> ProgressResult:
         """Failed with ``error`` (an exception is shown as ``Type: message``); final."""
         return await self._require().progress.fail(correlation_id, _error_text(error))
 
-    @guarded(Family.PROGRESS)
+    @guarded(Family.PROGRESS, attributes=_CORRELATION)
     async def get_progress(self, correlation_id: CorrelationId) -> dict[str, Any] | None:
         """``percentage``, ``message``, ``current_step``, ``total_steps``, ``status``,
         ``error``, times and ``last_event_id``; None if unknown or expired."""

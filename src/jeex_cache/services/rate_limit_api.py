@@ -12,11 +12,14 @@ from jeex_cache.services.base import ManagerBase
 
 __all__ = ["RateLimitAPI"]
 
+# The span names the scope only: an identifier may be an address, a user or an API key.
+_SCOPE = {"scope": "scope"}
+
 
 class RateLimitAPI(ManagerBase):
     """Exact sliding-window rate limits: ``check_rate_limit`` and its policies."""
 
-    @guarded(Family.RATE_LIMIT)
+    @guarded(Family.RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
         self, identifier: str | UUID, scope: str, config: LimitsLike | None = None
     ) -> Awaitable[RateLimitResult]:

@@ -17,11 +17,16 @@ from jeex_cache.services.base import ManagerBase
 
 __all__ = ["TaskQueueAPI"]
 
+# Span attributes (see ``guarded``); payloads never.
+_ENQUEUE = {"queue": "queue", "task_name": "name", "task_id": "task_id"}
+_TASK = {"task_id": "task_id"}
+_QUEUE = {"queue": "queue"}
+
 
 class TaskQueueAPI(ManagerBase):
     """Background tasks with at-least-once delivery, retries and a dead-letter list."""
 
-    @guarded(Family.TASK_ENQUEUE)
+    @guarded(Family.TASK_ENQUEUE, attributes=_ENQUEUE)
     async def enqueue_task(
         self,
         queue: str,
@@ -45,7 +50,7 @@ class TaskQueueAPI(ManagerBase):
         )
         return task_id
 
-    @guarded(Family.TASK_CONTROL)
+    @guarded(Family.TASK_CONTROL, attributes=_TASK)
     async def get_task_status(self, task_id: str) -> Task | None:
         """The task's status, attempts, result or error and times; None if unknown.
 
@@ -54,18 +59,18 @@ class TaskQueueAPI(ManagerBase):
         """
         return await self._require().tasks.status(task_id)
 
-    @guarded(Family.TASK_CONTROL)
+    @guarded(Family.TASK_CONTROL, attributes=_TASK)
     async def cancel_task(self, task_id: str) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
         finished or unknown."""
         return await self._require().tasks.cancel(task_id)
 
-    @guarded(Family.TASK_CONTROL)
+    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
     async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
         """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
         return await self._require().tasks.list_dead(queue, limit)
 
-    @guarded(Family.TASK_CONTROL)
+    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
     async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
         """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
         None); return how many were requeued."""
