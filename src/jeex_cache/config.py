@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(20, ge=1, le=10_000)
     # Redis (ours): a stalled server must never hang a request.
     redis_socket_timeout: float = Field(0.25, gt=0, le=60)
-    redis_connect_timeout: float = Field(0.25, gt=0, le=60)
+    redis_connect_timeout: float = Field(2.0, gt=0, le=60)
     redis_pool_timeout: float = Field(0.25, gt=0, le=60)
 
     # Cache TTLs in seconds (spec)
