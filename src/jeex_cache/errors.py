@@ -19,6 +19,7 @@ __all__ = [
     "NotInitializedError",
     "PayloadTooLargeError",
     "SerializationError",
+    "VersionLimitError",
 ]
 
 
@@ -48,6 +49,14 @@ class SerializationError(InvalidInputError):
 
 class PayloadTooLargeError(InvalidInputError):
     """An encoded value is larger than the configured maximum (``CACHE_MAX_PAYLOAD_BYTES``)."""
+
+
+class VersionLimitError(InvalidInputError):
+    """An unversioned write would raise an entry's version past 2**53 - 1; nothing was written.
+
+    Write the entry with an explicit ``version`` (any value up to the stored one is refused
+    as stale), or delete it and start again from 1.
+    """
 
 
 class ConfigurationError(JeexCacheError, ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from jeex_cache._codec import decode, encode
-from jeex_cache.domain.entities import ProjectCache, WriteResult
+from jeex_cache.domain.entities import MAX_VERSION, ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid, validate_name
 from jeex_cache.domain.repository_interfaces import ProjectCacheRepository
 from jeex_cache.domain.value_objects import TTL, CacheTag
@@ -32,7 +32,6 @@ logger = logging.getLogger("jeex_cache.domain")
 TTLLike = TTL | int | float | timedelta
 TagLike = CacheTag | str
 
-MAX_VERSION = 2**53 - 1  # versions travel through Lua, whose numbers are doubles
 MAX_TAGS = 32
 NO_TAGS: frozenset[CacheTag] = frozenset()
 
