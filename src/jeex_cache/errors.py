@@ -54,9 +54,18 @@ class PayloadTooLargeError(InvalidInputError):
 class VersionLimitError(InvalidInputError):
     """An unversioned write would raise an entry's version past 2**53 - 1; nothing was written.
 
-    Write the entry with an explicit ``version`` (any value up to the stored one is refused
-    as stale), or delete it and start again from 1.
+    Write the entry with an explicit ``version`` (below the stored one it is refused as
+    stale), or delete it and start again from 1.
     """
+
+    def __init__(
+        self,
+        message: str = (
+            "the entry's version is 2**53 - 1, the highest there is: write it with an "
+            "explicit version, or delete it and start again from 1"
+        ),
+    ) -> None:
+        super().__init__(message)
 
 
 class ConfigurationError(JeexCacheError, ValueError):

@@ -17,7 +17,7 @@ from jeex_cache._codec import decode, encode
 from jeex_cache.domain.entities import MAX_VERSION, ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid, validate_name
 from jeex_cache.domain.repository_interfaces import ProjectCacheRepository
-from jeex_cache.domain.value_objects import TTL, CacheTag
+from jeex_cache.domain.value_objects import TTL, CacheTag, validate_reason
 from jeex_cache.errors import InvalidInputError, InvalidTTLError
 
 __all__ = [
@@ -107,6 +107,7 @@ class CacheInvalidationService:
     async def invalidate_project(self, project_id: UUID | str, reason: str) -> int:
         """Remove everything cached for one project; return the count removed."""
         pid = parse_uuid(project_id)
+        validate_reason(reason)
         removed = await self._repository.invalidate_project(pid)
         logger.info(
             "invalidated project %s (%s): %d entries",
@@ -123,6 +124,7 @@ class CacheInvalidationService:
         """Remove entries carrying ``tag``, in one project or in all of them."""
         resolved = as_tag(tag)
         pid = None if project_id is None else parse_uuid(project_id)
+        validate_reason(reason)
         removed = await self._repository.invalidate_tag(resolved, pid)
         logger.info(
             "invalidated tag %s%s (%s): %d entries",
@@ -145,6 +147,7 @@ class CacheInvalidationService:
         """Remove entries carrying ``tag`` in each of ``project_ids`` (one round trip)."""
         resolved = as_tag(tag)
         projects: Sequence[UUID] = sorted({parse_uuid(pid) for pid in project_ids})
+        validate_reason(reason)
         removed = await self._repository.invalidate_tag_in(resolved, projects) if projects else 0
         logger.info(
             "invalidated tag %s in %d projects (%s): %d entries",

@@ -138,7 +138,7 @@ class MemoryProjectCacheRepository:
         stored = self._live(slot, now)
         if version is None:
             if stored is not None and stored.version >= MAX_VERSION:
-                raise VersionLimitError(_CEILING)
+                raise VersionLimitError()
             version = (stored.version if stored else 0) + 1
         elif stored is not None and version < stored.version:
             return WriteResult(WriteOutcome.STALE, stored.version)
@@ -147,9 +147,7 @@ class MemoryProjectCacheRepository:
         tag_names = frozenset(t.name for t in tags)
         size = len(payload) + len(name or "") + sum(map(len, tag_names)) + ENTRY_OVERHEAD_BYTES
         generation = next(self._generations)
-        entry = _Entry(
-            payload, version, now, now + ttl.milliseconds, tag_names, size, generation
-        )
+        entry = _Entry(payload, version, now, now + ttl.milliseconds, tag_names, size, generation)
         self._entries[slot] = entry
         self._bytes += size
         self._by_project[project_id].add(name)
@@ -245,12 +243,6 @@ class MemoryProjectCacheRepository:
         if len(self._expiry) > 2 * len(self._entries) + _COMPACT_SLACK:
             self._expiry = [(e.expires_ms, e.generation, s) for s, e in self._entries.items()]
             heapq.heapify(self._expiry)
-
-
-_CEILING = (
-    f"the entry's version is {MAX_VERSION} (2**53 - 1), the highest there is: write it with "
-    "an explicit version, or delete it and start again"
-)
 
 
 def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:

@@ -18,6 +18,7 @@ from uuid import UUID
 from jeex_cache._codec import decode
 from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
+from jeex_cache.errors import VersionLimitError
 from jeex_cache.infrastructure.redis.connection import EncodedArg, LuaScript, RedisExecutor
 
 __all__ = ["RedisProjectCacheRepository"]
@@ -136,6 +137,8 @@ class RedisProjectCacheRepository:
         else:
             args += [marked, project.member]
         stored, current = await self._redis.script(_SET, keys, args)
+        if stored == -1:
+            raise VersionLimitError()
         outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
         return WriteResult(outcome, int(current))
 

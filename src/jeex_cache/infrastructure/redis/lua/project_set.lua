@@ -3,13 +3,18 @@
 -- then per tag: KEYS[2i+2] the project's index of that tag, KEYS[2i+3] the tag's project registry.
 -- ARGV[1] payload, ARGV[2] ttl ms, ARGV[3] version ('' = stored + 1), ARGV[4] '|tag|tag|',
 -- ARGV[5] project id, ARGV[5+i] tag names.
--- Returns {1, version} when stored, {0, stored_version} when refused as stale.
+-- Returns {1, version} when stored, {0, stored_version} when refused as stale, and
+-- {-1, stored_version} when an unversioned write finds the highest version (2^53 - 1).
 local entry, index, project_tags = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[2])
 
 local stored = tonumber(redis.call('HGET', entry, 'ver'))
 local version
 if ARGV[3] == '' then
+  -- Past 2^53 - 1 a double no longer counts by one: refuse rather than stick or skip.
+  if stored and stored >= 9007199254740991 then
+    return {-1, stored}
+  end
   version = (stored or 0) + 1
 else
   version = tonumber(ARGV[3])
