@@ -82,7 +82,8 @@ async def test_reasons_that_could_forge_a_log_line_are_refused(
     user = uuid4()
     project = uuid4()
     session = await manager.create_user_session(user, project_access=[project])
-    assert session is not None and session.session_id is not None
+    assert session is not None
+    assert session.session_id is not None
     await manager.cache_project_data(project, 1, tags=["t"])
     with pytest.raises(InvalidInputError, match="reason"):
         await manager.revoke_user_session(session.session_id, reason)
