@@ -30,6 +30,15 @@ local expires = now + ttl
 local expires_s = string.format('%d', expires)
 local stale_below = '(' .. string.format('%d', now)
 
+-- Drop at most 100 members already past their expiry (the lowest scores, so the lowest
+-- ranks): each write prunes more than it adds, and no write pays for a whole backlog.
+local function prune(key)
+  local stale = redis.call('ZCOUNT', key, '-inf', stale_below)
+  if stale > 0 then
+    redis.call('ZREMRANGEBYRANK', key, 0, math.min(stale, 100) - 1)
+  end
+end
+
 -- Every field is written, so no DEL is needed to start a fresh entry ('' = never accessed).
 redis.call('HSET', entry, 'd', ARGV[1], 'ver', string.format('%d', version),
   'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'la', '', 'tg', ARGV[4])
@@ -44,15 +53,15 @@ local function outlive(key)
 end
 
 local function list_entry(key)
+  prune(key)
   redis.call('ZADD', key, expires_s, entry)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
   outlive(key)
 end
 
 -- Registries hold the latest expiry of anything they stand for (GT keeps the maximum).
 local function register(key, member)
+  prune(key)
   redis.call('ZADD', key, 'GT', expires_s, member)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
   outlive(key)
 end
 
