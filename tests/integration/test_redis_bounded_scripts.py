@@ -16,6 +16,7 @@ from jeex_cache.infrastructure.redis import project_cache, tasks
 from jeex_cache.infrastructure.redis.connection import LuaScript, RedisExecutor
 
 CHUNK = project_cache.CHUNK
+TAG_CHUNK = project_cache.TAG_CHUNK
 DAY_MS = 86_400_000
 
 
@@ -112,10 +113,9 @@ async def test_a_tag_on_30k_entries_is_invalidated_in_bounded_steps(
     before = _scripts_run(raw)
     assert await cache.project(project).invalidate_tag("bulk") == 30_000
     calls = _scripts_run(raw) - before
-    # The tag-wide call runs the same steps, pipelined; one project here.
-    assert calls == 30_000 // CHUNK
+    assert calls == 30_000 // TAG_CHUNK
     steps = [reply for name, reply in replies if name == "project_invalidate_tag"]
-    assert steps == [[CHUNK, 1]] * (30_000 // CHUNK - 1) + [[CHUNK, 0]]
+    assert steps == [[TAG_CHUNK, 1]] * (30_000 // TAG_CHUNK - 1) + [[TAG_CHUNK, 0]]
     assert len(await cache.project(project).keys()) == 10
 
 
@@ -123,10 +123,10 @@ async def test_a_tag_across_projects_needs_one_pipelined_round_per_chunk(
     cache: CacheManager, raw: redis.Redis
 ) -> None:
     big, small = uuid4(), uuid4()
-    _seed(raw, big, 1_200, tag="t")
+    _seed(raw, big, 2 * TAG_CHUNK + 100, tag="t")
     _seed(raw, small, 3, tag="t")
     before = _scripts_run(raw)
-    assert await cache.invalidate_by_tag("t") == 1_203
+    assert await cache.invalidate_by_tag("t") == 2 * TAG_CHUNK + 103
     assert _scripts_run(raw) - before == 3 + 1  # big: 3 steps; small: 1, in the first round
 
 

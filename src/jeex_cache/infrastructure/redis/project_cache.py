@@ -21,7 +21,7 @@ from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
 from jeex_cache.errors import VersionLimitError
 from jeex_cache.infrastructure.redis.connection import EncodedArg, LuaScript, RedisExecutor
 
-__all__ = ["CHUNK", "RedisProjectCacheRepository"]
+__all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository"]
 
 _SET = LuaScript.load("project_set")
 _GET = LuaScript.load("project_get")
@@ -36,6 +36,7 @@ SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST,
 
 _PIPELINE_CHUNK = 500
 CHUNK = 500  # the most entries one script call touches, so that no call holds the server long
+TAG_CHUNK = 200  # a tag step reads each entry's tags before removing it: fewer per call
 _KEY_CACHE_SIZE = 10_000
 
 
@@ -179,7 +180,7 @@ class RedisProjectCacheRepository:
     def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str, int]]:
         project = self._keys(project_id)
         tag_index = self._project_key(CacheKey.project_tag_index(project_id, tag))
-        return [tag_index, project.index, project.tags], (tag.name, CHUNK)
+        return [tag_index, project.index, project.tags], (tag.name, TAG_CHUNK)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
         project = self._keys(project_id)

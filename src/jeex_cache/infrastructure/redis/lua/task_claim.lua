@@ -71,15 +71,15 @@ end
 
 -- Entries whose task was cancelled (or expired) while queued are dropped on the way, at most
 -- 100 per call (cancelling removes its own entry; these are what a crash left behind).
-local skipped = 0
-while true do
-  local id = redis.call('ZRANGEBYSCORE', queue, '-inf', now_s, 'LIMIT', 0, 1)[1]
-  if not id then
-    break
-  end
+local due = redis.call('ZRANGEBYSCORE', queue, '-inf', now_s, 'LIMIT', 0, 100)
+local stale = {}
+for _, id in ipairs(due) do
   local record = head .. id .. tail
   local status = redis.call('HGET', record, 's')
   if status == 'queued' or status == 'failed' then
+    if #stale > 0 then
+      redis.call('ZREM', queue, unpack(stale))
+    end
     redis.call('ZADD', running, string.format('%d', now + tonumber(ARGV[3])), id)
     redis.call('ZREM', queue, id)
     local attempt = redis.call('HINCRBY', record, 'a', 1)
@@ -88,11 +88,13 @@ while true do
     local f = redis.call('HMGET', record, 'n', 'p', 'm', 'rd')
     return {done, id, attempt, f[1], f[2], tonumber(f[3]), tonumber(f[4])}
   end
-  redis.call('ZREM', queue, id)
-  skipped = skipped + 1
-  if skipped == 100 then
-    return {done, '', 0}  -- more may be due: the worker asks again at once
-  end
+  stale[#stale + 1] = id
+end
+if #stale > 0 then
+  redis.call('ZREM', queue, unpack(stale))
+end
+if #due == 100 then
+  return {done, '', 0}  -- more may be due: the worker asks again at once
 end
 
 -- Nothing is due: the worker is about to wait, so wake-ups sent until now are spent.
