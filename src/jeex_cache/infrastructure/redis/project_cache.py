@@ -151,9 +151,13 @@ class RedisProjectCacheRepository:
     async def invalidate_project(self, project_id: UUID) -> int:
         project = self._keys(project_id)
         keys, args = (project.index, project.tags), (project.prefix, CHUNK)
-        removed, more = await self._redis.script(_INVALIDATE, keys, args)
-        while more:  # one bounded step per call: other clients run between steps
-            step, more = await self._redis.script(_INVALIDATE, keys, args)
+        removed, left = await self._redis.script(_INVALIDATE, keys, args)
+        # One bounded step per call, other clients running between steps. The steps are
+        # capped by what the first one left, so concurrent writers cannot keep it going.
+        for _ in range(-(-left // CHUNK) + 1):
+            if not left:
+                break
+            step, left = await self._redis.script(_INVALIDATE, keys, args)
             removed += step
         return int(removed)
 
@@ -166,15 +170,23 @@ class RedisProjectCacheRepository:
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
         # Each call is one bounded step in one project; projects with more to remove are
-        # asked again, pipelined, until none has.
+        # asked again, pipelined, each at most as often as its first step's remainder needs
+        # (so concurrent writers cannot keep it going).
         pending = list(dict.fromkeys(project_ids))
+        steps_left: dict[UUID, int] = {}
         removed = 0
         while pending:
-            calls = [self._tag_call(pid, tag) for pid in pending[:_PIPELINE_CHUNK]]
+            chunk, pending = pending[:_PIPELINE_CHUNK], pending[_PIPELINE_CHUNK:]
+            calls = [self._tag_call(pid, tag) for pid in chunk]
             replies = await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls)
-            removed += sum(step for step, _ in replies)
-            again = [pid for pid, (_, more) in zip(pending, replies, strict=False) if more]
-            pending = again + pending[_PIPELINE_CHUNK:]
+            again: list[UUID] = []
+            for pid, (step, left) in zip(chunk, replies, strict=True):
+                removed += step
+                steps = steps_left.setdefault(pid, -(-left // TAG_CHUNK) + 1) - 1
+                steps_left[pid] = steps
+                if left and steps >= 0:
+                    again.append(pid)
+            pending = again + pending
         return removed
 
     def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str, int]]:

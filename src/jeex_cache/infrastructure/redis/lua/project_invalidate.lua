@@ -4,7 +4,7 @@
 -- step holds the server for long however large the project.
 -- KEYS[1] project index, KEYS[2] project's tag set. ARGV[1] the project's key prefix,
 -- ARGV[2] most keys one step touches.
--- Returns {entries removed, 1 if more remains else 0}.
+-- Returns {entries removed, how many index and tag-set members remain}.
 -- Between steps every key still listed is either there or gone: a reader finds an entry or
 -- a miss, never half of one. The tags' project registries live in other slots; they are left
 -- to expire: a registry that names a project without tagged entries costs an empty visit.
@@ -27,5 +27,4 @@ if budget > 0 then
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #tags - 1)
   end
 end
-local more = redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 and 1 or 0
-return {removed, more}
+return {removed, redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])}

@@ -3,8 +3,8 @@
 -- caller repeats until done. Once the tag index is empty, the tag leaves the project's set.
 -- KEYS[1] the project's index of the tag, KEYS[2] project index, KEYS[3] project's tag set.
 -- ARGV[1] tag name, ARGV[2] most members one step looks at.
--- Returns {entries removed, 1 if more remains else 0}. An index member whose entry was
--- rewritten without the tag is skipped.
+-- Returns {entries removed, how many members the tag index still holds}. An index member
+-- whose entry was rewritten without the tag is skipped.
 local needle = '|' .. ARGV[1] .. '|'
 local removed = 0
 local entries = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
@@ -18,8 +18,8 @@ end
 if #entries > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #entries - 1)
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {removed, 1}
+local left = redis.call('ZCARD', KEYS[1])
+if left == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
-return {removed, 0}
+return {removed, left}
