@@ -38,6 +38,7 @@ from jeex_cache.errors import (
     NotInitializedError,
     PayloadTooLargeError,
     SerializationError,
+    VersionLimitError,
 )
 from jeex_cache.services.cache_manager import CacheManager, cache_manager
 from jeex_cache.services.project_view import ProjectCacheView
@@ -81,6 +82,7 @@ __all__ = [
     "Settings",
     "SystemClock",
     "UserSession",
+    "VersionLimitError",
     "Task",
     "TaskContext",
     "TaskStatus",

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     cache_session_cookie_name: str = Field("jeex_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     cache_session_cookie_secure: bool = True
 
+    # Embedded backend (ours): bytes its project cache may hold; when full it evicts, as Redis
+    # does under maxmemory: expired entries first, then the least recently used.
+    cache_memory_max_bytes: int = Field(256 * 1_048_576, ge=65_536)
+
     # Ours
     cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")
     cache_max_payload_bytes: int = Field(1_048_576, gt=0, le=512 * 1_048_576)

@@ -19,6 +19,7 @@ __all__ = [
     "NotInitializedError",
     "PayloadTooLargeError",
     "SerializationError",
+    "VersionLimitError",
 ]
 
 
@@ -48,6 +49,23 @@ class SerializationError(InvalidInputError):
 
 class PayloadTooLargeError(InvalidInputError):
     """An encoded value is larger than the configured maximum (``CACHE_MAX_PAYLOAD_BYTES``)."""
+
+
+class VersionLimitError(InvalidInputError):
+    """An unversioned write would raise an entry's version past 2**53 - 1; nothing was written.
+
+    Write the entry with an explicit ``version`` (below the stored one it is refused as
+    stale), or delete it and start again from 1.
+    """
+
+    def __init__(
+        self,
+        message: str = (
+            "the entry's version is 2**53 - 1, the highest there is: write it with an "
+            "explicit version, or delete it and start again from 1"
+        ),
+    ) -> None:
+        super().__init__(message)
 
 
 class ConfigurationError(JeexCacheError, ValueError):

@@ -14,10 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from jeex_cache._codec import decode, encode
-from jeex_cache.domain.entities import ProjectCache, WriteResult
+from jeex_cache.domain.entities import MAX_VERSION, ProjectCache, WriteResult
 from jeex_cache.domain.identifiers import parse_uuid, validate_name
 from jeex_cache.domain.repository_interfaces import ProjectCacheRepository
-from jeex_cache.domain.value_objects import TTL, CacheTag
+from jeex_cache.domain.value_objects import TTL, CacheTag, validate_reason
 from jeex_cache.errors import InvalidInputError, InvalidTTLError
 
 __all__ = [
@@ -32,7 +32,6 @@ logger = logging.getLogger("jeex_cache.domain")
 TTLLike = TTL | int | float | timedelta
 TagLike = CacheTag | str
 
-MAX_VERSION = 2**53 - 1  # versions travel through Lua, whose numbers are doubles
 MAX_TAGS = 32
 NO_TAGS: frozenset[CacheTag] = frozenset()
 
@@ -108,6 +107,7 @@ class CacheInvalidationService:
     async def invalidate_project(self, project_id: UUID | str, reason: str) -> int:
         """Remove everything cached for one project; return the count removed."""
         pid = parse_uuid(project_id)
+        validate_reason(reason)
         removed = await self._repository.invalidate_project(pid)
         logger.info(
             "invalidated project %s (%s): %d entries",
@@ -124,6 +124,7 @@ class CacheInvalidationService:
         """Remove entries carrying ``tag``, in one project or in all of them."""
         resolved = as_tag(tag)
         pid = None if project_id is None else parse_uuid(project_id)
+        validate_reason(reason)
         removed = await self._repository.invalidate_tag(resolved, pid)
         logger.info(
             "invalidated tag %s%s (%s): %d entries",
@@ -146,6 +147,7 @@ class CacheInvalidationService:
         """Remove entries carrying ``tag`` in each of ``project_ids`` (one round trip)."""
         resolved = as_tag(tag)
         projects: Sequence[UUID] = sorted({parse_uuid(pid) for pid in project_ids})
+        validate_reason(reason)
         removed = await self._repository.invalidate_tag_in(resolved, projects) if projects else 0
         logger.info(
             "invalidated tag %s in %d projects (%s): %d entries",

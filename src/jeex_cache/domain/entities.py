@@ -15,6 +15,7 @@ from uuid import UUID
 from jeex_cache.domain.value_objects import CacheTag
 
 __all__ = [
+    "MAX_VERSION",
     "Delivery",
     "ProjectCache",
     "Progress",
@@ -55,6 +56,9 @@ class ProjectCache:
     def is_expired(self, now: datetime) -> bool:
         """True once ``now`` has reached the expiry time."""
         return now >= self.expires_at
+
+
+MAX_VERSION = 2**53 - 1  # versions travel through Lua, whose numbers are doubles
 
 
 class WriteOutcome(enum.Enum):

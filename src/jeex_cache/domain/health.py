@@ -1,5 +1,8 @@
 """Health rules: how ping, memory, the circuit breaker and error rates make a status.
 
+The Redis backend's report has a ``redis`` section (reachable, ping); the embedded backend's
+has none: its ``memory`` is the project cache's bytes against ``CACHE_MEMORY_MAX_BYTES``.
+
 ``healthy``: Redis answers, the breaker is closed, errors are rare and memory has room.
 ``degraded``: it answers, but the breaker is probing, recent calls failed more than
 ``DEGRADED_ERROR_RATE`` of the time, or memory is over ``MEMORY_WARNING_PERCENT``.
@@ -36,13 +39,15 @@ class CacheHealthService:
         self._repository = repository
         self._backend_name = backend_name
         self._status_probe = status_probe
+        self._has_server = backend_name != "memory"  # the embedded backend has no server
 
     async def get_memory_usage(self) -> dict[str, Any]:
-        """``used`` and ``max`` bytes and ``usage_percentage`` (0 when unbounded)."""
+        """``used`` and ``max`` bytes and ``usage_percentage`` (0 when unbounded), with what
+        else the backend counts (the embedded one: ``entries`` and ``evictions``)."""
         info = await self._repository.memory_info()
         used, maximum = int(info["used"]), int(info["max"])
         percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
-        return {"used": used, "max": maximum, "usage_percentage": percentage}
+        return {**info, "used": used, "max": maximum, "usage_percentage": percentage}
 
     async def check(self) -> dict[str, Any]:
         """``status`` with the evidence: ping latency, memory, circuit, pool, error rate."""
@@ -52,10 +57,13 @@ class CacheHealthService:
             latency = await self._repository.ping()
             report["memory"] = await self.get_memory_usage()
         except BackendError as exc:
-            report.update(status="unhealthy", error=str(exc), redis={"reachable": False})
+            report.update(status="unhealthy", error=str(exc))
+            if self._has_server:
+                report["redis"] = {"reachable": False}
             return report
         report["latency_ms"] = round(latency * 1000, 3)
-        report["redis"] = {"reachable": True, "ping_ms": report["latency_ms"]}
+        if self._has_server:
+            report["redis"] = {"reachable": True, "ping_ms": report["latency_ms"]}
         report["status"] = _status(report)
         return report
 

@@ -20,7 +20,7 @@ from jeex_cache.domain.domain_services import TTLLike, as_ttl
 from jeex_cache.domain.entities import UserSession
 from jeex_cache.domain.identifiers import SESSION_ID_BYTES, is_session_id, parse_uuid
 from jeex_cache.domain.repository_interfaces import UserSessionRepository, user_data_size
-from jeex_cache.domain.value_objects import TTL, session_digest
+from jeex_cache.domain.value_objects import TTL, session_digest, validate_reason
 from jeex_cache.errors import (
     AccessDenied,
     BackendError,
@@ -188,6 +188,7 @@ class SessionManagementService:
 
     async def revoke(self, session_id: str, reason: str) -> bool:
         """End the session at once; True if it was live."""
+        validate_reason(reason)
         digest = self._digest(session_id, "session.revoke_failed")
         if digest is None:
             return False
@@ -198,6 +199,7 @@ class SessionManagementService:
     async def revoke_all(self, user_id: UUID | str, reason: str) -> int:
         """End every session of the user; return how many were live."""
         uid = parse_uuid(user_id, "user ID")
+        validate_reason(reason)
         removed = await self._repository.delete_for_user(uid)
         audit("session.revoked_all", None, uid, reason=reason, removed=removed)
         return removed

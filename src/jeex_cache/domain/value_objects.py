@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
@@ -29,7 +30,9 @@ __all__ = [
     "CacheTag",
     "RateLimitConfig",
     "RateLimitWindow",
+    "MAX_REASON_LENGTH",
     "session_digest",
+    "validate_reason",
 ]
 
 
@@ -313,6 +316,29 @@ def session_digest(session_id: str) -> str:
     """The SHA-256 hex digest of a session ID: all that storage and logs ever hold of it."""
     token = validate_token(session_id, "session ID")
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+MAX_REASON_LENGTH = 200
+# Control (Cc), format (Cf: bidi overrides, zero-width), line and paragraph separators (Zl,
+# Zp) and lone surrogates (Cs): each could break or forge a log line.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def validate_reason(reason: str) -> str:
+    """A ``reason`` for the audit log (revocation, invalidation): one line of printable text,
+    at most ``MAX_REASON_LENGTH`` characters. No control character, line or paragraph
+    separator (NEL U+0085, U+2028, U+2029 included) passes: a reason cannot forge a log line.
+    """
+    if not isinstance(reason, str):
+        raise InvalidInputError(f"reason must be a string, got {type(reason).__name__}")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInputError(f"reason must be at most {MAX_REASON_LENGTH} characters")
+    for char in reason:
+        if unicodedata.category(char) in _UNPRINTABLE:
+            raise InvalidInputError(
+                f"reason must be one line of printable text; it holds U+{ord(char):04X}"
+            )
+    return reason
 
 
 def _correlation(correlation_id: UUID | str) -> str:

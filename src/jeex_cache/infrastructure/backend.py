@@ -34,6 +34,7 @@ class Backend:
     tasks: TaskQueueRepository
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
+    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
 
 
 async def open_backend(settings: Settings, clock: Clock) -> Backend:

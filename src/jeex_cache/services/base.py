@@ -73,7 +73,8 @@ def _health_evidence(backend: Backend, runtime: OperationRuntime) -> dict[str, A
 
 
 def backend_status(backend: Backend) -> dict[str, Any]:
-    """What is known without a round trip: the circuit breaker and pool use."""
+    """What is known without a round trip: the circuit breaker, pool use and, on the
+    embedded backend, its memory (bytes used and bound, entries, evictions)."""
     status: dict[str, Any] = {}
     breaker = backend.breaker
     if breaker is not None:
@@ -84,6 +85,8 @@ def backend_status(backend: Backend) -> dict[str, Any]:
         }
     if backend.pool is not None:
         status["pool"] = backend.pool()
+    if backend.usage is not None:
+        status["memory"] = backend.usage()
     return status
 
 

@@ -18,7 +18,8 @@ __all__ = ["MemoryHealthRepository", "open_memory_backend"]
 
 
 class MemoryHealthRepository:
-    """Health of the in-process backend: always reachable, memory as payload bytes."""
+    """Health of the in-process backend: always reachable; memory is the project cache's
+    accounted bytes against its bound, with the entries held and the evictions so far."""
 
     def __init__(self, project_cache: MemoryProjectCacheRepository) -> None:
         self._project_cache = project_cache
@@ -28,13 +29,13 @@ class MemoryHealthRepository:
         return time.perf_counter() - started
 
     async def memory_info(self) -> dict[str, Any]:
-        return {"used": self._project_cache.payload_bytes, "max": 0}
+        return dict(self._project_cache.usage())
 
 
 def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backend:
     """A fresh, empty in-process backend on ``clock``."""
     settings = settings or Settings(redis_url=None)
-    project_cache = MemoryProjectCacheRepository(clock)
+    project_cache = MemoryProjectCacheRepository(clock, settings.cache_memory_max_bytes)
 
     async def close() -> None:
         return None
@@ -48,4 +49,5 @@ def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backe
         close=close,
         rate_limit=MemoryRateLimitRepository(clock),
         tasks=MemoryTaskQueueRepository(clock),
+        usage=project_cache.usage,
     )

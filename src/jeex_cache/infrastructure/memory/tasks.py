@@ -4,6 +4,8 @@ Operations are synchronous code inside coroutines, hence atomic on the event loo
 the injected clock. A queue is a heap of due times with lazy deletion (an entry stands only
 while it is its record's current one), a dict of leased tasks by deadline, and the
 dead-letter dict; idle workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
+Stale heap entries (a cancelled task's, say) are counted; once they outnumber the live ones
+by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from jeex_cache.infrastructure.memory._task_wake import Wake, WakeWaiter
 __all__ = ["MemoryTaskQueueRepository"]
 
 _WAITING = (TaskStatus.QUEUED, TaskStatus.FAILED)
+_STALE_SLACK = 64
 
 
 @dataclass(slots=True)
@@ -53,6 +56,7 @@ class _Queue:
     running: dict[str, int] = field(default_factory=dict)  # id -> visibility deadline
     dead: dict[str, int] = field(default_factory=dict)  # id -> buried at (insertion order)
     wake: Wake = field(default_factory=Wake)
+    stale: int = 0  # heap entries no longer their record's current one
 
 
 class MemoryTaskQueueRepository:
@@ -89,15 +93,31 @@ class MemoryTaskQueueRepository:
     def _finish(
         self, task_id: str, record: _Record, status: TaskStatus, now: int, ttl: TTL
     ) -> None:
+        queue = self._queue(record.queue)
+        if record.entry != -1:  # its heap entry goes stale: drop it, or count it
+            self._unschedule(queue, record)
         record.status, record.lease, record.entry = status, 0, -1
         record.updated_ms = record.finished_ms = now
         record.expires_ms = now + ttl.milliseconds
         heapq.heappush(self._expiry, (record.expires_ms, task_id))
-        queue = self._queue(record.queue)
         queue.running.pop(task_id, None)
         queue.dead.pop(task_id, None)
         if status is TaskStatus.DEAD:
             queue.dead[task_id] = now
+
+    def _unschedule(self, queue: _Queue, record: _Record) -> None:
+        """Make the record's heap entry stale; rebuild the heap once stale entries dominate."""
+        record.entry = -1
+        queue.stale += 1
+        if queue.stale > len(queue.pending) - queue.stale + _STALE_SLACK:
+            records = self._records
+            queue.pending = [
+                item
+                for item in queue.pending
+                if (current := records.get(item[2])) is not None and current.entry == item[1]
+            ]
+            heapq.heapify(queue.pending)
+            queue.stale = 0
 
     async def enqueue(
         self, task_id: str, queue: str, name: str, payload: bytes, max_attempts: int, delay_ms: int
@@ -148,6 +168,7 @@ class MemoryTaskQueueRepository:
             _, entry, task_id = heapq.heappop(q.pending)
             record = self._record(task_id, now)
             if record is None or record.entry != entry or record.status not in _WAITING:
+                q.stale = max(0, q.stale - 1)
                 continue  # cancelled, settled or rescheduled since: a stale entry
             record.attempts += 1
             record.status, record.lease, record.entry = TaskStatus.RUNNING, record.attempts, -1

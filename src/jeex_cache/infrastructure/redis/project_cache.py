@@ -18,9 +18,10 @@ from uuid import UUID
 from jeex_cache._codec import decode
 from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
+from jeex_cache.errors import VersionLimitError
 from jeex_cache.infrastructure.redis.connection import EncodedArg, LuaScript, RedisExecutor
 
-__all__ = ["RedisProjectCacheRepository"]
+__all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository"]
 
 _SET = LuaScript.load("project_set")
 _GET = LuaScript.load("project_get")
@@ -34,6 +35,8 @@ _PRUNE = LuaScript.load("index_prune")
 SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST, _PRUNE)
 
 _PIPELINE_CHUNK = 500
+CHUNK = 500  # the most entries one script call touches, so that no call holds the server long
+TAG_CHUNK = 200  # a tag step reads each entry's tags before removing it: fewer per call
 _KEY_CACHE_SIZE = 10_000
 
 
@@ -136,6 +139,8 @@ class RedisProjectCacheRepository:
         else:
             args += [marked, project.member]
         stored, current = await self._redis.script(_SET, keys, args)
+        if stored == -1:
+            raise VersionLimitError()
         outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
         return WriteResult(outcome, int(current))
 
@@ -145,43 +150,73 @@ class RedisProjectCacheRepository:
 
     async def invalidate_project(self, project_id: UUID) -> int:
         project = self._keys(project_id)
-        keys = (project.index, project.tags)
-        return int(await self._redis.script(_INVALIDATE, keys, (project.prefix,)))
+        keys, args = (project.index, project.tags), (project.prefix, CHUNK)
+        removed, left = await self._redis.script(_INVALIDATE, keys, args)
+        # One bounded step per call, other clients running between steps. The steps are
+        # capped by what the first one left, so concurrent writers cannot keep it going.
+        for _ in range(-(-left // CHUNK) + 1):
+            if not left:
+                break
+            step, left = await self._redis.script(_INVALIDATE, keys, args)
+            removed += step
+        return int(removed)
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         if project_id is not None:
-            return int(await self._redis.script(_INVALIDATE_TAG, *self._tag_call(project_id, tag)))
+            return await self.invalidate_tag_in(tag, [project_id])
         registry = self._project_key(CacheKey.tag_projects(tag))
         members = await self._redis.command("ZRANGE", registry, 0, -1)
         return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
-        projects = list(dict.fromkeys(project_ids))
+        # Each call is one bounded step in one project; projects with more to remove are
+        # asked again, pipelined, each at most as often as its first step's remainder needs
+        # (so concurrent writers cannot keep it going).
+        pending = list(dict.fromkeys(project_ids))
+        steps_left: dict[UUID, int] = {}
         removed = 0
-        for start in range(0, len(projects), _PIPELINE_CHUNK):
-            chunk = projects[start : start + _PIPELINE_CHUNK]
+        while pending:
+            chunk, pending = pending[:_PIPELINE_CHUNK], pending[_PIPELINE_CHUNK:]
             calls = [self._tag_call(pid, tag) for pid in chunk]
-            removed += sum(await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls))
+            replies = await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls)
+            again: list[UUID] = []
+            for pid, (step, left) in zip(chunk, replies, strict=True):
+                removed += step
+                steps = steps_left.setdefault(pid, -(-left // TAG_CHUNK) + 1) - 1
+                steps_left[pid] = steps
+                if left and steps >= 0:
+                    again.append(pid)
+            pending = again + pending
         return removed
 
-    def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str]]:
+    def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str, int]]:
         project = self._keys(project_id)
         tag_index = self._project_key(CacheKey.project_tag_index(project_id, tag))
-        return [tag_index, project.index, project.tags], (tag.name,)
+        return [tag_index, project.index, project.tags], (tag.name, TAG_CHUNK)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
         project = self._keys(project_id)
-        keys = await self._redis.script(_LIST, (project.index,), ())
         prefix_length = len(project.prefix)
+        seen: dict[bytes, None] = {}
+        cursor: tuple[EncodedArg, EncodedArg] = ("", "")
+        while True:  # one bounded page per call, each starting after the last
+            more, last, score, *keys = await self._redis.script(
+                _LIST, (project.index,), (cursor[0], CHUNK, cursor[1])
+            )
+            seen.update(dict.fromkeys(keys))
+            if not more:
+                break
+            cursor = (last, score)
         names: list[str | None] = []
-        for raw in keys:
+        for raw in seen:
             suffix = raw.decode()[prefix_length:]
             names.append(None if suffix == "data" else suffix.removeprefix("kv:"))
         return names
 
     async def cleanup_expired(self) -> int:
         # Redis expires entries itself; what lingers are index members of expired entries
-        # (pruned on each write to that index otherwise). An admin walk over our namespace.
+        # (pruned on each write to that index otherwise). An admin walk over our namespace,
+        # each index pruned in bounded steps.
         removed = 0
         for pattern in (f"{self._prefix}proj:*", f"{self._prefix}tag:*"):
             cursor = 0
@@ -189,8 +224,11 @@ class RedisProjectCacheRepository:
                 cursor, keys = await self._redis.command(
                     "SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", 500
                 )
-                calls = [((key,), ()) for key in keys]
-                removed += sum(await self._redis.scripts_pipelined(_PRUNE, calls))
+                while keys:
+                    calls = [((key,), (CHUNK,)) for key in keys]
+                    counts = await self._redis.scripts_pipelined(_PRUNE, calls)
+                    removed += sum(counts)
+                    keys = [k for k, n in zip(keys, counts, strict=True) if n == CHUNK]
                 if cursor == 0:
                     break
         return removed

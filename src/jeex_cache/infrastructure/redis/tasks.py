@@ -44,6 +44,7 @@ SCRIPTS = (
 )  # fmt: skip
 
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
+CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
 # Scripts build a task's record key from an ID held in a queue: the text around the ID,
 # taken from CacheKey so that the key format stays in one place.
 _RECORD_HEAD, _, _RECORD_TAIL = CacheKey.task("ID").value.partition("ID")
@@ -96,8 +97,14 @@ class RedisTaskQueueRepository:
         return _task(task_id, fields) if fields else None
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
+        # Two single-slot steps (the record and its queue hash to different slots): should
+        # the second never run, the next claim to reach the entry drops it.
         keys = (self._record(task_id),)
-        return bool(await self._redis.script(_CANCEL, keys, (status_ttl.milliseconds,)))
+        queue = await self._redis.script(_CANCEL, keys, (status_ttl.milliseconds,))
+        if not queue:
+            return False
+        await self._redis.command("ZREM", self._q(queue.decode()).pending, task_id)
+        return True
 
     async def claim(
         self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
@@ -160,17 +167,38 @@ class RedisTaskQueueRepository:
         return int(await self._redis.script(_EXTEND, (self._q(queue).running,), args))
 
     async def list_dead(self, queue: str, limit: int, status_ttl: TTL) -> list[Task]:
-        args = (self._head, _RECORD_TAIL, limit, status_ttl.milliseconds)
-        reply = await self._redis.script(_DEAD_LIST, (self._q(queue).dead,), args)
-        return [
-            _task(reply[i].decode(), dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
-            for i in range(0, len(reply), 2)
-        ]
+        keys = (self._q(queue).dead,)
+        found: dict[str, Task] = {}
+        cursor: tuple[EncodedArg, EncodedArg] = ("", "")
+        while len(found) < limit:  # bounded pages, each starting after the last
+            size = min(CHUNK, limit - len(found))
+            args = (self._head, _RECORD_TAIL, size, status_ttl.milliseconds, *cursor)
+            more, last, burial, *rows = await self._redis.script(_DEAD_LIST, keys, args)
+            for i in range(0, len(rows), 2):
+                fields = dict(zip(rows[i + 1][::2], rows[i + 1][1::2], strict=True))
+                found.setdefault(rows[i].decode(), _task(rows[i].decode(), fields))
+            if not more:
+                break
+            cursor = (last, burial)
+        return list(found.values())[:limit]
 
     async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None) -> int:
         q = self._q(queue)
-        args: list[EncodedArg] = [self._head, _RECORD_TAIL, WAKE_TOKENS, *(task_ids or ())]
-        return int(await self._redis.script(_REQUEUE, (q.dead, q.pending, q.wake), args))
+        keys = (q.dead, q.pending, q.wake)
+        head: list[EncodedArg] = [self._head, _RECORD_TAIL, WAKE_TOKENS, CHUNK]
+        requeued = 0
+        if task_ids is not None:
+            for start in range(0, len(task_ids), CHUNK):
+                ids = task_ids[start : start + CHUNK]
+                done, _, _ = await self._redis.script(_REQUEUE, keys, [*head, 0, *ids])
+                requeued += done
+            return requeued
+        start, more = 0, 1
+        while more:  # bounded pages of the dead set; those that stay in it are stepped over
+            done, kept, more = await self._redis.script(_REQUEUE, keys, [*head, start])
+            requeued += done
+            start += kept
+        return requeued
 
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._prefix + CacheKey.task_queue_part(queue, f"stop.{uuid.uuid4().hex}").value

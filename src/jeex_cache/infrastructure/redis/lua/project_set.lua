@@ -3,13 +3,18 @@
 -- then per tag: KEYS[2i+2] the project's index of that tag, KEYS[2i+3] the tag's project registry.
 -- ARGV[1] payload, ARGV[2] ttl ms, ARGV[3] version ('' = stored + 1), ARGV[4] '|tag|tag|',
 -- ARGV[5] project id, ARGV[5+i] tag names.
--- Returns {1, version} when stored, {0, stored_version} when refused as stale.
+-- Returns {1, version} when stored, {0, stored_version} when refused as stale, and
+-- {-1, stored_version} when an unversioned write finds the highest version (2^53 - 1).
 local entry, index, project_tags = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[2])
 
 local stored = tonumber(redis.call('HGET', entry, 'ver'))
 local version
 if ARGV[3] == '' then
+  -- Past 2^53 - 1 a double no longer counts by one: refuse rather than stick or skip.
+  if stored and stored >= 9007199254740991 then
+    return {-1, stored}
+  end
   version = (stored or 0) + 1
 else
   version = tonumber(ARGV[3])
@@ -25,6 +30,15 @@ local expires = now + ttl
 local expires_s = string.format('%d', expires)
 local stale_below = '(' .. string.format('%d', now)
 
+-- Drop at most 100 members already past their expiry (the lowest scores, so the lowest
+-- ranks): each write prunes more than it adds, and no write pays for a whole backlog.
+local function prune(key)
+  local stale = redis.call('ZCOUNT', key, '-inf', stale_below)
+  if stale > 0 then
+    redis.call('ZREMRANGEBYRANK', key, 0, math.min(stale, 100) - 1)
+  end
+end
+
 -- Every field is written, so no DEL is needed to start a fresh entry ('' = never accessed).
 redis.call('HSET', entry, 'd', ARGV[1], 'ver', string.format('%d', version),
   'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'la', '', 'tg', ARGV[4])
@@ -39,15 +53,15 @@ local function outlive(key)
 end
 
 local function list_entry(key)
+  prune(key)
   redis.call('ZADD', key, expires_s, entry)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
   outlive(key)
 end
 
 -- Registries hold the latest expiry of anything they stand for (GT keeps the maximum).
 local function register(key, member)
+  prune(key)
   redis.call('ZADD', key, 'GT', expires_s, member)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', stale_below)
   outlive(key)
 end
 

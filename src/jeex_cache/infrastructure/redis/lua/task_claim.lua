@@ -48,8 +48,12 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', running, '-inf', now_s, 'LIMIT',
     if tonumber(f[2]) >= tonumber(f[3]) then
       -- The lease ('l') stays: a late acknowledgement of that delivery still wins.
       redis.call('ZADD', dead, now_s, id)
-      redis.call('ZREMRANGEBYSCORE', dead, '-inf',
+      -- Burials older than the status TTL have lost their records: trim at most 100.
+      local old = redis.call('ZCOUNT', dead, '-inf',
         '(' .. string.format('%d', now - tonumber(ARGV[4])))
+      if old > 0 then
+        redis.call('ZREMRANGEBYRANK', dead, 0, math.min(old, 100) - 1)
+      end
       redis.call('ZREM', running, id)
       redis.call('HSET', record, 's', 'dead', 'ut', now_s, 'ft', now_s,
         'e', string.format(ARGV[6], tonumber(f[2])))
@@ -65,15 +69,17 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', running, '-inf', now_s, 'LIMIT',
   end
 end
 
-while true do
-  local id = redis.call('ZRANGEBYSCORE', queue, '-inf', now_s, 'LIMIT', 0, 1)[1]
-  if not id then
-    break
-  end
+-- Entries whose task was cancelled (or expired) while queued are dropped on the way, at most
+-- 100 per call (cancelling removes its own entry; these are what a crash left behind).
+local due = redis.call('ZRANGEBYSCORE', queue, '-inf', now_s, 'LIMIT', 0, 100)
+local stale = {}
+for _, id in ipairs(due) do
   local record = head .. id .. tail
   local status = redis.call('HGET', record, 's')
-  -- Anything else was cancelled (or expired) while queued: its entry is dropped here.
   if status == 'queued' or status == 'failed' then
+    if #stale > 0 then
+      redis.call('ZREM', queue, unpack(stale))
+    end
     redis.call('ZADD', running, string.format('%d', now + tonumber(ARGV[3])), id)
     redis.call('ZREM', queue, id)
     local attempt = redis.call('HINCRBY', record, 'a', 1)
@@ -82,7 +88,13 @@ while true do
     local f = redis.call('HMGET', record, 'n', 'p', 'm', 'rd')
     return {done, id, attempt, f[1], f[2], tonumber(f[3]), tonumber(f[4])}
   end
-  redis.call('ZREM', queue, id)
+  stale[#stale + 1] = id
+end
+if #stale > 0 then
+  redis.call('ZREM', queue, unpack(stale))
+end
+if #due == 100 then
+  return {done, '', 0}  -- more may be due: the worker asks again at once
 end
 
 -- Nothing is due: the worker is about to wait, so wake-ups sent until now are spent.

@@ -19,9 +19,12 @@ if tonumber(f[2]) < tonumber(f[3]) then
   return 'failed'
 end
 redis.call('ZADD', KEYS[4], now_s, ARGV[1])
--- Burials older than the status TTL have lost their records: trim them on the way.
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf',
+-- Burials older than the status TTL have lost their records: trim at most 100 on the way.
+local old = redis.call('ZCOUNT', KEYS[4], '-inf',
   '(' .. string.format('%d', now - tonumber(ARGV[5])))
+if old > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, math.min(old, 100) - 1)
+end
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 's', 'dead', 'e', ARGV[3], 'ut', now_s, 'ft', now_s, 'l', 0)
