@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def login_example() -> str:
-    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+    blocks: list[str] = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
     [block] = [b for b in blocks if '@app.post("/login"' in b]
     return block
 

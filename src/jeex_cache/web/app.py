@@ -75,8 +75,8 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     )
     app.state.manager = cache
     app.state.session_issuer = issuer
-    metrics_token = settings.metrics_token
-    app.state.metrics_token = metrics_token and BearerToken(metrics_token.get_secret_value())
+    scrape = settings.metrics_token
+    app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
     app.include_router(sessions_router)
