@@ -6,12 +6,19 @@
 
 Settings come from the environment (``REDIS_URL`` and the others); an invalid value is reported
 in one line and the command exits with status 2.
+
+``serve`` runs uvicorn with its proxy headers off: the client address is the library's
+trusted-proxy rule's alone (``RATE_LIMIT_TRUSTED_PROXIES``), whatever ``FORWARDED_ALLOW_IPS``
+says. The ``jeex_cache`` loggers write beside uvicorn's, so the start-up lines (the backend,
+a generated issuer token) are seen.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
+from typing import Any
 
 from jeex_cache import __version__
 from jeex_cache.config import Settings
@@ -55,8 +62,24 @@ def _serve(host: str, port: int, log_level: str) -> int:
 
     from jeex_cache.web import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=_log_config(uvicorn.config.LOGGING_CONFIG, log_level),
+        proxy_headers=False,  # else uvicorn rewrites the client from X-Forwarded-For first
+        forwarded_allow_ips="",
+    )
     return 0
+
+
+def _log_config(base: dict[str, Any], log_level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration, with the ``jeex_cache`` loggers on its handler."""
+    config = copy.deepcopy(base)
+    level = "DEBUG" if log_level == "trace" else log_level.upper()
+    config["loggers"]["jeex_cache"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
 
 
 def _parser() -> argparse.ArgumentParser:

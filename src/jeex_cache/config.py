@@ -10,15 +10,25 @@ import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jeex_cache.domain.value_objects import TTL, RateLimitConfig
 from jeex_cache.errors import ConfigurationError
 
-__all__ = ["BACKEND_SCHEMES", "Settings"]
+__all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 
 BACKEND_SCHEMES = frozenset({"memory", "redis", "rediss", "unix"})
+# Probes, the scraper and the API docs: never counted by the reference service's default limit.
+DEFAULT_EXEMPT_PATHS = (
+    "/health",
+    "/metrics",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+)
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -79,6 +89,16 @@ class Settings(BaseSettings):
     # Embedded backend (ours): bytes its project cache may hold; when full it evicts, as Redis
     # does under maxmemory: expired entries first, then the least recently used.
     cache_memory_max_bytes: int = Field(256 * 1_048_576, ge=65_536)
+    # Reference service (ours): see docs/deploying.md.
+    session_issuer_token: SecretStr | None = Field(
+        None, description="Bearer token POST /sessions requires; unset: one is made at start."
+    )
+    session_issuer_max_data_bytes: int = Field(4_096, gt=0, le=1_048_576)
+    session_issuer_max_projects: int = Field(100, ge=0, le=1_000)
+    metrics_token: SecretStr | None = Field(None, description="Bearer token GET /metrics needs.")
+    rate_limit_exempt_paths: str = Field(
+        ",".join(DEFAULT_EXEMPT_PATHS), description="Comma-separated paths the default skips."
+    )
 
     # Ours
     cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")
@@ -110,6 +130,30 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the part
         return value
 
+    @field_validator("session_issuer_token", "metrics_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None  # an empty variable is unset
+            if len(value) < MIN_TOKEN_LENGTH or any(not c.isprintable() for c in value):
+                raise ValueError(
+                    f"use at least {MIN_TOKEN_LENGTH} printable characters "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
+        return value
+
+    @field_validator("rate_limit_exempt_paths")
+    @classmethod
+    def _paths(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not part.strip().startswith("/"):
+                raise ValueError(f"a path starts with '/', got {part.strip()!r}")
+        return value
+
     @field_validator("rate_limit_forwarded_header", mode="before")
     @classmethod
     def _header_name(cls, value: Any) -> Any:
@@ -132,6 +176,11 @@ class Settings(BaseSettings):
         """``RATE_LIMIT_TRUSTED_PROXIES`` as networks."""
         parts = (part.strip() for part in self.rate_limit_trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
+
+    @property
+    def rate_limit_exempt(self) -> frozenset[str]:
+        """``RATE_LIMIT_EXEMPT_PATHS`` as a set of paths."""
+        return frozenset(p.strip() for p in self.rate_limit_exempt_paths.split(",") if p.strip())
 
     @property
     def project_data_ttl(self) -> TTL:
@@ -158,7 +207,7 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "settings"
-        if field.endswith("url"):  # a URL may carry a password: never echo it
+        if field.endswith(("url", "token")):  # a URL may carry a password: never echo it
             problems.append(f"{field.upper()}: {error['msg']}")
             continue
         shown = repr(error.get("input"))

@@ -113,3 +113,59 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(Exception, match="frozen"):
         settings.redis_max_connections = 3  # type: ignore[misc]
+
+
+def test_reference_service_defaults() -> None:
+    settings = Settings()
+    assert settings.session_issuer_token is None  # serve then generates one and logs it
+    assert settings.metrics_token is None
+    assert settings.session_issuer_max_data_bytes == 4_096
+    assert settings.session_issuer_max_projects == 100
+    assert {"/health", "/metrics"} <= settings.rate_limit_exempt
+
+
+def test_reference_service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "t" * 43
+    monkeypatch.setenv("SESSION_ISSUER_TOKEN", f" {token} ")
+    monkeypatch.setenv("METRICS_TOKEN", "")  # empty is unset
+    monkeypatch.setenv("SESSION_ISSUER_MAX_PROJECTS", "5")
+    monkeypatch.setenv("SESSION_ISSUER_MAX_DATA_BYTES", "512")
+    monkeypatch.setenv("RATE_LIMIT_EXEMPT_PATHS", " /health , /livez,")
+    settings = Settings()
+    assert settings.session_issuer_token is not None
+    assert settings.session_issuer_token.get_secret_value() == token
+    assert token not in repr(settings)
+    assert token not in str(settings.model_dump())
+    assert settings.metrics_token is None
+    assert (settings.session_issuer_max_projects, settings.session_issuer_max_data_bytes) == (
+        5,
+        512,
+    )
+    assert settings.rate_limit_exempt == frozenset({"/health", "/livez"})
+
+
+@pytest.mark.parametrize("variable", ["SESSION_ISSUER_TOKEN", "METRICS_TOKEN"])
+@pytest.mark.parametrize("value", ["short-s3cret", "s3cret-with-a\nnewline-inside"])
+def test_a_weak_token_is_refused_and_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable) as caught:
+        Settings()
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RATE_LIMIT_EXEMPT_PATHS", "/health,metrics"),
+        ("SESSION_ISSUER_MAX_PROJECTS", "-1"),
+        ("SESSION_ISSUER_MAX_DATA_BYTES", "0"),
+    ],
+)
+def test_invalid_reference_service_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings()

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from jeex_cache import CacheManager
 from jeex_cache.web import create_app
-from tests.web._serve import serve
+from tests.web._serve import issuer, serve
 
 NewProject = Callable[[], Awaitable[UUID]]
 
@@ -34,9 +34,10 @@ async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def log_in(client: httpx.AsyncClient, *projects: UUID, user: UUID | None = None) -> str:
-    """``POST /sessions`` for ``projects``; the client then sends the session as Bearer."""
+    """``POST /sessions`` for ``projects`` (with the issuer token); the client then sends the
+    session as Bearer."""
     body = {"user_id": str(user or uuid4()), "project_access": [str(p) for p in projects]}
-    response = await client.post("/sessions", json=body)
+    response = await client.post("/sessions", json=body, headers=issuer(client))
     assert response.status_code == 201, response.text
     session_id: str = response.json()["session_id"]
     client.headers["Authorization"] = f"Bearer {session_id}"

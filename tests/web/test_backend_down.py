@@ -11,7 +11,7 @@ import pytest
 from jeex_cache import Settings
 from jeex_cache.testing import RedisServer, free_port
 from jeex_cache.web import create_app
-from tests.web._serve import serve
+from tests.web._serve import issuer, serve
 from tests.web.conftest import log_in
 
 pytestmark = pytest.mark.redis_only
@@ -68,7 +68,7 @@ async def test_routes_answer_503_while_redis_is_down(
     assert (await client.get("/sessions/me")).status_code == 503
     assert (await client.post("/sessions/me/rotate")).status_code == 503
     assert (await client.delete("/sessions/me")).status_code == 503  # not revoked: retry
-    login = await client.post("/sessions", json={"user_id": str(uuid4())})
+    login = await client.post("/sessions", json={"user_id": str(uuid4())}, headers=issuer(client))
     assert login.status_code == 503, login.text
     assert "set-cookie" not in login.headers
 
@@ -80,7 +80,8 @@ async def test_bad_input_is_still_422_while_redis_is_down(
     response = await client.put(f"/projects/{PROJECT}/cache", json={"data": 1, "ttl": -1})
     assert response.status_code == 422
     assert response.json()["error"] == "RequestValidationError"
-    assert (await client.post("/sessions", json={"user_id": "nobody"})).status_code == 422
+    login = await client.post("/sessions", json={"user_id": "nobody"}, headers=issuer(client))
+    assert login.status_code == 422
 
 
 async def test_service_starts_degraded_when_redis_is_unreachable() -> None:

@@ -54,7 +54,17 @@ def test_serve_hands_the_app_to_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None
     [(app, kwargs)] = calls
     assert isinstance(app, FastAPI)
     assert app.title == "jeex-cache reference service"
-    assert kwargs == {"host": "0.0.0.0", "port": 8123, "log_level": "warning"}
+    log_config = kwargs.pop("log_config")
+    assert kwargs == {
+        "host": "0.0.0.0",
+        "port": 8123,
+        "log_level": "warning",
+        "proxy_headers": False,  # only RATE_LIMIT_TRUSTED_PROXIES decides the client address
+        "forwarded_allow_ips": "",
+    }
+    jeex = log_config["loggers"]["jeex_cache"]
+    assert jeex == {"handlers": ["default"], "level": "WARNING", "propagate": False}
+    assert "jeex_cache" not in uvicorn.config.LOGGING_CONFIG["loggers"]  # a copy was changed
 
 
 def test_serve_end_to_end(tmp_path: Path) -> None:

@@ -29,8 +29,49 @@ async def small_client() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def test_limit_leaves_room_for_the_envelope() -> None:
-    assert LIMIT > 2 * MAX_PAYLOAD
+def test_limit_is_the_payload_limit_and_a_small_envelope() -> None:
+    assert LIMIT == MAX_PAYLOAD + 64 * 1024
+    assert body_limit_for(1_048_576) < 2_000_000
+
+
+def many_empty_objects(size: int) -> bytes:
+    """A body of ``size`` bytes, ``{"data": [{},{},...]}``: cheap to send, dear to parse."""
+    head, tail = b'{"data": [{}', b"]}"
+    count = (size - len(head) - len(tail)) // 3
+    return head + b",{}" * count + tail
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_body_over_the_payload_limit_is_refused_before_parsing(
+    settings: Settings, chunked: bool
+) -> None:
+    """Default settings: 2 MB of ``[{},{},...]`` is 413 from the body limit, not from the
+    cache's payload check after parsing it all (some 50 MB of objects)."""
+    body = many_empty_objects(2_000_000)
+    limit = body_limit_for(settings.cache_max_payload_bytes)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 65_536):
+            yield body[start : start + 65_536]
+
+    async with serve(create_app(Settings(redis_url=settings.redis_url))) as client:
+        project = uuid4()
+        await log_in(client, project)
+        response = await client.put(
+            f"/projects/{project}/cache",
+            content=chunks() if chunked else body,
+            headers={"content-type": "application/json"},
+        )
+        assert ("content-length" in response.request.headers) is not chunked
+        assert response.status_code == 413, response.text
+        assert response.json() == {
+            "error": status_name(413),
+            "detail": f"request body is over the limit of {limit} bytes",
+        }
+        # A value just under the payload limit still fits.
+        value = "x" * (settings.cache_max_payload_bytes - 2)  # its quotes make up the rest
+        fits = await client.put(f"/projects/{project}/cache", json={"data": value})
+        assert fits.status_code == 200, fits.text
 
 
 async def test_declared_length_over_the_limit_is_413(small_client: httpx.AsyncClient) -> None:

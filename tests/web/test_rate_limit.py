@@ -187,3 +187,43 @@ async def test_ipv6_clients_of_one_64_share_a_quota(settings: Settings) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 codes.append((await client.get(f"/projects/{uuid4()}/cache")).status_code)
     assert codes == [401, 401, 401, 429, 401]
+
+
+class WithoutPeer:
+    """Serves ``app`` as a Unix socket server would: no client address in the scope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "client": None}
+        await self.app(scope, receive, send)
+
+
+async def test_a_peer_without_an_address_is_limited_not_skipped(settings: Settings) -> None:
+    app = create_app(tight(settings))
+    url = f"/projects/{uuid4()}/cache"
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=WithoutPeer(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers = [await client.get(url) for _ in range(4)]
+        # uvicorn's proxy headers, when on, write what a forwarding header says: "unknown".
+        transport = httpx.ASGITransport(app=app, client=("unknown", 0))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers.append(await client.get(url))
+    assert [a.status_code for a in answers] == [401, 401, 401, 429, 429]
+    assert answers[0].headers["ratelimit"] == '"minute";r=2;t=60'
+
+
+async def test_an_unknown_hop_from_a_trusted_proxy_is_limited(settings: Settings) -> None:
+    app = create_app(tight(settings, rate_limit_trusted_proxies="10.0.0.0/8"))
+    url = f"/projects/{uuid4()}/cache"
+    async with serve(app, peer="10.0.0.2") as proxy:
+        hops = ["unknown", "_hidden", "", "unknown"]
+        codes = [
+            (await proxy.get(url, headers={"X-Forwarded-For": hop})).status_code for hop in hops
+        ]
+        assert codes == [401, 401, 401, 429]  # all counted as the proxy itself
+        client = {"X-Forwarded-For": "203.0.113.8"}
+        assert (await proxy.get(url, headers=client)).status_code == 401  # its own quota

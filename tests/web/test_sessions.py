@@ -9,7 +9,7 @@ import pytest
 
 from jeex_cache import CacheManager, Settings
 from jeex_cache.web import create_app
-from tests.web._serve import serve
+from tests.web._serve import issuer, serve
 from tests.web.conftest import NewProject, log_in
 from tests.web.test_app import assert_error, cache_url
 
@@ -21,7 +21,7 @@ async def test_login_sets_a_hardened_cookie_and_returns_the_id(
 ) -> None:
     user, project = uuid4(), uuid4()
     body = {"user_id": str(user), "user_data": {"name": "Jane"}, "project_access": [str(project)]}
-    response = await anonymous.post("/sessions", json=body)
+    response = await anonymous.post("/sessions", json=body, headers=issuer(anonymous))
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["user_id"] == str(user)
@@ -136,14 +136,17 @@ async def test_rotation_moves_the_session_to_a_new_id(
     ],
 )
 async def test_bad_login_is_422(anonymous: httpx.AsyncClient, body: object) -> None:
-    response = await anonymous.post("/sessions", json=body)
+    response = await anonymous.post("/sessions", json=body, headers=issuer(anonymous))
     assert_error(response, 422, "RequestValidationError")
     assert "set-cookie" not in response.headers
 
 
-async def test_oversized_user_data_is_413(anonymous: httpx.AsyncClient) -> None:
-    body = {"user_id": str(uuid4()), "user_data": {"blob": "x" * 20_000}}
-    response = await anonymous.post("/sessions", json=body)
+async def test_oversized_user_data_is_413(settings: Settings) -> None:
+    """The manager's own bound holds under a looser HTTP bound."""
+    loose = Settings(redis_url=settings.redis_url, session_issuer_max_data_bytes=1_048_576)
+    async with serve(create_app(loose)) as client:
+        body = {"user_id": str(uuid4()), "user_data": {"blob": "x" * 20_000}}
+        response = await client.post("/sessions", json=body, headers=issuer(client))
     assert_error(response, 413, "PayloadTooLargeError")
     assert "CACHE_SESSION_MAX_DATA_BYTES" in response.json()["detail"]
 
@@ -153,7 +156,8 @@ async def test_cookie_settings_are_honoured() -> None:
         redis_url=None, cache_session_cookie_name="sid", cache_session_cookie_secure=False
     )
     async with serve(create_app(settings)) as client:
-        response = await client.post("/sessions", json={"user_id": str(uuid4())})
+        body = {"user_id": str(uuid4())}
+        response = await client.post("/sessions", json=body, headers=issuer(client))
         assert response.headers["set-cookie"].startswith("sid=")
         assert "secure" not in response.headers["set-cookie"].lower()
         # Not Secure, so the client's cookie jar sends it back over plain http.
@@ -165,7 +169,7 @@ async def test_openapi_lists_the_session_endpoints(anonymous: httpx.AsyncClient)
     assert set(paths["/sessions"]) == {"post"}
     assert set(paths["/sessions/me"]) == {"get", "delete"}
     assert set(paths["/sessions/me/rotate"]) == {"post"}
-    assert "demo login" in paths["/sessions"]["post"]["summary"]
+    assert "issuer token" in paths["/sessions"]["post"]["summary"]
 
 
 async def test_log_in_helper_works_with_a_user_of_ones_choice(

@@ -3,19 +3,24 @@
     app = create_app(Settings(redis_url="redis://localhost:6379/0"))
     # uvicorn module:app, or ``jeex-cache serve``
 
-The app's lifespan initialises the manager at start-up and closes it at shutdown.
+The app's lifespan initialises the manager at start-up and closes it at shutdown. At its
+first start it logs the backend (warning that the memory backend is per process) and, when
+``SESSION_ISSUER_TOKEN`` is unset, the issuer token it generated.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
 from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
@@ -27,6 +32,8 @@ from jeex_cache.web.sessions import router as sessions_router
 __all__ = ["TITLE", "create_app"]
 
 TITLE = "jeex-cache reference service"
+
+logger = logging.getLogger("jeex_cache.web")
 
 
 def create_app(settings: Settings | None = None, *, manager: CacheManager | None = None) -> FastAPI:
@@ -40,9 +47,16 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     elif settings is not None:
         raise ValueError("pass settings or a manager to create_app, not both")
     cache = manager
+    settings = cache.settings
+    issuer = BearerToken.configured_or_generated(settings.session_issuer_token)
+    announced = False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal announced
+        if not announced:
+            announced = True
+            _announce(cache, issuer)
         await cache.initialize()
         try:
             yield
@@ -54,19 +68,51 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
         version=__version__,
         description=(
             "Per-project cached documents, tag invalidation and health over jeex-cache, "
-            "behind sessions with project access rights. POST /sessions is a demo login: "
-            "real authentication belongs to your application."
+            "behind sessions with project access rights. POST /sessions needs the issuer "
+            "token: your application authenticates users and issues their sessions."
         ),
         lifespan=lifespan,
     )
     app.state.manager = cache
+    app.state.session_issuer = issuer
+    scrape = settings.metrics_token
+    app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
     install_error_handlers(app)
-    app.add_middleware(
-        BodySizeLimit, max_bytes=body_limit_for(cache.settings.cache_max_payload_bytes)
-    )
+    app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
     app.include_router(sessions_router)
-    install_rate_limiting(app, cache)  # per client IP, RATE_LIMIT_DEFAULT_* (outermost)
+    # Per client IP, RATE_LIMIT_DEFAULT_*, outside RATE_LIMIT_EXEMPT_PATHS (outermost).
+    install_rate_limiting(app, cache, exempt=settings.rate_limit_exempt)
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)
     return app
+
+
+def _announce(manager: CacheManager, issuer: BearerToken) -> None:
+    """The start-up lines: which backend, and a generated issuer token (once, like Jupyter)."""
+    settings = manager.settings
+    if settings.backend == "memory":
+        logger.warning(
+            "backend: memory (in process). Each process has its own sessions, rate limits, "
+            "cache and progress: run one process, or set REDIS_URL to share them."
+        )
+    else:
+        logger.info("backend: redis (%s)", _where(settings.redis_url))
+    if issuer.generated:
+        logger.warning(
+            "SESSION_ISSUER_TOKEN is unset. POST /sessions accepts only this token, generated "
+            "for this process: Authorization: Bearer %s",
+            issuer.token,
+        )
+
+
+def _where(url: str | None) -> str:
+    """Host and port (or socket path) of a backend URL, never its credentials."""
+    parts = urlsplit(url or "")
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{parts.hostname or 'localhost'}:{port or 6379}"

@@ -1,14 +1,18 @@
-"""``GET /metrics``: the manager's performance metrics in Prometheus text format (0.0.4)."""
+"""``GET /metrics``: the manager's performance metrics in Prometheus text format (0.0.4).
+
+With ``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>`` (else 401).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
 from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.web.credentials import require_metrics_token
 
 __all__ = ["render_prometheus", "router"]
 
@@ -27,6 +31,7 @@ _CIRCUIT_STATES = ("closed", "open", "half_open")
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
+    dependencies=[Depends(require_metrics_token)],
     summary="Performance metrics in Prometheus text format",
 )
 async def metrics(request: Request) -> PlainTextResponse:

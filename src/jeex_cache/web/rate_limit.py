@@ -9,9 +9,11 @@
     async def upload(...): ...
 
 Every response to a checked request carries ``RateLimit-Policy`` and ``RateLimit``; a refused
-one is 429 with ``Retry-After`` and a problem body (see ``rate_limit_http``). A rule whose
-identity is unknown (no user, no ``project_id`` in the path) does not apply. While the
-backend is down checks fail open: the request goes through, without headers.
+one is 429 with ``Retry-After`` and a problem body (see ``rate_limit_http``). A user or
+project rule whose identity is unknown (no user, no ``project_id`` in the path) does not
+apply; a per-IP rule counts a peer without an address (a Unix socket, a server that put
+``unknown`` there) under ``UNKNOWN_CLIENT``, one quota for all of them. While the backend is
+down checks fail open: the request goes through, without headers.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jeex_cache.config import DEFAULT_EXEMPT_PATHS
 from jeex_cache.domain.identifiers import parse_uuid
 from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.domain.rate_limiting import LimitsLike
@@ -41,6 +44,7 @@ from jeex_cache.web.rate_limit_http import (
 __all__ = [
     "EXEMPT_PATHS",
     "RateLimitMiddleware",
+    "UNKNOWN_CLIENT",
     "RateLimitRule",
     "install_rate_limiting",
     "rate_limit",
@@ -49,7 +53,9 @@ __all__ = [
 
 Identify = Callable[[HTTPConnection], "str | UUID | None"]
 
-EXEMPT_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+EXEMPT_PATHS = frozenset(DEFAULT_EXEMPT_PATHS)  # probes, /metrics, the docs
+# The identity of every peer without an address: the unspecified address, which no peer has.
+UNKNOWN_CLIENT = "0.0.0.0"
 _STATE = "jeex_rate_limits"  # the checks of one request, in its scope's state
 
 
@@ -73,8 +79,14 @@ class RateLimitRule:
         cls, limits: LimitsLike, client_address: ClientAddress | None = None
     ) -> RateLimitRule:
         """Per client IP (IPv6 grouped by ``RATE_LIMIT_IPV6_PREFIX``); forwarding headers are
-        believed only from the proxies ``client_address`` trusts (by default, none)."""
-        return cls(_policy(limits), "ip", client_address or ClientAddress())
+        believed only from the proxies ``client_address`` trusts (by default, none). A peer
+        without an address is counted as ``UNKNOWN_CLIENT``, never let through unlimited."""
+        resolve = client_address or ClientAddress()
+
+        def address(connection: HTTPConnection) -> str:
+            return resolve(connection) or UNKNOWN_CLIENT
+
+        return cls(_policy(limits), "ip", address)
 
     @classmethod
     def per_user(cls, limits: LimitsLike, user: Identify = session_user) -> RateLimitRule:

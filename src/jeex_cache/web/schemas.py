@@ -109,18 +109,18 @@ class CacheEntry(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    """``POST /sessions`` (a demo login): whom the session is for and what it may reach."""
+    """``POST /sessions`` (by the issuer): whom the session is for and what it may reach."""
 
     model_config = ConfigDict(extra="forbid")
 
     user_id: UUID
     user_data: dict[str, Any] = Field(
-        default_factory=dict, description="Any JSON object (CACHE_SESSION_MAX_DATA_BYTES)."
+        default_factory=dict, description="Any JSON object (SESSION_ISSUER_MAX_DATA_BYTES)."
     )
     project_access: list[UUID] = Field(
         default_factory=list,
         max_length=MAX_PROJECTS_PER_SESSION,
-        description="The projects whose cache this session may use.",
+        description="The projects whose cache this session may use (SESSION_ISSUER_MAX_PROJECTS).",
     )
 
 

@@ -1,8 +1,10 @@
 """The reference service's session endpoints, and how a request names its session.
 
-``POST /sessions`` is a demo login: it issues a session for whatever user and projects the
-body names. A real application authenticates the user first (password, SSO...) and then calls
-``create_user_session`` itself; nothing here checks who the caller is.
+``POST /sessions`` issues a session for whatever user and projects the body names, so it
+answers only a caller holding the issuer token (``jeex_cache.web.credentials``): a trusted
+backend, never a browser. Such sessions are bounded by ``SESSION_ISSUER_MAX_DATA_BYTES`` and
+``SESSION_ISSUER_MAX_PROJECTS``. A real application authenticates the user itself (password,
+SSO...) and then calls ``create_user_session``.
 
 A session travels as ``Authorization: Bearer <id>`` or as the cookie ``CACHE_SESSION_COOKIE_NAME``
 (``HttpOnly; Secure; SameSite=Lax``, path ``/``, lasting no longer than the session's
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from jeex_cache.domain.entities import UserSession
-from jeex_cache.errors import AccessDenied
+from jeex_cache.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
 from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
 
@@ -45,8 +49,7 @@ def session_token(request: Request) -> str:
     if cookie:
         return cookie
     raise AccessDenied(
-        "a session is required: send 'Authorization: Bearer <session id>' or the session "
-        "cookie (POST /sessions issues one)",
+        "a session is required: send 'Authorization: Bearer <session id>' or the session cookie",
         reason=AccessDenied.INVALID_SESSION,
     )
 
@@ -89,17 +92,38 @@ def _clear_cookie(response: Response, manager: CacheManager) -> None:
     status_code=201,
     response_model=SessionIssued,
     responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}, **_RESPONSES},
-    summary="Issue a session (demo login: real authentication belongs to your application)",
+    dependencies=[Depends(require_issuer)],
+    summary="Issue a session (needs the issuer token: 'Authorization: Bearer <token>')",
 )
 async def create_session(
     body: SessionCreate, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Issue a session for ``user_id`` with access to ``project_access``; sets the cookie."""
+    _check_bounds(body, manager)
     session = await manager.create_user_session(body.user_id, body.user_data, body.project_access)
     if session is None:
         return error_response(503, "BackendUnavailable", "no session could be issued")
     _set_cookie(response, manager, session)
     return SessionIssued.issued(session)
+
+
+def _check_bounds(body: SessionCreate, manager: CacheManager) -> None:
+    settings = manager.settings
+    projects = len(set(body.project_access))
+    if projects > settings.session_issuer_max_projects:
+        raise InvalidInputError(
+            f"{projects} projects requested, over the limit of "
+            f"{settings.session_issuer_max_projects} (SESSION_ISSUER_MAX_PROJECTS)"
+        )
+    try:
+        size = len(orjson.dumps(body.user_data))
+    except TypeError:  # e.g. an integer beyond 64 bits: the manager refuses it with its reason
+        return
+    if size > settings.session_issuer_max_data_bytes:
+        raise PayloadTooLargeError(
+            f"user data is {size} bytes, over the limit of "
+            f"{settings.session_issuer_max_data_bytes} (SESSION_ISSUER_MAX_DATA_BYTES)"
+        )
 
 
 @router.get("/me", response_model=SessionInfo, responses=_RESPONSES, summary="The current session")

@@ -1,0 +1,153 @@
+"""``jeex-cache serve`` as deployed: a real uvicorn process, its log, its client addresses.
+
+Each test starts ``python -m jeex_cache.cli serve`` on a free port with a clean environment
+(no ``Settings`` variable but the test's) and ``FORWARDED_ALLOW_IPS=*``: uvicorn's own proxy
+trust at its widest, to show it no longer decides anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+
+from jeex_cache import Settings
+from jeex_cache.testing import free_port
+
+ISSUER_LINE = re.compile(r"Authorization: Bearer (\S+)")
+
+
+@dataclass
+class Served:
+    """A running ``serve``: its base URL and its log so far."""
+
+    url: str
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@contextmanager
+def serving(tmp_path: Path, **variables: str) -> Iterator[Served]:
+    """Run ``jeex-cache serve`` with ``variables`` in its environment until the block ends."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    env.update(FORWARDED_ALLOW_IPS="*", **variables)
+    log_path = tmp_path / f"serve-{port}.log"
+    command = [sys.executable, "-m", "jeex_cache.cli", "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            served = Served(f"http://127.0.0.1:{port}", log_path)
+            _wait_until_up(served, process)
+            yield served
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_up(served: Served, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if client.get(f"{served.url}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError(f"serve did not come up:\n{served.log}")
+
+
+def backend_variables(settings: Settings) -> dict[str, str]:
+    """``REDIS_URL`` for the backend under test (none for memory)."""
+    return {} if settings.redis_url is None else {"REDIS_URL": settings.redis_url}
+
+
+def test_a_default_serve_issues_no_session_to_an_anonymous_caller(
+    tmp_path: Path, settings: Settings
+) -> None:
+    with serving(tmp_path, **backend_variables(settings)) as served, httpx.Client() as client:
+        body = {"user_id": str(uuid4()), "project_access": [str(uuid4())]}
+        anonymous = client.post(f"{served.url}/sessions", json=body)
+        assert anonymous.status_code == 401, anonymous.text
+        assert "set-cookie" not in anonymous.headers
+        forged = client.post(
+            f"{served.url}/sessions", json=body, headers={"Authorization": "Bearer " + "A" * 43}
+        )
+        assert forged.status_code == 401
+
+        [token] = ISSUER_LINE.findall(served.log)  # printed once, at start
+        assert "SESSION_ISSUER_TOKEN is unset" in served.log
+        issued = client.post(
+            f"{served.url}/sessions", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert issued.status_code == 201, issued.text
+        session = {"Authorization": f"Bearer {issued.json()['session_id']}"}
+        assert client.get(f"{served.url}/sessions/me", headers=session).status_code == 200
+        assert served.log.count(token) == 1
+
+
+def test_serve_with_an_issuer_token_prints_no_token(tmp_path: Path) -> None:
+    token = "configured-" + "t" * 40
+    with serving(tmp_path, SESSION_ISSUER_TOKEN=token) as served, httpx.Client() as client:
+        issued = client.post(
+            f"{served.url}/sessions",
+            json={"user_id": str(uuid4())},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert issued.status_code == 201, issued.text
+        assert token not in served.log
+        assert ISSUER_LINE.search(served.log) is None
+
+
+def test_serve_logs_its_backend(tmp_path: Path, settings: Settings) -> None:
+    with serving(tmp_path, **backend_variables(settings)) as served:
+        log = served.log
+    if settings.redis_url is None:
+        assert "WARNING:  backend: memory (in process)" in log
+        assert "Each process has its own sessions, rate limits" in log
+    else:
+        port = settings.redis_url.rsplit(":", 1)[1].split("/")[0]
+        assert f"INFO:     backend: redis (redis://127.0.0.1:{port})" in log
+        assert "backend: memory" not in log
+
+
+def test_serve_believes_no_forwarding_header_by_itself(tmp_path: Path, settings: Settings) -> None:
+    """No trusted proxy: neither a fresh X-Forwarded-For each time nor ``unknown`` escapes
+    the limit of the real peer, 127.0.0.1 (uvicorn's proxy headers used to rewrite it)."""
+    variables = {**backend_variables(settings), "RATE_LIMIT_DEFAULT_REQUESTS": "4"}
+    with serving(tmp_path, **variables) as served, httpx.Client() as client:
+        hops = ["203.0.113.1", "unknown", "198.51.100.2", "unknown", "203.0.113.3", "unknown"]
+        codes = [
+            client.get(f"{served.url}/sessions/me", headers={"X-Forwarded-For": hop}).status_code
+            for hop in hops
+        ]
+    assert codes == [401, 401, 401, 401, 429, 429]
+
+
+def test_serve_limits_an_unknown_hop_from_its_trusted_proxy(tmp_path: Path) -> None:
+    variables = {"RATE_LIMIT_DEFAULT_REQUESTS": "3", "RATE_LIMIT_TRUSTED_PROXIES": "127.0.0.1"}
+    with serving(tmp_path, **variables) as served, httpx.Client() as client:
+        unknown = {"X-Forwarded-For": "unknown"}
+        codes = [
+            client.get(f"{served.url}/sessions/me", headers=unknown).status_code for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]  # counted as the proxy, never skipped
+        real = {"X-Forwarded-For": "203.0.113.9"}  # through the proxy: its own quota
+        assert client.get(f"{served.url}/sessions/me", headers=real).status_code == 401
