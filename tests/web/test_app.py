@@ -269,3 +269,16 @@ async def test_metrics_endpoint_speaks_prometheus(
         'jeex_cache_operations_total{operation="get_project_entry",family="cache_read"} 1' in text
     )
     assert 'jeex_cache_operation_latency_seconds{operation="get_project_entry"' in text
+
+
+async def test_metrics_show_the_embedded_backends_memory(
+    client: httpx.AsyncClient, new_project: NewProject, backend: str
+) -> None:
+    await client.put(cache_url(await new_project()), json={"data": {"a": 1}})
+    text = (await client.get("/metrics")).text
+    if backend == "memory":
+        assert "# TYPE jeex_cache_memory_evictions_total counter" in text
+        assert "jeex_cache_memory_evictions_total 0" in text
+        assert "jeex_cache_memory_entries 1" in text
+    else:
+        assert "jeex_cache_memory_bytes" not in text

@@ -82,6 +82,18 @@ def _backend_lines(backend: dict[str, Any]) -> Iterator[str]:
         yield f"jeex_cache_pool_connections_in_use {pool['in_use']}"
         yield "# TYPE jeex_cache_pool_connections_max gauge"
         yield f"jeex_cache_pool_connections_max {pool['max']}"
+    memory = backend.get("memory")
+    if memory is not None:
+        yield "# HELP jeex_cache_memory_bytes Bytes the embedded backend's project cache holds."
+        yield "# TYPE jeex_cache_memory_bytes gauge"
+        yield f"jeex_cache_memory_bytes {memory['used']}"
+        yield "# TYPE jeex_cache_memory_max_bytes gauge"
+        yield f"jeex_cache_memory_max_bytes {memory['max']}"
+        yield "# TYPE jeex_cache_memory_entries gauge"
+        yield f"jeex_cache_memory_entries {memory['entries']}"
+        yield "# HELP jeex_cache_memory_evictions_total Entries evicted to stay within the bound."
+        yield "# TYPE jeex_cache_memory_evictions_total counter"
+        yield f"jeex_cache_memory_evictions_total {memory['evictions']}"
 
 
 def _labels(operation: str, stats: dict[str, Any], **extra: str) -> str:
