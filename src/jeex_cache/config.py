@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # connection as stalled. REDIS_MAX_CONNECTIONS and REDIS_POOL_TIMEOUT now bound the
     # redis-py connections kept for blocking, pub/sub and stateful commands.
     redis_multiplex_connections: int = Field(2, ge=1, le=64)
-    redis_max_inflight: int = Field(1_000, ge=1, le=1_000_000)
+    redis_max_inflight: int = Field(256, ge=1, le=1_000_000)
     redis_command_timeout: float | None = Field(None, gt=0, le=60)
 
     # Cache TTLs in seconds (spec)

@@ -31,7 +31,7 @@ class Limits:
 
     deadline: float = 0.25
     connect_timeout: float = 0.25
-    max_inflight: int = 1_000
+    max_inflight: int = 256
     max_inflight_bytes: int = 4 * 1_048_576
 
 
