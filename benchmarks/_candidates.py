@@ -1,9 +1,9 @@
 """The implementations compared: jeex-cache, and raw redis-py doing the same round trip.
 
-Raw redis-py gets the pool jeex-cache builds in ``create_client``: a
-pool of ``redis_max_connections`` connections (hiredis parser when
-installed). The baselines leave out ``socket_timeout``; diagnostic rows add it back, and run
-our Lua scripts directly, to attribute the overhead between client, driver and server.
+Raw redis-py gets a pool of ``redis_max_connections`` connections (by default one per
+caller; hiredis parser when installed); jeex-cache runs on its few multiplexed connections.
+The baselines leave out ``socket_timeout``; diagnostic rows add it back, and run our Lua
+scripts directly, to attribute the overhead between client, driver and server.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def pool_description(settings: Settings, concurrency: int) -> str:
         )
     return (
         f"{size} connections for {concurrency} callers. raw redis-py: {raw}; jeex-cache: "
-        f"redis.asyncio.ConnectionPool(max_connections={size}) behind its FIFO gate. "
+        f"{settings.redis_multiplex_connections} multiplexed connections (core.transport). "
         "'+socket_timeout' rows also set socket_timeout/socket_connect_timeout/retry "
         "exactly as jeex-cache's create_client"
     )

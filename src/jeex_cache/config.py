@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     redis_socket_timeout: float = Field(0.25, gt=0, le=60)
     redis_connect_timeout: float = Field(2.0, gt=0, le=60)
     redis_pool_timeout: float = Field(0.25, gt=0, le=60)
+    # Redis transport (ours; docs/transport.md). Every script, command and batch shares
+    # REDIS_MULTIPLEX_CONNECTIONS multiplexed connections, each carrying up to
+    # REDIS_MAX_INFLIGHT commands at once (more callers wait in order; they do not fail).
+    # A reply later than REDIS_COMMAND_TIMEOUT (default REDIS_SOCKET_TIMEOUT) closes its
+    # connection as stalled. REDIS_MAX_CONNECTIONS and REDIS_POOL_TIMEOUT now bound the
+    # redis-py connections kept for blocking, pub/sub and stateful commands.
+    redis_multiplex_connections: int = Field(2, ge=1, le=64)
+    redis_max_inflight: int = Field(256, ge=1, le=1_000_000)
+    redis_command_timeout: float | None = Field(None, gt=0, le=60)
 
     # Cache TTLs in seconds (spec)
     cache_project_data_ttl: int = Field(3_600, gt=0)

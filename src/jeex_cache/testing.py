@@ -3,8 +3,12 @@
     with RedisServer.start() as server:
         settings = Settings(redis_url=server.url)
 
+    RedisServer.start(tls=True).url          # rediss://... with a throw-away CA (needs openssl)
+    RedisServer.start(unix_socket=True).url  # unix://...
+
 Needs a ``redis-server`` binary on PATH (or ``REDIS_SERVER_BIN``). The server keeps nothing on
-disk and dies with the test process.
+disk and dies with the test process. A TLS or unix-socket server also listens on its plain
+loopback port (``plain_url``), for fixtures that inspect it.
 """
 
 from __future__ import annotations
@@ -39,23 +43,70 @@ def free_port() -> int:
 class RedisServer:
     """A ``redis-server`` child process on 127.0.0.1; stop, kill, pause and restart it."""
 
-    def __init__(self, port: int, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        port: int,
+        extra_args: tuple[str, ...] = (),
+        *,
+        tls: bool = False,
+        unix_socket: bool = False,
+    ) -> None:
         self.port = port
         self._extra_args = extra_args
         self._workdir = tempfile.mkdtemp(prefix="jeex-redis-")
         self._process: subprocess.Popen[bytes] | None = None
+        self.tls_port: int | None = None
+        self.ca_file: str | None = None
+        self.socket_path: str | None = None
+        if tls:
+            self.tls_port = free_port()
+            self.ca_file = _make_certificates(self._workdir)
+            self._extra_args += (
+                "--tls-port", str(self.tls_port),
+                "--tls-cert-file", os.path.join(self._workdir, "server.crt"),
+                "--tls-key-file", os.path.join(self._workdir, "server.key"),
+                "--tls-ca-cert-file", self.ca_file,
+                "--tls-auth-clients", "no",
+            )  # fmt: skip
+        if unix_socket:
+            self.socket_path = os.path.join(self._workdir, "redis.sock")
+            self._extra_args += ("--unixsocket", self.socket_path, "--unixsocketperm", "700")
 
     @classmethod
-    def start(cls, *extra_args: str, port: int | None = None) -> RedisServer:
-        """Start a server (on a free port unless given) and wait until it answers."""
-        server = cls(port or free_port(), extra_args)
+    def start(
+        cls,
+        *extra_args: str,
+        port: int | None = None,
+        tls: bool = False,
+        unix_socket: bool = False,
+    ) -> RedisServer:
+        """Start a server (on a free port unless given) and wait until it answers.
+
+        ``tls``: also listen for TLS with a certificate of a CA made for it (``ca_file``);
+        ``unix_socket``: also listen on a unix socket in its working directory.
+        """
+        server = cls(port or free_port(), extra_args, tls=tls, unix_socket=unix_socket)
         server.restart()
         return server
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:<port>/0``."""
+        """``redis://127.0.0.1:<port>/0``, or the TLS or unix-socket URL of such a server."""
+        if self.tls_port is not None:
+            return f"rediss://127.0.0.1:{self.tls_port}/0?ssl_ca_certs={self.ca_file}"
+        if self.socket_path is not None:
+            return f"unix://{self.socket_path}?db=0"
+        return self.plain_url
+
+    @property
+    def plain_url(self) -> str:
+        """``redis://127.0.0.1:<port>/0`` (every server listens there)."""
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process ID while it runs."""
+        return self._process.pid if self._process is not None and self.running else None
 
     @property
     def running(self) -> bool:
@@ -97,7 +148,7 @@ class RedisServer:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
+                    if sock.recv(16).startswith((b"+PONG", b"-NOAUTH")):  # up (maybe locked)
                         return
             except OSError:
                 time.sleep(0.02)
@@ -136,3 +187,25 @@ class RedisServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _make_certificates(directory: str) -> str:
+    """A throw-away CA and a server certificate for 127.0.0.1 / localhost; the CA's path."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RedisServerError(
+            "a TLS test server needs the openssl command (apt-get install openssl)"
+        )
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True)
+
+    with open(os.path.join(directory, "san.ext"), "w") as ext:
+        ext.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=jeex-test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+    return os.path.join(directory, "ca.crt")

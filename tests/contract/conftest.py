@@ -12,7 +12,11 @@ from jeex_cache import RateLimitConfig, Settings
 from jeex_cache.domain.rate_limiting import RateLimitingService
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
 from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
-from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
+from jeex_cache.infrastructure.redis.connection import (
+    RedisExecutor,
+    create_client,
+    create_transport,
+)
 from jeex_cache.infrastructure.redis.rate_limit import RedisRateLimitRepository
 
 
@@ -42,11 +46,11 @@ async def limiter(
         return
     settings = Settings(redis_url=request.getfixturevalue("redis_url"))
     client = create_client(settings)
+    router = create_transport(settings)
     breaker = CircuitBreaker(failure_threshold=1000, reset_timeout=1.0)
-    executor = RedisExecutor(
-        client, settings.cache_namespace, max_in_flight=8, wait_timeout=5, breaker=breaker
-    )
+    executor = RedisExecutor(client, settings.cache_namespace, breaker=breaker, router=router)
     try:
         yield RateLimitingService(RedisRateLimitRepository(executor, ms_clock), default)
     finally:
+        await router.close()
         await client.aclose()

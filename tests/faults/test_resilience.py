@@ -8,9 +8,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from redis.asyncio.connection import AbstractConnection
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.core.transport import Connection, RespProtocol
 from jeex_cache.testing import RedisServer
 
 COOL_DOWN = 0.3
@@ -43,15 +43,22 @@ async def cache(server: RedisServer) -> AsyncIterator[CacheManager]:
 
 @pytest.fixture
 def sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts what reaches a socket (one element per send)."""
+    """Counts what the transport queues for a socket, and its connect attempts."""
     sent: list[int] = []
-    original = AbstractConnection.send_packed_command
+    original_append = RespProtocol.append
+    original_open = Connection.open.__func__  # type: ignore[attr-defined]
 
-    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        sent.append(1)
-        await original(self, command, check_health)
+    def counting(self: RespProtocol, entry: Any, data: bytes, commands: int) -> None:
+        sent.append(commands)
+        original_append(self, entry, data, commands)
 
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    async def opening(cls: type[Connection], *args: Any, **kwargs: Any) -> Connection:
+        sent.append(0)
+        connection: Connection = await original_open(cls, *args, **kwargs)
+        return connection
+
+    monkeypatch.setattr(RespProtocol, "append", counting)
+    monkeypatch.setattr(Connection, "open", classmethod(opening))
     return sent
 
 

@@ -8,7 +8,11 @@ from jeex_cache.config import Settings
 from jeex_cache.errors import BackendError
 from jeex_cache.infrastructure.backend import Backend
 from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
-from jeex_cache.infrastructure.redis.connection import RedisExecutor, create_client
+from jeex_cache.infrastructure.redis.connection import (
+    RedisExecutor,
+    create_client,
+    create_transport,
+)
 from jeex_cache.infrastructure.redis.health import RedisHealthRepository
 from jeex_cache.infrastructure.redis.progress import SCRIPTS as PROGRESS_SCRIPTS
 from jeex_cache.infrastructure.redis.progress import RedisProgressRepository
@@ -30,19 +34,15 @@ async def open_redis_backend(settings: Settings) -> Backend:
     """Connect to ``settings.redis_url`` and load the scripts.
 
     An unreachable server is not fatal: the backend starts degraded (the failure policy
-    applies per call) and scripts are loaded on first use.
+    applies per call), the transport connects on first use and scripts are loaded then.
     """
-    client = create_client(settings)
+    router = create_transport(settings)
+    client = create_client(settings)  # dedicated connections: blocking, pub/sub, stateful
     breaker = CircuitBreaker(
         settings.circuit_breaker_failure_threshold, settings.circuit_breaker_reset_timeout
     )
-    executor = RedisExecutor(
-        client,
-        settings.cache_namespace,
-        max_in_flight=settings.redis_max_connections,
-        wait_timeout=settings.redis_pool_timeout,
-        breaker=breaker,
-    )
+    await router.open()
+    executor = RedisExecutor(client, settings.cache_namespace, breaker=breaker, router=router)
     try:
         await executor.load(
             *SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS, *RATE_LIMIT_SCRIPTS, *TASK_SCRIPTS
@@ -56,6 +56,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
 
     async def close() -> None:
         await listener.close()
+        await router.close()
         await client.aclose()
 
     return Backend(

@@ -1,0 +1,1 @@
+"""Shared infrastructure of every capability: the Redis transport (``core.transport``)."""
