@@ -1,6 +1,7 @@
 """The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters.
 
-Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis.
+Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis
+(an enqueue with a ``project_id`` two).
 Unlike the cache, these operations raise ``BackendError`` when the backend fails: a caller
 must know whether a task was queued or cancelled.
 """
@@ -45,7 +46,8 @@ class TaskQueueAPI(ManagerBase):
         retried enqueue is harmless. ``delay`` (seconds or a ``timedelta``) postpones the first
         run; a failing task is retried with backoff until ``max_attempts`` deliveries, then
         goes to the queue's dead-letter list. Raises ``BackendError`` if it was not stored.
-        The task's progress (``ctx.start_progress``) belongs to ``project_id``, if given.
+        The task's progress (``ctx.start_progress``) belongs to ``project_id``, if given (one
+        more round trip, after the task is queued).
         """
         owner = None if project_id is None else parse_uuid(project_id)
         services = self._require()
