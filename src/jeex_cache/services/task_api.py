@@ -1,9 +1,9 @@
 """The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters.
 
 Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis
-(an enqueue with a ``project_id`` two).
-Unlike the cache, these operations raise ``BackendError`` when the backend fails: a caller
-must know whether a task was queued or cancelled.
+(an enqueue with a ``project_id`` two). Unlike the cache, these operations raise
+``BackendError`` when the backend fails: a caller must know whether a task was queued or
+cancelled.
 """
 
 from __future__ import annotations
