@@ -1,8 +1,8 @@
 -- Start tracking an operation at step 0: the record, a fresh event log, one 'started' event.
 -- KEYS[1] record hash, KEYS[2] event stream (its name is also the notification channel).
 -- ARGV[1] total steps, ARGV[2] message, ARGV[3] ttl ms, ARGV[4] max events, ARGV[5] '1' = restart,
--- ARGV[6] owning project ('' keeps the owner already recorded: a restarted record's, or one
--- that progress_assign.lua left for this start).
+-- ARGV[6] owning project ('' or absent keeps the owner already recorded: a restarted
+-- record's, or one that progress_assign.lua left for this start).
 -- Returns {outcome, total, step, status, message, error, started ms, updated ms, last event id,
 -- project}: 'exists' with the stored state when tracked already and not restarting, else
 -- 'applied'.
@@ -15,7 +15,7 @@ end
 local t = redis.call('TIME')
 local now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local previous = r[8] or ''
-local owner = ARGV[6]
+local owner = ARGV[6] or ''
 if owner == '' then
   owner = r[9] or ''
 end
