@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Progress (ours): events kept per operation, seconds between SSE keep-alive comments
     cache_progress_max_events: int = Field(1_000, ge=10, le=100_000)
     cache_progress_keepalive: float = Field(15.0, gt=0, le=300)
+    # Progress over HTTP (ours): true lets anyone read progress that no project owns.
+    progress_public: bool = False
 
     # Rate limiting (spec)
     rate_limit_default_requests: int = Field(100, gt=0)

@@ -22,12 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from jeex_cache._task_context import (
-    ProgressReporter,
-    ProgressStarter,
-    TaskContext,
-    WorkerStats,
-)
+from jeex_cache._task_context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
 from jeex_cache.domain.entities import Delivery, TaskClaim, TaskStatus
 from jeex_cache.domain.identifiers import validate_name
 from jeex_cache.domain.repository_interfaces import TaskWaiter
@@ -55,7 +50,9 @@ class Worker:
     handler that raises is retried after ``retry`` backoff until the task's ``max_attempts``,
     then the task is dead. ``stop()`` lets running handlers finish for ``shutdown_timeout``
     seconds, then cancels them and returns their tasks to the queue. ``burst`` makes ``run``
-    return once no task is due. ``progress`` receives ``ctx.report_progress`` calls.
+    return once no task is due. ``progress`` receives ``ctx.report_progress`` calls; without
+    it the task's progress is the manager's, under the task ID, and ends with the task
+    (completed on success, failed when dead).
     """
 
     def __init__(
@@ -97,25 +94,15 @@ class Worker:
         self._retry = retry or RetryPolicy()
         self._max_wait = float(max_wait)
         self._burst = burst
-        # Progress goes to the manager's progress API under the task ID unless told otherwise:
-        # ``ctx.start_progress(total)`` starts (or restarts, on a redelivery) the operation,
-        # ``ctx.report_progress(step, message)`` updates it.
-        self._progress: ProgressReporter = progress or self._report_progress
-        self._progress_start: ProgressStarter | None = None if progress else self._start_progress
+        managed = ManagedProgress(cache_manager)
+        self._managed = None if progress else managed
+        self._progress: ProgressReporter = progress or managed.report
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
         self._backend_failures = 0
         self._waiter: TaskWaiter | None = None
         self._interrupting: asyncio.Future[None] | None = None
-
-    async def _report_progress(self, task_id: str, step: int, message: str) -> object:
-        return await self._manager.update_progress(task_id, step, message)
-
-    async def _start_progress(self, task_id: str, total_steps: int, message: str) -> object:
-        return await self._manager.start_progress_tracking(
-            task_id, total_steps, message, restart=True
-        )
 
     @property
     def active(self) -> list[Delivery]:
@@ -243,7 +230,8 @@ class Worker:
     ) -> tuple[TaskStatus | None, Delivery | None]:
         """Run one delivery and settle it; with ``chain``, the success also claims the next."""
         handler = self._handlers.get(delivery.name)
-        context = TaskContext(delivery, self._progress, self._progress_start)
+        managed = self._managed
+        context = TaskContext(delivery, self._progress, None if managed is None else managed.start)
         try:
             if handler is None:
                 raise LookupError(f"no handler for task {delivery.name!r} on this worker")
@@ -258,6 +246,14 @@ class Worker:
             raise
         except Exception as exc:
             return await self._failed(delivery, exc), None
+        outcome, next_delivery = await self._succeeded(delivery, result, chain)
+        if outcome is TaskStatus.SUCCEEDED and managed is not None:
+            await managed.succeeded(context)
+        return outcome, next_delivery
+
+    async def _succeeded(
+        self, delivery: Delivery, result: Any, chain: bool
+    ) -> tuple[TaskStatus | None, Delivery | None]:
         tasks = self._manager.task_queue
         try:
             if chain:
@@ -294,6 +290,8 @@ class Worker:
             self.stats.retried += 1
         elif outcome is TaskStatus.DEAD:
             self.stats.dead += 1
+            if self._managed is not None:
+                await self._managed.dead(delivery.task_id, error)
         elif outcome is None:
             self.stats.superseded += 1
         return outcome if isinstance(outcome, TaskStatus) else None

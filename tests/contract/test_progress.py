@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -19,6 +19,7 @@ from jeex_cache import (
     ManualClock,
     ProgressEvent,
     ProgressOutcome,
+    ProgressResult,
     ProgressStatus,
     Settings,
 )
@@ -299,6 +300,38 @@ async def test_a_listener_ends_when_the_operation_expires(
         assert summary(events) == [("started", 0, "")]
 
 
+def owner_of(result: ProgressResult) -> UUID | None:
+    assert result.progress is not None, result
+    return result.progress.project_id
+
+
+async def test_progress_belongs_to_the_project_given_at_the_start(manager: CacheManager) -> None:
+    project, other = uuid4(), uuid4()
+    owned, nobodys = uuid4(), uuid4()
+    assert (
+        owner_of(await manager.start_progress_tracking(owned, 3, project_id=str(project)))
+        == project
+    )
+    assert owner_of(await manager.start_progress_tracking(nobodys, 3)) is None
+    # Updates keep the owner, and so does a start that finds the operation tracked.
+    assert owner_of(await manager.increment_progress(owned, "one")) == project
+    again = await manager.start_progress_tracking(owned, 3, project_id=other)
+    assert again.outcome is ProgressOutcome.EXISTS
+    assert owner_of(again) == project
+    # A restart keeps it too, unless it names another project.
+    assert owner_of(await manager.start_progress_tracking(owned, 5, restart=True)) == project
+    await manager.complete_progress(owned)
+    state = await manager.get_progress(owned)
+    assert state is not None
+    assert (state["project_id"], state["status"]) == (project, "completed")
+    await manager.start_progress_tracking(owned, 2, restart=True, project_id=other)
+    moved, ownerless = await manager.get_progress(owned), await manager.get_progress(nobodys)
+    assert moved is not None
+    assert moved["project_id"] == other
+    assert ownerless is not None
+    assert ownerless["project_id"] is None
+
+
 @pytest.mark.parametrize(
     ("call", "error"),
     [
@@ -313,6 +346,10 @@ async def test_a_listener_ends_when_the_operation_expires(
         (lambda m, c: m.start_progress_tracking("", 3), InvalidIdentifierError),
         (lambda m, c: m.start_progress_tracking("x" * 129, 3), InvalidIdentifierError),
         (lambda m, c: m.start_progress_tracking(42, 3), InvalidIdentifierError),
+        (
+            lambda m, c: m.start_progress_tracking(c, 3, restart=True, project_id="p-1"),
+            InvalidIdentifierError,
+        ),
         (lambda m, c: m.increment_progress(c, "x" * 1001), InvalidProgressError),
         (lambda m, c: m.increment_progress(c, None), InvalidProgressError),
         (lambda m, c: m.update_progress(c, -1), InvalidProgressError),

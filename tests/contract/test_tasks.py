@@ -387,6 +387,7 @@ async def test_handler_problems_fail_the_attempt(
         ((QUEUE, "echo", 1), {"delay": -1}, InvalidInputError),
         ((QUEUE, "echo", 1), {"delay": float("nan")}, InvalidInputError),
         ((QUEUE, "echo", 1), {"delay": "soon"}, InvalidInputError),
+        ((QUEUE, "echo", 1), {"project_id": "project-1"}, InvalidIdentifierError),
         ((QUEUE, "echo", {1, 2}), {}, SerializationError),
         ((QUEUE, "echo", "x" * 2_000_000), {}, PayloadTooLargeError),
     ],
@@ -434,20 +435,3 @@ async def test_finished_tasks_expire_and_waiting_ones_do_not(
     # The ID is free again once its status has expired.
     assert await short_lived.enqueue_task(QUEUE, "echo", 3, task_id=done) == done
     assert (await status(short_lived, done)).payload == 3
-
-
-async def test_tasks_report_progress_under_their_id(manager: CacheManager) -> None:
-    async def steps(ctx: TaskContext, payload: Any) -> None:
-        await ctx.start_progress(3, "starting")
-        for step in (1, 2, 3):
-            await ctx.report_progress(step, f"step {step}")
-
-    task_id = await manager.enqueue_task(QUEUE, "steps", None)
-    assert await Worker(manager, QUEUE, {"steps": steps}).run_once() is TaskStatus.SUCCEEDED
-    progress = await manager.get_progress(task_id)
-    assert progress is not None
-    assert (progress["current_step"], progress["total_steps"]) == (3, 3)
-    assert progress["message"] == "step 3"
-    assert await manager.complete_progress(task_id, "done")  # listeners stop after it
-    events = [event async for event in manager.progress_events(task_id)]
-    assert [event.current_step for event in events] == [0, 1, 2, 3, 3]

@@ -83,6 +83,26 @@ async def test_keys_share_one_hash_tag_and_expire_together(
     assert raw.pttl(events) > 60_000
 
 
+async def test_an_owner_waiting_for_its_task_is_one_expiring_field(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    project = uuid4()
+    task_id = await cache.enqueue_task("jobs", "work", None, delay=60, project_id=project)
+    record = f"jeex:progress:{{{task_id}}}"
+    assert raw.hgetall(record) == {b"pj": str(project).encode()}
+    day = 86_400_000
+    assert day < raw.pttl(record) <= day + 60_000  # the delay plus the task status TTL
+    # Until the start, every reader sees an unknown operation.
+    assert await cache.get_progress(task_id) is None
+    assert (await cache.increment_progress(task_id)).outcome is ProgressOutcome.UNKNOWN
+    assert [event async for event in cache.progress_events(task_id)] == []
+    # The start takes the owner, and the record's expiry becomes the progress TTL.
+    started = await cache.start_progress_tracking(task_id, 2, restart=True)
+    assert started.progress is not None
+    assert started.progress.project_id == project
+    assert raw.pttl(record) <= 1_800_000
+
+
 async def test_the_stream_is_capped_exactly(redis_url: str, raw: redis.Redis) -> None:
     async with CacheManager(Settings(redis_url=redis_url, cache_progress_max_events=10)) as cache:
         cid = uuid4()

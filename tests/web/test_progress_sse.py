@@ -2,6 +2,7 @@
 
 The server runs in this process (so the memory backend can be shared with the reporter); one
 test also runs ``jeex-cache serve`` as a separate process on Redis. Every wait is bounded.
+``client`` carries a session with access to ``PROJECT``, which owns the progress reported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import orjson
@@ -22,12 +23,21 @@ import pytest
 import redis
 import uvicorn
 
-from jeex_cache import CacheManager, ManualClock, ProgressResult, Settings
+from jeex_cache import (
+    CacheManager,
+    ManualClock,
+    ProgressResult,
+    Settings,
+    TaskContext,
+    TaskStatus,
+    Worker,
+)
 from jeex_cache.testing import free_port
 from jeex_cache.web import create_app
 
 KEEPALIVE = 0.2
 WAIT = 10.0
+PROJECT = uuid4()
 
 
 @dataclass
@@ -105,9 +115,19 @@ async def base_url(sse_manager: CacheManager) -> AsyncIterator[str]:
     await asyncio.wait_for(serving, WAIT)
 
 
+async def bearer(manager: CacheManager, *projects: UUID) -> dict[str, str]:
+    """The header of a fresh session with access to ``projects``."""
+    session = await manager.create_user_session(uuid4(), {}, projects)
+    assert session is not None
+    assert session.session_id is not None
+    return {"Authorization": f"Bearer {session.session_id}"}
+
+
 @pytest.fixture
-async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=WAIT) as http:
+async def client(base_url: str, sse_manager: CacheManager) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose session may read ``PROJECT``'s progress."""
+    headers = await bearer(sse_manager, PROJECT)
+    async with httpx.AsyncClient(base_url=base_url, timeout=WAIT, headers=headers) as http:
         yield http
 
 
@@ -122,7 +142,7 @@ async def test_state_endpoint(client: httpx.AsyncClient, sse_manager: CacheManag
     assert missing.json()["error"] == "NotFound"
     assert (await client.get("/progress/not{valid}")).status_code == 422
 
-    await sse_manager.start_progress_tracking(cid, 4)
+    await sse_manager.start_progress_tracking(cid, 4, project_id=PROJECT)
     result = await sse_manager.increment_progress(cid, "one")
     state = await client.get(f"/progress/{cid}")
     assert state.status_code == 200, state.text
@@ -131,13 +151,14 @@ async def test_state_endpoint(client: httpx.AsyncClient, sse_manager: CacheManag
     assert (body["current_step"], body["total_steps"], body["percentage"]) == (1, 4, 25.0)
     assert (body["status"], body["message"], body["error"]) == ("running", "one", None)
     assert body["last_event_id"] == result.event_id
+    assert body["project_id"] == str(PROJECT)
 
 
 async def test_a_live_stream_has_ids_keepalives_and_ends_after_the_last_event(
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
     cid = uuid4()
-    results = [await sse_manager.start_progress_tracking(cid, 3, "queued")]
+    results = [await sse_manager.start_progress_tracking(cid, 3, "queued", project_id=PROJECT)]
     async with client.stream("GET", events_url(cid)) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -170,7 +191,9 @@ async def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
     cid = uuid4()
-    results: list[ProgressResult] = [await sse_manager.start_progress_tracking(cid, 5)]
+    results: list[ProgressResult] = [
+        await sse_manager.start_progress_tracking(cid, 5, project_id=PROJECT)
+    ]
     async with client.stream("GET", events_url(cid)) as response:
         first = await Stream(response).read(1)
         results.append(await sse_manager.increment_progress(cid, "one"))
@@ -201,7 +224,7 @@ async def test_many_listeners_each_get_every_event(
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
     cid = uuid4()
-    await sse_manager.start_progress_tracking(cid, 10)
+    await sse_manager.start_progress_tracking(cid, 10, project_id=PROJECT)
     connected = asyncio.Event()
     ready: list[int] = []
 
@@ -230,11 +253,43 @@ async def test_many_listeners_each_get_every_event(
 async def test_bad_requests(client: httpx.AsyncClient, sse_manager: CacheManager) -> None:
     cid = uuid4()
     assert (await client.get(events_url(cid))).status_code == 404
-    await sse_manager.start_progress_tracking(cid, 2)
+    await sse_manager.start_progress_tracking(cid, 2, project_id=PROJECT)
     bad = await client.get(events_url(cid), headers={"Last-Event-ID": "yesterday"})
     assert bad.status_code == 422
     assert bad.json()["error"] == "InvalidProgressError"
     assert (await client.get(events_url("a:b"))).status_code == 422
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["succeeds", "dies"])
+async def test_the_stream_of_a_task_ends_with_the_task(
+    client: httpx.AsyncClient, sse_manager: CacheManager, fails: bool
+) -> None:
+    started, gate = asyncio.Event(), asyncio.Event()
+
+    async def job(ctx: TaskContext, payload: Any) -> str:
+        await ctx.start_progress(2, "working")
+        started.set()
+        await gate.wait()
+        await ctx.report_progress(1, "half way")
+        if fails:
+            raise RuntimeError("broken")
+        return "ok"
+
+    task_id = await sse_manager.enqueue_task(
+        "jobs", "job", None, max_attempts=1, project_id=PROJECT
+    )
+    running = asyncio.create_task(Worker(sse_manager, "jobs", {"job": job}).run_once())
+    async with asyncio.timeout(WAIT):
+        await started.wait()
+    async with client.stream("GET", events_url(task_id)) as response:
+        assert response.status_code == 200
+        stream = await Stream(response).read(1)
+        gate.set()
+        await stream.read()  # a stream left open would time out here
+    assert await running is (TaskStatus.DEAD if fails else TaskStatus.SUCCEEDED)
+    assert stream.ended
+    last = "failed" if fails else "completed"
+    assert [event["event"] for event in stream.events] == ["started", "progress", last]
 
 
 def test_a_separate_service_process_streams_updates_made_here(
@@ -266,8 +321,9 @@ async def _report_and_listen(base_url: str, redis_url: str) -> Stream:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
-        cid = uuid4()
-        await reporter.start_progress_tracking(cid, 3)
+        cid, project = uuid4(), uuid4()
+        await reporter.start_progress_tracking(cid, 3, project_id=project)
+        http.headers.update(await bearer(reporter, project))
         async with http.stream("GET", events_url(cid)) as response:
             await Stream(response).read(1)  # then the client leaves mid-stream
         await _until_unsubscribed(redis_url, f"jeex:progress:{{{cid}}}:events")

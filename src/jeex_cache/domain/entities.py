@@ -150,6 +150,8 @@ class Progress:
 
     ``last_event_id`` is the ID of the latest event in the operation's event log: a listener
     that read this state resumes after it without missing or repeating an update.
+    ``project_id`` is the project that owns the operation (None: nobody's); over HTTP only a
+    session with access to it may read the progress.
     """
 
     correlation_id: str
@@ -161,6 +163,7 @@ class Progress:
     updated_at: datetime
     error: str | None = None
     last_event_id: str | None = None
+    project_id: UUID | None = None
 
     @property
     def percentage(self) -> float:
@@ -185,6 +188,7 @@ class Progress:
             "started_at": self.started_at,
             "updated_at": self.updated_at,
             "last_event_id": self.last_event_id,
+            "project_id": self.project_id,
         }
 
 

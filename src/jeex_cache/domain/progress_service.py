@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 from uuid import UUID
 
 from jeex_cache.domain.entities import Progress
+from jeex_cache.domain.identifiers import parse_uuid
 from jeex_cache.domain.progress import (
     Change,
     ChangeKind,
@@ -49,12 +50,22 @@ class ProgressService:
         message: str = "",
         *,
         restart: bool = False,
+        project_id: UUID | str | None = None,
     ) -> ProgressResult:
-        """Track a new operation at step 0 of ``total_steps``."""
+        """Track a new operation at step 0 of ``total_steps``, owned by ``project_id``."""
         cid = parse_correlation_id(correlation_id)
         validate_total_steps(total_steps)
         validate_message(message)
-        return await self._repository.start(cid, total_steps, message, self._ttl, bool(restart))
+        owner = None if project_id is None else parse_uuid(project_id)
+        return await self._repository.start(
+            cid, total_steps, message, self._ttl, bool(restart), owner
+        )
+
+    async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
+        """Make ``project_id`` the owner of an operation that has none, even before it starts
+        (the owner waits ``ttl`` for the start); False if it has an owner already."""
+        cid = parse_correlation_id(correlation_id)
+        return await self._repository.assign(cid, parse_uuid(project_id), ttl)
 
     async def increment(self, correlation_id: UUID | str, message: str = "") -> ProgressResult:
         """One step further."""

@@ -210,9 +210,24 @@ class ProgressRepository(Protocol):
     """
 
     async def start(
-        self, correlation_id: str, total_steps: int, message: str, ttl: TTL, restart: bool
+        self,
+        correlation_id: str,
+        total_steps: int,
+        message: str,
+        ttl: TTL,
+        restart: bool,
+        project_id: UUID | None,
     ) -> ProgressResult:
-        """Begin tracking at step 0 (EXISTS if tracked, unless ``restart``: a fresh log)."""
+        """Begin tracking at step 0 (EXISTS if tracked, unless ``restart``: a fresh log).
+
+        The owner is ``project_id``; when None, the one already recorded (by a restarted
+        record or by ``assign``) is kept.
+        """
+        ...
+
+    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+        """Record the owner of an operation that has none yet, started or not (False if it
+        has one). An owner recorded before the start lives ``ttl``, and the start keeps it."""
         ...
 
     async def apply(self, correlation_id: str, change: Change, ttl: TTL) -> ProgressResult:

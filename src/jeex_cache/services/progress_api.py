@@ -27,6 +27,7 @@ from jeex_cache.services.base import ManagerBase
 __all__ = ["ProgressAPI"]
 
 _CORRELATION = {"correlation_id": "correlation_id"}  # span attributes (see ``guarded``)
+_START = {**_CORRELATION, "project_id": "project_id"}
 
 CorrelationId = UUID | str
 
@@ -43,7 +44,7 @@ class ProgressAPI(ManagerBase):
     last update; every update is one round trip.
     """
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
+    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_START)
     async def start_progress_tracking(
         self,
         correlation_id: CorrelationId,
@@ -51,15 +52,18 @@ class ProgressAPI(ManagerBase):
         message: str = "",
         *,
         restart: bool = False,
+        project_id: UUID | str | None = None,
     ) -> ProgressResult:
-        """Track an operation of ``total_steps`` steps, at step 0.
+        """Track an operation of ``total_steps`` steps, at step 0, owned by ``project_id``.
 
         An operation already tracked (running or finished) is left alone (``EXISTS``)
         unless ``restart``, which replaces it and starts its event log afresh: a retried
-        task may report its new attempt under the same ID.
+        task may report its new attempt under the same ID. Over HTTP only a session with
+        access to the owning project may read the progress; without ``project_id`` a restart
+        keeps the owner it had (a task's is the project given at enqueue).
         """
         return await self._require().progress.start(
-            correlation_id, total_steps, message, restart=restart
+            correlation_id, total_steps, message, restart=restart, project_id=project_id
         )
 
     @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
@@ -93,7 +97,8 @@ class ProgressAPI(ManagerBase):
     @guarded(Family.PROGRESS, attributes=_CORRELATION)
     async def get_progress(self, correlation_id: CorrelationId) -> dict[str, Any] | None:
         """``percentage``, ``message``, ``current_step``, ``total_steps``, ``status``,
-        ``error``, times and ``last_event_id``; None if unknown or expired."""
+        ``error``, times, ``last_event_id`` and ``project_id`` (the owner, or None); None if
+        unknown or expired."""
         progress = await self._require().progress.get(correlation_id)
         return None if progress is None else progress.as_dict()
 

@@ -6,6 +6,11 @@ comment after ``CACHE_PROGRESS_KEEPALIVE`` seconds of silence, and ends after th
 failed event. A client that reconnects with ``Last-Event-ID`` (browsers' ``EventSource`` does
 it by itself) gets exactly the events after that one; once it has seen the last event of a
 finished operation the answer is 204, which tells ``EventSource`` to stop reconnecting.
+
+Both endpoints need a session (``Authorization: Bearer`` or the session cookie, which
+``EventSource`` sends) with access to the project that owns the operation. Progress that no
+project owns is shown to nobody, unless ``PROGRESS_PUBLIC=true`` shows it to anyone. An
+unknown operation and one the caller may not read get the same 404: IDs cannot be probed.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
+from jeex_cache.domain.entities import UserSession
 from jeex_cache.domain.progress import ProgressEvent, event_order, parse_event_id
+from jeex_cache.errors import AccessDenied
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
+from jeex_cache.web.sessions import session_token
 
 __all__ = ["ProgressState", "router", "sse_stream"]
 
@@ -46,19 +55,47 @@ class ProgressState(BaseModel):
     started_at: datetime
     updated_at: datetime
     last_event_id: str | None
+    project_id: UUID | None
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody},
+    401: {"model": ErrorBody, "description": "No valid session."},
+    404: {"model": ErrorBody, "description": "Unknown, expired, or not this session's."},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
 }
 
 
-def _missing(manager: Manager, correlation_id: str) -> JSONResponse:
-    if manager.failure_tracker.degraded:
+async def _readable(
+    request: Request, manager: Manager, correlation_id: str
+) -> dict[str, Any] | JSONResponse:
+    """The operation's state if this request may read it; else the one 404 (or 401, 503).
+
+    The session is checked before the progress is read, so neither a 401 nor its absence
+    depends on whether the operation exists.
+    """
+    public = manager.settings.progress_public
+    try:
+        token: str | None = session_token(request)
+    except AccessDenied:
+        if not public:
+            raise
+        token = None
+    session = None if token is None else await manager.require_session(token)
+    state = await manager.get_progress(correlation_id)
+    if state is None and manager.failure_tracker.degraded:
         return error_response(503, "BackendUnavailable", "the progress could not be read")
-    return error_response(404, "NotFound", f"no operation {correlation_id} is tracked")
+    if state is not None and _may_read(state["project_id"], session, public):
+        return state
+    return error_response(
+        404, "NotFound", f"no operation {correlation_id} is tracked that this session may read"
+    )
+
+
+def _may_read(owner: UUID | None, session: UserSession | None, public: bool) -> bool:
+    if owner is None:
+        return public
+    return session is not None and session.can_access(owner)
 
 
 @router.get(
@@ -67,11 +104,13 @@ def _missing(manager: Manager, correlation_id: str) -> JSONResponse:
     responses=_ERRORS,
     summary="Where a tracked operation stands",
 )
-async def get_progress(correlation_id: str, manager: Manager) -> ProgressState | JSONResponse:
-    """Percentage, step, message and status; 404 if unknown or expired."""
-    state = await manager.get_progress(correlation_id)
-    if state is None:
-        return _missing(manager, correlation_id)
+async def get_progress(
+    correlation_id: str, manager: Manager, request: Request
+) -> ProgressState | JSONResponse:
+    """Percentage, step, message and status; 404 if unknown, expired or not readable."""
+    state = await _readable(request, manager, correlation_id)
+    if isinstance(state, JSONResponse):
+        return state
     return ProgressState(**state)
 
 
@@ -88,6 +127,7 @@ async def get_progress(correlation_id: str, manager: Manager) -> ProgressState |
 async def progress_events(
     correlation_id: str,
     manager: Manager,
+    request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[str | None, Query(description="Like Last-Event-ID (header wins).")] = None,
 ) -> Response:
@@ -95,9 +135,9 @@ async def progress_events(
     position = last_event_id or after
     if position is not None:
         parse_event_id(position)
-    state = await manager.get_progress(correlation_id)
-    if state is None:
-        return _missing(manager, correlation_id)
+    state = await _readable(request, manager, correlation_id)
+    if isinstance(state, JSONResponse):
+        return state
     last = state["last_event_id"]
     finished = state["status"] != "running"
     if finished and position is not None and last and event_order(position) >= event_order(last):

@@ -4,16 +4,20 @@ Each operation is a record plus a capped deque of events whose IDs mimic Redis S
 (``<ms>-<seq>``, strictly increasing per operation). Updates are synchronous code inside
 coroutines, hence atomic on the event loop, and hand each new event to the open
 subscriptions at once. Records are kept in update order, so expired ones are dropped from
-the front on every write; reads check expiry lazily.
+the front on every write; reads check expiry lazily. An owner assigned before its operation
+starts waits in ``_owners`` (expired ones leave through a heap of deadlines) until the start
+takes it.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from uuid import UUID
 
 from jeex_cache.clock import Clock
 from jeex_cache.domain.entities import Progress, ProgressStatus
@@ -49,6 +53,8 @@ class MemoryProgressRepository:
         self._max_events = max_events
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._owners: dict[str, tuple[UUID, int]] = {}  # owner, expiry ms, before a start
+        self._owner_deadlines: list[tuple[int, str]] = []
 
     def _now_ms(self) -> int:
         return int(self._clock.time() * 1000)
@@ -65,24 +71,62 @@ class MemoryProgressRepository:
         while self._records:
             cid, record = next(iter(self._records.items()))
             if now_ms < record.expires_ms:
-                return
+                break
             del self._records[cid]
+        deadlines = self._owner_deadlines
+        while deadlines and deadlines[0][0] <= now_ms:
+            expires, cid = heapq.heappop(deadlines)
+            if self._owners.get(cid, (None, -1))[1] == expires:
+                del self._owners[cid]
+
+    def _waiting_owner(self, cid: str, now_ms: int) -> UUID | None:
+        owner, expires = self._owners.pop(cid, (None, 0))
+        return owner if now_ms < expires else None
 
     async def start(
-        self, correlation_id: str, total_steps: int, message: str, ttl: TTL, restart: bool
+        self,
+        correlation_id: str,
+        total_steps: int,
+        message: str,
+        ttl: TTL,
+        restart: bool,
+        project_id: UUID | None,
     ) -> ProgressResult:
         now = self._now_ms()
         self._expire_due(now)
         record = self._live(correlation_id, now)
         if record is not None and not restart:
             return ProgressResult(ProgressOutcome.EXISTS, record.progress)
+        waiting = self._waiting_owner(correlation_id, now)
+        if project_id is None:
+            project_id = waiting if record is None else record.progress.project_id
         at = _from_ms(now)
-        progress = Progress(correlation_id, total_steps, 0, message, ProgressStatus.RUNNING, at, at)
+        progress = Progress(
+            correlation_id, total_steps, 0, message, ProgressStatus.RUNNING, at, at,
+            project_id=project_id,
+        )  # fmt: skip
         fresh = _Record(progress, deque(maxlen=self._max_events), now + ttl.milliseconds)
         if record is not None:  # a restart keeps the IDs growing for listeners already there
             fresh.last_id = record.last_id
         self._records[correlation_id] = fresh
         return self._append(fresh, EventKind.STARTED, progress, now, previous=record)
+
+    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+        now = self._now_ms()
+        self._expire_due(now)
+        record = self._live(correlation_id, now)
+        if record is not None:
+            if record.progress.project_id is not None:
+                return False
+            record.progress = replace(record.progress, project_id=project_id)
+            return True
+        owner, expires = self._owners.get(correlation_id, (None, 0))
+        if owner is not None and now < expires:
+            return False
+        expires = now + ttl.milliseconds
+        self._owners[correlation_id] = (project_id, expires)
+        heapq.heappush(self._owner_deadlines, (expires, correlation_id))
+        return True
 
     async def apply(self, correlation_id: str, change: Change, ttl: TTL) -> ProgressResult:
         now = self._now_ms()

@@ -2,10 +2,12 @@
 
 Layout, one hash tag per operation: ``<ns>:progress:{<id>}`` is a hash (``n`` total, ``s``
 step, ``st`` status, ``m`` message, ``e`` error, ``t0``/``t`` started/updated ms, ``id`` last
-event ID) and ``<ns>:progress:{<id>}:events`` a Stream capped at ``max_events`` entries
-(``k`` kind, ``s``, ``n``, ``m``, ``e``, ``t``, ``p`` previous event ID). Each accepted update
-also PUBLISHes its event on the channel named like the stream, which the process's one
-``ProgressListener`` connection relays to local listeners; the stream is the record of truth.
+event ID, ``pj`` owning project, '' for none; a hash holding only ``pj`` is an owner waiting
+for its operation to start) and ``<ns>:progress:{<id>}:events`` a Stream capped at
+``max_events`` entries (``k`` kind, ``s``, ``n``, ``m``, ``e``, ``t``, ``p`` previous event
+ID). Each accepted update also PUBLISHes its event on the channel named like the stream, which
+the process's one ``ProgressListener`` connection relays to local listeners; the stream is the
+record of truth.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -35,10 +38,11 @@ __all__ = ["SCRIPTS", "RedisProgressRepository"]
 _START = LuaScript.load("progress_start")
 _UPDATE = LuaScript.load("progress_update")
 _READ = LuaScript.load("progress_read")
+_ASSIGN = LuaScript.load("progress_assign")
 
-SCRIPTS = (_START, _UPDATE, _READ)
+SCRIPTS = (_START, _UPDATE, _READ, _ASSIGN)
 
-_FIELDS = ("n", "s", "st", "m", "e", "t0", "t", "id")
+_FIELDS = ("n", "s", "st", "m", "e", "t0", "t", "id", "pj")
 
 
 class RedisProgressRepository:
@@ -57,11 +61,26 @@ class RedisProgressRepository:
         )
 
     async def start(
-        self, correlation_id: str, total_steps: int, message: str, ttl: TTL, restart: bool
+        self,
+        correlation_id: str,
+        total_steps: int,
+        message: str,
+        ttl: TTL,
+        restart: bool,
+        project_id: UUID | None,
     ) -> ProgressResult:
-        args = (total_steps, message, ttl.milliseconds, self._max_events, "1" if restart else "")
+        owner = "" if project_id is None else str(project_id)
+        args = (
+            total_steps, message, ttl.milliseconds, self._max_events, "1" if restart else "",
+            owner,
+        )  # fmt: skip
         row = await self._redis.script(_START, self._keys(correlation_id), args)
         return _result(correlation_id, row)
+
+    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+        record, _ = self._keys(correlation_id)
+        args = (str(project_id), ttl.milliseconds)
+        return bool(await self._redis.script(_ASSIGN, (record,), args))
 
     async def apply(self, correlation_id: str, change: Change, ttl: TTL) -> ProgressResult:
         step = "" if change.step is None else change.step
@@ -107,7 +126,7 @@ def _result(cid: str, row: Sequence[Any]) -> ProgressResult:
 def _progress(cid: str, row: Sequence[bytes | None]) -> Progress | None:
     if not row or row[0] is None:
         return None
-    total, step, status, message, error, started, updated, last_id = (
+    total, step, status, message, error, started, updated, last_id, owner = (
         b"" if value is None else value for value in row
     )
     return Progress(
@@ -120,6 +139,7 @@ def _progress(cid: str, row: Sequence[bytes | None]) -> Progress | None:
         updated_at=_from_ms(updated),
         error=error.decode() or None,
         last_event_id=last_id.decode() or None,
+        project_id=UUID(owner.decode()) if owner else None,
     )
 
 

@@ -5,14 +5,14 @@
 -- ARGV[1] change: 'inc', 'set', 'done' or 'fail'; ARGV[2] step (for 'set'); ARGV[3] message;
 -- ARGV[4] error ('' unless 'fail'); ARGV[5] ttl ms; ARGV[6] max events.
 -- Returns {'unknown'}, or {outcome, total, step, status, message, error, started ms,
--- updated ms, last event id}: the new state when 'applied', the stored one when refused.
+-- updated ms, last event id, project}: the new state when 'applied', the stored one when refused.
 local record, events = KEYS[1], KEYS[2]
-local r = redis.call('HMGET', record, 'n', 's', 'st', 'm', 'e', 't0', 't', 'id')
+local r = redis.call('HMGET', record, 'n', 's', 'st', 'm', 'e', 't0', 't', 'id', 'pj')
 if not r[1] then
   return {'unknown'}
 end
 local function refuse(outcome)
-  return {outcome, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]}
+  return {outcome, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] or ''}
 end
 if r[3] ~= 'running' then
   return refuse('finished')
@@ -45,4 +45,4 @@ redis.call('HSET', record, 's', step_s, 'st', status, 'm', ARGV[3], 'e', ARGV[4]
 redis.call('PEXPIRE', record, ARGV[5])
 redis.call('PEXPIRE', events, ARGV[5])
 redis.call('PUBLISH', events, cjson.encode({id, r[8], kind, step_s, r[1], ARGV[3], ARGV[4], now}))
-return {'applied', r[1], step_s, status, ARGV[3], ARGV[4], r[6], now, id}
+return {'applied', r[1], step_s, status, ARGV[3], ARGV[4], r[6], now, id, r[9] or ''}
