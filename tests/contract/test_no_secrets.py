@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from jeex_cache import AccessDenied, BackendError, CacheManager, ManualClock, Settings
-from jeex_cache.services.project_view import ProjectCacheView
-from jeex_cache.services.session_view import SessionCacheView, SessionProjectView
+from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
+from jeex_cache.project_cache.view import ProjectCacheView
 from jeex_cache.testing import RedisServer
 from jeex_cache.web import create_app
 from tests.web._serve import serve

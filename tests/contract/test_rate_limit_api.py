@@ -18,7 +18,7 @@ from jeex_cache import (
     RateLimitResult,
     Settings,
 )
-from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
+from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
 
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:

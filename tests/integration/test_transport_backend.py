@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from jeex_cache import BackendError, CacheManager, Settings
-from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker, CircuitState
+from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.testing import RedisServer
 
 

@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 
 from jeex_cache import CacheManager, Settings
-from jeex_cache.infrastructure.resilience import Family, OperationRuntime, guarded
-from jeex_cache.infrastructure.runtime import RetryPolicy
+from jeex_cache.core.resilience import Family, OperationRuntime, guarded
+from jeex_cache.core.runtime import RetryPolicy
 
 
 async def test_spans_carry_the_spec_attributes() -> None:

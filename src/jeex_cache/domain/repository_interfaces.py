@@ -24,10 +24,10 @@ from jeex_cache.domain.entities import (
     UserSession,
     WriteResult,
 )
-from jeex_cache.domain.progress import Change, ProgressEvent, ProgressResult
-from jeex_cache.domain.progress_stream import Subscription
-from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
 from jeex_cache.domain.value_objects import TTL, CacheTag
+from jeex_cache.progress.model import Change, ProgressEvent, ProgressResult
+from jeex_cache.progress.stream import Subscription
+from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 T = TypeVar("T")
 

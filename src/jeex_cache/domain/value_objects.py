@@ -14,15 +14,15 @@ from enum import Enum
 from typing import ClassVar
 from uuid import UUID
 
-from jeex_cache.domain.identifiers import (
+from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
+from jeex_cache.core.identifiers import (
     is_session_digest,
     parse_uuid,
     validate_name,
     validate_token,
 )
-from jeex_cache.domain.ip_address import DEFAULT_IPV6_PREFIX
-from jeex_cache.domain.rate_limit_keys import rate_limit_identifier, rate_limit_suffix
-from jeex_cache.errors import InvalidIdentifierError, InvalidInputError, InvalidTTLError
+from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX
+from jeex_cache.rate_limit.keys import rate_limit_identifier, rate_limit_suffix
 
 __all__ = [
     "TTL",

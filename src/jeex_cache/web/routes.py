@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from jeex_cache.domain.entities import WriteOutcome
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.manager import CacheManager
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,

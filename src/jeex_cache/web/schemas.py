@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from jeex_cache.domain.entities import ProjectCache, UserSession
-from jeex_cache.domain.sessions import MAX_PROJECTS_PER_SESSION
+from jeex_cache.sessions.service import MAX_PROJECTS_PER_SESSION
 
 __all__ = [
     "CacheEntry",

@@ -1,0 +1,112 @@
+"""The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters.
+
+Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis
+(an enqueue with a ``project_id`` two). Unlike the cache, these operations raise
+``BackendError`` when the backend fails: a caller must know whether a task was queued or
+cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from jeex_cache._base import ManagerBase
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
+from jeex_cache.domain.entities import Task
+from jeex_cache.domain.value_objects import TTL
+from jeex_cache.tasks.service import DelayLike, TaskQueueService
+
+__all__ = ["TaskQueueAPI"]
+
+# Span attributes (see ``guarded``); payloads never.
+_ENQUEUE = {"queue": "queue", "task_name": "name", "task_id": "task_id", "project_id": "project_id"}
+_TASK = {"task_id": "task_id"}
+_QUEUE = {"queue": "queue"}
+
+
+class TaskQueueAPI(ManagerBase):
+    """Background tasks with at-least-once delivery, retries and a dead-letter list."""
+
+    @guarded(Family.TASK_ENQUEUE, attributes=_ENQUEUE)
+    async def enqueue_task(
+        self,
+        queue: str,
+        name: str,
+        payload: Any = None,
+        *,
+        task_id: str | None = None,
+        delay: DelayLike | None = None,
+        max_attempts: int = 3,
+        project_id: UUID | str | None = None,
+    ) -> str:
+        """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
+
+        The status record and the queue entry are written in one atomic step. A ``task_id``
+        already in use (while its status is kept) queues nothing and returns that ID, so a
+        retried enqueue is harmless. ``delay`` (seconds or a ``timedelta``) postpones the first
+        run; a failing task is retried with backoff until ``max_attempts`` deliveries, then
+        goes to the queue's dead-letter list. Raises ``BackendError`` if it was not stored.
+        The task's progress (``ctx.start_progress``) belongs to ``project_id``, if given (one
+        more round trip, after the task is queued).
+        """
+        owner = None if project_id is None else parse_uuid(project_id)
+        services = self._require()
+        task_id, created = await services.tasks.enqueue(
+            queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts
+        )
+        if owner is not None and created:
+            await self._own_progress(task_id, owner, delay)
+        return task_id
+
+    async def _own_progress(self, task_id: str, owner: UUID, delay: DelayLike | None) -> None:
+        """Record the owner of the task's progress for its worker's start (the owner waits
+        its delay plus the longer of the progress and task status TTLs). A failure leaves
+        the progress ownerless, which HTTP never shows: logged, and the task stays queued."""
+        settings = self.settings
+        wait = float(max(settings.cache_progress_ttl, settings.cache_task_status_ttl))
+        if delay is not None:
+            wait += delay.total_seconds() if isinstance(delay, timedelta) else delay
+        ttl = TTL(min(int(wait * 1000), TTL.MAX_MILLISECONDS))
+        try:
+            await self._require().progress.assign(task_id, owner, ttl)
+        except BackendError as exc:
+            family = Family.PROGRESS
+            self.failure_tracker.failed(
+                "enqueue_task.progress_owner", family.value, FAILURE_POLICY[family].why, exc
+            )
+
+    @guarded(Family.TASK_CONTROL, attributes=_TASK)
+    async def get_task_status(self, task_id: str) -> Task | None:
+        """The task's status, attempts, result or error and times; None if unknown.
+
+        Finished tasks are kept ``CACHE_TASK_STATUS_TTL`` (24 h); waiting and running ones
+        until they finish.
+        """
+        return await self._require().tasks.status(task_id)
+
+    @guarded(Family.TASK_CONTROL, attributes=_TASK)
+    async def cancel_task(self, task_id: str) -> bool:
+        """Cancel a task that has not started (or awaits a retry); False if it is running,
+        finished or unknown."""
+        return await self._require().tasks.cancel(task_id)
+
+    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
+    async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
+        """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
+        return await self._require().tasks.list_dead(queue, limit)
+
+    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
+    async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
+        """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
+        None); return how many were requeued."""
+        return await self._require().tasks.requeue_dead(queue, task_ids)
+
+    @property
+    def task_queue(self) -> TaskQueueService:
+        """The task service workers claim and settle deliveries through."""
+        return self._require().tasks
