@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from benchmarks._candidates import raw_client
 from benchmarks._measure import Call, Candidate
 from jeex_cache import CacheKey, CacheManager, Settings
-from jeex_cache.progress.model import MAX_STEPS
+from jeex_cache.progress.rules import MAX_STEPS
 
 __all__ = ["PROGRESS", "open_progress_candidates", "progress_targets"]
 

@@ -16,8 +16,8 @@ from uuid import UUID, uuid4
 import redis
 
 from jeex_cache import CacheManager, CacheTag, Settings
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.executor import LuaScript
-from jeex_cache.domain.value_objects import CacheKey
 from jeex_cache.testing import RedisServer
 
 __all__ = ["main"]

@@ -3,6 +3,7 @@ for multi-tenant asyncio backends, on Redis or in process memory."""
 
 from __future__ import annotations
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock, ManualClock, SystemClock
 from jeex_cache.core.errors import (
@@ -19,29 +20,23 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
-from jeex_cache.domain.entities import (
-    Progress,
-    ProgressStatus,
-    ProjectCache,
-    RateLimit,
-    Task,
-    TaskStatus,
-    UserSession,
-    WriteOutcome,
-    WriteResult,
-)
-from jeex_cache.domain.value_objects import (
-    TTL,
-    CacheKey,
-    CacheTag,
-    RateLimitConfig,
-    RateLimitWindow,
-)
+from jeex_cache.core.ttl import TTL
 from jeex_cache.manager import CacheManager, cache_manager
-from jeex_cache.progress.model import EventKind, ProgressEvent, ProgressOutcome, ProgressResult
+from jeex_cache.progress.model import (
+    EventKind,
+    Progress,
+    ProgressEvent,
+    ProgressOutcome,
+    ProgressResult,
+    ProgressStatus,
+)
+from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
 from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.sessions.model import UserSession
+from jeex_cache.tasks.model import Task, TaskStatus
 from jeex_cache.tasks.service import RetryPolicy
 from jeex_cache.tasks.worker import TaskContext, Worker
 

@@ -21,7 +21,7 @@ from jeex_cache.core.clock import Clock, SystemClock
 from jeex_cache.core.errors import NotInitializedError
 from jeex_cache.core.resilience import FailureTracker, OperationRuntime
 from jeex_cache.core.runtime import RetryPolicy
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
 from jeex_cache.observability.health import CacheHealthService
 from jeex_cache.progress.service import ProgressService
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from jeex_cache.backends import Backend
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock
+from jeex_cache.observability.memory import MemoryHealthRepository
 from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
 from jeex_cache.sessions.memory import MemoryUserSessionRepository
 from jeex_cache.tasks.memory import MemoryTaskQueueRepository
 
-__all__ = ["MemoryHealthRepository", "open_memory_backend"]
-
-
-class MemoryHealthRepository:
-    """Health of the in-process backend: always reachable; memory is the project cache's
-    accounted bytes against its bound, with the entries held and the evictions so far."""
-
-    def __init__(self, project_cache: MemoryProjectCacheRepository) -> None:
-        self._project_cache = project_cache
-
-    async def ping(self) -> float:
-        started = time.perf_counter()
-        return time.perf_counter() - started
-
-    async def memory_info(self) -> dict[str, Any]:
-        return dict(self._project_cache.usage())
+__all__ = ["open_memory_backend"]
 
 
 def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backend:

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.clock import Clock
-from jeex_cache.domain.repository_interfaces import (
-    CacheHealthRepository,
-    ProgressRepository,
-    ProjectCacheRepository,
-    RateLimitRepository,
-    TaskQueueRepository,
-    UserSessionRepository,
-)
+from jeex_cache.observability.health import CacheHealthRepository
+from jeex_cache.progress.repository import ProgressRepository
+from jeex_cache.project_cache.repository import ProjectCacheRepository
+from jeex_cache.rate_limit.repository import RateLimitRepository
+from jeex_cache.sessions.repository import UserSessionRepository
+from jeex_cache.tasks.repository import TaskQueueRepository
 
 __all__ = ["Backend", "open_backend"]
 

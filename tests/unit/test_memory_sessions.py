@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from jeex_cache import TTL, ManualClock
-from jeex_cache.domain.value_objects import session_digest
+from jeex_cache.sessions.keys import session_digest
 from jeex_cache.sessions.memory import MemoryUserSessionRepository
 
 

@@ -23,7 +23,7 @@ from jeex_cache.core.circuit_breaker import CircuitOpenError
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.runtime import FailureTracker, OperationRuntime
 from jeex_cache.core.telemetry import SpanAttributes
-from jeex_cache.domain.entities import WriteOutcome, WriteResult
+from jeex_cache.project_cache.model import WriteOutcome, WriteResult
 from jeex_cache.rate_limit.policy import RateLimitResult
 
 __all__ = [

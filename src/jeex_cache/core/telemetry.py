@@ -19,7 +19,8 @@ from uuid import UUID
 from opentelemetry import metrics, trace
 
 from jeex_cache.core.identifiers import is_session_id
-from jeex_cache.domain.value_objects import CacheTag, session_digest
+from jeex_cache.project_cache.model import CacheTag
+from jeex_cache.sessions.keys import session_digest
 
 __all__ = [
     "SESSION_ATTRIBUTE",

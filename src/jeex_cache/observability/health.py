@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from jeex_cache.core.errors import BackendError
-from jeex_cache.domain.repository_interfaces import CacheHealthRepository
 
-__all__ = ["DEGRADED_ERROR_RATE", "MEMORY_WARNING_PERCENT", "CacheHealthService"]
+__all__ = [
+    "CacheHealthRepository",
+    "CacheHealthService",
+    "DEGRADED_ERROR_RATE",
+    "MEMORY_WARNING_PERCENT",
+]
+
 
 DEGRADED_ERROR_RATE = 0.05
+
+
 MEMORY_WARNING_PERCENT = 90.0
+
 
 StatusProbe = Callable[[], dict[str, Any]]
 
@@ -79,3 +87,15 @@ def _status(report: dict[str, Any]) -> str:
     ):
         return "degraded"
     return "healthy"
+
+
+class CacheHealthRepository(Protocol):
+    """What health monitoring asks of a backend."""
+
+    async def ping(self) -> float:
+        """Round-trip time of a no-op, in seconds."""
+        ...
+
+    async def memory_info(self) -> dict[str, Any]:
+        """``used`` and ``max`` in bytes (``max`` 0 when unbounded)."""
+        ...

@@ -17,12 +17,8 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
-from jeex_cache.progress.model import (
-    MAX_MESSAGE_LENGTH,
-    UNAVAILABLE,
-    ProgressEvent,
-    ProgressResult,
-)
+from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
+from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH
 
 __all__ = ["ProgressAPI"]
 

@@ -20,18 +20,16 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from jeex_cache.core.clock import Clock
-from jeex_cache.domain.entities import Progress, ProgressStatus
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import (
-    Change,
-    ChangeKind,
     EventKind,
+    Progress,
     ProgressEvent,
     ProgressOutcome,
     ProgressResult,
-    decide,
-    event_order,
+    ProgressStatus,
 )
+from jeex_cache.progress.rules import Change, ChangeKind, decide, event_order
 from jeex_cache.progress.stream import Subscription
 
 __all__ = ["MemoryProgressRepository"]

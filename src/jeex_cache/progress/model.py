@@ -9,38 +9,20 @@ ID format on both backends), so a listener resumes exactly after the last event 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from jeex_cache.core.errors import InvalidProgressError
-from jeex_cache.core.identifiers import validate_token
-from jeex_cache.domain.entities import Progress, ProgressStatus
-
 __all__ = [
-    "MAX_MESSAGE_LENGTH",
-    "MAX_STEPS",
-    "UNAVAILABLE",
-    "Change",
-    "ChangeKind",
     "EventKind",
+    "Progress",
     "ProgressEvent",
     "ProgressOutcome",
     "ProgressResult",
-    "decide",
-    "event_order",
-    "parse_correlation_id",
-    "parse_event_id",
-    "validate_message",
-    "validate_step",
-    "validate_total_steps",
+    "ProgressStatus",
+    "UNAVAILABLE",
 ]
-
-MAX_STEPS = 1_000_000_000
-MAX_MESSAGE_LENGTH = 1_000
-_EVENT_ID = re.compile(r"(\d{1,19})-(\d{1,19})")
 
 
 class EventKind(enum.StrEnum):
@@ -64,38 +46,6 @@ class EventKind(enum.StrEnum):
         if self is EventKind.FAILED:
             return ProgressStatus.FAILED
         return ProgressStatus.RUNNING
-
-
-class ChangeKind(enum.Enum):
-    """The update operations; the value is how the Redis script names them."""
-
-    INCREMENT = "inc"
-    SET = "set"
-    COMPLETE = "done"
-    FAIL = "fail"
-
-    @property
-    def event(self) -> EventKind:
-        """The kind of event an accepted change appends."""
-        return _EVENT_OF[self]
-
-
-_EVENT_OF = {
-    ChangeKind.INCREMENT: EventKind.PROGRESS,
-    ChangeKind.SET: EventKind.PROGRESS,
-    ChangeKind.COMPLETE: EventKind.COMPLETED,
-    ChangeKind.FAIL: EventKind.FAILED,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One validated update: its kind, the step for SET, the message and the error for FAIL."""
-
-    kind: ChangeKind
-    message: str
-    step: int | None = None
-    error: str = ""
 
 
 class ProgressOutcome(enum.Enum):
@@ -184,83 +134,60 @@ class ProgressEvent:
         }
 
 
-def decide(progress: Progress, change: Change) -> tuple[ProgressOutcome, int]:
-    """Whether ``change`` may apply to ``progress``, and the step it leads to.
+# -- data of the capabilities that later issues implement ----------------------------------
 
-    Finished operations are final; steps never go backwards or past the total. SET to the
-    current step is accepted (a new message, or a harmless retry).
+
+class ProgressStatus(enum.StrEnum):
+    """Where a tracked operation stands; COMPLETED and FAILED are final."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Progress of a long-running operation, identified by its correlation ID.
+
+    ``last_event_id`` is the ID of the latest event in the operation's event log: a listener
+    that read this state resumes after it without missing or repeating an update.
+    ``project_id`` is the project that owns the operation (None: nobody's); over HTTP only a
+    session with access to it may read the progress.
     """
-    if progress.finished:
-        return ProgressOutcome.FINISHED, progress.current_step
-    current = progress.current_step
-    if change.kind is ChangeKind.INCREMENT:
-        step = current + 1
-    elif change.kind is ChangeKind.SET:
-        step = current if change.step is None else change.step
-    elif change.kind is ChangeKind.COMPLETE:
-        step = progress.total_steps
-    else:
-        step = current
-    if step < current:
-        return ProgressOutcome.BACKWARDS, current
-    if step > progress.total_steps:
-        return ProgressOutcome.BEYOND_TOTAL, current
-    return ProgressOutcome.APPLIED, step
 
+    correlation_id: str
+    total_steps: int
+    current_step: int
+    message: str
+    status: ProgressStatus
+    started_at: datetime
+    updated_at: datetime
+    error: str | None = None
+    last_event_id: str | None = None
+    project_id: UUID | None = None
 
-def parse_correlation_id(value: UUID | str) -> str:
-    """A UUID or a token of ``[A-Za-z0-9_.-@+=]``, 1-128 long (so any task ID works too).
+    @property
+    def percentage(self) -> float:
+        """``current_step`` of ``total_steps`` in percent, to one decimal."""
+        return round(100.0 * self.current_step / self.total_steps, 1)
 
-    The rule ``CacheKey.progress`` applies. A UUID, also given as a string in any case,
-    becomes its canonical lower-case form, so ``uuid`` and ``str(uuid).upper()`` agree.
-    """
-    if isinstance(value, UUID):
-        return str(value)
-    token = validate_token(value, "correlation ID")
-    if len(token) == 36 and token.count("-") == 4:
-        try:
-            return str(UUID(token))
-        except ValueError:
-            pass
-    return token
+    @property
+    def finished(self) -> bool:
+        """True once completed or failed: no update is accepted any more."""
+        return self.status is not ProgressStatus.RUNNING
 
-
-def validate_total_steps(value: int) -> int:
-    """An integer in [1, ``MAX_STEPS``]."""
-    if type(value) is not int or not 1 <= value <= MAX_STEPS:
-        raise InvalidProgressError(
-            f"total_steps must be an integer from 1 to {MAX_STEPS}, got {value!r}"
-        )
-    return value
-
-
-def validate_step(value: int) -> int:
-    """An integer in [0, ``MAX_STEPS``] (whether it fits the total is the record's call)."""
-    if type(value) is not int or not 0 <= value <= MAX_STEPS:
-        raise InvalidProgressError(f"step must be an integer from 0 to {MAX_STEPS}, got {value!r}")
-    return value
-
-
-def validate_message(value: str, what: str = "message") -> str:
-    """A string of at most ``MAX_MESSAGE_LENGTH`` characters."""
-    if not isinstance(value, str):
-        raise InvalidProgressError(f"{what} must be a string, got {type(value).__name__}")
-    if len(value) > MAX_MESSAGE_LENGTH:
-        raise InvalidProgressError(
-            f"{what} is {len(value)} characters long; the limit is {MAX_MESSAGE_LENGTH}"
-        )
-    return value
-
-
-def parse_event_id(value: str) -> str:
-    """An event ID, ``<ms>-<seq>`` (what a listener got as ``ProgressEvent.id``)."""
-    if not isinstance(value, str) or _EVENT_ID.fullmatch(value) is None:
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        raise InvalidProgressError(f"an event ID looks like '1700000000000-0', got {shown}")
-    return value
-
-
-def event_order(event_id: str) -> tuple[int, int]:
-    """A sortable form of an event ID: later events compare greater."""
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq)
+    def as_dict(self) -> dict[str, Any]:
+        """The mapping ``get_progress`` returns (``percentage``, ``message``, ``status``...)."""
+        return {
+            "correlation_id": self.correlation_id,
+            "status": self.status.value,
+            "current_step": self.current_step,
+            "total_steps": self.total_steps,
+            "percentage": self.percentage,
+            "message": self.message,
+            "error": self.error,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "last_event_id": self.last_event_id,
+            "project_id": self.project_id,
+        }

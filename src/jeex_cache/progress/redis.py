@@ -20,17 +20,19 @@ from uuid import UUID
 
 import orjson
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.executor import LuaScript, RedisExecutor
-from jeex_cache.domain.entities import Progress, ProgressStatus
-from jeex_cache.domain.value_objects import TTL, CacheKey
+from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.listener import ProgressListener
 from jeex_cache.progress.model import (
-    Change,
     EventKind,
+    Progress,
     ProgressEvent,
     ProgressOutcome,
     ProgressResult,
+    ProgressStatus,
 )
+from jeex_cache.progress.rules import Change
 from jeex_cache.progress.stream import Subscription
 
 __all__ = ["SCRIPTS", "RedisProgressRepository"]

@@ -14,14 +14,12 @@ from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.domain.entities import Progress
-from jeex_cache.domain.repository_interfaces import ProgressRepository
-from jeex_cache.domain.value_objects import TTL
-from jeex_cache.progress.model import (
+from jeex_cache.core.ttl import TTL
+from jeex_cache.progress.model import Progress, ProgressEvent, ProgressResult
+from jeex_cache.progress.repository import ProgressRepository
+from jeex_cache.progress.rules import (
     Change,
     ChangeKind,
-    ProgressEvent,
-    ProgressResult,
     event_order,
     parse_correlation_id,
     parse_event_id,

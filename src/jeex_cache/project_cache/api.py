@@ -8,11 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from jeex_cache._base import ManagerBase
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import FAILED_WRITE, Family, guarded
-from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
-from jeex_cache.domain.value_objects import CacheKey
-from jeex_cache.project_cache.service import TagLike, TTLLike
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import ProjectCacheView
 
 __all__ = ["ProjectCacheAPI"]

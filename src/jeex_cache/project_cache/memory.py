@@ -24,8 +24,14 @@ from uuid import UUID
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
-from jeex_cache.domain.entities import MAX_VERSION, ProjectCache, WriteOutcome, WriteResult
-from jeex_cache.domain.value_objects import TTL, CacheTag
+from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache.model import (
+    MAX_VERSION,
+    CacheTag,
+    ProjectCache,
+    WriteOutcome,
+    WriteResult,
+)
 
 __all__ = ["ENTRY_OVERHEAD_BYTES", "MemoryProjectCacheRepository"]
 

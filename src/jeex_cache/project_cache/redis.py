@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
 from jeex_cache.core.executor import EncodedArg, LuaScript, RedisExecutor
-from jeex_cache.domain.entities import ProjectCache, WriteOutcome, WriteResult
-from jeex_cache.domain.value_objects import TTL, CacheKey, CacheTag
+from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 
 __all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository"]
 

@@ -9,30 +9,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from jeex_cache.core.codec import decode, encode
-from jeex_cache.core.errors import InvalidInputError, InvalidTTLError
+from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, validate_name
-from jeex_cache.domain.entities import MAX_VERSION, ProjectCache, WriteResult
-from jeex_cache.domain.repository_interfaces import ProjectCacheRepository
-from jeex_cache.domain.value_objects import TTL, CacheTag, validate_reason
+from jeex_cache.core.text import validate_reason
+from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
+from jeex_cache.project_cache.model import MAX_VERSION, CacheTag, ProjectCache, WriteResult
+from jeex_cache.project_cache.repository import ProjectCacheRepository
 
-__all__ = [
-    "CacheInvalidationService",
-    "ProjectCacheService",
-    "TTLLike",
-    "TagLike",
-]
+__all__ = ["CacheInvalidationService", "ProjectCacheService", "TagLike"]
+
 
 logger = logging.getLogger("jeex_cache.domain")
 
-TTLLike = TTL | int | float | timedelta
+
 TagLike = CacheTag | str
 
+
 MAX_TAGS = 32
+
+
 NO_TAGS: frozenset[CacheTag] = frozenset()
 
 
@@ -159,17 +158,6 @@ class CacheInvalidationService:
                    "removed": removed},
         )  # fmt: skip
         return removed
-
-
-def as_ttl(ttl: TTLLike) -> TTL:
-    """Accept a ``TTL``, a number of seconds or a ``timedelta``."""
-    if isinstance(ttl, TTL):
-        return ttl
-    if isinstance(ttl, timedelta):
-        return TTL.seconds(ttl.total_seconds())
-    if isinstance(ttl, int | float) and not isinstance(ttl, bool):
-        return TTL.seconds(ttl)
-    raise InvalidTTLError(f"ttl must be a TTL, seconds or a timedelta, got {ttl!r}")
 
 
 def as_tag(tag: TagLike) -> CacheTag:

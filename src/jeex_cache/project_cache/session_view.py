@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.domain.entities import ProjectCache, WriteResult
-from jeex_cache.project_cache.service import TagLike, TTLLike, as_tag
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.model import ProjectCache, WriteResult
+from jeex_cache.project_cache.service import TagLike, as_tag
 from jeex_cache.project_cache.view import ProjectCacheView
 
 if TYPE_CHECKING:

@@ -8,13 +8,9 @@ from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import FAILED_WRITE, Family, OperationRuntime, guarded
-from jeex_cache.domain.entities import ProjectCache, WriteResult
-from jeex_cache.project_cache.service import (
-    CacheInvalidationService,
-    ProjectCacheService,
-    TagLike,
-    TTLLike,
-)
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.model import ProjectCache, WriteResult
+from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 
 __all__ = ["ProjectCacheView"]
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.domain.entities import RateLimit
-from jeex_cache.domain.value_objects import RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.keys import rate_limit_suffix
+from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 
 __all__ = [
     "MAX_LIMIT",

@@ -13,12 +13,13 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from uuid import UUID
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError
 from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX
-from jeex_cache.domain.repository_interfaces import RateLimitRepository
-from jeex_cache.domain.value_objects import CacheKey, RateLimitConfig
 from jeex_cache.rate_limit.keys import rate_limit_identifier
+from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult, RateLimitSubject
+from jeex_cache.rate_limit.repository import RateLimitRepository
 
 __all__ = ["LimitsLike", "RateLimitingService"]
 

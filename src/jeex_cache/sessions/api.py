@@ -11,8 +11,8 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.core.resilience import Family, guarded
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.project_cache.service import TTLLike
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.sessions.model import UserSession
 
 __all__ = ["SessionAPI"]
 

@@ -17,9 +17,9 @@ from uuid import UUID
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import PayloadTooLargeError
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.domain.repository_interfaces import user_data_size
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
+from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.repository import user_data_size
 
 __all__ = ["MemoryUserSessionRepository"]
 

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
 from jeex_cache.core.executor import LuaScript, RedisExecutor, ScriptCall
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.domain.value_objects import TTL, CacheKey
+from jeex_cache.core.ttl import TTL
+from jeex_cache.sessions.model import UserSession
 
 __all__ = ["SCRIPTS", "RedisUserSessionRepository"]
 

@@ -24,10 +24,11 @@ from jeex_cache.core.errors import (
     SerializationError,
 )
 from jeex_cache.core.identifiers import SESSION_ID_BYTES, is_session_id, parse_uuid
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.domain.repository_interfaces import UserSessionRepository, user_data_size
-from jeex_cache.domain.value_objects import TTL, session_digest, validate_reason
-from jeex_cache.project_cache.service import TTLLike, as_ttl
+from jeex_cache.core.text import validate_reason
+from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
+from jeex_cache.sessions.keys import session_digest
+from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.repository import UserSessionRepository, user_data_size
 
 __all__ = ["MAX_PROJECTS_PER_SESSION", "SessionManagementService", "audit"]
 

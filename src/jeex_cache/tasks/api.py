@@ -17,8 +17,8 @@ from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
-from jeex_cache.domain.entities import Task
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.model import Task
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
 __all__ = ["TaskQueueAPI"]

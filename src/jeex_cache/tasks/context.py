@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
-from jeex_cache.domain.entities import Delivery
+from jeex_cache.tasks.model import Delivery
 
 __all__ = [
     "NO_PROGRESS",

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
-from jeex_cache.domain.entities import Delivery, Task, TaskClaim, TaskStatus
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks._wake import Wake, WakeWaiter
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
 __all__ = ["MemoryTaskQueueRepository"]

@@ -14,6 +14,7 @@ from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
 from jeex_cache.core.codec import decode
 from jeex_cache.core.executor import (
@@ -22,8 +23,8 @@ from jeex_cache.core.executor import (
     RedisExecutor,
     create_client,
 )
-from jeex_cache.domain.entities import Delivery, Task, TaskClaim, TaskStatus
-from jeex_cache.domain.value_objects import TTL, CacheKey
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
 __all__ = ["SCRIPTS", "RedisTaskQueueRepository"]

@@ -17,9 +17,9 @@ from typing import Any
 from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import validate_name, validate_token
-from jeex_cache.domain.entities import Delivery, Task, TaskClaim, TaskStatus
-from jeex_cache.domain.repository_interfaces import TaskQueueRepository, TaskWaiter
-from jeex_cache.domain.value_objects import TTL
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
     "LOST_ERROR",

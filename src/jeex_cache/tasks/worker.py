@@ -25,10 +25,10 @@ from typing import Any
 from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.core.resilience import FAILURE_POLICY, Family
-from jeex_cache.domain.entities import Delivery, TaskClaim, TaskStatus
-from jeex_cache.domain.repository_interfaces import TaskWaiter
 from jeex_cache.manager import CacheManager
 from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import RetryPolicy, validate_queue
 
 __all__ = ["Handler", "ProgressReporter", "TaskContext", "Worker", "WorkerStats"]

@@ -27,8 +27,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from jeex_cache.core.errors import AccessDenied
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.progress.model import ProgressEvent, event_order, parse_event_id
+from jeex_cache.progress.model import ProgressEvent
+from jeex_cache.progress.rules import event_order, parse_event_id
+from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody

@@ -16,8 +16,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from jeex_cache.domain.entities import WriteOutcome
 from jeex_cache.manager import CacheManager
+from jeex_cache.project_cache.model import WriteOutcome
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
-from jeex_cache.domain.entities import UserSession
 from jeex_cache.manager import CacheManager
+from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued

@@ -1,5 +1,5 @@
 -- Apply one change to a running operation and append its event, or refuse it, atomically.
--- The rules are jeex_cache.domain.progress.decide: finished operations are final, steps never
+-- The rules are jeex_cache.progress.rules.decide: finished operations are final, steps never
 -- go backwards or past the total, and an unknown (or expired) operation is never recreated.
 -- KEYS[1] record hash, KEYS[2] event stream (its name is also the notification channel).
 -- ARGV[1] change: 'inc', 'set', 'done' or 'fail'; ARGV[2] step (for 'set'); ARGV[3] message;
