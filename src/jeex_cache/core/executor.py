@@ -25,6 +25,7 @@ from jeex_cache.config import Settings
 from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError, ConfigurationError
+from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.transport import (
     Limits,
     NodePool,
@@ -133,7 +134,7 @@ class RedisExecutor:
         wait_timeout: float = 0.0,  # unused: redis-py's pool has its own (REDIS_POOL_TIMEOUT)
     ) -> None:
         self.client = client
-        self.prefix = f"{namespace}:"
+        self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
         self._node = router.route(None) if router is not None else None

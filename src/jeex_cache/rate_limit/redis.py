@@ -34,7 +34,7 @@ class RedisRateLimitRepository:
 
     def __init__(self, executor: RedisExecutor, clock: Clock | None = None) -> None:
         self._redis = executor
-        self._prefix = executor.prefix
+        self._keys = executor.keys
         self._clock = clock
 
     def hit(
@@ -42,7 +42,7 @@ class RedisRateLimitRepository:
     ) -> Coroutine[Any, Any, T]:
         # The executor's coroutine is handed back as it is, and builds the answer itself:
         # no frame of ours sits in the await chain of a check.
-        base = self._prefix + prefix
+        base = self._keys.prefix + prefix  # KeySpace.prefixed, inlined: the hot path
         names = policy.names
         if len(names) == 1:
             keys: tuple[str, ...] | list[str] = (base + names[0],)
