@@ -24,7 +24,8 @@ async def test_one_call_per_capability_writes_exactly_these_keys(
         assert (await cache.check_rate_limit("u1", "user", RateLimitConfig(5, 60))).allowed
         await cache.start_progress_tracking("op-1", 3)
         await cache.enqueue_task("emails", "send", task_id="t-1")
-    assert session is not None and session.session_id is not None
+    assert session is not None
+    assert session.session_id is not None
     digest = session_digest(session.session_id)
     assert {key.decode() for key in raw.scan_iter("*")} == {
         f"ns-1:proj:{{{PROJECT}}}:data",

@@ -20,7 +20,8 @@ from uuid import UUID
 
 import orjson
 
-from jeex_cache.core.executor import LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.keys import progress, progress_events
 from jeex_cache.progress.listener import ProgressListener
@@ -35,14 +36,12 @@ from jeex_cache.progress.model import (
 from jeex_cache.progress.rules import Change
 from jeex_cache.progress.stream import Subscription
 
-__all__ = ["SCRIPTS", "RedisProgressRepository"]
+__all__ = ["RedisProgressRepository"]
 
 _START = LuaScript.load(__name__, "progress_start")
 _UPDATE = LuaScript.load(__name__, "progress_update")
 _READ = LuaScript.load(__name__, "progress_read")
 _ASSIGN = LuaScript.load(__name__, "progress_assign")
-
-SCRIPTS = (_START, _UPDATE, _READ, _ASSIGN)
 
 _FIELDS = ("n", "s", "st", "m", "e", "t0", "t", "id", "pj")
 

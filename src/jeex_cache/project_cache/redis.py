@@ -17,8 +17,9 @@ from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
-from jeex_cache.core.executor import EncodedArg, LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
@@ -33,8 +34,6 @@ _INVALIDATE = LuaScript.load(__name__, "project_invalidate")
 _INVALIDATE_TAG = LuaScript.load(__name__, "project_invalidate_tag")
 _LIST = LuaScript.load(__name__, "project_list")
 _PRUNE = LuaScript.load(__name__, "index_prune")
-
-SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST, _PRUNE)
 
 _PIPELINE_CHUNK = 500
 CHUNK = 500  # the most entries one script call touches, so that no call holds the server long

@@ -12,14 +12,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from jeex_cache.core.clock import Clock
-from jeex_cache.core.executor import LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 
-__all__ = ["SCRIPTS", "RedisRateLimitRepository"]
+__all__ = ["RedisRateLimitRepository"]
 
 _HIT = LuaScript.load(__name__, "rate_limit_hit")
-
-SCRIPTS = (_HIT,)
 
 T = TypeVar("T")
 

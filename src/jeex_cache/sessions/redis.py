@@ -21,12 +21,13 @@ from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
-from jeex_cache.core.executor import LuaScript, RedisExecutor, ScriptCall
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.keys import session_record, user_sessions
 from jeex_cache.sessions.model import UserSession
 
-__all__ = ["SCRIPTS", "RedisUserSessionRepository"]
+__all__ = ["RedisUserSessionRepository"]
 
 _INDEX_ADD = LuaScript.load(__name__, "session_index_add")
 _CREATE = LuaScript.load(__name__, "session_create")
@@ -34,8 +35,6 @@ _TOUCH = LuaScript.load(__name__, "session_touch")
 _GRANT = LuaScript.load(__name__, "session_grant")
 _UPDATE = LuaScript.load(__name__, "session_update")
 _TAKE = LuaScript.load(__name__, "session_take")
-
-SCRIPTS = (_INDEX_ADD, _CREATE, _TOUCH, _GRANT, _UPDATE, _TAKE)
 
 
 class RedisUserSessionRepository:

@@ -16,19 +16,16 @@ from typing import Any
 
 from jeex_cache.config import Settings
 from jeex_cache.core.codec import decode
-from jeex_cache.core.executor import (
-    EncodedArg,
-    LuaScript,
-    RedisExecutor,
-    create_client,
-)
+from jeex_cache.core.connect import create_client
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
 from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
-__all__ = ["SCRIPTS", "RedisTaskQueueRepository"]
+__all__ = ["RedisTaskQueueRepository"]
 
 _ENQUEUE = LuaScript.load(__name__, "task_enqueue")
 _CLAIM = LuaScript.load(__name__, "task_claim")
@@ -39,11 +36,6 @@ _CANCEL = LuaScript.load(__name__, "task_cancel")
 _DEAD_LIST = LuaScript.load(__name__, "task_dead_list")
 _REQUEUE = LuaScript.load(__name__, "task_requeue")
 _INTERRUPT = LuaScript.load(__name__, "task_interrupt")
-
-SCRIPTS = (
-    _ENQUEUE, _CLAIM, _FAIL, _RELEASE, _EXTEND, _CANCEL, _DEAD_LIST, _REQUEUE,
-    _INTERRUPT,
-)  # fmt: skip
 
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
 CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
@@ -230,13 +222,11 @@ class RedisTaskWaiter:
     ) -> None:
         self._shared = shared
         self._own_key = own_key
-        dedicated = settings.model_copy(
-            update={
-                "redis_max_connections": 1,
-                "redis_socket_timeout": max_wait + settings.redis_socket_timeout + 1.0,
-            }
+        self._client = create_client(
+            settings,
+            max_connections=1,
+            socket_timeout=max_wait + settings.redis_socket_timeout + 1.0,
         )
-        self._client = create_client(dedicated)
         self._redis = RedisExecutor(
             self._client,
             settings.cache_namespace,
