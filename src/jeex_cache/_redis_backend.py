@@ -7,6 +7,7 @@ import logging
 from jeex_cache.backends import Backend
 from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
+from jeex_cache.core.clock import Clock
 from jeex_cache.core.connect import create_client, create_transport
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
@@ -24,8 +25,9 @@ __all__ = ["open_redis_backend"]
 logger = logging.getLogger("jeex_cache.redis")
 
 
-async def open_redis_backend(settings: Settings) -> Backend:
-    """Connect to ``settings.redis_url`` and load the scripts.
+async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
+    """Connect to ``settings.redis_url`` and load the scripts (``backends.SCHEMES``: ``redis``,
+    ``rediss``, ``unix``). ``clock`` is unused: Redis reads its own.
 
     An unreachable server is not fatal: the backend starts degraded (the failure policy
     applies per call), the transport connects on first use and scripts are loaded then.
