@@ -26,7 +26,7 @@ async def open_memory_backend(settings: Settings, clock: Clock) -> Backend:
         name="memory",
         project_cache=project_cache,
         sessions=MemoryUserSessionRepository(clock),
-        health=MemoryHealthRepository(project_cache),
+        health=MemoryHealthRepository(project_cache.usage),
         progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
         close=close,
         rate_limit=MemoryRateLimitRepository(clock),
