@@ -16,7 +16,7 @@ import orjson
 
 from benchmarks._measure import Candidate
 from jeex_cache import Settings
-from jeex_cache.core.executor import create_transport
+from jeex_cache.core.connect import create_transport
 from jeex_cache.core.transport import TransportError, encode
 
 __all__ = ["open_floor_candidates"]

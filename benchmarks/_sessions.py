@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from benchmarks._candidates import raw_client
 from benchmarks._measure import Candidate
 from jeex_cache import CacheManager, Settings
-from jeex_cache.core.executor import LuaScript
+from jeex_cache.core.scripts import LuaScript
 
 __all__ = ["CREATE", "VALIDATE", "open_session_candidates"]
 

@@ -17,7 +17,7 @@ import redis
 
 from jeex_cache import CacheManager, CacheTag, Settings
 from jeex_cache._keys import CacheKey
-from jeex_cache.core.executor import LuaScript
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.testing import RedisServer
 
 __all__ = ["main"]

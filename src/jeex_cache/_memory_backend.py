@@ -15,9 +15,8 @@ from jeex_cache.tasks.memory import MemoryTaskQueueRepository
 __all__ = ["open_memory_backend"]
 
 
-def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backend:
-    """A fresh, empty in-process backend on ``clock``."""
-    settings = settings or Settings(redis_url=None)
+async def open_memory_backend(settings: Settings, clock: Clock) -> Backend:
+    """A fresh, empty in-process backend on ``clock`` (``backends.SCHEMES``: ``memory``)."""
     project_cache = MemoryProjectCacheRepository(clock, settings.cache_memory_max_bytes)
 
     async def close() -> None:
@@ -27,7 +26,7 @@ def open_memory_backend(clock: Clock, settings: Settings | None = None) -> Backe
         name="memory",
         project_cache=project_cache,
         sessions=MemoryUserSessionRepository(clock),
-        health=MemoryHealthRepository(project_cache),
+        health=MemoryHealthRepository(project_cache.usage),
         progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
         close=close,
         rate_limit=MemoryRateLimitRepository(clock),

@@ -7,22 +7,17 @@ import logging
 from jeex_cache.backends import Backend
 from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
+from jeex_cache.core.clock import Clock
+from jeex_cache.core.connect import create_client, create_transport
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.executor import (
-    RedisExecutor,
-    create_client,
-    create_transport,
-)
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import loaded
 from jeex_cache.observability.redis import RedisHealthRepository
 from jeex_cache.progress.listener import ProgressListener
-from jeex_cache.progress.redis import SCRIPTS as PROGRESS_SCRIPTS
 from jeex_cache.progress.redis import RedisProgressRepository
-from jeex_cache.project_cache.redis import SCRIPTS, RedisProjectCacheRepository
-from jeex_cache.rate_limit.redis import SCRIPTS as RATE_LIMIT_SCRIPTS
+from jeex_cache.project_cache.redis import RedisProjectCacheRepository
 from jeex_cache.rate_limit.redis import RedisRateLimitRepository
-from jeex_cache.sessions.redis import SCRIPTS as SESSION_SCRIPTS
 from jeex_cache.sessions.redis import RedisUserSessionRepository
-from jeex_cache.tasks.redis import SCRIPTS as TASK_SCRIPTS
 from jeex_cache.tasks.redis import RedisTaskQueueRepository
 
 __all__ = ["open_redis_backend"]
@@ -30,8 +25,9 @@ __all__ = ["open_redis_backend"]
 logger = logging.getLogger("jeex_cache.redis")
 
 
-async def open_redis_backend(settings: Settings) -> Backend:
-    """Connect to ``settings.redis_url`` and load the scripts.
+async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
+    """Connect to ``settings.redis_url`` and load the scripts (``backends.SCHEMES``: ``redis``,
+    ``rediss``, ``unix``). ``clock`` is unused: Redis reads its own.
 
     An unreachable server is not fatal: the backend starts degraded (the failure policy
     applies per call), the transport connects on first use and scripts are loaded then.
@@ -44,9 +40,7 @@ async def open_redis_backend(settings: Settings) -> Backend:
     await router.open()
     executor = RedisExecutor(client, settings.cache_namespace, breaker=breaker, router=router)
     try:
-        await executor.load(
-            *SCRIPTS, *SESSION_SCRIPTS, *PROGRESS_SCRIPTS, *RATE_LIMIT_SCRIPTS, *TASK_SCRIPTS
-        )
+        await executor.load(*loaded())  # every script of the repositories imported above
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 

@@ -1,9 +1,16 @@
-"""A backend is the set of repositories behind one URL; ``open_backend`` picks it."""
+"""A backend is the set of repositories behind one URL; ``open_backend`` picks it by scheme.
+
+``SCHEMES`` maps each URL scheme to the opener of its backend, imported on first use: this
+module imports no backend, and a new backend is one line here (and its scheme in
+``config.BACKEND_SCHEMES``, which a test keeps equal to this table's keys).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
@@ -15,7 +22,7 @@ from jeex_cache.rate_limit.repository import RateLimitRepository
 from jeex_cache.sessions.repository import UserSessionRepository
 from jeex_cache.tasks.repository import TaskQueueRepository
 
-__all__ = ["Backend", "open_backend"]
+__all__ = ["SCHEMES", "Backend", "Opener", "open_backend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +42,19 @@ class Backend:
     usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
 
 
+Opener = Callable[[Settings, Clock], Awaitable[Backend]]
+
+SCHEMES: Mapping[str, str] = {  # scheme -> "module:function", an ``Opener``
+    "memory": "jeex_cache._memory_backend:open_memory_backend",
+    "redis": "jeex_cache._redis_backend:open_redis_backend",
+    "rediss": "jeex_cache._redis_backend:open_redis_backend",
+    "unix": "jeex_cache._redis_backend:open_redis_backend",
+}
+
+
 async def open_backend(settings: Settings, clock: Clock) -> Backend:
-    """The in-process backend when no ``REDIS_URL`` is set (or ``memory://``), else Redis."""
-    if settings.backend == "memory":
-        from jeex_cache._memory_backend import open_memory_backend
-
-        return open_memory_backend(clock, settings)
-    from jeex_cache._redis_backend import open_redis_backend
-
-    return await open_redis_backend(settings)
+    """The backend of ``REDIS_URL``'s scheme; the in-process one when it is unset."""
+    scheme = "memory" if settings.redis_url is None else urlsplit(settings.redis_url).scheme
+    module, _, function = SCHEMES[scheme].partition(":")
+    opener: Opener = getattr(importlib.import_module(module), function)
+    return await opener(settings, clock)

@@ -10,11 +10,8 @@ import pytest
 
 from jeex_cache import RateLimitConfig, Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
-from jeex_cache.core.executor import (
-    RedisExecutor,
-    create_client,
-    create_transport,
-)
+from jeex_cache.core.connect import create_client, create_transport
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
 from jeex_cache.rate_limit.redis import RedisRateLimitRepository
 from jeex_cache.rate_limit.service import RateLimitingService

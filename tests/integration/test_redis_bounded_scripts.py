@@ -12,7 +12,8 @@ import redis
 
 from jeex_cache import CacheManager, CacheTag
 from jeex_cache._keys import CacheKey
-from jeex_cache.core.executor import LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.project_cache import redis as project_cache
 from jeex_cache.tasks import redis as tasks
 

@@ -1,4 +1,4 @@
-"""The Redis connection: the shared transport, Lua scripts, and error translation.
+"""The Redis executor: commands and scripts on the shared transport, and error translation.
 
 Every Redis call of every repository goes through ``RedisExecutor``, which is therefore the
 one place where transport and driver errors become ``BackendError``. Scripts, commands and
@@ -10,44 +10,20 @@ connections (``REDIS_MAX_CONNECTIONS``), as does an executor built without a tra
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
-from jeex_cache.config import Settings
 from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
-from jeex_cache.core.errors import BackendError, ConfigurationError
-from jeex_cache.core.transport import (
-    Limits,
-    NodePool,
-    ReplyError,
-    Router,
-    SingleNode,
-    TransportError,
-    encode,
-    parse_url,
-)
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
+from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
 
-__all__ = [
-    "Command",
-    "EncodedArg",
-    "LuaScript",
-    "RedisExecutor",
-    "ScriptCall",
-    "create_client",
-    "create_transport",
-]
-
-EncodedArg = str | bytes | int | float
-Command = tuple[EncodedArg, ...]
+__all__ = ["RedisExecutor"]
 
 # Never on a shared connection: they block it, or change its state for everyone on it.
 DEDICATED = frozenset({
@@ -55,61 +31,6 @@ DEDICATED = frozenset({
     "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH",
     "UNWATCH", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT", "QUIT",
 })  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class LuaScript:
-    """A Lua script shipped as package data, with its SHA1 computed locally."""
-
-    name: str
-    source: str
-    sha: bytes  # hex digest, pre-encoded
-
-    @classmethod
-    def load(cls, owner: str, name: str) -> LuaScript:
-        """Read ``lua/<name>.lua`` from the package of module ``owner`` (pass
-        ``__name__``): each capability keeps its scripts in its own ``lua/`` folder."""
-        package = owner.rpartition(".")[0]
-        source = resources.files(package).joinpath(f"lua/{name}.lua").read_text()
-        return cls(name, source, hashlib.sha1(source.encode()).hexdigest().encode())
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptCall:
-    """One script call of a ``RedisExecutor.batch``."""
-
-    script: LuaScript
-    keys: Sequence[str]
-    args: Sequence[EncodedArg] = ()
-
-
-def create_client(settings: Settings) -> aioredis.Redis:
-    """A redis-py client for dedicated connections: at most ``REDIS_MAX_CONNECTIONS``, no
-    driver-level retries (retries belong to our resilience layer)."""
-    assert settings.redis_url is not None
-    pool = aioredis.ConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        socket_timeout=settings.redis_socket_timeout,
-        socket_connect_timeout=settings.redis_connect_timeout,
-        retry=Retry(NoBackoff(), 0),
-    )
-    return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
-
-
-def create_transport(settings: Settings) -> Router:
-    """The multiplexed connections to ``settings.redis_url`` (not connected yet)."""
-    assert settings.redis_url is not None
-    try:
-        endpoint = parse_url(settings.redis_url)
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
-    limits = Limits(
-        deadline=settings.redis_command_timeout or settings.redis_socket_timeout,
-        connect_timeout=settings.redis_connect_timeout,
-        max_inflight=settings.redis_max_inflight,
-    )
-    return SingleNode(NodePool(endpoint, size=settings.redis_multiplex_connections, limits=limits))
 
 
 class RedisExecutor:
@@ -133,7 +54,7 @@ class RedisExecutor:
         wait_timeout: float = 0.0,  # unused: redis-py's pool has its own (REDIS_POOL_TIMEOUT)
     ) -> None:
         self.client = client
-        self.prefix = f"{namespace}:"
+        self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
         self._node = router.route(None) if router is not None else None

@@ -5,12 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from jeex_cache.core.errors import InvalidTTLError
-from jeex_cache.rate_limit.model import RateLimitWindow
 
-__all__ = ["TTL", "TTLLike"]
+__all__ = ["TTL", "TTLLike", "Window"]
+
+
+class Window(Protocol):
+    """A time window of whole seconds (``RateLimitWindow`` is one)."""
+
+    @property
+    def seconds(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +79,7 @@ class TTL:
         return cls(7_200_000)
 
     @classmethod
-    def rate_limit(cls, window: RateLimitWindow) -> TTL:
+    def rate_limit(cls, window: Window) -> TTL:
         """Rate-limit state lives as long as its window (60 s, 1 h, 1 day)."""
         return cls(window.seconds * 1000)
 

@@ -20,9 +20,10 @@ from uuid import UUID
 
 import orjson
 
-from jeex_cache._keys import CacheKey
-from jeex_cache.core.executor import LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
+from jeex_cache.progress.keys import progress, progress_events
 from jeex_cache.progress.listener import ProgressListener
 from jeex_cache.progress.model import (
     EventKind,
@@ -35,14 +36,12 @@ from jeex_cache.progress.model import (
 from jeex_cache.progress.rules import Change
 from jeex_cache.progress.stream import Subscription
 
-__all__ = ["SCRIPTS", "RedisProgressRepository"]
+__all__ = ["RedisProgressRepository"]
 
 _START = LuaScript.load(__name__, "progress_start")
 _UPDATE = LuaScript.load(__name__, "progress_update")
 _READ = LuaScript.load(__name__, "progress_read")
 _ASSIGN = LuaScript.load(__name__, "progress_assign")
-
-SCRIPTS = (_START, _UPDATE, _READ, _ASSIGN)
 
 _FIELDS = ("n", "s", "st", "m", "e", "t0", "t", "id", "pj")
 
@@ -52,15 +51,12 @@ class RedisProgressRepository:
 
     def __init__(self, executor: RedisExecutor, listener: ProgressListener, max_events: int):
         self._redis = executor
-        self._prefix = executor.prefix
+        self._space = executor.keys
         self._listener = listener
         self._max_events = max_events
 
     def _keys(self, cid: str) -> tuple[str, str]:
-        return (
-            self._prefix + CacheKey.progress(cid).value,
-            self._prefix + CacheKey.progress_events(cid).value,
-        )
+        return self._space(progress(cid)), self._space(progress_events(cid))
 
     async def start(
         self,

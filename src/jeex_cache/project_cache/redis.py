@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from jeex_cache._keys import CacheKey
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
-from jeex_cache.core.executor import EncodedArg, LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 
 __all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository"]
@@ -33,8 +35,6 @@ _INVALIDATE_TAG = LuaScript.load(__name__, "project_invalidate_tag")
 _LIST = LuaScript.load(__name__, "project_list")
 _PRUNE = LuaScript.load(__name__, "index_prune")
 
-SCRIPTS = (_SET, _GET, _GET_ENTRY, _DELETE, _INVALIDATE, _INVALIDATE_TAG, _LIST, _PRUNE)
-
 _PIPELINE_CHUNK = 500
 CHUNK = 500  # the most entries one script call touches, so that no call holds the server long
 TAG_CHUNK = 200  # a tag step reads each entry's tags before removing it: fewer per call
@@ -43,7 +43,7 @@ _KEY_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class _ProjectKeys:
-    """The namespaced keys of one project, built once through ``CacheKey``."""
+    """The namespaced keys of one project, built once (``project_keys``, ``KeySpace``)."""
 
     prefix: str
     data: str
@@ -52,12 +52,12 @@ class _ProjectKeys:
     member: str  # the project ID as the tag registries list it
 
     @classmethod
-    def of(cls, namespace: str, project_id: UUID) -> _ProjectKeys:
+    def of(cls, keys: KeySpace, project_id: UUID) -> _ProjectKeys:
         return cls(
-            prefix=namespace + CacheKey.project_prefix(project_id),
-            data=namespace + CacheKey.project_data(project_id).value,
-            index=namespace + CacheKey.project_index(project_id).value,
-            tags=namespace + CacheKey.project_tags(project_id).value,
+            prefix=keys.prefixed(project_keys.prefix(project_id)),
+            data=keys(project_keys.data(project_id)),
+            index=keys(project_keys.index(project_id)),
+            tags=keys(project_keys.tags(project_id)),
             member=str(project_id),
         )
 
@@ -67,7 +67,7 @@ class RedisProjectCacheRepository:
 
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
-        self._prefix = executor.prefix
+        self._space = executor.keys
         self._keys_by_project: dict[int, _ProjectKeys] = {}
 
     def _keys(self, project_id: UUID) -> _ProjectKeys:
@@ -78,17 +78,14 @@ class RedisProjectCacheRepository:
         if keys is None:
             if len(self._keys_by_project) >= _KEY_CACHE_SIZE:
                 self._keys_by_project.clear()
-            keys = _ProjectKeys.of(self._prefix, project_id)
+            keys = _ProjectKeys.of(self._space, project_id)
             self._keys_by_project[project_id.int] = keys
         return keys
 
     def _key(self, project_id: UUID, name: str | None) -> str:
         if name is None:
             return self._keys(project_id).data
-        return self._prefix + CacheKey.project_entry(project_id, name).value
-
-    def _project_key(self, key: CacheKey) -> str:
-        return self._prefix + key.value
+        return self._space(project_keys.entry(project_id, name))
 
     def get_and_touch(
         self, project_id: UUID, name: str | None
@@ -132,8 +129,8 @@ class RedisProjectCacheRepository:
         if tags:
             ordered = sorted(tags, key=lambda tag: tag.name)
             for tag in ordered:
-                keys.append(self._project_key(CacheKey.project_tag_index(project_id, tag)))
-                keys.append(self._project_key(CacheKey.tag_projects(tag)))
+                keys.append(self._space(project_keys.tag_index(project_id, tag)))
+                keys.append(self._space(project_keys.tag_projects(tag)))
             names = [tag.name for tag in ordered]
             marked = f"|{'|'.join(names)}|"
             args += [marked, project.member, *names]
@@ -165,7 +162,7 @@ class RedisProjectCacheRepository:
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         if project_id is not None:
             return await self.invalidate_tag_in(tag, [project_id])
-        registry = self._project_key(CacheKey.tag_projects(tag))
+        registry = self._space(project_keys.tag_projects(tag))
         members = await self._redis.command("ZRANGE", registry, 0, -1)
         return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
 
@@ -192,7 +189,7 @@ class RedisProjectCacheRepository:
 
     def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str, int]]:
         project = self._keys(project_id)
-        tag_index = self._project_key(CacheKey.project_tag_index(project_id, tag))
+        tag_index = self._space(project_keys.tag_index(project_id, tag))
         return [tag_index, project.index, project.tags], (tag.name, TAG_CHUNK)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
@@ -219,7 +216,8 @@ class RedisProjectCacheRepository:
         # (pruned on each write to that index otherwise). An admin walk over our namespace,
         # each index pruned in bounded steps.
         removed = 0
-        for pattern in (f"{self._prefix}proj:*", f"{self._prefix}tag:*"):
+        patterns = (self._space.glob(project_keys.KIND), self._space.glob(project_keys.TAG_KIND))
+        for pattern in patterns:
             cursor = 0
             while True:
                 cursor, keys = await self._redis.command(

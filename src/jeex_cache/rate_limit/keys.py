@@ -1,7 +1,7 @@
-"""The parts of a rate-limit key: the limited identifier in its scope, and the window's name.
+"""Rate-limit keys: ``rl:{<scope>.<id>}:[<policy>.]<window>``, one hash tag per identifier.
 
-``CacheKey.rate_limit_prefix`` and ``CacheKey.rate_limit`` assemble them; every identifier is
-validated here first, like every other key component.
+``prefix`` and ``rate_limit`` assemble a key from the limited identifier in its scope and the
+window's name; every identifier is validated here first, like every other key component.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from uuid import UUID
 
 from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, validate_name, validate_token
-from jeex_cache.core.ip_address import normalize_ip
+from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX, normalize_ip
+from jeex_cache.core.keys import CacheKey, key, key_prefix
+from jeex_cache.rate_limit.model import RateLimitWindow
 
-__all__ = ["rate_limit_identifier", "rate_limit_suffix", "window_label"]
+__all__ = ["prefix", "rate_limit", "rate_limit_identifier", "rate_limit_suffix", "window_label"]
 
 _WINDOW_LABELS = {60: "minute", 3_600: "hour", 86_400: "day"}  # RateLimitWindow's values
 
@@ -51,3 +53,27 @@ def rate_limit_suffix(seconds: int, policy: str | None = None) -> str:
     if "." in policy:
         raise InvalidIdentifierError(f"a rate-limit policy name may not hold '.', got {policy!r}")
     return f"{policy}.{window_label(seconds)}"
+
+
+def prefix(scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
+    """Prefix shared by all windows of one limited identifier (one hash tag); see
+    ``rate_limit_identifier`` for what each scope accepts."""
+    return key_prefix("rl", _tag(scope, identifier, ipv6_prefix))
+
+
+def rate_limit(
+    scope: str,
+    identifier: str | UUID,
+    window: RateLimitWindow | int,
+    policy: str | None = None,
+    *,
+    ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
+) -> CacheKey:
+    """Rate-limit log of ``identifier`` in ``scope`` (user, project, ip) for ``window``
+    (a ``RateLimitWindow`` or seconds), optionally of a named ``policy``."""
+    seconds = window.seconds if isinstance(window, RateLimitWindow) else window
+    return key("rl", _tag(scope, identifier, ipv6_prefix), rate_limit_suffix(seconds, policy))
+
+
+def _tag(scope: str, identifier: str | UUID, ipv6_prefix: int) -> str:
+    return f"{scope}.{rate_limit_identifier(scope, identifier, ipv6_prefix)}"

@@ -12,14 +12,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from jeex_cache.core.clock import Clock
-from jeex_cache.core.executor import LuaScript, RedisExecutor
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 
-__all__ = ["SCRIPTS", "RedisRateLimitRepository"]
+__all__ = ["RedisRateLimitRepository"]
 
 _HIT = LuaScript.load(__name__, "rate_limit_hit")
-
-SCRIPTS = (_HIT,)
 
 T = TypeVar("T")
 
@@ -34,7 +33,7 @@ class RedisRateLimitRepository:
 
     def __init__(self, executor: RedisExecutor, clock: Clock | None = None) -> None:
         self._redis = executor
-        self._prefix = executor.prefix
+        self._keys = executor.keys
         self._clock = clock
 
     def hit(
@@ -42,7 +41,7 @@ class RedisRateLimitRepository:
     ) -> Coroutine[Any, Any, T]:
         # The executor's coroutine is handed back as it is, and builds the answer itself:
         # no frame of ours sits in the await chain of a check.
-        base = self._prefix + prefix
+        base = self._keys.prefix + prefix  # KeySpace.prefixed, inlined: the hot path
         names = policy.names
         if len(names) == 1:
             keys: tuple[str, ...] | list[str] = (base + names[0],)

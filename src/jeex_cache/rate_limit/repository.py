@@ -21,7 +21,7 @@ class RateLimitRepository(Protocol):
     ) -> Awaitable[T]:
         """Admit one request if every window of ``policy`` has room, in one atomic step.
 
-        ``prefix`` is the identifier's key prefix (``CacheKey.rate_limit_prefix``); window
+        ``prefix`` is the identifier's key prefix (``rate_limit.keys.prefix``); window
         ``i``'s log lives under ``prefix + policy.names[i]``. The outcome, ``[admitted (1 or
         0), retry_after_ms, count_1, reset_ms_1, count_2, reset_ms_2, ...]`` (per window: the
         admissions now in it and the time until the oldest that matters leaves it; see

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from uuid import UUID
 
-from jeex_cache._keys import CacheKey
 from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError
 from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX
+from jeex_cache.rate_limit import keys as rate_limit_keys
 from jeex_cache.rate_limit.keys import rate_limit_identifier
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult, RateLimitSubject
@@ -69,7 +69,7 @@ class RateLimitingService:
         """Validate and normalise ``identifier`` in ``scope``."""
         if not isinstance(identifier, str | UUID):
             raise InvalidIdentifierError(f"not an identifier: {identifier!r:.60}")
-        prefix = CacheKey.rate_limit_prefix(scope, identifier, ipv6_prefix=self._ipv6_prefix)
+        prefix = rate_limit_keys.prefix(scope, identifier, ipv6_prefix=self._ipv6_prefix)
         normalised = rate_limit_identifier(scope, identifier, self._ipv6_prefix)
         return RateLimitSubject(scope, normalised, prefix)
 

@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from jeex_cache._keys import CacheKey
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
-from jeex_cache.core.executor import LuaScript, RedisExecutor, ScriptCall
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.ttl import TTL
+from jeex_cache.sessions.keys import session_record, user_sessions
 from jeex_cache.sessions.model import UserSession
 
-__all__ = ["SCRIPTS", "RedisUserSessionRepository"]
+__all__ = ["RedisUserSessionRepository"]
 
 _INDEX_ADD = LuaScript.load(__name__, "session_index_add")
 _CREATE = LuaScript.load(__name__, "session_create")
@@ -35,21 +36,19 @@ _GRANT = LuaScript.load(__name__, "session_grant")
 _UPDATE = LuaScript.load(__name__, "session_update")
 _TAKE = LuaScript.load(__name__, "session_take")
 
-SCRIPTS = (_INDEX_ADD, _CREATE, _TOUCH, _GRANT, _UPDATE, _TAKE)
-
 
 class RedisUserSessionRepository:
     """Sessions in Redis; see the module docstring for the key layout."""
 
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
-        self._prefix = executor.prefix
+        self._keys = executor.keys
 
     def _record(self, digest: str) -> str:
-        return self._prefix + CacheKey.session_record(digest).value
+        return self._keys(session_record(digest))
 
     def _index(self, user_id: UUID) -> str:
-        return self._prefix + CacheKey.user_sessions(user_id).value
+        return self._keys(user_sessions(user_id))
 
     async def create(
         self,

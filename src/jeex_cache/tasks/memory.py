@@ -13,13 +13,12 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks._wake import Wake, WakeWaiter
+from jeex_cache.tasks._memory_state import QueueState, Record, task_of
+from jeex_cache.tasks._wake import WakeWaiter
 from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
@@ -29,70 +28,38 @@ _WAITING = (TaskStatus.QUEUED, TaskStatus.FAILED)
 _STALE_SLACK = 64
 
 
-@dataclass(slots=True)
-class _Record:
-    queue: str
-    name: str
-    payload: bytes
-    max_attempts: int
-    created_ms: int
-    updated_ms: int
-    due_ms: int
-    status: TaskStatus = TaskStatus.QUEUED
-    attempts: int = 0
-    lease: int = 0  # the attempt of the delivery that may settle the task; 0: none
-    entry: int = -1  # the sequence number of its current heap entry; -1: none
-    started_ms: int | None = None
-    finished_ms: int | None = None
-    result: bytes | None = None
-    error: str | None = None
-    redeliveries: int = 0
-    expires_ms: int | None = None  # only finished tasks expire
-
-
-@dataclass(slots=True)
-class _Queue:
-    pending: list[tuple[int, int, str]] = field(default_factory=list)  # (due, entry, id)
-    running: dict[str, int] = field(default_factory=dict)  # id -> visibility deadline
-    dead: dict[str, int] = field(default_factory=dict)  # id -> buried at (insertion order)
-    wake: Wake = field(default_factory=Wake)
-    stale: int = 0  # heap entries no longer their record's current one
-
-
 class MemoryTaskQueueRepository:
     """Task queues and status records in dictionaries, on an injected clock."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._records: dict[str, _Record] = {}
-        self._queues: dict[str, _Queue] = {}
+        self._records: dict[str, Record] = {}
+        self._queues: dict[str, QueueState] = {}
         self._expiry: list[tuple[int, str]] = []
         self._sequence = itertools.count()
 
     def _now(self) -> int:
         return int(self._clock.time() * 1000)
 
-    def _queue(self, name: str) -> _Queue:
+    def _queue(self, name: str) -> QueueState:
         queue = self._queues.get(name)
         if queue is None:
-            queue = self._queues[name] = _Queue()
+            queue = self._queues[name] = QueueState()
         return queue
 
-    def _record(self, task_id: str, now: int) -> _Record | None:
+    def _record(self, task_id: str, now: int) -> Record | None:
         record = self._records.get(task_id)
         if record is not None and record.expires_ms is not None and now >= record.expires_ms:
             del self._records[task_id]
             return None
         return record
 
-    def _schedule(self, task_id: str, record: _Record, due: int) -> None:
+    def _schedule(self, task_id: str, record: Record, due: int) -> None:
         record.due_ms = due
         record.entry = next(self._sequence)
         heapq.heappush(self._queue(record.queue).pending, (due, record.entry, task_id))
 
-    def _finish(
-        self, task_id: str, record: _Record, status: TaskStatus, now: int, ttl: TTL
-    ) -> None:
+    def _finish(self, task_id: str, record: Record, status: TaskStatus, now: int, ttl: TTL) -> None:
         queue = self._queue(record.queue)
         if record.entry != -1:  # its heap entry goes stale: drop it, or count it
             self._unschedule(queue, record)
@@ -105,7 +72,7 @@ class MemoryTaskQueueRepository:
         if status is TaskStatus.DEAD:
             queue.dead[task_id] = now
 
-    def _unschedule(self, queue: _Queue, record: _Record) -> None:
+    def _unschedule(self, queue: QueueState, record: Record) -> None:
         """Make the record's heap entry stale; rebuild the heap once stale entries dominate."""
         record.entry = -1
         queue.stale += 1
@@ -127,7 +94,7 @@ class MemoryTaskQueueRepository:
             self._record(heapq.heappop(self._expiry)[1], now)
         if self._record(task_id, now) is not None:
             return False
-        record = _Record(queue, name, payload, max_attempts, now, now, now + delay_ms)
+        record = Record(queue, name, payload, max_attempts, now, now, now + delay_ms)
         self._records[task_id] = record
         self._schedule(task_id, record, now + delay_ms)
         self._queue(queue).wake.notify()
@@ -135,7 +102,7 @@ class MemoryTaskQueueRepository:
 
     async def get(self, task_id: str) -> Task | None:
         record = self._record(task_id, self._now())
-        return None if record is None else _task(task_id, record)
+        return None if record is None else task_of(task_id, record)
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
         now = self._now()
@@ -184,7 +151,7 @@ class MemoryTaskQueueRepository:
         upcoming = [*(due for due, _, _ in q.pending[:1]), *q.running.values()]
         return TaskClaim(None, max(0, min(upcoming) - now) / 1000 if upcoming else None)
 
-    def _leased(self, delivery: Delivery, now: int) -> _Record | None:
+    def _leased(self, delivery: Delivery, now: int) -> Record | None:
         record = self._record(delivery.task_id, now)
         return record if record is not None and record.lease == delivery.attempt else None
 
@@ -252,7 +219,7 @@ class MemoryTaskQueueRepository:
             if record is None or record.status is not TaskStatus.DEAD:
                 del dead[task_id]
             elif len(tasks) < limit:
-                tasks.append(_task(task_id, record))
+                tasks.append(task_of(task_id, record))
         return tasks
 
     async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None) -> int:
@@ -278,27 +245,3 @@ class MemoryTaskQueueRepository:
 
     async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
         return WakeWaiter(self._queue(queue).wake, max_wait)
-
-
-def _task(task_id: str, r: _Record) -> Task:
-    return Task(
-        task_id=task_id,
-        queue=r.queue,
-        name=r.name,
-        payload=decode(r.payload),
-        status=r.status,
-        attempts=r.attempts,
-        max_attempts=r.max_attempts,
-        created_at=_at(r.created_ms),
-        updated_at=_at(r.updated_ms),
-        scheduled_at=_at(r.due_ms),
-        started_at=None if r.started_ms is None else _at(r.started_ms),
-        finished_at=None if r.finished_ms is None else _at(r.finished_ms),
-        result=None if r.result is None else decode(r.result),
-        error=r.error,
-        redeliveries=r.redeliveries,
-    )
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -14,20 +14,18 @@ from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
 from jeex_cache.core.codec import decode
-from jeex_cache.core.executor import (
-    EncodedArg,
-    LuaScript,
-    RedisExecutor,
-    create_client,
-)
+from jeex_cache.core.connect import create_client
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks import keys as task_keys
 from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
-__all__ = ["SCRIPTS", "RedisTaskQueueRepository"]
+__all__ = ["RedisTaskQueueRepository"]
 
 _ENQUEUE = LuaScript.load(__name__, "task_enqueue")
 _CLAIM = LuaScript.load(__name__, "task_claim")
@@ -39,16 +37,11 @@ _DEAD_LIST = LuaScript.load(__name__, "task_dead_list")
 _REQUEUE = LuaScript.load(__name__, "task_requeue")
 _INTERRUPT = LuaScript.load(__name__, "task_interrupt")
 
-SCRIPTS = (
-    _ENQUEUE, _CLAIM, _FAIL, _RELEASE, _EXTEND, _CANCEL, _DEAD_LIST, _REQUEUE,
-    _INTERRUPT,
-)  # fmt: skip
-
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
 CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
 # Scripts build a task's record key from an ID held in a queue: the text around the ID,
-# taken from CacheKey so that the key format stays in one place.
-_RECORD_HEAD, _, _RECORD_TAIL = CacheKey.task("ID").value.partition("ID")
+# taken from ``tasks.keys`` so that the key format stays in one place.
+_RECORD_HEAD, _, _RECORD_TAIL = task_keys.task("ID").value.partition("ID")
 _STATUS = {status.value.encode(): status for status in TaskStatus}
 
 
@@ -57,11 +50,11 @@ class _QueueKeys:
 
     __slots__ = ("dead", "pending", "running", "wake")
 
-    def __init__(self, prefix: str, queue: str) -> None:
-        self.pending = prefix + CacheKey.task_queue(queue).value
-        self.running = prefix + CacheKey.task_queue_part(queue, "running").value
-        self.dead = prefix + CacheKey.task_queue_part(queue, "dead").value
-        self.wake = prefix + CacheKey.task_queue_part(queue, "wake").value
+    def __init__(self, keys: KeySpace, queue: str) -> None:
+        self.pending = keys(task_keys.task_queue(queue))
+        self.running = keys(task_keys.task_queue_part(queue, "running"))
+        self.dead = keys(task_keys.task_queue_part(queue, "dead"))
+        self.wake = keys(task_keys.task_queue_part(queue, "wake"))
 
 
 class RedisTaskQueueRepository:
@@ -70,8 +63,8 @@ class RedisTaskQueueRepository:
     def __init__(self, executor: RedisExecutor, settings: Settings) -> None:
         self._redis = executor
         self._settings = settings
-        self._prefix = executor.prefix
-        self._head = executor.prefix + _RECORD_HEAD
+        self._keys = executor.keys
+        self._head = executor.keys.prefixed(_RECORD_HEAD)
         self._queues: dict[str, _QueueKeys] = {}
 
     def _q(self, queue: str) -> _QueueKeys:
@@ -79,7 +72,7 @@ class RedisTaskQueueRepository:
         if keys is None:
             if len(self._queues) >= 1_000:
                 self._queues.clear()
-            keys = self._queues[queue] = _QueueKeys(self._prefix, queue)
+            keys = self._queues[queue] = _QueueKeys(self._keys, queue)
         return keys
 
     def _record(self, task_id: str) -> str:
@@ -202,7 +195,7 @@ class RedisTaskQueueRepository:
         return requeued
 
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
-        own = self._prefix + CacheKey.task_queue_part(queue, f"stop.{uuid.uuid4().hex}").value
+        own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))
         return RedisTaskWaiter(self._redis, self._settings, self._q(queue).wake, own, max_wait)
 
 
@@ -229,13 +222,11 @@ class RedisTaskWaiter:
     ) -> None:
         self._shared = shared
         self._own_key = own_key
-        dedicated = settings.model_copy(
-            update={
-                "redis_max_connections": 1,
-                "redis_socket_timeout": max_wait + settings.redis_socket_timeout + 1.0,
-            }
+        self._client = create_client(
+            settings,
+            max_connections=1,
+            socket_timeout=max_wait + settings.redis_socket_timeout + 1.0,
         )
-        self._client = create_client(dedicated)
         self._redis = RedisExecutor(
             self._client,
             settings.cache_namespace,
