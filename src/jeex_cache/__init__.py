@@ -30,7 +30,14 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
-from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.project_cache.model import (
+    CacheTag,
+    ProjectCache,
+    ReadOutcome,
+    ReadResult,
+    WriteOutcome,
+    WriteResult,
+)
 from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
 from jeex_cache.project_cache.view import ProjectCacheView
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
@@ -70,6 +77,8 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitResult",
     "RateLimitWindow",
+    "ReadOutcome",
+    "ReadResult",
     "RetryPolicy",
     "SerializationError",
     "SessionCacheView",
