@@ -38,8 +38,8 @@ from jeex_cache.project_cache.model import (
     WriteOutcome,
     WriteResult,
 )
-from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
-from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.project_cache.session_view import SessionCacheView
+from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
