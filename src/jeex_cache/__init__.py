@@ -30,9 +30,16 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
-from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
-from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
-from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.project_cache.model import (
+    CacheTag,
+    ProjectCache,
+    ReadOutcome,
+    ReadResult,
+    WriteOutcome,
+    WriteResult,
+)
+from jeex_cache.project_cache.session_view import SessionCacheView
+from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
@@ -70,6 +77,8 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitResult",
     "RateLimitWindow",
+    "ReadOutcome",
+    "ReadResult",
     "RetryPolicy",
     "SerializationError",
     "SessionCacheView",

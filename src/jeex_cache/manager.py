@@ -36,7 +36,7 @@ class CacheManager(
         """The project cache as ``session_id`` may use it: every project operation raises
         ``AccessDenied`` unless the session is live and lists the project (checked on every
         call, one round trip before the operation's own)."""
-        return SessionCacheView(self, session_id)
+        return SessionCacheView(self, session_id, self)
 
 
 cache_manager = CacheManager()

@@ -139,6 +139,8 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.write_project_data(project, {"a": 2}))
     await run(api.get_project_data(project))
     await run(api.get_project_entry(project))
+    await run(api.read_project_data(project))
+    await run(api.read_project_entry(project))
     await run(api.list_project_keys(project))
     view = Recorded(api.project(project), run.seen)
     async with api.get_connection(project) as connection:
@@ -150,6 +152,8 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(scoped.write_project_data(project, {"b": 2}))
     await run(scoped.get_project_data(project))
     await run(scoped.get_project_entry(project))
+    await run(scoped.read_project_data(project))
+    await run(scoped.read_project_entry(project))
     await run(scoped.list_project_keys(project))
     await run(scoped.invalidate_by_tag("t"))
     with contextlib.suppress(AccessDenied):
@@ -168,6 +172,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.increment_progress(correlation, "one"))
     await run(api.update_progress(correlation, 2, "two"))
     await run(api.get_progress(correlation))
+    await run(api.read_progress(correlation))
     await run(api.complete_progress(correlation, "done"))
     async for _ in api.progress_events(correlation, check_every=0.05):
         pass

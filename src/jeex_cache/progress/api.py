@@ -1,10 +1,10 @@
 """The progress tracking part of ``CacheManager``: the spec's methods and a live event feed.
 
 Progress must never break the operation it reports on: while the backend is down every
-update returns an UNAVAILABLE result (logged and counted), ``get_progress`` returns None and
-``progress_events`` ends. Refusals (unknown, finished, backwards, beyond the total) are
-results too. Only bad input raises (``InvalidInputError`` subclasses), before anything is
-written.
+update returns an UNAVAILABLE result (logged and counted), ``get_progress`` returns None
+(``read_progress`` says FAILED) and ``progress_events`` ends. Refusals (unknown, finished,
+backwards, beyond the total) are results too. Only bad input raises (``InvalidInputError``
+subclasses), before anything is written.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
+from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
 from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH
 
@@ -97,6 +98,13 @@ class ProgressAPI(ManagerBase):
         unknown or expired."""
         progress = await self._require().progress.get(correlation_id)
         return None if progress is None else progress.as_dict()
+
+    @guarded(Family.PROGRESS, fallback=failed_read, attributes=_CORRELATION)
+    async def read_progress(self, correlation_id: CorrelationId) -> ReadResult[dict[str, Any]]:
+        """``get_progress`` that tells unknown from a backend failure: a ``ReadResult``
+        (HIT with the state, MISS, or FAILED)."""
+        progress = await self._require().progress.get(correlation_id)
+        return ReadResult.of(None if progress is None else progress.as_dict())
 
     def progress_events(
         self,

@@ -11,10 +11,11 @@ from jeex_cache._base import ManagerBase
 from jeex_cache._keys import CacheKey
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import FAILED_WRITE, Family, guarded
+from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.service import TagLike
-from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
 
 __all__ = ["ProjectCacheAPI"]
 
@@ -22,8 +23,17 @@ _PROJECT = {"project_id": "project_id"}  # span attributes (see ``guarded``)
 _TAG = {"tag": "tag"}
 
 
+def _failed() -> None:  # the fallback of an ``*_outcome`` method: None says FAILED
+    return None
+
+
 class ProjectCacheAPI(ManagerBase):
-    """Versioned, tagged project data: the spec's cache methods and the project view."""
+    """Versioned, tagged project data: the spec's cache methods and the project view.
+
+    The ``read_*`` methods return a ``ReadResult`` that says FAILED when the backend failed,
+    where ``get_*`` answers a miss. The private ``*_outcome`` twins of the invalidations
+    (for the reference service's routes) return None instead of 0 on a failure.
+    """
 
     @guarded(Family.CACHE_WRITE, attributes=_PROJECT)
     async def cache_project_data(
@@ -73,6 +83,17 @@ class ProjectCacheAPI(ManagerBase):
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
+    @guarded(Family.CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    async def read_project_data(self, project_id: UUID | str) -> ReadResult[Any]:
+        """``get_project_data`` that tells a miss from a backend failure: a ``ReadResult``
+        (HIT with the document, MISS, or FAILED)."""
+        return ReadResult.of(await self._require().cache.get(project_id))
+
+    @guarded(Family.CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    async def read_project_entry(self, project_id: UUID | str) -> ReadResult[ProjectCache]:
+        """``get_project_entry`` as a ``ReadResult``: HIT with the entry, MISS, or FAILED."""
+        return ReadResult.of(await self._require().cache.get_entry(project_id))
+
     @guarded(Family.CACHE_WRITE, idempotent=True, attributes=_PROJECT)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
@@ -83,6 +104,11 @@ class ProjectCacheAPI(ManagerBase):
         self, project_id: UUID | str, reason: str = "unspecified"
     ) -> int:
         """Remove everything cached for a project; return the number of entries removed."""
+        return await self._require().invalidation.invalidate_project(project_id, reason)
+
+    @guarded(Family.CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_PROJECT)
+    async def _invalidate_project_outcome(self, project_id: UUID | str, reason: str) -> int | None:
+        """``invalidate_project_cache``, but None (not 0) if the backend failed."""
         return await self._require().invalidation.invalidate_project(project_id, reason)
 
     @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
@@ -97,6 +123,13 @@ class ProjectCacheAPI(ManagerBase):
         """Remove the entries carrying ``tag`` in the given projects only; return the count."""
         return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
 
+    @guarded(Family.CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_TAG)
+    async def _invalidate_tag_outcome(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str
+    ) -> int | None:
+        """``invalidate_tag_in_projects``, but None (not 0) if the backend failed."""
+        return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
+
     @guarded(Family.CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
@@ -108,10 +141,12 @@ class ProjectCacheAPI(ManagerBase):
         )
         return sorted(key.value for key in keys)
 
-    def project(self, project_id: UUID | str) -> ProjectCacheView:
-        """A key/value view whose every key is confined to ``project_id``."""
+    def project(self, project_id: UUID | str, *, gate: Gate | None = None) -> ProjectCacheView:
+        """A key/value view whose every key is confined to ``project_id``; with ``gate``, a
+        ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
         services = self._require()
-        return ProjectCacheView(project_id, services.cache, services.invalidation, self.runtime)
+        view = ProjectCacheView if gate is None else SessionProjectView
+        return view(project_id, services.cache, services.invalidation, self.runtime, gate)
 
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:

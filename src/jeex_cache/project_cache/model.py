@@ -1,4 +1,4 @@
-"""The project cache's entries, write results and tags."""
+"""The project cache's entries, read and write results, and tags."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from jeex_cache.core.identifiers import (
-    parse_uuid,
-    validate_name,
-)
+from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.results import ReadOutcome, ReadResult
 
-__all__ = ["MAX_VERSION", "CacheTag", "ProjectCache", "WriteOutcome", "WriteResult"]
+__all__ = [
+    "MAX_VERSION",
+    "CacheTag",
+    "ProjectCache",
+    "ReadOutcome",
+    "ReadResult",
+    "WriteOutcome",
+    "WriteResult",
+]
 
 MAX_VERSION = 2**53 - 1  # versions travel through Lua, whose numbers are doubles
 

@@ -78,6 +78,17 @@ class SessionAPI(ManagerBase):
         dead at once. None if it was not live or the backend failed (log in again)."""
         return await self._require().sessions.rotate(session_id)
 
+    @guarded(Family.SESSION, attributes=_SESSION)
+    async def _rotate_or_denial(self, session_id: str) -> UserSession | None:
+        """``rotate_session`` that raises ``AccessDenied`` (``invalid_session``) when the
+        session was not live, so that None means only that the backend failed."""
+        rotated = await self._require().sessions.rotate(session_id)
+        if rotated is None:
+            raise AccessDenied(
+                "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
+            )
+        return rotated
+
     @guarded(Family.SESSION_REVOKE, attributes=_SESSION)
     async def revoke_user_session(self, session_id: str, reason: str = "unspecified") -> bool:
         """End a session at once (logout); True if it was live. Raises ``BackendError`` if

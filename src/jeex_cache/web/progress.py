@@ -83,9 +83,10 @@ async def _readable(
             raise
         token = None
     session = None if token is None else await manager.require_session(token)
-    state = await manager.get_progress(correlation_id)
-    if state is None and manager.failure_tracker.degraded:
+    read = await manager.read_progress(correlation_id)
+    if read.failed:  # an outage, the same answer for every ID: nothing about this one
         return error_response(503, "BackendUnavailable", "the progress could not be read")
+    state = read.value
     if state is not None and _may_read(state["project_id"], session, public):
         return state
     return error_response(

@@ -151,12 +151,8 @@ async def rotate_session(
     token: SessionToken, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Move the session to a new ID; sets the new cookie."""
-    rotated = await manager.rotate_session(token)
+    rotated = await manager._rotate_or_denial(token)  # AccessDenied (401) if not live
     if rotated is None:
-        if manager.failure_tracker.degraded:
-            return error_response(503, "BackendUnavailable", "the session could not be rotated")
-        raise AccessDenied(
-            "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
-        )
+        return error_response(503, "BackendUnavailable", "the session could not be rotated")
     _set_cookie(response, manager, rotated)
     return SessionIssued.issued(rotated)
