@@ -10,8 +10,14 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache._keys import CacheKey
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.core.resilience import FAILED_WRITE, Family, guarded
+from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.failures import (
+    CACHE_INVALIDATE,
+    CACHE_READ,
+    CACHE_WRITE,
+    FAILED_WRITE,
+)
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import ProjectCacheView
@@ -25,7 +31,7 @@ _TAG = {"tag": "tag"}
 class ProjectCacheAPI(ManagerBase):
     """Versioned, tagged project data: the spec's cache methods and the project view."""
 
-    @guarded(Family.CACHE_WRITE, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, attributes=_PROJECT)
     async def cache_project_data(
         self,
         project_id: UUID | str,
@@ -46,7 +52,7 @@ class ProjectCacheAPI(ManagerBase):
         )
         return result.outcome is WriteOutcome.STORED
 
-    @guarded(Family.CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
     async def write_project_data(
         self,
         project_id: UUID | str,
@@ -62,42 +68,42 @@ class ProjectCacheAPI(ManagerBase):
             project_id, None, data, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
     def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
         # Returns the service's coroutine for the guard to await: one frame less per read.
         return self._require().cache.get(project_id)
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
     async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
-    @guarded(Family.CACHE_WRITE, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, idempotent=True, attributes=_PROJECT)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._require().cache.delete(project_id)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
     async def invalidate_project_cache(
         self, project_id: UUID | str, reason: str = "unspecified"
     ) -> int:
         """Remove everything cached for a project; return the number of entries removed."""
         return await self._require().invalidation.invalidate_project(project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_tag_in_projects(
         self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
     ) -> int:
         """Remove the entries carrying ``tag`` in the given projects only; return the count."""
         return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
 
-    @guarded(Family.CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
         pid = parse_uuid(project_id)
