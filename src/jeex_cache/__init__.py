@@ -20,6 +20,7 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
 from jeex_cache.manager import CacheManager, cache_manager
 from jeex_cache.progress.model import (
@@ -44,7 +45,6 @@ from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWin
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import Task, TaskStatus
-from jeex_cache.tasks.service import RetryPolicy
 from jeex_cache.tasks.worker import TaskContext, Worker
 
 __all__ = [

@@ -19,8 +19,8 @@ from jeex_cache.backends import Backend, open_backend
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock, SystemClock
 from jeex_cache.core.errors import NotInitializedError
-from jeex_cache.core.resilience import FailureTracker, OperationRuntime
-from jeex_cache.core.runtime import RetryPolicy
+from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.core.runtime import FailureTracker, OperationRuntime
 from jeex_cache.core.ttl import TTL
 from jeex_cache.observability.health import CacheHealthService
 from jeex_cache.progress.service import ProgressService
@@ -144,11 +144,13 @@ class ManagerBase:
             logging.getLogger("jeex_cache").setLevel(logging.DEBUG)
         self.runtime.configure(
             RetryPolicy(
-                max_retries=settings.max_retries,
-                base_delay=settings.retry_delay,
-                multiplier=settings.backoff_multiplier,
-                max_delay=settings.retry_max_delay,
+                settings.retry_delay,
+                settings.backoff_multiplier,
+                settings.retry_max_delay,
+                jitter=True,
+                retries=settings.max_retries,
                 deadline=settings.cache_request_deadline,
+                at_once=True,  # a broken connection was replaced: try the next one at once
             ),
             buffer_size=settings.cache_metrics_buffer_size,
             slow_threshold_ms=settings.cache_slow_operation_ms,

@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from jeex_cache import AccessDenied, BackendError, CacheManager, ManualClock, Settings
 from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
 from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.tasks.model import Delivery
 from jeex_cache.testing import RedisServer
 from jeex_cache.web import create_app
 from tests.web._serve import serve
@@ -185,6 +186,19 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.cancel_task(task_id or "t-unknown"))
     await run(api.list_dead_tasks("emails"))
     await run(api.requeue_dead_tasks("emails"))
+    # A worker's side: claims and settlements (``Worker`` makes these calls).
+    await run(api.enqueue_task("emails", "send", {"n": 2}))
+    claim = await run(api.claim_task("emails", "w-1", 30.0))
+    lost = Delivery(f"t-{uuid4().hex}", "emails", "send", None, 1, 3)  # no lease: superseded
+    delivery = lost if claim is None or claim.delivery is None else claim.delivery
+    await run(api.extend_tasks("emails", [delivery], 30.0))
+    await run(api.release_task(delivery))
+    await run(api.complete_task(lost, {"ok": True}))
+    await run(api.complete_and_claim_task(lost, None, "w-1", 30.0))
+    await run(api.fail_task(lost, "RuntimeError: boom", 0.0))
+    waiter = await run(api.open_task_waiter("emails", 0.05))
+    if waiter is not None:
+        await waiter.close()
 
     # Rotation and the ends of sessions.
     rotated = await run(api.rotate_session(sid2))

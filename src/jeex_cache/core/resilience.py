@@ -1,116 +1,152 @@
 """The failure policy: what each family of operations does when the backend fails.
 
-This module is the one place that applies the table of ``shared/DESIGN.md``. Public
-operations are decorated with ``@guarded(Family.X)``; a ``BackendError`` raised beneath them
-is retried when the operation is idempotent and time allows, then logged (rate-limited),
-counted, and turned into the family's fallback, or re-raised where the table says the caller
-must know. The same wrapper measures every call (``Telemetry``) and, when an OpenTelemetry
-SDK is installed, opens a span and records OTel metrics. A span carries the operation, its
-family and outcome, and only the attributes the operation declares (``attributes=``).
+Each capability declares its rows of the failure table (``<capability>/failures.py``) as
+``Family`` values; ``FAILURE_POLICY`` is the table they fill. Public operations are decorated
+with ``@guarded(ROW)``: a ``BackendError`` raised beneath them is retried when the operation
+is idempotent and time allows, then logged (rate-limited), counted, and turned into the row's
+fallback, or re-raised where the table says the caller must know (``OperationRuntime``). The
+same wrapper measures every call and, when an OpenTelemetry SDK is installed, opens a span
+and records OTel metrics; a span carries only the attributes the operation declares.
 """
 
 from __future__ import annotations
 
-import asyncio
-import enum
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
-from jeex_cache.core.circuit_breaker import CircuitOpenError
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.runtime import FailureTracker, OperationRuntime
 from jeex_cache.core.telemetry import SpanAttributes
-from jeex_cache.project_cache.model import WriteOutcome, WriteResult
-from jeex_cache.rate_limit.policy import RateLimitResult
 
-__all__ = [
-    "FAILED_WRITE",
-    "FAILURE_POLICY",
-    "Degradation",
-    "Family",
-    "FailureTracker",
-    "OperationRuntime",
-    "guarded",
-]
+__all__ = ["FAILURE_POLICY", "Family", "Guarded", "Operation", "Outcome", "Runtime", "guarded"]
 
-
-class Family(enum.Enum):
-    """Operation families of the failure table."""
-
-    CACHE_READ = "cache_read"
-    CACHE_WRITE = "cache_write"
-    CACHE_INVALIDATE = "cache_invalidate"
-    RATE_LIMIT = "rate_limit"
-    SESSION = "session"
-    SESSION_REVOKE = "session_revoke"
-    PROGRESS = "progress"
-    TASK_ENQUEUE = "task_enqueue"
-    TASK_CONTROL = "task_control"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Degradation:
-    """What a family returns when the backend fails; ``raises`` means the error propagates.
+class Family:
+    """One row of the failure table: what an operation family returns when the backend fails.
 
-    ``answer``, when set, replaces ``fallback`` for a family whose answer depends on the
-    failed call: it is called with the guarded object and the error.
+    ``fallback`` is the neutral value; ``answer``, when set, replaces it with one that depends
+    on the guarded object and the error. With neither, the error propagates (``raises``).
+    ``counts_hits``: the family's reads count hits and misses in the metrics.
     """
 
-    fallback: Callable[[], Any]
-    raises: bool = False
-    why: str = ""
+    name: str
+    why: str
+    fallback: Callable[[], Any] | None = None
     answer: Callable[[Any, BackendError], Any] | None = None
+    counts_hits: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name in FAILURE_POLICY:
+            raise ValueError(f"the failure table has a row {self.name!r} already")
+        FAILURE_POLICY[self.name] = self
+
+    @property
+    def raises(self) -> bool:
+        """The caller must know: a backend failure is re-raised, never replaced."""
+        return self.fallback is None and self.answer is None
 
 
-def _raise() -> Any:  # pragma: no cover - never called: ``raises`` short-circuits
-    raise AssertionError
+FAILURE_POLICY: dict[str, Family] = {}
+"""The failure table, by family name: filled by the rows each capability declares."""
 
 
-FAILED_WRITE = WriteResult(WriteOutcome.FAILED, None)
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """A guarded call's own result: its value, and the backend error it degraded on, if any."""
+
+    value: T
+    error: BackendError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The backend failed and ``value`` is the row's fallback."""
+        return self.error is not None
 
 
-def _rate_limit_answer(owner: Any, exc: BackendError) -> RateLimitResult:
-    # Fail open (the spec): allow, and say why. ``RATE_LIMIT_FAIL_CLOSED`` (read through the
-    # manager's ``rate_limit_fail_closed``) turns it into a refusal.
-    closed = bool(getattr(owner, "rate_limit_fail_closed", False))
-    return RateLimitResult.unavailable(f"rate limiting unavailable: {exc}", allowed=not closed)
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One guarded operation: its name, row, own fallback and what its spans show.
+
+    ``counts_hits``: a read of its row's own type (no ``fallback``), so None is a miss.
+    """
+
+    name: str
+    family: Family
+    fallback: Callable[[], Any] | None
+    idempotent: bool
+    attributes: SpanAttributes
+    counts_hits: bool
+
+    def degrade(self, owner: object, exc: BackendError) -> Any:
+        """The value a failed call returns (only for a row that does not raise)."""
+        if self.fallback is not None:
+            return self.fallback()
+        if self.family.answer is not None:
+            return self.family.answer(owner, exc)
+        assert self.family.fallback is not None
+        return self.family.fallback()
 
 
-# The failure table. Later capabilities add their rows here, and only here. An operation
-# whose result is not of the row's type names its own neutral value (``fallback=``): an
-# empty list for a listing read, ``FAILED_WRITE`` for a write that reports a WriteResult.
-FAILURE_POLICY: dict[Family, Degradation] = {
-    Family.CACHE_READ: Degradation(lambda: None, why="a miss: the caller has the database"),
-    Family.CACHE_WRITE: Degradation(lambda: False, why="never break the request"),
-    Family.CACHE_INVALIDATE: Degradation(lambda: 0, why="never break the request"),
-    Family.RATE_LIMIT: Degradation(
-        lambda: RateLimitResult.unavailable("rate limiting unavailable", allowed=True),
-        why="allow, with error in the result (fail open; RATE_LIMIT_FAIL_CLOSED refuses)",
-        answer=_rate_limit_answer,
-    ),
-    Family.SESSION: Degradation(lambda: None, why="deny: fail closed for security"),
-    Family.SESSION_REVOKE: Degradation(
-        _raise, raises=True, why="a revocation is never lost silently: the caller must retry"
-    ),
-    Family.PROGRESS: Degradation(lambda: None, why="never break the reported operation"),
-    Family.TASK_ENQUEUE: Degradation(_raise, raises=True, why="a task is never lost silently"),
-    Family.TASK_CONTROL: Degradation(_raise, raises=True, why="a task's state is never guessed"),
-}
+class Runtime(Protocol):
+    """What a guarded call needs of its runtime (``core.runtime.OperationRuntime``)."""
+
+    observed: bool
+
+    def finish(self, op: Operation, value: Any, seconds: float) -> None: ...
+
+    async def recover(
+        self, op: Operation, method: Callable[..., Awaitable[Any]], owner: object,
+        args: tuple[Any, ...], kwargs: dict[str, Any], exc: BackendError, started: float,
+    ) -> Outcome[Any]: ...  # fmt: skip
+
+    async def observe(
+        self, op: Operation, method: Callable[..., Awaitable[Any]], owner: object,
+        args: tuple[Any, ...], kwargs: dict[str, Any],
+    ) -> Outcome[Any]: ...  # fmt: skip
 
 
 class Guarded(Protocol):
-    """Anything whose operations are guarded carries an ``OperationRuntime`` (an attribute,
-    not a property: it is read on every call)."""
+    """Anything whose operations are guarded carries a runtime (best an attribute, not a
+    computed property: it is read on every call)."""
 
-    runtime: OperationRuntime
+    @property
+    def runtime(self) -> Runtime: ...
 
 
 S = TypeVar("S", bound=Guarded)
 P = ParamSpec("P")
 R = TypeVar("R")
+_Method = Callable[Concatenate[S, P], Awaitable[R]]
+_Guarded = Callable[Concatenate[S, P], Coroutine[Any, Any, R]]
+
+
+@overload
+def guarded(
+    family: Family,
+    fallback: Callable[[], Any] | None = None,
+    *,
+    idempotent: bool = False,
+    attributes: Mapping[str, str] | None = None,
+    name: str | None = None,
+    outcome: Literal[False] = False,
+) -> Callable[[_Method[S, P, R]], _Guarded[S, P, R]]: ...
+
+
+@overload
+def guarded(
+    family: Family,
+    fallback: Callable[[], Any] | None = None,
+    *,
+    idempotent: bool = False,
+    attributes: Mapping[str, str] | None = None,
+    name: str | None = None,
+    outcome: Literal[True],
+) -> Callable[[_Method[S, P, R]], _Guarded[S, P, Outcome[R]]]: ...
 
 
 def guarded(
@@ -119,136 +155,44 @@ def guarded(
     *,
     idempotent: bool = False,
     attributes: Mapping[str, str] | None = None,
-) -> Callable[
-    [Callable[Concatenate[S, P], Awaitable[R]]], Callable[Concatenate[S, P], Awaitable[R]]
-]:
+    name: str | None = None,
+    outcome: bool = False,
+) -> Callable[[_Method[S, P, R]], _Guarded[S, P, Any]]:
     """Apply the failure policy of ``family`` to an async method, and measure it.
 
     ``fallback`` replaces the row's value for an operation of another result type; it cannot
     turn a row that raises into one that degrades. ``idempotent`` operations are retried on
     connection-level failures (``RetryPolicy``); others never are, since a lost answer may
-    hide an applied write.
+    hide an applied write. ``name`` replaces the method's name in metrics and spans;
+    ``outcome`` makes the call return its ``Outcome`` (the value, and whether it failed).
 
     ``attributes`` declares the span's own attributes: attribute name -> parameter name (or
     ``self.<name>``), e.g. ``{"session": "session_id", "project_id": "project_id"}``. A
     session ID is exported only as its hash prefix; arguments not declared never are.
     """
-    degradation = FAILURE_POLICY[family]
-    if fallback is not None and degradation.raises:
-        raise ValueError(f"{family.value} raises on backend failure; it has no fallback")
-    neutral = degradation.fallback if fallback is None else fallback
-    family_name = family.value
-    counts_hits = family is Family.CACHE_READ and fallback is None
-    answer = degradation.answer if fallback is None else None
+    if fallback is not None and family.raises:
+        raise ValueError(f"{family.name} raises on backend failure; it has no fallback")
 
-    def decorate(
-        method: Callable[Concatenate[S, P], Awaitable[R]],
-    ) -> Callable[Concatenate[S, P], Awaitable[R]]:
-        operation = method.__name__
-        declared = SpanAttributes(method, attributes or {})
-
-        def finish(runtime: OperationRuntime, result: Any, seconds: float) -> None:
-            stats = runtime.telemetry.operations.get(operation)
-            if stats is None:
-                stats = runtime.telemetry.stats(operation, family_name)
-            stats.count += 1
-            stats.latencies.append(seconds)
-            if counts_hits:
-                if result is None:
-                    stats.misses += 1
-                else:
-                    stats.hits += 1
-            if seconds > runtime.telemetry.slow_threshold:
-                stats.slow += 1
-                runtime.slow(operation, seconds)
-            if runtime.tracker.consecutive_failures:
-                runtime.tracker.succeeded()
-
-        async def recover(
-            runtime: OperationRuntime, self: S, args: Any, kwargs: Any, exc: BackendError,
-            started: float,
-        ) -> R:  # fmt: skip
-            retry = runtime.retry
-            for attempt in range(retry.max_retries + 1):
-                runtime.tracker.failed(operation, family_name, degradation.why, exc)
-                delay = retry.delay(attempt)
-                if (
-                    not idempotent
-                    or not exc.transient
-                    or isinstance(exc, CircuitOpenError)
-                    or attempt == retry.max_retries
-                    or perf_counter() - started + delay >= retry.deadline
-                ):
-                    break
-                await asyncio.sleep(delay)
-                try:
-                    result = await method(self, *args, **kwargs)
-                except BackendError as again:
-                    exc = again
-                    continue
-                finish(runtime, result, perf_counter() - started)
-                return result
-            stats = runtime.telemetry.stats(operation, family_name)
-            stats.count += 1
-            stats.errors += 1
-            stats.latencies.append(perf_counter() - started)
-            if degradation.raises:
-                raise exc
-            value: R = neutral() if answer is None else answer(self, exc)
-            return value
-
-        async def call(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
-            started = perf_counter()
-            try:
-                result = await method(self, *args, **kwargs)
-            except BackendError as exc:
-                return await recover(runtime, self, args, kwargs, exc, started)
-            finish(runtime, result, perf_counter() - started)
-            return result
-
-        async def traced(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
-            assert runtime.tracer is not None
-            started = perf_counter()
-            with runtime.tracer.start_as_current_span(f"cache_manager.{operation}") as span:
-                if span.is_recording():
-                    span.set_attribute("operation", operation)
-                    span.set_attribute("family", family_name)
-                    declared.apply(span, self, args, kwargs)
-                stats = runtime.telemetry.stats(operation, family_name)
-                errors = stats.errors
-                result = await call(runtime, self, args, kwargs)
-                degraded = stats.errors != errors  # the call ended on the fallback
-                outcome = "degraded" if degraded else "ok"
-                if counts_hits and not degraded:
-                    span.set_attribute("cache_hit", result is not None)
-                    outcome = "hit" if result is not None else "miss"
-                span.set_attribute("outcome", outcome)
-            runtime.record(operation, family_name, perf_counter() - started, outcome)
-            return result
-
-        async def metered(runtime: OperationRuntime, self: S, args: Any, kwargs: Any) -> R:
-            stats = runtime.telemetry.stats(operation, family_name)
-            errors, started = stats.errors, perf_counter()
-            result = await call(runtime, self, args, kwargs)
-            outcome = "degraded" if stats.errors != errors else "ok"
-            runtime.record(operation, family_name, perf_counter() - started, outcome)
-            return result
+    def decorate(method: _Method[S, P, R]) -> _Guarded[S, P, Any]:
+        op = Operation(
+            name or method.__name__, family, fallback, idempotent,
+            SpanAttributes(method, attributes or {}), family.counts_hits and fallback is None,
+        )  # fmt: skip
 
         @functools.wraps(method)
-        async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Any:
             runtime = self.runtime
             if runtime.observed:  # an OpenTelemetry SDK is installed
-                if runtime.tracer is not None:
-                    return await traced(runtime, self, args, kwargs)
-                return await metered(runtime, self, args, kwargs)
-            # The plain path, inlined: no extra coroutine frame per call.
-            started = perf_counter()
+                done = await runtime.observe(op, method, self, args, kwargs)
+                return done if outcome else done.value
+            started = perf_counter()  # the plain path, inline: no frame of its own
             try:
-                result = await method(self, *args, **kwargs)
+                value = await method(self, *args, **kwargs)
             except BackendError as exc:
-                return await recover(runtime, self, args, kwargs, exc, started)
-            finish(runtime, result, perf_counter() - started)
-            return result
+                done = await runtime.recover(op, method, self, args, kwargs, exc, started)
+                return done if outcome else done.value
+            runtime.finish(op, value, perf_counter() - started)
+            return Outcome(value) if outcome else value
 
         return run
 

@@ -9,6 +9,7 @@ the attributes its operation declares (``SpanAttributes``); a session only by it
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import time
 from collections import deque
@@ -19,8 +20,6 @@ from uuid import UUID
 from opentelemetry import metrics, trace
 
 from jeex_cache.core.identifiers import is_session_id
-from jeex_cache.project_cache.model import CacheTag
-from jeex_cache.sessions.keys import session_digest
 
 __all__ = [
     "SESSION_ATTRIBUTE",
@@ -29,6 +28,7 @@ __all__ = [
     "Telemetry",
     "otel_meter",
     "otel_tracer",
+    "show_in_spans",
 ]
 
 _RECENT_SLOW = 10
@@ -94,6 +94,13 @@ class Telemetry:
         if stats is None:
             stats = self.operations[operation] = OperationStats(family, self.buffer_size)
         return stats
+
+    def failed(self, operation: str, family: str, seconds: float) -> None:
+        """Count a call that ended on a backend failure (after any retries)."""
+        stats = self.stats(operation, family)
+        stats.count += 1
+        stats.errors += 1
+        stats.latencies.append(seconds)
 
     def slow_call(self, operation: str, seconds: float) -> None:
         """Remember a call slower than the threshold (the caller counted it)."""
@@ -167,15 +174,26 @@ _OWNER = -1  # the index of a ``self.<name>`` source
 _Source = tuple[str, str, int | None, Any, Callable[[Any], str | None]]
 
 
+_TEXT_TYPES: tuple[type, ...] = (str, UUID)
+
+
+def show_in_spans(kind: type) -> None:
+    """Let a declared attribute show values of ``kind`` as their ``str()`` (a validated name,
+    such as a tag; a capability registers its own). Other values are never read."""
+    global _TEXT_TYPES
+    if kind not in _TEXT_TYPES:
+        _TEXT_TYPES = (*_TEXT_TYPES, kind)
+
+
 def _text(value: Any) -> str | None:
-    if isinstance(value, str | UUID | CacheTag):
+    if isinstance(value, _TEXT_TYPES):
         return str(value)[:_MAX_TEXT]
     return None  # anything else (payloads, collections, iterators) is never read
 
 
 def _fingerprint(value: Any) -> str | None:
-    if is_session_id(value):
-        return session_digest(value)[:_FINGERPRINT_LENGTH]
+    if is_session_id(value):  # the prefix of its SHA-256, as ``sessions.keys.session_digest``
+        return hashlib.sha256(value.encode()).hexdigest()[:_FINGERPRINT_LENGTH]
     return None  # a malformed ID may still be someone's secret: not even a prefix of it
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from jeex_cache._base import ManagerBase, backend_status
-from jeex_cache.core.resilience import Family, guarded
+from jeex_cache.core.resilience import guarded
+from jeex_cache.observability.failures import MAINTENANCE
 from jeex_cache.observability.health import CacheHealthService
 
 __all__ = ["ObservabilityAPI"]
@@ -53,7 +54,7 @@ class ObservabilityAPI(ManagerBase):
         metrics["failures"] = dict(self.runtime.tracker.failures)
         return metrics
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True)
+    @guarded(MAINTENANCE, idempotent=True)
     async def cleanup_expired_entries(self) -> int:
         """Drop what has expired but still takes memory; return how much was removed.
 

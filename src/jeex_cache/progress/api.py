@@ -16,8 +16,9 @@ from uuid import UUID
 
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
+from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
+from jeex_cache.progress.failures import PROGRESS
 from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
 from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH
 
@@ -41,7 +42,7 @@ class ProgressAPI(ManagerBase):
     last update; every update is one round trip.
     """
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_START)
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_START)
     async def start_progress_tracking(
         self,
         correlation_id: CorrelationId,
@@ -63,35 +64,35 @@ class ProgressAPI(ManagerBase):
             correlation_id, total_steps, message, restart=restart, project_id=project_id
         )
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def increment_progress(
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """One step further, with ``message``; ``BEYOND_TOTAL`` past the last step."""
         return await self._require().progress.increment(correlation_id, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def update_progress(
         self, correlation_id: CorrelationId, step: int, message: str = ""
     ) -> ProgressResult:
         """To ``step``: the same step again is accepted, an earlier one is ``BACKWARDS``."""
         return await self._require().progress.update(correlation_id, step, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def complete_progress(
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """Completed (the step becomes the total); final, like ``fail_progress``."""
         return await self._require().progress.complete(correlation_id, message)
 
-    @guarded(Family.PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def fail_progress(
         self, correlation_id: CorrelationId, error: str | BaseException
     ) -> ProgressResult:
         """Failed with ``error`` (an exception is shown as ``Type: message``); final."""
         return await self._require().progress.fail(correlation_id, _error_text(error))
 
-    @guarded(Family.PROGRESS, attributes=_CORRELATION)
+    @guarded(PROGRESS, attributes=_CORRELATION)
     async def get_progress(self, correlation_id: CorrelationId) -> dict[str, Any] | None:
         """``percentage``, ``message``, ``current_step``, ``total_steps``, ``status``,
         ``error``, times, ``last_event_id`` and ``project_id`` (the owner, or None); None if
@@ -99,7 +100,7 @@ class ProgressAPI(ManagerBase):
         progress = await self._require().progress.get(correlation_id)
         return None if progress is None else progress.as_dict()
 
-    @guarded(Family.PROGRESS, fallback=failed_read, attributes=_CORRELATION)
+    @guarded(PROGRESS, fallback=failed_read, attributes=_CORRELATION)
     async def read_progress(self, correlation_id: CorrelationId) -> ReadResult[dict[str, Any]]:
         """``get_progress`` that tells unknown from a backend failure: a ``ReadResult``
         (HIT with the state, MISS, or FAILED)."""
@@ -133,8 +134,8 @@ class ProgressAPI(ManagerBase):
                 async for event in events:
                     yield event
         except BackendError as exc:
-            family = Family.PROGRESS  # the failure table's row, applied to a stream
-            tracker.failed("progress_events", family.value, FAILURE_POLICY[family].why, exc)
+            # the failure table's row, applied to a stream
+            tracker.failed("progress_events", PROGRESS.name, PROGRESS.why, exc)
         else:
             if tracker.consecutive_failures:
                 tracker.succeeded()

@@ -10,9 +10,15 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache._keys import CacheKey
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.core.resilience import FAILED_WRITE, Family, guarded
+from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.failures import (
+    CACHE_INVALIDATE,
+    CACHE_READ,
+    CACHE_WRITE,
+    FAILED_WRITE,
+)
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
@@ -35,7 +41,7 @@ class ProjectCacheAPI(ManagerBase):
     (for the reference service's routes) return None instead of 0 on a failure.
     """
 
-    @guarded(Family.CACHE_WRITE, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, attributes=_PROJECT)
     async def cache_project_data(
         self,
         project_id: UUID | str,
@@ -56,7 +62,7 @@ class ProjectCacheAPI(ManagerBase):
         )
         return result.outcome is WriteOutcome.STORED
 
-    @guarded(Family.CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
     async def write_project_data(
         self,
         project_id: UUID | str,
@@ -72,65 +78,65 @@ class ProjectCacheAPI(ManagerBase):
             project_id, None, data, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
     def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
         # Returns the service's coroutine for the guard to await: one frame less per read.
         return self._require().cache.get(project_id)
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
     async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
         """The cached document with its version, times and access statistics."""
         return await self._require().cache.get_entry(project_id)
 
-    @guarded(Family.CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
     async def read_project_data(self, project_id: UUID | str) -> ReadResult[Any]:
         """``get_project_data`` that tells a miss from a backend failure: a ``ReadResult``
         (HIT with the document, MISS, or FAILED)."""
         return ReadResult.of(await self._require().cache.get(project_id))
 
-    @guarded(Family.CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
     async def read_project_entry(self, project_id: UUID | str) -> ReadResult[ProjectCache]:
         """``get_project_entry`` as a ``ReadResult``: HIT with the entry, MISS, or FAILED."""
         return ReadResult.of(await self._require().cache.get_entry(project_id))
 
-    @guarded(Family.CACHE_WRITE, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_WRITE, idempotent=True, attributes=_PROJECT)
     async def delete_project_data(self, project_id: UUID | str) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._require().cache.delete(project_id)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
     async def invalidate_project_cache(
         self, project_id: UUID | str, reason: str = "unspecified"
     ) -> int:
         """Remove everything cached for a project; return the number of entries removed."""
         return await self._require().invalidation.invalidate_project(project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_PROJECT)
     async def _invalidate_project_outcome(self, project_id: UUID | str, reason: str) -> int | None:
         """``invalidate_project_cache``, but None (not 0) if the backend failed."""
         return await self._require().invalidation.invalidate_project(project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
         """Remove every entry carrying ``tag``, in every project; return the count."""
         return await self._require().invalidation.invalidate_tag(tag, None, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_tag_in_projects(
         self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
     ) -> int:
         """Remove the entries carrying ``tag`` in the given projects only; return the count."""
         return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_TAG)
     async def _invalidate_tag_outcome(
         self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str
     ) -> int | None:
         """``invalidate_tag_in_projects``, but None (not 0) if the backend failed."""
         return await self._require().invalidation.invalidate_tag_in(tag, project_ids, reason)
 
-    @guarded(Family.CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
     async def list_project_keys(self, project_id: UUID | str) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
         pid = parse_uuid(project_id)

@@ -11,8 +11,15 @@ from typing import Any
 from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.core.resilience import FAILED_WRITE, Family, OperationRuntime, guarded
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.failures import (
+    CACHE_INVALIDATE,
+    CACHE_READ,
+    CACHE_WRITE,
+    FAILED_WRITE,
+)
 from jeex_cache.project_cache.model import ProjectCache, WriteResult
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 
@@ -49,21 +56,21 @@ class ProjectCacheView:
         self.runtime = runtime
         """The manager's failure tracking, retry policy and metrics."""
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_ENTRY)
+    @guarded(CACHE_READ, idempotent=True, attributes=_ENTRY)
     async def get(self, name: str) -> Any:
         """The value stored under ``name``, or None on a miss."""
         if self._gate is not None:
             await self._gate(self.project_id)
         return await self._cache.get(self.project_id, name)
 
-    @guarded(Family.CACHE_READ, idempotent=True, attributes=_ENTRY)
+    @guarded(CACHE_READ, idempotent=True, attributes=_ENTRY)
     async def get_entry(self, name: str) -> ProjectCache | None:
         """The entry under ``name`` with its version and access statistics."""
         if self._gate is not None:
             await self._gate(self.project_id)
         return await self._cache.get_entry(self.project_id, name)
 
-    @guarded(Family.CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_ENTRY)
+    @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_ENTRY)
     async def set(
         self,
         name: str,
@@ -80,14 +87,14 @@ class ProjectCacheView:
             self.project_id, name, value, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(Family.CACHE_WRITE, idempotent=True, attributes=_ENTRY)
+    @guarded(CACHE_WRITE, idempotent=True, attributes=_ENTRY)
     async def delete(self, name: str) -> bool:
         """Remove ``name``; True if it existed."""
         if self._gate is not None:
             await self._gate(self.project_id)
         return await self._cache.delete(self.project_id, name)
 
-    @guarded(Family.CACHE_READ, fallback=list, idempotent=True, attributes=_VIEW)
+    @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_VIEW)
     async def keys(self) -> list[str]:
         """Names of this view's live entries, sorted."""
         if self._gate is not None:
@@ -95,14 +102,14 @@ class ProjectCacheView:
         names = await self._cache.list_names(self.project_id)
         return sorted(name for name in names if name is not None)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_tag(self, tag: TagLike, reason: str = "tag") -> int:
         """Remove this project's entries carrying ``tag``."""
         if self._gate is not None:
             await self._gate(self.project_id)
         return await self._invalidation.invalidate_tag(tag, self.project_id, reason)
 
-    @guarded(Family.CACHE_INVALIDATE, idempotent=True, attributes=_VIEW)
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_VIEW)
     async def invalidate(self, reason: str = "unspecified") -> int:
         """Remove everything cached for this project (its main document too)."""
         if self._gate is not None:

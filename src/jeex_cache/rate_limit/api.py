@@ -6,7 +6,8 @@ from collections.abc import Awaitable
 from uuid import UUID
 
 from jeex_cache._base import ManagerBase
-from jeex_cache.core.resilience import Family, guarded
+from jeex_cache.core.resilience import guarded
+from jeex_cache.rate_limit.failures import RATE_LIMIT
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.rate_limit.service import LimitsLike
 
@@ -19,7 +20,7 @@ _SCOPE = {"scope": "scope"}
 class RateLimitAPI(ManagerBase):
     """Exact sliding-window rate limits: ``check_rate_limit`` and its policies."""
 
-    @guarded(Family.RATE_LIMIT, attributes=_SCOPE)
+    @guarded(RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
         self, identifier: str | UUID, scope: str, config: LimitsLike | None = None
     ) -> Awaitable[RateLimitResult]:

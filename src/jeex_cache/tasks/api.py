@@ -1,9 +1,9 @@
-"""The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters.
+"""The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters, and
+the claims and settlements of workers (``jeex_cache.tasks.worker.Worker``).
 
-Workers (``jeex_cache.worker.Worker``) run the tasks. Every call is one round trip on Redis
-(an enqueue with a ``project_id`` two). Unlike the cache, these operations raise
-``BackendError`` when the backend fails: a caller must know whether a task was queued or
-cancelled.
+Every call is one round trip on Redis (an enqueue with a ``project_id`` two). Unlike the
+cache, these operations raise ``BackendError`` when the backend fails: a caller must know
+whether a task was queued or cancelled, and a worker backs off and tries again.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.core.resilience import FAILURE_POLICY, Family, guarded
+from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Task
+from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
 __all__ = ["TaskQueueAPI"]
@@ -32,7 +34,7 @@ _QUEUE = {"queue": "queue"}
 class TaskQueueAPI(ManagerBase):
     """Background tasks with at-least-once delivery, retries and a dead-letter list."""
 
-    @guarded(Family.TASK_ENQUEUE, attributes=_ENQUEUE)
+    @guarded(TASK_ENQUEUE, attributes=_ENQUEUE)
     async def enqueue_task(
         self,
         queue: str,
@@ -75,12 +77,10 @@ class TaskQueueAPI(ManagerBase):
         try:
             await self._require().progress.assign(task_id, owner, ttl)
         except BackendError as exc:
-            family = Family.PROGRESS
-            self.failure_tracker.failed(
-                "enqueue_task.progress_owner", family.value, FAILURE_POLICY[family].why, exc
-            )
+            row = TASK_PROGRESS_OWNER
+            self.failure_tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
 
-    @guarded(Family.TASK_CONTROL, attributes=_TASK)
+    @guarded(TASK_CONTROL, attributes=_TASK)
     async def get_task_status(self, task_id: str) -> Task | None:
         """The task's status, attempts, result or error and times; None if unknown.
 
@@ -89,24 +89,67 @@ class TaskQueueAPI(ManagerBase):
         """
         return await self._require().tasks.status(task_id)
 
-    @guarded(Family.TASK_CONTROL, attributes=_TASK)
+    @guarded(TASK_CONTROL, attributes=_TASK)
     async def cancel_task(self, task_id: str) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
         finished or unknown."""
         return await self._require().tasks.cancel(task_id)
 
-    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
         """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
         return await self._require().tasks.list_dead(queue, limit)
 
-    @guarded(Family.TASK_CONTROL, attributes=_QUEUE)
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
         """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
         None); return how many were requeued."""
         return await self._require().tasks.requeue_dead(queue, task_ids)
 
+    # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
+    @guarded(TASK_WORKER, name="worker.claim")
+    async def claim_task(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
+        """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
+        return await self._require().tasks.claim(queue, worker, visibility_timeout)
+
+    @guarded(TASK_WORKER, name="worker.complete")
+    async def complete_task(self, delivery: Delivery, result: Any) -> bool:
+        """Record success with ``result`` (JSON); False if the lease was lost meanwhile."""
+        return await self._require().tasks.complete(delivery, result)
+
+    @guarded(TASK_WORKER, name="worker.complete_and_claim")
+    async def complete_and_claim_task(
+        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+    ) -> tuple[bool, TaskClaim]:
+        """``complete_task``, then lease the queue's next due task, in one round trip."""
+        return await self._require().tasks.complete_and_claim(
+            delivery, result, worker, visibility_timeout
+        )
+
+    @guarded(TASK_WORKER, name="worker.fail")
+    async def fail_task(
+        self, delivery: Delivery, error: str, retry_delay: float
+    ) -> TaskStatus | None:
+        """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
+        return await self._require().tasks.fail(delivery, error, retry_delay)
+
+    @guarded(TASK_WORKER, name="worker.release")
+    async def release_task(self, delivery: Delivery) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
+        return await self._require().tasks.release(delivery)
+
+    @guarded(TASK_WORKER, name="worker.extend")
+    async def extend_tasks(
+        self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
+    ) -> int:
+        """Renew the leases of ``deliveries`` for ``visibility_timeout`` seconds."""
+        return await self._require().tasks.extend(queue, deliveries, visibility_timeout)
+
+    async def open_task_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
+        """A waiter that new tasks on ``queue`` wake (a blocking wait: not an operation)."""
+        return await self._require().tasks.open_waiter(queue, max_wait)
+
     @property
     def task_queue(self) -> TaskQueueService:
-        """The task service workers claim and settle deliveries through."""
+        """The task service, for tests and tools; workers use the guarded methods above."""
         return self._require().tasks

@@ -1,8 +1,9 @@
-"""The rules of background tasks: validation, IDs, retry backoff, and the queue service.
+"""The rules of background tasks: validation, IDs, and the queue service.
 
 ``TaskQueueService`` validates and encodes everything before its repository sees it, so bad
-input raises a typed error and nothing is stored. Workers (``jeex_cache.worker``) use its
-claim/complete/fail/release/extend operations; callers use enqueue, status and cancel.
+input raises a typed error and nothing is stored. Workers use its claim, complete, fail,
+release and extend operations (through the manager's guarded ``claim_task``...); callers
+use enqueue, status and cancel.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,6 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_ERROR_LENGTH",
     "DelayLike",
-    "RetryPolicy",
     "TaskQueueService",
     "new_task_id",
     "validate_queue",
@@ -50,28 +49,6 @@ def new_task_id() -> str:
 def validate_queue(queue: str) -> str:
     """A queue name: letters, digits, ``_ . -``, at most 64 characters."""
     return validate_name(queue, "queue name", max_length=64)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff: ``delay * multiplier ** (attempt - 1)`` seconds, at most ``maximum``."""
-
-    delay: float = 1.0
-    multiplier: float = 2.0
-    maximum: float = 300.0
-
-    def __post_init__(self) -> None:
-        for name in ("delay", "multiplier", "maximum"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise InvalidInputError(f"retry {name} must be a number >= 0, got {value!r}")
-        if self.multiplier < 1:
-            raise InvalidInputError(f"retry multiplier must be >= 1, got {self.multiplier!r}")
-
-    def seconds_after(self, attempt: int) -> float:
-        """The wait before the retry that follows failed attempt ``attempt`` (1-based)."""
-        exponent = min(max(attempt - 1, 0), 64)
-        return min(self.delay * self.multiplier**exponent, self.maximum)
 
 
 class TaskQueueService:

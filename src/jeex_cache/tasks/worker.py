@@ -24,12 +24,14 @@ from typing import Any
 
 from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
-from jeex_cache.core.resilience import FAILURE_POLICY, Family
+from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.manager import CacheManager
 from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache.tasks.failures import TASK_WORKER
 from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
-from jeex_cache.tasks.service import RetryPolicy, validate_queue
+from jeex_cache.tasks.service import validate_queue
+from jeex_cache.tasks.settlement import Settlements
 
 __all__ = ["Handler", "ProgressReporter", "TaskContext", "Worker", "WorkerStats"]
 
@@ -37,9 +39,6 @@ logger = logging.getLogger("jeex_cache.worker")
 
 Handler = Callable[[TaskContext, Any], Awaitable[Any]]
 """``async def handler(ctx, payload) -> result``: the result must be JSON-serialisable."""
-
-_SETTLE_TRIES = 5  # a settlement that still fails is left to the visibility timeout
-_UNSETTLED = object()
 
 
 class Worker:
@@ -91,12 +90,16 @@ class Worker:
         self._visibility = float(visibility_timeout)
         self._shutdown_timeout = shutdown_timeout
         self._task_timeout = task_timeout
-        self._retry = retry or RetryPolicy()
         self._max_wait = float(max_wait)
+        self._backoff = RetryPolicy(0.05, 2.0, self._max_wait)  # from a failing backend
         self._burst = burst
         managed = ManagedProgress(cache_manager)
         self._managed = None if progress else managed
         self._progress: ProgressReporter = progress or managed.report
+        self._settlements = Settlements(
+            cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
+            self._managed, self._backend_failed,
+        )  # fmt: skip
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
@@ -118,9 +121,7 @@ class Worker:
 
     async def run(self) -> None:
         """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
-        self._waiter = waiter = await self._manager.task_queue.open_waiter(
-            self.queue, self._max_wait
-        )
+        self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
         heartbeat = asyncio.create_task(self._heartbeat())
         cancelled = False
         try:
@@ -141,7 +142,7 @@ class Worker:
         try:
             await waiter.interrupt()
         except BackendError as exc:  # the wait then ends by itself within max_wait
-            self._backend_failed("interrupt", exc)
+            self._wait_failed("worker.interrupt", exc)
 
     async def run_once(self) -> TaskStatus | None:
         """Claim one due task and run it here; its outcome, or None if none was due."""
@@ -177,7 +178,8 @@ class Worker:
                 try:
                     await waiter.wait(seconds)
                 except BackendError as exc:
-                    self._backend_failed("wait", exc)
+                    self._backend_failed()
+                    self._wait_failed("worker.wait", exc)
                     await self._pause()
 
     async def _slot(self, delivery: Delivery) -> None:
@@ -189,8 +191,7 @@ class Worker:
             self._active[task] = next_delivery
             _, next_delivery = await self._process(next_delivery, chain=not self._stop.is_set())
             if next_delivery is not None and self._stop.is_set():
-                if await self._settle(self._manager.task_queue.release, next_delivery) is True:
-                    self.stats.released += 1
+                await self._settlements.release(next_delivery)
                 return
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -201,9 +202,9 @@ class Worker:
 
     async def _claim(self) -> TaskClaim | None:
         try:
-            claim = await self._manager.task_queue.claim(self.queue, self.name, self._visibility)
-        except BackendError as exc:
-            self._backend_failed("claim", exc)
+            claim = await self._manager.claim_task(self.queue, self.name, self._visibility)
+        except BackendError:  # counted and logged by the guard
+            self._backend_failed()
             return None
         self._backend_failures = 0
         if claim.delivery is not None:
@@ -212,18 +213,18 @@ class Worker:
 
     async def _pause(self) -> None:
         """Back off after a backend failure (50 ms doubling to ``max_wait``), unless stopped."""
-        delay = min(0.05 * 2 ** min(self._backend_failures, 10), self._max_wait)
         try:
-            async with asyncio.timeout(delay):
+            async with asyncio.timeout(self._backoff.ceiling(min(self._backend_failures, 10))):
                 await self._stop.wait()
         except TimeoutError:
             pass
 
-    def _backend_failed(self, operation: str, exc: BackendError) -> None:
+    def _backend_failed(self) -> None:
         self._backend_failures += 1
-        family = Family.TASK_CONTROL
-        why = FAILURE_POLICY[family].why
-        self._manager.failure_tracker.failed(f"worker.{operation}", family.value, why, exc)
+
+    def _wait_failed(self, operation: str, exc: BackendError) -> None:
+        # A wait is not an operation (its latency would pollute the figures): only its failure.
+        self._manager.runtime.tracker.failed(operation, TASK_WORKER.name, TASK_WORKER.why, exc)
 
     async def _process(
         self, delivery: Delivery, *, chain: bool
@@ -241,75 +242,14 @@ class Worker:
                 async with asyncio.timeout(self._task_timeout):
                     result = await handler(context, delivery.payload)
         except asyncio.CancelledError:
-            if await self._settle(self._manager.task_queue.release, delivery) is True:
-                self.stats.released += 1
+            await self._settlements.release(delivery)
             raise
         except Exception as exc:
-            return await self._failed(delivery, exc), None
-        outcome, next_delivery = await self._succeeded(delivery, result, chain)
+            return await self._settlements.failed(delivery, exc), None
+        outcome, next_delivery = await self._settlements.succeeded(delivery, result, chain)
         if outcome is TaskStatus.SUCCEEDED and managed is not None:
             await managed.succeeded(context)
         return outcome, next_delivery
-
-    async def _succeeded(
-        self, delivery: Delivery, result: Any, chain: bool
-    ) -> tuple[TaskStatus | None, Delivery | None]:
-        tasks = self._manager.task_queue
-        try:
-            if chain:
-                settled = await self._settle(
-                    tasks.complete_and_claim, delivery, result, self.name, self._visibility
-                )
-            else:
-                settled = await self._settle(tasks.complete, delivery, result)
-        except InvalidInputError as exc:  # the result is not JSON, or too large
-            return await self._failed(delivery, exc), None
-        next_delivery = None
-        if isinstance(settled, tuple):
-            settled, claim = settled
-            next_delivery = claim.delivery
-            if next_delivery is not None:
-                self.stats.claimed += 1
-        if settled is True:
-            self.stats.succeeded += 1
-            return TaskStatus.SUCCEEDED, next_delivery
-        if settled is False:
-            self.stats.superseded += 1
-        return None, next_delivery
-
-    async def _failed(self, delivery: Delivery, exc: BaseException) -> TaskStatus | None:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.warning(
-            "task %s (%s) attempt %d/%d failed: %s",
-            delivery.task_id, delivery.name, delivery.attempt, delivery.max_attempts, error,
-            exc_info=exc if not isinstance(exc, LookupError | InvalidInputError) else None,
-        )  # fmt: skip
-        delay = self._retry.seconds_after(delivery.attempt)
-        outcome = await self._settle(self._manager.task_queue.fail, delivery, error, delay)
-        if outcome is TaskStatus.FAILED:
-            self.stats.retried += 1
-        elif outcome is TaskStatus.DEAD:
-            self.stats.dead += 1
-            if self._managed is not None:
-                await self._managed.dead(delivery.task_id, error)
-        elif outcome is None:
-            self.stats.superseded += 1
-        return outcome if isinstance(outcome, TaskStatus) else None
-
-    async def _settle(self, operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """Run a settlement, retrying backend failures briefly; ``_UNSETTLED`` after that."""
-        for attempt in range(_SETTLE_TRIES):
-            try:
-                return await operation(*args)
-            except BackendError as exc:
-                self._backend_failed(operation.__name__, exc)
-                if attempt + 1 < _SETTLE_TRIES:
-                    await asyncio.sleep(0.05 * 2**attempt)
-        logger.error(
-            "worker %s could not record the outcome of task %s; it will be delivered again "
-            "after its visibility timeout", self.name, args[0].task_id,
-        )  # fmt: skip
-        return _UNSETTLED
 
     async def _heartbeat(self) -> None:
         """Renew the leases of running deliveries every third of the visibility timeout."""
@@ -317,11 +257,11 @@ class Worker:
             await asyncio.sleep(self._visibility / 3)
             if self._active:
                 try:
-                    await self._manager.task_queue.extend(
+                    await self._manager.extend_tasks(
                         self.queue, list(self._active.values()), self._visibility
                     )
-                except BackendError as exc:
-                    self._backend_failed("extend", exc)
+                except BackendError:  # counted and logged by the guard
+                    self._backend_failed()
 
     async def _drain(self, grace: float) -> None:
         """Let running handlers finish for ``grace`` s; cancel the rest (they go back)."""
