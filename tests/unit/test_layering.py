@@ -11,13 +11,7 @@ import pytest
 import jeex_cache
 
 PACKAGE = Path(jeex_cache.__file__).parent
-# Still reaching into capabilities until their failure-table rows move out (plan 2(d)).
-PENDING = {"resilience.py", "telemetry.py"}
-CORE = sorted(
-    str(path.relative_to(PACKAGE / "core"))
-    for path in (PACKAGE / "core").rglob("*.py")
-    if path.name not in PENDING
-)
+CORE = sorted(str(path.relative_to(PACKAGE / "core")) for path in (PACKAGE / "core").rglob("*.py"))
 CAPABILITIES = ["project_cache", "sessions", "rate_limit", "progress", "tasks", "observability"]
 
 
