@@ -1,7 +1,7 @@
 """The manager's core: settings, lifecycle, and the services ``initialize()`` wires.
 
-Each capability's public methods live in their own mixin module (``project_api.py``, ...);
-``CacheManager`` in ``cache_manager.py`` combines them. The mixins reach the services only
+Each capability's public methods live in its package's ``api.py`` mixin; ``CacheManager``
+in ``manager.py`` combines them. The mixins reach the services only
 through ``_require()``.
 """
 

@@ -26,7 +26,7 @@ class CacheManager(
     """Per-project application state over the in-memory backend or Redis.
 
     Failures of the backend never raise from cache operations: reads miss, writes return
-    False, invalidations return 0 (see ``jeex_cache.infrastructure.resilience``); sessions fail
+    False, invalidations return 0 (each capability's ``failures.py``); sessions fail
     closed (no session, access denied). Bad input raises a subclass of ``InvalidInputError``
     at once. Lifecycle and settings come from
     ``ManagerBase``; each capability's methods from its mixin.
@@ -40,4 +40,4 @@ class CacheManager(
 
 
 cache_manager = CacheManager()
-"""The process-wide manager of the spec, configured from the environment."""
+"""The process-wide manager, configured from the environment on ``initialize()``."""

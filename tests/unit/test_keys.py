@@ -86,7 +86,7 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("role", ["keys", "memory", "redis", "service"])
+@pytest.mark.parametrize("role", ["keys", "memory", "redis", "service", "api"])
 def test_no_repository_or_service_builds_keys_through_the_facade(role: str) -> None:
     modules = sorted(PACKAGE.glob(f"*/{role}.py"))
     assert modules

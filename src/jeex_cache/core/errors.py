@@ -2,7 +2,8 @@
 
 Bad input is a ``InvalidInputError`` (also a ``ValueError``) raised before anything is
 written. Backend failures are translated into ``BackendError`` at the repository boundary;
-the failure policy (``jeex_cache.infrastructure.resilience``) decides what callers see.
+the failure policy (``core.resilience`` and each capability's ``failures.py``) decides what
+callers see.
 """
 
 from __future__ import annotations

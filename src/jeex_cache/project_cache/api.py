@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from jeex_cache._base import ManagerBase
-from jeex_cache._keys import CacheKey
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.failures import (
     CACHE_INVALIDATE,
     CACHE_READ,
@@ -142,7 +142,7 @@ class ProjectCacheAPI(ManagerBase):
         pid = parse_uuid(project_id)
         names = await self._require().cache.list_names(pid)
         keys = (
-            CacheKey.project_data(pid) if name is None else CacheKey.project_entry(pid, name)
+            project_keys.data(pid) if name is None else project_keys.entry(pid, name)
             for name in names
         )
         return sorted(key.value for key in keys)
