@@ -1,8 +1,9 @@
-"""The manager's core: settings, lifecycle, and the services ``initialize()`` wires.
+"""The manager's core: settings, lifecycle, and wiring the capabilities on ``initialize()``.
 
 Each capability's public methods live in its package's ``api.py`` mixin; ``CacheManager``
-in ``manager.py`` combines them. The mixins reach the services only
-through ``_require()``.
+in ``manager.py`` combines them. A mixin carries its capability's wiring
+(``<capability>/wiring.py``) as a class attribute: ``initialize()`` builds every such
+capability's repository on the backend and stores its service under that attribute.
 """
 
 from __future__ import annotations
@@ -15,79 +16,17 @@ from typing import Any, Self
 
 from opentelemetry import metrics, trace
 
-from jeex_cache.backends import Backend, open_backend
+from jeex_cache.backends import Backend, Capability, open_backend
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock, SystemClock
 from jeex_cache.core.errors import NotInitializedError
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.runtime import FailureTracker, OperationRuntime
-from jeex_cache.core.ttl import TTL
-from jeex_cache.observability.health import CacheHealthService
-from jeex_cache.progress.service import ProgressService
-from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService
-from jeex_cache.rate_limit.service import RateLimitingService
-from jeex_cache.sessions.service import SessionManagementService
-from jeex_cache.tasks.service import TaskQueueService
+from jeex_cache.observability.wiring import HEALTH
 
-__all__ = ["ManagerBase", "Services"]
+__all__ = ["ManagerBase"]
 
 logger = logging.getLogger("jeex_cache.services")
-
-
-class Services:
-    """What ``initialize()`` builds: the backend and the domain services over it."""
-
-    def __init__(self, backend: Backend, settings: Settings, runtime: OperationRuntime) -> None:
-        self.backend = backend
-        self.cache = ProjectCacheService(
-            backend.project_cache, settings.project_data_ttl, settings.cache_max_payload_bytes
-        )
-        self.invalidation = CacheInvalidationService(backend.project_cache)
-        self.sessions = SessionManagementService(
-            backend.sessions,
-            idle_ttl=settings.session_idle_ttl,
-            absolute_ttl=settings.session_absolute_ttl,
-            max_per_user=settings.cache_max_sessions_per_user,
-            max_data_bytes=settings.cache_session_max_data_bytes,
-        )
-        self.progress = ProgressService(backend.progress, settings.progress_ttl)
-        self.rate_limits = RateLimitingService(
-            backend.rate_limit,
-            settings.rate_limit_default,
-            ipv6_prefix=settings.rate_limit_ipv6_prefix,
-        )
-        self.tasks = TaskQueueService(
-            backend.tasks,
-            TTL(settings.cache_task_status_ttl * 1000),
-            settings.cache_max_payload_bytes,
-        )
-        self.health = CacheHealthService(
-            backend.health, backend.name, lambda: _health_evidence(backend, runtime)
-        )
-
-
-def _health_evidence(backend: Backend, runtime: OperationRuntime) -> dict[str, Any]:
-    evidence = backend_status(backend)
-    evidence["error_rate"] = runtime.telemetry.error_rate_since_last_asked()
-    return evidence
-
-
-def backend_status(backend: Backend) -> dict[str, Any]:
-    """What is known without a round trip: the circuit breaker, pool use and, on the
-    embedded backend, its memory (bytes used and bound, entries, evictions)."""
-    status: dict[str, Any] = {}
-    breaker = backend.breaker
-    if breaker is not None:
-        status["circuit"] = {
-            "state": breaker.state.value,
-            "consecutive_failures": breaker.consecutive_failures,
-            "opened": breaker.transitions["open"],
-        }
-    if backend.pool is not None:
-        status["pool"] = backend.pool()
-    if backend.usage is not None:
-        status["memory"] = backend.usage()
-    return status
 
 
 class ManagerBase:
@@ -106,7 +45,7 @@ class ManagerBase:
         self._settings = settings
         self._otel = (tracer_provider, meter_provider)
         self._clock: Clock = clock or SystemClock()
-        self._services: Services | None = None
+        self._backend: Backend | None = None
         self.runtime = OperationRuntime()
         """Failure tracking, retry policy and metrics shared by every guarded call."""
         self.last_health: dict[str, Any] | None = None
@@ -133,11 +72,21 @@ class ManagerBase:
     @property
     def backend_name(self) -> str:
         """``memory`` or ``redis``."""
-        return self._require().backend.name
+        return self._require().name
+
+    @classmethod
+    def capabilities(cls) -> tuple[Capability[Any, Any], ...]:
+        """The capabilities this manager's mixins carry, in base order: the registry."""
+        found: dict[str, Capability[Any, Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                if isinstance(value, Capability):
+                    found[value.name] = value
+        return tuple(found.values())
 
     async def initialize(self) -> None:
         """Open the backend; idempotent. An unreachable Redis starts the manager degraded."""
-        if self._services is not None:
+        if self._backend is not None:
             return
         settings = self.settings
         if settings.cache_debug:
@@ -157,11 +106,15 @@ class ManagerBase:
             tracer_provider=self._otel[0],
             meter_provider=self._otel[1],
         )
-        backend = await open_backend(settings, self._clock)
-        self._services = Services(backend, settings, self.runtime)
-        self._watcher = asyncio.create_task(
-            self._watch_health(settings.cache_health_check_interval)
-        )
+        capabilities = self.capabilities()
+        backend = await open_backend(settings, self._clock, capabilities)
+        for capability in capabilities:
+            capability.install(self, backend, self.runtime)
+        self._backend = backend
+        if HEALTH in capabilities:
+            self._watcher = asyncio.create_task(
+                self._watch_health(settings.cache_health_check_interval)
+            )
         logger.info("cache manager initialised on the %s backend", backend.name)
 
     async def _watch_health(self, interval: float) -> None:
@@ -172,11 +125,10 @@ class ManagerBase:
         """
         while True:
             await asyncio.sleep(interval)
-            services = self._services
-            if services is None:
+            if self._backend is None:
                 return
             try:
-                self.last_health = await services.health.check()
+                self.last_health = await HEALTH.of(self).check()
                 if self.last_health["status"] != "unhealthy":
                     self.runtime.tracker.succeeded()
             except Exception:  # the watcher must outlive any surprise
@@ -184,14 +136,16 @@ class ManagerBase:
 
     async def close(self) -> None:
         """Release the backend's connections; the manager may be initialised again."""
-        services, self._services = self._services, None
+        backend, self._backend = self._backend, None
+        for capability in self.capabilities():
+            vars(self).pop(capability.attribute, None)
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        if services is not None:
-            await services.backend.close()
+        if backend is not None:
+            await backend.close()
 
     async def __aenter__(self) -> Self:
         await self.initialize()
@@ -205,11 +159,11 @@ class ManagerBase:
     ) -> None:
         await self.close()
 
-    def _require(self) -> Services:
-        services = self._services
-        if services is None:
+    def _require(self) -> Backend:
+        backend = self._backend
+        if backend is None:
             raise NotInitializedError(
                 "the cache manager is not initialised: await cache_manager.initialize() "
                 "(or use 'async with CacheManager(...)') first"
             )
-        return services
+        return backend

@@ -1,4 +1,4 @@
-"""The Redis backend: one module per repository, Lua scripts in ``lua/``."""
+"""The Redis backend: the connection each capability's Redis repository runs on."""
 
 from __future__ import annotations
 
@@ -12,13 +12,6 @@ from jeex_cache.core.connect import create_client, create_transport
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import loaded
-from jeex_cache.observability.redis import RedisHealthRepository
-from jeex_cache.progress.listener import ProgressListener
-from jeex_cache.progress.redis import RedisProgressRepository
-from jeex_cache.project_cache.redis import RedisProjectCacheRepository
-from jeex_cache.rate_limit.redis import RedisRateLimitRepository
-from jeex_cache.sessions.redis import RedisUserSessionRepository
-from jeex_cache.tasks.redis import RedisTaskQueueRepository
 
 __all__ = ["open_redis_backend"]
 
@@ -40,28 +33,18 @@ async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
     await router.open()
     executor = RedisExecutor(client, settings.cache_namespace, breaker=breaker, router=router)
     try:
-        await executor.load(*loaded())  # every script of the repositories imported above
+        await executor.load(*loaded())  # every script of the capability modules imported
     except BackendError as exc:
         logger.warning("redis is not reachable at start-up; starting degraded: %s", exc)
 
-    listener = ProgressListener(
-        client.connection_pool, confirm_timeout=settings.redis_socket_timeout
-    )
-
-    async def close() -> None:
-        await listener.close()
-        await router.close()
-        await client.aclose()
-
-    return Backend(
+    backend = Backend(
         name="redis",
-        project_cache=RedisProjectCacheRepository(executor),
-        sessions=RedisUserSessionRepository(executor),
-        health=RedisHealthRepository(executor),
-        progress=RedisProgressRepository(executor, listener, settings.cache_progress_max_events),
-        close=close,
-        rate_limit=RedisRateLimitRepository(executor),
-        tasks=RedisTaskQueueRepository(executor, settings),
+        clock=clock,
+        settings=settings,
+        executor=executor,
         breaker=breaker,
         pool=lambda: {"in_use": executor.in_flight, "max": executor.max_in_flight},
     )
+    backend.on_close(client.aclose)
+    backend.on_close(router.close)
+    return backend

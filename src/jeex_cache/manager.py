@@ -3,6 +3,9 @@
     async with CacheManager(Settings(redis_url="redis://localhost:6379/0")) as cache:
         await cache.cache_project_data(project_id, {"name": "My Project"})
 
+Each base is one capability's mixin and carries its wiring (``<capability>/wiring.py``):
+a new capability is its package and one line here, its mixin in the bases.
+
 The module-level ``cache_manager`` reads its settings from the environment when
 ``initialize()`` is first awaited.
 """
@@ -17,7 +20,7 @@ from jeex_cache.rate_limit.api import RateLimitAPI
 from jeex_cache.sessions.api import SessionAPI
 from jeex_cache.tasks.api import TaskQueueAPI
 
-__all__ = ["CacheManager", "cache_manager"]
+__all__ = ["CAPABILITIES", "CacheManager", "cache_manager"]
 
 
 class CacheManager(
@@ -38,6 +41,9 @@ class CacheManager(
         call, one round trip before the operation's own)."""
         return SessionCacheView(self, session_id, self)
 
+
+CAPABILITIES = CacheManager.capabilities()
+"""The registry, read from the bases: what ``initialize()`` builds on every backend."""
 
 cache_manager = CacheManager()
 """The process-wide manager, configured from the environment on ``initialize()``."""

@@ -18,6 +18,7 @@ from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
+from jeex_cache.progress import wiring
 from jeex_cache.progress.failures import PROGRESS
 from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
 from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH
@@ -42,6 +43,8 @@ class ProgressAPI(ManagerBase):
     last update; every update is one round trip.
     """
 
+    _progress = wiring.PROGRESS  # the wiring; the service once initialised
+
     @guarded(PROGRESS, fallback=_unavailable, attributes=_START)
     async def start_progress_tracking(
         self,
@@ -60,7 +63,7 @@ class ProgressAPI(ManagerBase):
         access to the owning project may read the progress; without ``project_id`` a restart
         keeps the owner it had (a task's is the project given at enqueue).
         """
-        return await self._require().progress.start(
+        return await self._progress.start(
             correlation_id, total_steps, message, restart=restart, project_id=project_id
         )
 
@@ -69,42 +72,42 @@ class ProgressAPI(ManagerBase):
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """One step further, with ``message``; ``BEYOND_TOTAL`` past the last step."""
-        return await self._require().progress.increment(correlation_id, message)
+        return await self._progress.increment(correlation_id, message)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def update_progress(
         self, correlation_id: CorrelationId, step: int, message: str = ""
     ) -> ProgressResult:
         """To ``step``: the same step again is accepted, an earlier one is ``BACKWARDS``."""
-        return await self._require().progress.update(correlation_id, step, message)
+        return await self._progress.update(correlation_id, step, message)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def complete_progress(
         self, correlation_id: CorrelationId, message: str = ""
     ) -> ProgressResult:
         """Completed (the step becomes the total); final, like ``fail_progress``."""
-        return await self._require().progress.complete(correlation_id, message)
+        return await self._progress.complete(correlation_id, message)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def fail_progress(
         self, correlation_id: CorrelationId, error: str | BaseException
     ) -> ProgressResult:
         """Failed with ``error`` (an exception is shown as ``Type: message``); final."""
-        return await self._require().progress.fail(correlation_id, _error_text(error))
+        return await self._progress.fail(correlation_id, _error_text(error))
 
     @guarded(PROGRESS, attributes=_CORRELATION)
     async def get_progress(self, correlation_id: CorrelationId) -> dict[str, Any] | None:
         """``percentage``, ``message``, ``current_step``, ``total_steps``, ``status``,
         ``error``, times, ``last_event_id`` and ``project_id`` (the owner, or None); None if
         unknown or expired."""
-        progress = await self._require().progress.get(correlation_id)
+        progress = await self._progress.get(correlation_id)
         return None if progress is None else progress.as_dict()
 
     @guarded(PROGRESS, fallback=failed_read, attributes=_CORRELATION)
     async def read_progress(self, correlation_id: CorrelationId) -> ReadResult[dict[str, Any]]:
         """``get_progress`` that tells unknown from a backend failure: a ``ReadResult``
         (HIT with the state, MISS, or FAILED)."""
-        progress = await self._require().progress.get(correlation_id)
+        progress = await self._progress.get(correlation_id)
         return ReadResult.of(None if progress is None else progress.as_dict())
 
     def progress_events(
@@ -122,7 +125,7 @@ class ProgressAPI(ManagerBase):
         An idle listener re-reads the log every ``check_every`` seconds. On Redis, listeners
         share one dedicated connection: they hold no pooled one.
         """
-        events = self._require().progress.events(correlation_id, after, check_every=check_every)
+        events = self._progress.events(correlation_id, after, check_every=check_every)
         return self._guarded_events(events)
 
     async def _guarded_events(

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.resilience import guarded
+from jeex_cache.rate_limit import wiring
 from jeex_cache.rate_limit.failures import RATE_LIMIT
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.rate_limit.service import LimitsLike
@@ -19,6 +20,8 @@ _SCOPE = {"scope": "scope"}
 
 class RateLimitAPI(ManagerBase):
     """Exact sliding-window rate limits: ``check_rate_limit`` and its policies."""
+
+    _rate_limits = wiring.RATE_LIMIT  # the wiring; the service once initialised
 
     @guarded(RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
@@ -35,12 +38,11 @@ class RateLimitAPI(ManagerBase):
         """
         # Returns the repository's awaitable for the guard to await: between the guard and
         # the executor, a check's await chain holds no frame of ours.
-        services = self._services or self._require()
-        return services.rate_limits.check(identifier, scope, config)
+        return self._rate_limits.check(identifier, scope, config)
 
     def rate_limit_policy(self, config: LimitsLike | None = None) -> RateLimitPolicy:
         """The policy a check with ``config`` applies (validated; the default for None)."""
-        return self._require().rate_limits.policy_of(config)
+        return self._rate_limits.policy_of(config)
 
     @property
     def rate_limit_fail_closed(self) -> bool:

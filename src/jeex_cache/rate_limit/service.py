@@ -38,6 +38,8 @@ class RateLimitingService:
         *,
         ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
     ) -> None:
+        self.repository = repository
+        """Where the counters live (the backend's rate-limit repository)."""
         self._hit = repository.hit
         self._ipv6_prefix = ipv6_prefix
         self.default = self.policy_of(default)

@@ -12,6 +12,7 @@ from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTLLike
+from jeex_cache.sessions import wiring
 from jeex_cache.sessions.failures import SESSION, SESSION_REVOKE
 from jeex_cache.sessions.model import UserSession
 
@@ -27,6 +28,8 @@ class SessionAPI(ManagerBase):
     """Sessions with project access rights (``CACHE_USER_SESSION_TTL`` idle timeout,
     ``CACHE_SESSION_ABSOLUTE_TTL`` cap, ``CACHE_MAX_SESSIONS_PER_USER``)."""
 
+    _sessions = wiring.SESSIONS  # the wiring; the service once initialised
+
     @guarded(SESSION, attributes=_USER)
     async def create_user_session(
         self,
@@ -39,13 +42,13 @@ class SessionAPI(ManagerBase):
         Call it after your application has authenticated the user. Creating one more than
         ``CACHE_MAX_SESSIONS_PER_USER`` ends the user's oldest live session.
         """
-        return await self._require().sessions.create(user_id, user_data, project_access)
+        return await self._sessions.create(user_id, user_data, project_access)
 
     @guarded(SESSION, attributes=_SESSION)
     async def validate_user_session(self, session_id: str) -> UserSession | None:
         """The live session, its last activity and idle expiry refreshed in the same round
         trip; None if the ID is unknown, malformed, expired, revoked, or the backend failed."""
-        return await self._require().sessions.validate(session_id)
+        return await self._sessions.validate(session_id)
 
     @guarded(SESSION, attributes=_SESSION)
     async def extend_session(
@@ -53,37 +56,37 @@ class SessionAPI(ManagerBase):
     ) -> UserSession | None:
         """Validate, and keep the session at least ``ttl`` (default the idle timeout) from
         now, never past its absolute lifetime; None as for ``validate_user_session``."""
-        return await self._require().sessions.extend(session_id, ttl)
+        return await self._sessions.extend(session_id, ttl)
 
     @guarded(SESSION, fallback=lambda: False, attributes=_SESSION_PROJECT)
     async def grant_project_access(self, session_id: str, project_id: UUID | str) -> bool:
         """Add a project to the session's access list; False if no live session (or the
         backend failed: then nothing was granted)."""
-        return await self._require().sessions.set_project_access(session_id, project_id, True)
+        return await self._sessions.set_project_access(session_id, project_id, True)
 
     @guarded(SESSION_REVOKE, attributes=_SESSION_PROJECT)
     async def revoke_project_access(self, session_id: str, project_id: UUID | str) -> bool:
         """Remove a project from the access list; True if it was there. Raises
         ``BackendError`` if the backend failed (the access may still stand)."""
-        return await self._require().sessions.set_project_access(session_id, project_id, False)
+        return await self._sessions.set_project_access(session_id, project_id, False)
 
     @guarded(SESSION, fallback=lambda: False, attributes=_SESSION)
     async def update_session_data(self, session_id: str, changes: Mapping[str, Any]) -> bool:
         """Set top-level keys of the session's user data, keeping the others; False if no
         live session or the backend failed. Concurrent updates of different keys all land."""
-        return await self._require().sessions.update_data(session_id, changes)
+        return await self._sessions.update_data(session_id, changes)
 
     @guarded(SESSION, attributes=_SESSION)
     async def rotate_session(self, session_id: str) -> UserSession | None:
         """Move the session to a new ID (after a login or a privilege change); the old ID is
         dead at once. None if it was not live or the backend failed (log in again)."""
-        return await self._require().sessions.rotate(session_id)
+        return await self._sessions.rotate(session_id)
 
     @guarded(SESSION, attributes=_SESSION)
     async def _rotate_or_denial(self, session_id: str) -> UserSession | None:
         """``rotate_session`` that raises ``AccessDenied`` (``invalid_session``) when the
         session was not live, so that None means only that the backend failed."""
-        rotated = await self._require().sessions.rotate(session_id)
+        rotated = await self._sessions.rotate(session_id)
         if rotated is None:
             raise AccessDenied(
                 "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
@@ -94,7 +97,7 @@ class SessionAPI(ManagerBase):
     async def revoke_user_session(self, session_id: str, reason: str = "unspecified") -> bool:
         """End a session at once (logout); True if it was live. Raises ``BackendError`` if
         the backend failed: the session may still be live."""
-        return await self._require().sessions.revoke(session_id, reason)
+        return await self._sessions.revoke(session_id, reason)
 
     @guarded(SESSION_REVOKE, attributes=_USER)
     async def revoke_all_user_sessions(
@@ -102,13 +105,13 @@ class SessionAPI(ManagerBase):
     ) -> int:
         """End every session of a user (logout everywhere); return how many were live.
         Raises ``BackendError`` if the backend failed."""
-        return await self._require().sessions.revoke_all(user_id, reason)
+        return await self._sessions.revoke_all(user_id, reason)
 
     @guarded(SESSION, fallback=list, attributes=_USER)
     async def list_user_sessions(self, user_id: UUID | str) -> list[UserSession]:
         """A user's live sessions, oldest first; their ``session_id`` is None (only hashes
         are stored), ``fingerprint`` tells them apart. [] if the backend failed."""
-        return await self._require().sessions.list_for_user(user_id)
+        return await self._sessions.list_for_user(user_id)
 
     async def require_project_access(self, session_id: str, project_id: UUID | str) -> UUID:
         """The session's user ID if it may access ``project_id`` (one round trip, refreshing
@@ -142,11 +145,11 @@ class SessionAPI(ManagerBase):
 
     @guarded(SESSION, attributes=_SESSION_PROJECT)
     async def _authorize(self, session_id: str, project_id: UUID | str) -> UUID | None:
-        return await self._require().sessions.authorize(session_id, project_id)
+        return await self._sessions.authorize(session_id, project_id)
 
     @guarded(SESSION, attributes=_SESSION)
     async def _session_or_denial(self, session_id: str) -> UserSession | None:
-        session = await self._require().sessions.validate(session_id)
+        session = await self._sessions.validate(session_id)
         if session is None:
             raise AccessDenied(
                 "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION

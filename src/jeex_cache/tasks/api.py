@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from jeex_cache._base import ManagerBase
@@ -18,6 +18,7 @@ from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks import wiring
 from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
 from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
@@ -31,8 +32,19 @@ _TASK = {"task_id": "task_id"}
 _QUEUE = {"queue": "queue"}
 
 
+class _ProgressOwners(Protocol):
+    """What a task needs of the progress capability: the service ``ProgressAPI`` keeps
+    under ``_progress`` (read by name: a capability imports no other)."""
+
+    async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
+        """Make ``project_id`` the owner of the operation ``correlation_id``."""
+        ...
+
+
 class TaskQueueAPI(ManagerBase):
     """Background tasks with at-least-once delivery, retries and a dead-letter list."""
+
+    _tasks = wiring.TASKS  # the wiring; the service once initialised
 
     @guarded(TASK_ENQUEUE, attributes=_ENQUEUE)
     async def enqueue_task(
@@ -57,8 +69,7 @@ class TaskQueueAPI(ManagerBase):
         more round trip, after the task is queued).
         """
         owner = None if project_id is None else parse_uuid(project_id)
-        services = self._require()
-        task_id, created = await services.tasks.enqueue(
+        task_id, created = await self._tasks.enqueue(
             queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts
         )
         if owner is not None and created:
@@ -75,7 +86,8 @@ class TaskQueueAPI(ManagerBase):
             wait += delay.total_seconds() if isinstance(delay, timedelta) else delay
         ttl = TTL(min(int(wait * 1000), TTL.MAX_MILLISECONDS))
         try:
-            await self._require().progress.assign(task_id, owner, ttl)
+            progress: _ProgressOwners = vars(self)["_progress"]
+            await progress.assign(task_id, owner, ttl)
         except BackendError as exc:
             row = TASK_PROGRESS_OWNER
             self.failure_tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
@@ -87,69 +99,67 @@ class TaskQueueAPI(ManagerBase):
         Finished tasks are kept ``CACHE_TASK_STATUS_TTL`` (24 h); waiting and running ones
         until they finish.
         """
-        return await self._require().tasks.status(task_id)
+        return await self._tasks.status(task_id)
 
     @guarded(TASK_CONTROL, attributes=_TASK)
     async def cancel_task(self, task_id: str) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
         finished or unknown."""
-        return await self._require().tasks.cancel(task_id)
+        return await self._tasks.cancel(task_id)
 
     @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
         """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
-        return await self._require().tasks.list_dead(queue, limit)
+        return await self._tasks.list_dead(queue, limit)
 
     @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
         """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
         None); return how many were requeued."""
-        return await self._require().tasks.requeue_dead(queue, task_ids)
+        return await self._tasks.requeue_dead(queue, task_ids)
 
     # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
     @guarded(TASK_WORKER, name="worker.claim")
     async def claim_task(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
         """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
-        return await self._require().tasks.claim(queue, worker, visibility_timeout)
+        return await self._tasks.claim(queue, worker, visibility_timeout)
 
     @guarded(TASK_WORKER, name="worker.complete")
     async def complete_task(self, delivery: Delivery, result: Any) -> bool:
         """Record success with ``result`` (JSON); False if the lease was lost meanwhile."""
-        return await self._require().tasks.complete(delivery, result)
+        return await self._tasks.complete(delivery, result)
 
     @guarded(TASK_WORKER, name="worker.complete_and_claim")
     async def complete_and_claim_task(
         self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
     ) -> tuple[bool, TaskClaim]:
         """``complete_task``, then lease the queue's next due task, in one round trip."""
-        return await self._require().tasks.complete_and_claim(
-            delivery, result, worker, visibility_timeout
-        )
+        return await self._tasks.complete_and_claim(delivery, result, worker, visibility_timeout)
 
     @guarded(TASK_WORKER, name="worker.fail")
     async def fail_task(
         self, delivery: Delivery, error: str, retry_delay: float
     ) -> TaskStatus | None:
         """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
-        return await self._require().tasks.fail(delivery, error, retry_delay)
+        return await self._tasks.fail(delivery, error, retry_delay)
 
     @guarded(TASK_WORKER, name="worker.release")
     async def release_task(self, delivery: Delivery) -> bool:
         """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
-        return await self._require().tasks.release(delivery)
+        return await self._tasks.release(delivery)
 
     @guarded(TASK_WORKER, name="worker.extend")
     async def extend_tasks(
         self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
     ) -> int:
         """Renew the leases of ``deliveries`` for ``visibility_timeout`` seconds."""
-        return await self._require().tasks.extend(queue, deliveries, visibility_timeout)
+        return await self._tasks.extend(queue, deliveries, visibility_timeout)
 
     async def open_task_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
         """A waiter that new tasks on ``queue`` wake (a blocking wait: not an operation)."""
-        return await self._require().tasks.open_waiter(queue, max_wait)
+        return await self._tasks.open_waiter(queue, max_wait)
 
     @property
     def task_queue(self) -> TaskQueueService:
         """The task service, for tests and tools; workers use the guarded methods above."""
-        return self._require().tasks
+        return self._tasks
