@@ -114,7 +114,7 @@ def raw_client(
 
 
 def _lua_source(name: str) -> str:
-    package = importlib.resources.files("jeex_cache.infrastructure.redis")
+    package = importlib.resources.files("jeex_cache.project_cache")
     return package.joinpath(f"lua/{name}.lua").read_text()
 
 

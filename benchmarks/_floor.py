@@ -16,8 +16,8 @@ import orjson
 
 from benchmarks._measure import Candidate
 from jeex_cache import Settings
+from jeex_cache.core.connect import create_transport
 from jeex_cache.core.transport import TransportError, encode
-from jeex_cache.infrastructure.redis.connection import create_transport
 
 __all__ = ["open_floor_candidates"]
 

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from benchmarks._candidates import raw_client
 from benchmarks._measure import Call, Candidate
 from jeex_cache import CacheKey, CacheManager, Settings
-from jeex_cache.domain.progress import MAX_STEPS
+from jeex_cache.progress.rules import MAX_STEPS
 
 __all__ = ["PROGRESS", "open_progress_candidates", "progress_targets"]
 
@@ -82,7 +82,7 @@ def _xadd(client: aioredis.Redis, settings: Settings) -> Call:
 
 
 async def _script(client: aioredis.Redis, settings: Settings) -> Call:
-    package = importlib.resources.files("jeex_cache.infrastructure.redis")
+    package = importlib.resources.files("jeex_cache.progress")
     sha: str = await client.script_load(package.joinpath("lua/progress_update.lua").read_text())
     start: str = await client.script_load(package.joinpath("lua/progress_start.lua").read_text())
     keys = _RAW_KEYS[2:]

@@ -109,7 +109,7 @@ async def _raw(
                   _evalsha(client, gcra, (_RAW_KEY,), args)),
     ]  # fmt: skip
     if diagnostics:
-        package = importlib.resources.files("jeex_cache.infrastructure.redis")
+        package = importlib.resources.files("jeex_cache.rate_limit")
         source = package.joinpath("lua/rate_limit_hit.lua").read_text()
         ours: str = await client.script_load(source)
         candidates.append(

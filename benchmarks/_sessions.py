@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from benchmarks._candidates import raw_client
 from benchmarks._measure import Candidate
 from jeex_cache import CacheManager, Settings
-from jeex_cache.infrastructure.redis.connection import LuaScript
+from jeex_cache.core.scripts import LuaScript
 
 __all__ = ["CREATE", "VALIDATE", "open_session_candidates"]
 
@@ -116,7 +116,9 @@ async def _diagnostics(
     stack.push_async_callback(client.aclose)
     shas: dict[str, str] = {}
     for name in ("session_touch", "session_index_add", "session_create"):
-        shas[name] = await client.script_load(LuaScript.load(name).source)
+        shas[name] = await client.script_load(
+            LuaScript.load("jeex_cache.sessions.redis", name).source
+        )
     idle_ms, lifetime_ms = IDLE_SECONDS * 1000, LIFETIME_SECONDS * 1000
 
     def fields(user_id: uuid.UUID) -> list[Any]:

@@ -264,9 +264,9 @@ def _label(row: Row) -> str:
     }.get(row.role, f"_{row.implementation}_ (ref)")
 
 
-def render_table(rows: Sequence[Row]) -> Iterator[str]:
-    """The main Markdown table."""
-    yield ("| operation | implementation | p50 µs | p95 µs | p99 µs | ops/s @64 "
+def render_table(rows: Sequence[Row], concurrency: int) -> Iterator[str]:
+    """The main Markdown table: latency of one caller, throughput of ``concurrency``."""
+    yield (f"| operation | implementation | p50 µs | p95 µs | p99 µs | ops/s @{concurrency} "
            "| p50 ratio vs raw | throughput ratio vs raw |")  # fmt: skip
     yield "|---|---|--:|--:|--:|--:|--:|--:|"
     for r in rows:
@@ -416,7 +416,7 @@ def report(results: dict[str, Any]) -> Iterator[str]:
     yield f"Pool: {results['pool']}."
     yield from (f"Note: {note}" for note in results["notes"])
     yield ""
-    yield from render_table(results["rows"])
+    yield from render_table(results["rows"], config["concurrency"])
     yield ""
     yield from render_loaded(results["rows"], config["concurrency"])
     yield ""

@@ -16,8 +16,8 @@ from uuid import UUID, uuid4
 import redis
 
 from jeex_cache import CacheManager, CacheTag, Settings
-from jeex_cache.domain.value_objects import CacheKey
-from jeex_cache.infrastructure.redis.connection import LuaScript
+from jeex_cache._keys import CacheKey
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.testing import RedisServer
 
 __all__ = ["main"]
@@ -27,7 +27,7 @@ DAY_MS = 86_400_000
 
 def seed(raw: redis.Redis, project: UUID, count: int, tag: str | None = None) -> None:
     """``count`` entries of ``project`` written by ``project_set.lua``, pipelined."""
-    sha = raw.script_load(LuaScript.load("project_set").source)
+    sha = raw.script_load(LuaScript.load("jeex_cache.project_cache.redis", "project_set").source)
     base = [
         "jeex:" + CacheKey.project_index(project).value,
         "jeex:" + CacheKey.project_tags(project).value,

@@ -3,30 +3,10 @@ for multi-tenant asyncio backends, on Redis or in process memory."""
 
 from __future__ import annotations
 
-from jeex_cache.clock import Clock, ManualClock, SystemClock
+from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
-from jeex_cache.domain.entities import (
-    Progress,
-    ProgressStatus,
-    ProjectCache,
-    RateLimit,
-    Task,
-    TaskStatus,
-    UserSession,
-    WriteOutcome,
-    WriteResult,
-)
-from jeex_cache.domain.progress import EventKind, ProgressEvent, ProgressOutcome, ProgressResult
-from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
-from jeex_cache.domain.tasks import RetryPolicy
-from jeex_cache.domain.value_objects import (
-    TTL,
-    CacheKey,
-    CacheTag,
-    RateLimitConfig,
-    RateLimitWindow,
-)
-from jeex_cache.errors import (
+from jeex_cache.core.clock import Clock, ManualClock, SystemClock
+from jeex_cache.core.errors import (
     AccessDenied,
     BackendError,
     ConfigurationError,
@@ -40,10 +20,32 @@ from jeex_cache.errors import (
     SerializationError,
     VersionLimitError,
 )
-from jeex_cache.services.cache_manager import CacheManager, cache_manager
-from jeex_cache.services.project_view import ProjectCacheView
-from jeex_cache.services.session_view import SessionCacheView, SessionProjectView
-from jeex_cache.worker import TaskContext, Worker
+from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.core.ttl import TTL
+from jeex_cache.manager import CacheManager, cache_manager
+from jeex_cache.progress.model import (
+    EventKind,
+    Progress,
+    ProgressEvent,
+    ProgressOutcome,
+    ProgressResult,
+    ProgressStatus,
+)
+from jeex_cache.project_cache.model import (
+    CacheTag,
+    ProjectCache,
+    ReadOutcome,
+    ReadResult,
+    WriteOutcome,
+    WriteResult,
+)
+from jeex_cache.project_cache.session_view import SessionCacheView
+from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
+from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
+from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.sessions.model import UserSession
+from jeex_cache.tasks.model import Task, TaskStatus
+from jeex_cache.tasks.worker import TaskContext, Worker
 
 __all__ = [
     "TTL",
@@ -75,6 +77,8 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitResult",
     "RateLimitWindow",
+    "ReadOutcome",
+    "ReadResult",
     "RetryPolicy",
     "SerializationError",
     "SessionCacheView",

@@ -22,7 +22,7 @@ from typing import Any
 
 from jeex_cache import __version__
 from jeex_cache.config import Settings
-from jeex_cache.errors import ConfigurationError
+from jeex_cache.core.errors import ConfigurationError
 
 __all__ = ["main"]
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args.host, args.port, args.log_level)
     if args.command == "worker":
-        from jeex_cache._worker_main import WorkerOptions, run_worker
+        from jeex_cache.tasks.worker_main import WorkerOptions, run_worker
 
         return run_worker(WorkerOptions(
             args.queue, args.handlers, args.concurrency, args.visibility_timeout,

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jeex_cache.domain.value_objects import TTL, RateLimitConfig
-from jeex_cache.errors import ConfigurationError
+from jeex_cache.core.errors import ConfigurationError
+from jeex_cache.core.ttl import TTL
+from jeex_cache.rate_limit.model import RateLimitConfig
 
 __all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 

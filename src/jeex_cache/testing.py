@@ -23,7 +23,7 @@ import time
 from types import TracebackType
 from typing import Self
 
-from jeex_cache.errors import JeexCacheError
+from jeex_cache.core.errors import JeexCacheError
 
 __all__ = ["RedisServer", "RedisServerError", "free_port"]
 

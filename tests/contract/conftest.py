@@ -9,15 +9,12 @@ from dataclasses import dataclass
 import pytest
 
 from jeex_cache import RateLimitConfig, Settings
-from jeex_cache.domain.rate_limiting import RateLimitingService
-from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker
-from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
-from jeex_cache.infrastructure.redis.connection import (
-    RedisExecutor,
-    create_client,
-    create_transport,
-)
-from jeex_cache.infrastructure.redis.rate_limit import RedisRateLimitRepository
+from jeex_cache.core.circuit_breaker import CircuitBreaker
+from jeex_cache.core.connect import create_client, create_transport
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
+from jeex_cache.rate_limit.redis import RedisRateLimitRepository
+from jeex_cache.rate_limit.service import RateLimitingService
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
+from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = ["Decision", "SlidingLog", "max_in_any_window"]
 

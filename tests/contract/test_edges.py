@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from jeex_cache import CacheManager, InvalidInputError, SerializationError, VersionLimitError
-from jeex_cache.domain.entities import MAX_VERSION
+from jeex_cache.project_cache.model import MAX_VERSION
 
 
 async def test_an_unversioned_write_at_the_ceiling_is_refused(manager: CacheManager) -> None:

@@ -22,8 +22,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from jeex_cache import AccessDenied, BackendError, CacheManager, ManualClock, Settings
-from jeex_cache.services.project_view import ProjectCacheView
-from jeex_cache.services.session_view import SessionCacheView, SessionProjectView
+from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
+from jeex_cache.project_cache.view import ProjectCacheView
+from jeex_cache.tasks.model import Delivery
 from jeex_cache.testing import RedisServer
 from jeex_cache.web import create_app
 from tests.web._serve import serve
@@ -139,6 +140,8 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.write_project_data(project, {"a": 2}))
     await run(api.get_project_data(project))
     await run(api.get_project_entry(project))
+    await run(api.read_project_data(project))
+    await run(api.read_project_entry(project))
     await run(api.list_project_keys(project))
     view = Recorded(api.project(project), run.seen)
     async with api.get_connection(project) as connection:
@@ -150,6 +153,8 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(scoped.write_project_data(project, {"b": 2}))
     await run(scoped.get_project_data(project))
     await run(scoped.get_project_entry(project))
+    await run(scoped.read_project_data(project))
+    await run(scoped.read_project_entry(project))
     await run(scoped.list_project_keys(project))
     await run(scoped.invalidate_by_tag("t"))
     with contextlib.suppress(AccessDenied):
@@ -168,6 +173,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.increment_progress(correlation, "one"))
     await run(api.update_progress(correlation, 2, "two"))
     await run(api.get_progress(correlation))
+    await run(api.read_progress(correlation))
     await run(api.complete_progress(correlation, "done"))
     async for _ in api.progress_events(correlation, check_every=0.05):
         pass
@@ -180,6 +186,19 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.cancel_task(task_id or "t-unknown"))
     await run(api.list_dead_tasks("emails"))
     await run(api.requeue_dead_tasks("emails"))
+    # A worker's side: claims and settlements (``Worker`` makes these calls).
+    await run(api.enqueue_task("emails", "send", {"n": 2}))
+    claim = await run(api.claim_task("emails", "w-1", 30.0))
+    lost = Delivery(f"t-{uuid4().hex}", "emails", "send", None, 1, 3)  # no lease: superseded
+    delivery = lost if claim is None or claim.delivery is None else claim.delivery
+    await run(api.extend_tasks("emails", [delivery], 30.0))
+    await run(api.release_task(delivery))
+    await run(api.complete_task(lost, {"ok": True}))
+    await run(api.complete_and_claim_task(lost, None, "w-1", 30.0))
+    await run(api.fail_task(lost, "RuntimeError: boom", 0.0))
+    waiter = await run(api.open_task_waiter("emails", 0.05))
+    if waiter is not None:
+        await waiter.close()
 
     # Rotation and the ends of sessions.
     rotated = await run(api.rotate_session(sid2))

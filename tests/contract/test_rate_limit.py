@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jeex_cache import RateLimitConfig
-from jeex_cache.domain.rate_limit_policy import RateLimitPolicy
-from jeex_cache.domain.rate_limiting import RateLimitingService
+from jeex_cache.rate_limit.policy import RateLimitPolicy
+from jeex_cache.rate_limit.service import RateLimitingService
 from tests.contract.conftest import MillisecondClock
 from tests.contract.rate_limit_oracle import SlidingLog, max_in_any_window
 

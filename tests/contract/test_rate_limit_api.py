@@ -18,7 +18,7 @@ from jeex_cache import (
     RateLimitResult,
     Settings,
 )
-from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
+from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
 
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:
@@ -128,7 +128,7 @@ async def test_bad_input_is_refused_and_nothing_is_written(
         await manager.check_rate_limit(identifier, scope, limits)
     assert not manager.failure_tracker.failures
     if settings.redis_url is None:
-        repository = manager._require().backend.rate_limit
+        repository = manager._rate_limits.repository
         assert isinstance(repository, MemoryRateLimitRepository)
         assert repository.key_count == 0
     else:

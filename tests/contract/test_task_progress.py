@@ -8,7 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from jeex_cache import CacheManager, ProgressEvent, TaskContext, TaskStatus, Worker
-from jeex_cache.domain.tasks import RetryPolicy
+from jeex_cache.core.retry import RetryPolicy
 from tests.conftest import Elapse
 
 QUEUE = "reports"

@@ -21,7 +21,7 @@ from jeex_cache import (
     TaskStatus,
     Worker,
 )
-from jeex_cache.domain.tasks import RetryPolicy
+from jeex_cache.core.retry import RetryPolicy
 from tests.conftest import Elapse
 
 QUEUE = "emails"

@@ -11,9 +11,11 @@ import pytest
 import redis
 
 from jeex_cache import CacheManager, CacheTag
-from jeex_cache.domain.value_objects import CacheKey
-from jeex_cache.infrastructure.redis import project_cache, tasks
-from jeex_cache.infrastructure.redis.connection import LuaScript, RedisExecutor
+from jeex_cache._keys import CacheKey
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
+from jeex_cache.project_cache import redis as project_cache
+from jeex_cache.tasks import redis as tasks
 
 CHUNK = project_cache.CHUNK
 TAG_CHUNK = project_cache.TAG_CHUNK
@@ -29,7 +31,7 @@ def _seed(
     raw: redis.Redis, project: UUID, count: int, tag: str | None = None, name: str = "e"
 ) -> None:
     """``count`` entries written through the real write script, pipelined from a raw client."""
-    script = LuaScript.load("project_set")
+    script = LuaScript.load("jeex_cache.project_cache.redis", "project_set")
     sha = raw.script_load(script.source)
     prefix = "jeex:"
     index = prefix + CacheKey.project_index(project).value

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from jeex_cache import CacheManager, Settings
-from jeex_cache.domain.value_objects import session_digest
+from jeex_cache.sessions.keys import session_digest
 from tests.integration.conftest import RoundTrips
 
 LIFETIME_MS = 86_400_000

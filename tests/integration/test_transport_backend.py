@@ -10,14 +10,14 @@ import pytest
 import redis
 
 from jeex_cache import BackendError, CacheManager, Settings
-from jeex_cache.infrastructure.circuit_breaker import CircuitBreaker, CircuitState
+from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.testing import RedisServer
 
 
 def _breaker(cache: CacheManager) -> CircuitBreaker:
-    services = cache._services
-    assert services is not None
-    breaker = services.backend.breaker
+    backend = cache._backend
+    assert backend is not None
+    breaker = backend.breaker
     assert breaker is not None
     return breaker
 
@@ -92,9 +92,10 @@ async def test_scripts_are_reloaded_after_a_flush(cache: CacheManager, raw: redi
 async def test_an_error_reply_is_not_transient_and_keeps_the_breaker_closed(
     cache: CacheManager, raw: redis.Redis
 ) -> None:
-    services = cache._services
-    assert services is not None
-    executor = services.backend.sessions._redis  # type: ignore[attr-defined]
+    backend = cache._backend
+    assert backend is not None
+    executor = backend.executor
+    assert executor is not None
     raw.set("jeex:plain", "x")
     with pytest.raises(BackendError) as raised:
         await executor.command("LPUSH", "jeex:plain", "y")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jeex_cache.infrastructure.circuit_breaker import (
+from jeex_cache.core.circuit_breaker import (
     CircuitBreaker,
     CircuitOpenError,
     CircuitState,
@@ -91,6 +91,6 @@ def test_a_probe_that_says_nothing_frees_the_slot(breaker: CircuitBreaker, ticks
 
 
 def test_open_error_is_a_backend_error() -> None:
-    from jeex_cache.errors import BackendError
+    from jeex_cache.core.errors import BackendError
 
     assert issubclass(CircuitOpenError, BackendError)

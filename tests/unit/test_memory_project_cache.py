@@ -6,7 +6,7 @@ import tracemalloc
 from uuid import uuid4
 
 from jeex_cache import TTL, CacheManager, ManualClock, Settings
-from jeex_cache.infrastructure.memory.project_cache import (
+from jeex_cache.project_cache.memory import (
     ENTRY_OVERHEAD_BYTES,
     MemoryProjectCacheRepository,
 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from jeex_cache import RateLimitConfig, RateLimitPolicy
-from jeex_cache.domain.rate_limiting import RateLimitingService
-from jeex_cache.infrastructure.memory.rate_limit import MemoryRateLimitRepository
+from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
+from jeex_cache.rate_limit.service import RateLimitingService
 from tests.contract.conftest import MillisecondClock
 
 

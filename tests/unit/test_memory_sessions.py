@@ -5,8 +5,8 @@ from __future__ import annotations
 from uuid import uuid4
 
 from jeex_cache import TTL, ManualClock
-from jeex_cache.domain.value_objects import session_digest
-from jeex_cache.infrastructure.memory.sessions import MemoryUserSessionRepository
+from jeex_cache.sessions.keys import session_digest
+from jeex_cache.sessions.memory import MemoryUserSessionRepository
 
 
 async def test_expired_sessions_are_swept_as_new_ones_arrive() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jeex_cache import TTL, ManualClock
-from jeex_cache.infrastructure.memory.tasks import _STALE_SLACK, MemoryTaskQueueRepository
+from jeex_cache.tasks.memory import _STALE_SLACK, MemoryTaskQueueRepository
 
 STATUS_TTL = TTL.hours(1)
 

@@ -16,11 +16,11 @@ from jeex_cache import (
     RateLimitResult,
     RateLimitWindow,
 )
-from jeex_cache.domain.identifiers import validate_token
-from jeex_cache.domain.ip_address import normalize_ip
-from jeex_cache.domain.rate_limit_keys import window_label
-from jeex_cache.errors import BackendError
-from jeex_cache.infrastructure.resilience import FAILURE_POLICY, Family
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.identifiers import validate_token
+from jeex_cache.core.ip_address import normalize_ip
+from jeex_cache.rate_limit.failures import RATE_LIMIT
+from jeex_cache.rate_limit.keys import window_label
 
 
 @given(st.ip_addresses(v=6), st.integers(0, 2**64 - 1), st.integers(1, 128))
@@ -119,7 +119,8 @@ def test_result_reads_as_attributes_and_as_a_mapping() -> None:
 
 
 def test_the_failure_row_allows_and_says_why() -> None:
-    row = FAILURE_POLICY[Family.RATE_LIMIT]
+    row = RATE_LIMIT
+    assert row.fallback is not None
     degraded = row.fallback()
     assert degraded["allowed"] is True
     assert "error" in degraded

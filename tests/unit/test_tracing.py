@@ -14,8 +14,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 
 from jeex_cache import CacheManager, Settings
-from jeex_cache.infrastructure.resilience import Family, OperationRuntime, guarded
-from jeex_cache.infrastructure.runtime import RetryPolicy
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.core.runtime import OperationRuntime
+from jeex_cache.project_cache.failures import CACHE_READ
+from jeex_cache.sessions.failures import SESSION
 
 
 async def test_spans_carry_the_spec_attributes() -> None:
@@ -112,13 +115,13 @@ def test_a_declaration_that_would_export_a_session_id_is_refused() -> None:
     async def operation(self: Any, session_id: str, project_id: str) -> None: ...
 
     with pytest.raises(ValueError, match="hash prefix"):
-        guarded(Family.SESSION, attributes={"project_id": "session_id"})(operation)
+        guarded(SESSION, attributes={"project_id": "session_id"})(operation)
     with pytest.raises(ValueError, match="hash prefix"):
-        guarded(Family.SESSION, attributes={"session": "project_id"})(operation)
+        guarded(SESSION, attributes={"session": "project_id"})(operation)
     with pytest.raises(ValueError, match="hash prefix"):
-        guarded(Family.SESSION, attributes={"owner": "self._session_id"})(operation)
+        guarded(SESSION, attributes={"owner": "self._session_id"})(operation)
     with pytest.raises(ValueError, match="no parameter"):
-        guarded(Family.SESSION, attributes={"user_id": "user_id"})(operation)
+        guarded(SESSION, attributes={"user_id": "user_id"})(operation)
 
 
 class Probe:
@@ -133,7 +136,7 @@ class Probe:
         self.reads += 1
         return "p"
 
-    @guarded(Family.CACHE_READ, attributes={"project_id": "self.project_id"})
+    @guarded(CACHE_READ, attributes={"project_id": "self.project_id"})
     async def get(self) -> None:
         return None
 

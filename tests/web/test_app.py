@@ -266,9 +266,9 @@ async def test_metrics_endpoint_speaks_prometheus(
     text = response.text
     assert "# TYPE jeex_cache_operations_total counter" in text
     assert (
-        'jeex_cache_operations_total{operation="get_project_entry",family="cache_read"} 1' in text
+        'jeex_cache_operations_total{operation="read_project_entry",family="cache_read"} 1' in text
     )
-    assert 'jeex_cache_operation_latency_seconds{operation="get_project_entry"' in text
+    assert 'jeex_cache_operation_latency_seconds{operation="read_project_entry"' in text
 
 
 async def test_metrics_show_the_embedded_backends_memory(

@@ -1,5 +1,5 @@
-"""The README's login example works: a real login issues the session, ``POST /sessions``
-stays closed to the browser."""
+"""The login example of docs/sessions.md works: a real login issues the session,
+``POST /sessions`` stays closed to the browser."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from uuid import uuid4
 
 from tests.web._serve import serve
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SESSIONS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "sessions.md"
 
 
 def login_example() -> str:
-    blocks: list[str] = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+    text = SESSIONS_PAGE.read_text()
+    blocks: list[str] = re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S)
     [block] = [b for b in blocks if '@app.post("/login"' in b]
     return block
 
 
 async def test_the_readme_login_example() -> None:
     namespace: dict[str, Any] = {}
-    exec(compile(login_example(), "README.md login example", "exec"), namespace)
+    exec(compile(login_example(), "docs/sessions.md login example", "exec"), namespace)
     app, ada = namespace["app"], namespace["ADA"]
     async with serve(app) as client:
         wrong = await client.post("/login", json={"email": "ada@example.com", "password": "x"})

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from jeex_cache import __version__
 from jeex_cache.config import Settings
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.manager import CacheManager
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for

@@ -19,8 +19,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from jeex_cache.config import Settings
-from jeex_cache.domain.ip_address import IPAddress, parse_ip
-from jeex_cache.errors import InvalidIdentifierError
+from jeex_cache.core.errors import InvalidIdentifierError
+from jeex_cache.core.ip_address import IPAddress, parse_ip
 
 __all__ = ["ClientAddress", "ForwardedHeader"]
 

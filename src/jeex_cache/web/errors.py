@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from jeex_cache.errors import (
+from jeex_cache.core.errors import (
     AccessDenied,
     InvalidInputError,
     JeexCacheError,

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.manager import CacheManager
 from jeex_cache.web.credentials import require_metrics_token
 
 __all__ = ["render_prometheus", "router"]

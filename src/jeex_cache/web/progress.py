@@ -26,9 +26,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.domain.progress import ProgressEvent, event_order, parse_event_id
-from jeex_cache.errors import AccessDenied
+from jeex_cache.core.errors import AccessDenied
+from jeex_cache.progress.model import ProgressEvent
+from jeex_cache.progress.rules import event_order, parse_event_id
+from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
@@ -82,9 +83,10 @@ async def _readable(
             raise
         token = None
     session = None if token is None else await manager.require_session(token)
-    state = await manager.get_progress(correlation_id)
-    if state is None and manager.failure_tracker.degraded:
+    read = await manager.read_progress(correlation_id)
+    if read.failed:  # an outage, the same answer for every ID: nothing about this one
         return error_response(503, "BackendUnavailable", "the progress could not be read")
+    state = read.value
     if state is not None and _may_read(state["project_id"], session, public):
         return state
     return error_response(

@@ -28,11 +28,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jeex_cache.config import DEFAULT_EXEMPT_PATHS
-from jeex_cache.domain.identifiers import parse_uuid
-from jeex_cache.domain.rate_limit_policy import RateLimitPolicy, RateLimitResult
-from jeex_cache.domain.rate_limiting import LimitsLike
-from jeex_cache.errors import InvalidIdentifierError
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.core.errors import InvalidIdentifierError
+from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.manager import CacheManager
+from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.rate_limit.service import LimitsLike
 from jeex_cache.web.client_ip import ClientAddress
 from jeex_cache.web.rate_limit_http import (
     RateLimitExceeded,

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jeex_cache.domain.rate_limit_policy import RateLimitResult
+from jeex_cache.rate_limit.policy import RateLimitResult
 
 __all__ = [
     "PROBLEM_JSON",

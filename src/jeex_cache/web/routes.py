@@ -4,8 +4,9 @@ Each route delegates to the ``CacheManager`` in ``app.state.manager``. The cache
 session (``jeex_cache.web.sessions``) and go through ``manager.for_session(...)``: 401 without
 a valid session, 403 for a project outside its access list, 503 if the session store is down.
 Past the access check the manager never raises for a backend failure (reads miss, writes
-fail, invalidations remove 0); a route reports such a failure as 503 when the manager's
-failure tracker says the latest backend call failed.
+fail, invalidations remove 0); a route reports such a failure as 503, deciding from its own
+call's result (``read_project_entry``'s FAILED, an invalidation's None), never from the
+process-wide failure tracker, which concurrent requests move.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from jeex_cache.domain.entities import WriteOutcome
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.manager import CacheManager
+from jeex_cache.project_cache.model import WriteOutcome
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,
@@ -97,10 +98,10 @@ async def get_project_cache(
     project_id: UUID, manager: Manager, token: SessionToken
 ) -> CacheEntry | JSONResponse:
     """The document with its version, times and access statistics; 404 on a miss."""
-    entry = await manager.for_session(token).get_project_entry(project_id)
-    if entry is not None:
-        return CacheEntry.of(entry)
-    if manager.failure_tracker.degraded:
+    read = await manager.for_session(token).read_project_entry(project_id)
+    if read.value is not None:
+        return CacheEntry.of(read.value)
+    if read.failed:
         return _unavailable("the document could not be read")
     return error_response(404, "NotFound", f"nothing is cached for project {project_id}")
 
@@ -115,8 +116,8 @@ async def delete_project_cache(
     project_id: UUID, manager: Manager, token: SessionToken, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
-    removed = await manager.for_session(token).invalidate_project_cache(project_id, reason)
-    if removed == 0 and manager.failure_tracker.degraded:
+    removed = await manager.for_session(token)._invalidate_project_outcome(project_id, reason)
+    if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
 
@@ -132,8 +133,8 @@ async def invalidate_tag(
 ) -> Invalidated | JSONResponse:
     """Remove every entry tagged ``tag`` in the session's projects, and in no other: a
     session never reaches a project outside its access list, not even through a tag."""
-    removed = await manager.for_session(token).invalidate_by_tag(tag, reason)
-    if removed == 0 and manager.failure_tracker.degraded:
+    removed = await manager.for_session(token)._invalidate_by_tag_outcome(tag, reason)
+    if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
 

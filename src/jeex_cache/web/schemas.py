@@ -8,8 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jeex_cache.domain.entities import ProjectCache, UserSession
-from jeex_cache.domain.sessions import MAX_PROJECTS_PER_SESSION
+from jeex_cache.project_cache.model import ProjectCache
+from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.service import MAX_PROJECTS_PER_SESSION
 
 __all__ = [
     "CacheEntry",

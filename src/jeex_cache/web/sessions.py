@@ -20,9 +20,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from jeex_cache.domain.entities import UserSession
-from jeex_cache.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
-from jeex_cache.services.cache_manager import CacheManager
+from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
+from jeex_cache.manager import CacheManager
+from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
@@ -151,12 +151,8 @@ async def rotate_session(
     token: SessionToken, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Move the session to a new ID; sets the new cookie."""
-    rotated = await manager.rotate_session(token)
+    rotated = await manager._rotate_or_denial(token)  # AccessDenied (401) if not live
     if rotated is None:
-        if manager.failure_tracker.degraded:
-            return error_response(503, "BackendUnavailable", "the session could not be rotated")
-        raise AccessDenied(
-            "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
-        )
+        return error_response(503, "BackendUnavailable", "the session could not be rotated")
     _set_cookie(response, manager, rotated)
     return SessionIssued.issued(rotated)

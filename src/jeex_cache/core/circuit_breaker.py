@@ -1,0 +1,104 @@
+"""A circuit breaker around the backend: fail fast while it is down, probe, recover.
+
+Closed: calls go through; ``failure_threshold`` consecutive connection-level failures open it.
+Open: calls fail at once with ``CircuitOpenError`` (no network) until ``reset_timeout`` has
+passed; then one call is let through as a probe (half-open). The probe's success closes the
+breaker, its failure opens it again for another ``reset_timeout``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from jeex_cache.core.errors import BackendError
+
+__all__ = ["CircuitBreaker", "CircuitOpenError", "CircuitState"]
+
+logger = logging.getLogger("jeex_cache.circuit")
+
+
+class CircuitState(enum.Enum):
+    """The breaker's state; the value is what health reports and metrics show."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitOpenError(BackendError):
+    """The circuit breaker is open: the call was not sent."""
+
+
+class CircuitBreaker:
+    """Consecutive-failure breaker with a single half-open probe."""
+
+    def __init__(
+        self,
+        failure_threshold: int,
+        reset_timeout: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = reset_timeout
+        self.state = CircuitState.CLOSED
+        self.consecutive_failures = 0
+        self.transitions: Counter[str] = Counter()
+        """How often the breaker entered each state (``open``, ``half_open``, ``closed``)."""
+        self._monotonic = monotonic
+        self._opened_at = 0.0
+        self._probe_in_flight = False
+
+    def before_call(self) -> None:
+        """Raise ``CircuitOpenError`` unless a call may go out now. Cheap when closed."""
+        if self.state is CircuitState.CLOSED:
+            return
+        if self.state is CircuitState.OPEN:
+            remaining = self._opened_at + self.reset_timeout - self._monotonic()
+            if remaining > 0:
+                raise CircuitOpenError(
+                    f"circuit open after {self.consecutive_failures} consecutive backend "
+                    f"failures; next probe in {remaining:.2f}s"
+                )
+            self._enter(CircuitState.HALF_OPEN)
+        if self._probe_in_flight:
+            raise CircuitOpenError("circuit half-open: a probe is in flight")
+        self._probe_in_flight = True
+
+    def record_success(self) -> None:
+        """The backend answered."""
+        self.consecutive_failures = 0
+        self._probe_in_flight = False
+        if self.state is not CircuitState.CLOSED:
+            self._enter(CircuitState.CLOSED)
+
+    def record_failure(self) -> None:
+        """A connection-level failure (refused, reset, timed out)."""
+        self.consecutive_failures += 1
+        self._probe_in_flight = False
+        if self.state is CircuitState.HALF_OPEN or (
+            self.state is CircuitState.CLOSED
+            and self.consecutive_failures >= self.failure_threshold
+        ):
+            self._opened_at = self._monotonic()
+            self._enter(CircuitState.OPEN)
+
+    def release_probe(self) -> None:
+        """A probe ended without telling anything about the backend (e.g. cancelled)."""
+        self._probe_in_flight = False
+
+    def _enter(self, state: CircuitState) -> None:
+        previous, self.state = self.state, state
+        self.transitions[state.value] += 1
+        log = logger.warning if state is CircuitState.OPEN else logger.info
+        log(
+            "circuit %s -> %s (%d consecutive failures)",
+            previous.value,
+            state.value,
+            self.consecutive_failures,
+            extra={"circuit_from": previous.value, "circuit_to": state.value},
+        )

@@ -1,0 +1,73 @@
+"""The two kinds of Redis connection a backend opens, from its connection settings.
+
+``create_transport`` builds the multiplexed connections every script and plain command shares;
+``create_client`` a bounded redis-py pool of dedicated connections, for the commands that
+block or change a connection's state. Both read a ``ConnectionSettings``: ``config.Settings``
+is one, and core imports no configuration module.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from jeex_cache.core.errors import ConfigurationError
+from jeex_cache.core.transport import Limits, NodePool, Router, SingleNode, parse_url
+
+__all__ = ["ConnectionSettings", "create_client", "create_transport"]
+
+
+class ConnectionSettings(Protocol):
+    """What connecting needs (``REDIS_*`` of ``config.Settings``)."""
+
+    @property
+    def redis_url(self) -> str | None: ...
+    @property
+    def redis_max_connections(self) -> int: ...
+    @property
+    def redis_socket_timeout(self) -> float: ...
+    @property
+    def redis_connect_timeout(self) -> float: ...
+    @property
+    def redis_command_timeout(self) -> float | None: ...
+    @property
+    def redis_max_inflight(self) -> int: ...
+    @property
+    def redis_multiplex_connections(self) -> int: ...
+
+
+def create_client(
+    settings: ConnectionSettings,
+    *,
+    max_connections: int | None = None,
+    socket_timeout: float | None = None,
+) -> aioredis.Redis:
+    """A redis-py client for dedicated connections: at most ``REDIS_MAX_CONNECTIONS`` (or
+    ``max_connections``), no driver-level retries (retries belong to our resilience layer)."""
+    assert settings.redis_url is not None
+    pool = aioredis.ConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=max_connections or settings.redis_max_connections,
+        socket_timeout=socket_timeout or settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
+
+
+def create_transport(settings: ConnectionSettings) -> Router:
+    """The multiplexed connections to ``settings.redis_url`` (not connected yet)."""
+    assert settings.redis_url is not None
+    try:
+        endpoint = parse_url(settings.redis_url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+    limits = Limits(
+        deadline=settings.redis_command_timeout or settings.redis_socket_timeout,
+        connect_timeout=settings.redis_connect_timeout,
+        max_inflight=settings.redis_max_inflight,
+    )
+    return SingleNode(NodePool(endpoint, size=settings.redis_multiplex_connections, limits=limits))

@@ -1,0 +1,267 @@
+"""The Redis executor: commands and scripts on the shared transport, and error translation.
+
+Every Redis call of every repository goes through ``RedisExecutor``, which is therefore the
+one place where transport and driver errors become ``BackendError``. Scripts, commands and
+batches run on our multiplexed transport (``jeex_cache.core.transport``): a few connections
+shared by every caller. Commands that block or change a connection's state (BLPOP, SUBSCRIBE,
+MULTI, SELECT...) never go there: they run on redis-py, on a bounded pool of dedicated
+connections (``REDIS_MAX_CONNECTIONS``), as does an executor built without a transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from jeex_cache.core._replies import shape
+from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
+from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
+
+__all__ = ["RedisExecutor"]
+
+# Never on a shared connection: they block it, or change its state for everyone on it.
+DEDICATED = frozenset({
+    "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH",
+    "UNWATCH", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT", "QUIT",
+})  # fmt: skip
+
+
+class RedisExecutor:
+    """Runs commands and scripts, reloading scripts on NOSCRIPT and translating errors.
+
+    With a ``router`` (the shared transport) scripts, commands and batches go there, and
+    ``client`` serves only the ``DEDICATED`` commands; without one, everything goes to
+    ``client`` (a worker's one-connection client for its blocking waits). A circuit breaker
+    fails calls fast while Redis is down; it counts one failure per broken connection or
+    failed connect, not one per caller that was in flight on it.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        namespace: str,
+        *,
+        breaker: CircuitBreaker,
+        router: Router | None = None,
+        max_in_flight: int = 1,
+        wait_timeout: float = 0.0,  # unused: redis-py's pool has its own (REDIS_POOL_TIMEOUT)
+    ) -> None:
+        self.client = client
+        self.keys = KeySpace(namespace)
+        self.breaker = breaker
+        self.router = router
+        self._node = router.route(None) if router is not None else None
+        self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
+        self._dedicated_max = max_in_flight
+        self._incident: object = None
+
+    @property
+    def in_flight(self) -> int:
+        """Commands sent or queued on the shared connections, not yet answered."""
+        if self.router is None:
+            return 0
+        return sum(node.inflight + node.queued for node in self.router.nodes)
+
+    @property
+    def max_in_flight(self) -> int:
+        """Commands the shared connections carry at once before callers queue."""
+        if self.router is None:
+            return self._dedicated_max
+        return sum(node.size * node.limits.max_inflight for node in self.router.nodes)
+
+    def _node_for(self, key: str | None) -> NodePool:
+        assert self.router is not None
+        return self._node if self._node is not None else self.router.route(key)
+
+    # -- breaker bookkeeping ---------------------------------------------------------------
+
+    def _admit(self) -> None:
+        if self.breaker.state is not CircuitState.CLOSED:
+            self.breaker.before_call()
+
+    def _succeeded(self) -> None:
+        breaker = self.breaker
+        if breaker.consecutive_failures or breaker.state is not CircuitState.CLOSED:
+            breaker.record_success()
+
+    def _failed(self, exc: BaseException, operation: str) -> BackendError:
+        """Translate ``exc`` and count it: an outage is transient, an error reply is not."""
+        if isinstance(exc, ReplyError | ResponseError):
+            self.breaker.record_success()  # the server answered: it is up
+            return BackendError(f"redis {operation} failed: {exc}", transient=False)
+        incident = getattr(exc, "incident", exc)
+        if incident is not self._incident:
+            self._incident = incident
+            self.breaker.record_failure()
+        else:
+            self.breaker.release_probe()
+        return BackendError(f"redis {operation} failed: {type(exc).__name__}: {exc}")
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def script(
+        self,
+        script: LuaScript,
+        keys: Sequence[str],
+        args: Sequence[EncodedArg],
+        decode: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) EVAL it once.
+
+        ``decode``, if given, turns the reply into the result here, so that a caller needs
+        no coroutine of its own for it (each nested frame costs on every resumption).
+        """
+        self._admit()
+        try:
+            if self.router is None:
+                reply = await self._dedicated_script(script, keys, args)
+            else:
+                node = self._node_for(keys[0] if keys else None)
+                try:
+                    reply = await node.execute(
+                        encode(("EVALSHA", script.sha, len(keys), *keys, *args))
+                    )
+                except ReplyError as exc:
+                    if not exc.is_noscript:
+                        raise
+                    reply = await node.execute(
+                        encode(("EVAL", script.source, len(keys), *keys, *args))
+                    )
+        except (TransportError, ReplyError, RedisError, OSError) as exc:
+            raise self._failed(exc, script.name) from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
+        self._succeeded()
+        return reply if decode is None else decode(reply)
+
+    async def _dedicated_script(
+        self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
+    ) -> Any:
+        try:
+            return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self._execute("EVAL", script.source, len(keys), *keys, *args)
+
+    async def command(self, *args: EncodedArg) -> Any:
+        """Run one plain command (a ``DEDICATED`` one on a redis-py connection)."""
+        name = args[0]
+        self._admit()
+        try:
+            if self.router is None or (isinstance(name, str) and name.upper() in DEDICATED):
+                reply = await self._execute(*args)
+            else:
+                key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+                reply = shape(name, await self._node_for(key).execute(encode(args)))
+        except (TransportError, ReplyError, RedisError, OSError) as exc:
+            raise self._failed(exc, str(name)) from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
+        self._succeeded()
+        return reply
+
+    async def scripts_pipelined(
+        self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
+    ) -> list[Any]:
+        """Run ``script`` once per (keys, args) in one pipelined round trip."""
+        return await self.batch([ScriptCall(script, keys, args) for keys, args in calls])
+
+    async def batch(
+        self, calls: Sequence[ScriptCall | Command], *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """Run scripts and plain commands in one pipelined round trip, in order.
+
+        Calls answered NOSCRIPT (a restarted server) are run again after one SCRIPT LOAD;
+        the others are not repeated. A failed call raises ``BackendError``, or with
+        ``raise_on_error=False`` stands in the results as one (the others' results kept).
+        """
+        if not calls:
+            return []
+        results = await self._pipeline(calls)
+        missing = [i for i, result in enumerate(results) if _is_noscript(result)]
+        if missing:
+            await self.load(*{cast(ScriptCall, calls[i]).script for i in missing})
+            retried = await self._pipeline([calls[i] for i in missing])
+            for i, result in zip(missing, retried, strict=True):
+                results[i] = result
+        for i, result in enumerate(results):
+            call = calls[i]
+            if isinstance(result, Exception):
+                error = BackendError(
+                    f"redis {_call_name(call)} failed: {result}",
+                    transient=not isinstance(result, ReplyError | ResponseError),
+                )
+                if raise_on_error:
+                    raise error
+                results[i] = error
+            elif self.router is not None and not isinstance(call, ScriptCall):
+                results[i] = shape(call[0], result)
+        return results
+
+    async def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> list[Any]:
+        self._admit()
+        try:
+            if self.router is None:
+                results = await self._dedicated_pipeline(calls)
+            else:
+                first = calls[0]
+                key = first.keys[0] if isinstance(first, ScriptCall) and first.keys else None
+                data = b"".join(encode(_command(call)) for call in calls)
+                results = await self._node_for(key).execute_many(data, len(calls))
+        except (TransportError, RedisError, OSError) as exc:
+            raise self._failed(exc, "pipeline") from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
+        self._succeeded()
+        return results
+
+    async def _dedicated_pipeline(self, calls: Sequence[ScriptCall | Command]) -> list[Any]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            queue = cast(Callable[..., object], pipe.execute_command)
+            for call in calls:
+                queue(*_command(call))
+            return list(await pipe.execute(raise_on_error=False))
+
+    async def load(self, *scripts: LuaScript) -> None:
+        """SCRIPT LOAD each script on every node (idempotent)."""
+        nodes = self.router.nodes if self.router is not None else ()
+        for script in scripts:
+            if self.router is None:
+                await self.command("SCRIPT", "LOAD", script.source)
+                continue
+            for node in nodes:
+                self._admit()
+                try:
+                    await node.execute(encode(("SCRIPT", "LOAD", script.source)))
+                except (TransportError, ReplyError) as exc:
+                    raise self._failed(exc, "SCRIPT LOAD") from exc
+                except BaseException:
+                    self.breaker.release_probe()
+                    raise
+                self._succeeded()
+
+
+def _command(call: ScriptCall | Command) -> Command:
+    if isinstance(call, ScriptCall):
+        keys = call.keys
+        return ("EVALSHA", call.script.sha, len(keys), *keys, *call.args)
+    return call
+
+
+def _is_noscript(result: Any) -> bool:
+    return isinstance(result, NoScriptError) or (
+        isinstance(result, ReplyError) and result.is_noscript
+    )
+
+
+def _call_name(call: ScriptCall | Command) -> str:
+    return call.script.name if isinstance(call, ScriptCall) else str(call[0])

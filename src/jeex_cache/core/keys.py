@@ -1,0 +1,68 @@
+"""Storage keys: the value type, the one builder, and the namespace.
+
+Every key is ``<kind>:{<tag>}[:<part>...]`` relative to the namespace. The ``{<tag>}`` is a
+Redis Cluster hash tag: all keys built with one tag share a slot, so one Lua script may touch
+them all. Each capability's ``keys.py`` validates the identifiers that enter its keys and calls
+``key``; ``KeySpace`` is the only place the configured namespace is put in front.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from jeex_cache.core.errors import InvalidInputError
+
+__all__ = ["CacheKey", "KeySpace", "key", "key_prefix"]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``."""
+
+    value: str
+
+    MAX_LENGTH: ClassVar[int] = 216  # 250 minus the longest namespace (32) and its colon
+
+    def __post_init__(self) -> None:
+        if len(self.value) > self.MAX_LENGTH:
+            raise InvalidInputError(f"key is longer than {self.MAX_LENGTH} characters")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def key(kind: str, tag: str, *parts: str) -> CacheKey:
+    """``<kind>:{<tag>}[:<part>...]``: every key of one ``tag`` shares a cluster slot.
+
+    The parts must be validated already (the capability's ``keys.py`` does it).
+    """
+    if not parts:
+        return CacheKey(f"{kind}:{{{tag}}}")
+    return CacheKey(":".join((f"{kind}:{{{tag}}}", *parts)))
+
+
+def key_prefix(kind: str, tag: str) -> str:
+    """``<kind>:{<tag>}:``, what every multi-part key of one ``tag`` starts with (for scripts
+    that walk a tag's keys, and for key families whose last part a script appends)."""
+    return f"{kind}:{{{tag}}}:"
+
+
+class KeySpace:
+    """The one place the namespace is applied: ``keys(CacheKey) -> "<ns>:<key>"``."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, namespace: str) -> None:
+        self.prefix = f"{namespace}:"
+
+    def __call__(self, key: CacheKey) -> str:
+        return self.prefix + key.value
+
+    def prefixed(self, relative: str) -> str:
+        """A relative key prefix (``key_prefix``) under the namespace."""
+        return self.prefix + relative
+
+    def glob(self, kind: str) -> str:
+        """The SCAN pattern of every key of ``kind`` in the namespace."""
+        return f"{self.prefix}{kind}:*"

@@ -1,1 +1,0 @@
-"""The cache domain: value objects, entities, repository contracts and domain services."""

@@ -1,1 +1,0 @@
-"""Backends (memory, Redis) implementing the domain's repository protocols, and resilience."""

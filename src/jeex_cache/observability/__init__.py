@@ -1,0 +1,1 @@
+"""Health checks and performance metrics."""

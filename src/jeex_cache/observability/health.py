@@ -1,0 +1,101 @@
+"""Health rules: how ping, memory, the circuit breaker and error rates make a status.
+
+The Redis backend's report has a ``redis`` section (reachable, ping); the embedded backend's
+has none: its ``memory`` is the project cache's bytes against ``CACHE_MEMORY_MAX_BYTES``.
+
+``healthy``: Redis answers, the breaker is closed, errors are rare and memory has room.
+``degraded``: it answers, but the breaker is probing, recent calls failed more than
+``DEGRADED_ERROR_RATE`` of the time, or memory is over ``MEMORY_WARNING_PERCENT``.
+``unhealthy``: it does not answer, or the breaker is open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from jeex_cache.core.errors import BackendError
+
+__all__ = [
+    "CacheHealthRepository",
+    "CacheHealthService",
+    "DEGRADED_ERROR_RATE",
+    "MEMORY_WARNING_PERCENT",
+]
+
+
+DEGRADED_ERROR_RATE = 0.05
+
+
+MEMORY_WARNING_PERCENT = 90.0
+
+
+StatusProbe = Callable[[], dict[str, Any]]
+
+
+class CacheHealthService:
+    """Health probes of the backend; never raises for a backend failure.
+
+    ``status_probe`` reports what the application layer knows without a round trip: the
+    circuit state, pool use and recent error rate.
+    """
+
+    def __init__(
+        self, repository: CacheHealthRepository, backend_name: str, status_probe: StatusProbe
+    ) -> None:
+        self._repository = repository
+        self._backend_name = backend_name
+        self._status_probe = status_probe
+        self._has_server = backend_name != "memory"  # the embedded backend has no server
+
+    async def get_memory_usage(self) -> dict[str, Any]:
+        """``used`` and ``max`` bytes and ``usage_percentage`` (0 when unbounded), with what
+        else the backend counts (the embedded one: ``entries`` and ``evictions``)."""
+        info = await self._repository.memory_info()
+        used, maximum = int(info["used"]), int(info["max"])
+        percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
+        return {**info, "used": used, "max": maximum, "usage_percentage": percentage}
+
+    async def check(self) -> dict[str, Any]:
+        """``status`` with the evidence: ping latency, memory, circuit, pool, error rate."""
+        report: dict[str, Any] = {"backend": self._backend_name, "checked_at": time.time()}
+        report.update(self._status_probe())
+        try:
+            latency = await self._repository.ping()
+            report["memory"] = await self.get_memory_usage()
+        except BackendError as exc:
+            report.update(status="unhealthy", error=str(exc))
+            if self._has_server:
+                report["redis"] = {"reachable": False}
+            return report
+        report["latency_ms"] = round(latency * 1000, 3)
+        if self._has_server:
+            report["redis"] = {"reachable": True, "ping_ms": report["latency_ms"]}
+        report["status"] = _status(report)
+        return report
+
+
+def _status(report: dict[str, Any]) -> str:
+    circuit = report.get("circuit", {}).get("state", "closed")
+    if circuit == "open":
+        return "unhealthy"
+    if (
+        circuit == "half_open"
+        or report.get("error_rate", 0.0) > DEGRADED_ERROR_RATE
+        or report["memory"]["usage_percentage"] > MEMORY_WARNING_PERCENT
+    ):
+        return "degraded"
+    return "healthy"
+
+
+class CacheHealthRepository(Protocol):
+    """What health monitoring asks of a backend."""
+
+    async def ping(self) -> float:
+        """Round-trip time of a no-op, in seconds."""
+        ...
+
+    async def memory_info(self) -> dict[str, Any]:
+        """``used`` and ``max`` in bytes (``max`` 0 when unbounded)."""
+        ...

@@ -1,0 +1,24 @@
+"""Health of the in-process backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MemoryHealthRepository"]
+
+
+class MemoryHealthRepository:
+    """Health of the in-process backend: always reachable; memory is what ``usage`` reports
+    (the project cache's accounted bytes against its bound, entries held, evictions so far)."""
+
+    def __init__(self, usage: Callable[[], Mapping[str, int]]) -> None:
+        self._usage = usage
+
+    async def ping(self) -> float:
+        started = time.perf_counter()
+        return time.perf_counter() - started
+
+    async def memory_info(self) -> dict[str, Any]:
+        return dict(self._usage())

@@ -1,0 +1,1 @@
+"""Progress of long-running operations, and its live event feed."""

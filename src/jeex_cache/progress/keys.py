@@ -1,0 +1,27 @@
+"""Progress keys: ``progress:{<id>}`` (the record) and ``progress:{<id>}:events`` (its
+stream, also the name of its pub/sub channel), in one hash tag."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from jeex_cache.core.identifiers import validate_token
+from jeex_cache.core.keys import CacheKey, key
+
+__all__ = ["progress", "progress_events"]
+
+
+def progress(correlation_id: UUID | str) -> CacheKey:
+    """A progress record."""
+    return key("progress", _correlation(correlation_id))
+
+
+def progress_events(correlation_id: UUID | str) -> CacheKey:
+    """The capped event log of one progress record (same hash tag as the record)."""
+    return key("progress", _correlation(correlation_id), "events")
+
+
+def _correlation(correlation_id: UUID | str) -> str:
+    if isinstance(correlation_id, UUID):
+        return str(correlation_id)
+    return validate_token(correlation_id, "correlation ID")

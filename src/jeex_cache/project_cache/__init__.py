@@ -1,0 +1,1 @@
+"""The project data cache: versioned, tagged, expiring entries per project."""

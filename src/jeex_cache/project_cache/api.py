@@ -1,0 +1,163 @@
+"""The project data cache part of ``CacheManager``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Coroutine, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from jeex_cache._base import ManagerBase
+from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.results import ReadResult, failed_read
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache import wiring
+from jeex_cache.project_cache.failures import (
+    CACHE_INVALIDATE,
+    CACHE_READ,
+    CACHE_WRITE,
+    FAILED_WRITE,
+)
+from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.project_cache.service import TagLike
+from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
+
+__all__ = ["ProjectCacheAPI"]
+
+_PROJECT = {"project_id": "project_id"}  # span attributes (see ``guarded``)
+_TAG = {"tag": "tag"}
+
+
+def _failed() -> None:  # the fallback of an ``*_outcome`` method: None says FAILED
+    return None
+
+
+class ProjectCacheAPI(ManagerBase):
+    """Versioned, tagged project data: the spec's cache methods and the project view.
+
+    The ``read_*`` methods return a ``ReadResult`` that says FAILED when the backend failed,
+    where ``get_*`` answers a miss. The private ``*_outcome`` twins of the invalidations
+    (for the reference service's routes) return None instead of 0 on a failure.
+    """
+
+    _project = wiring.PROJECT_CACHE  # the wiring; the service once initialised
+
+    @guarded(CACHE_WRITE, attributes=_PROJECT)
+    async def cache_project_data(
+        self,
+        project_id: UUID | str,
+        data: Any,
+        ttl: TTLLike | None = None,
+        *,
+        tags: Iterable[TagLike] = (),
+        version: int | None = None,
+    ) -> bool:
+        """Cache a project's document; False if refused as stale or the backend failed.
+
+        ``version`` (an int in [0, 2**53)) is refused only when lower than the stored one;
+        the same version overwrites, so a retried write is harmless. Without it the stored
+        version plus one is written. ``ttl`` defaults to ``CACHE_PROJECT_DATA_TTL``.
+        """
+        result = await self._project.cache.put(
+            project_id, None, data, ttl=ttl, tags=tags, version=version
+        )
+        return result.outcome is WriteOutcome.STORED
+
+    @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
+    async def write_project_data(
+        self,
+        project_id: UUID | str,
+        data: Any,
+        ttl: TTLLike | None = None,
+        *,
+        tags: Iterable[TagLike] = (),
+        version: int | None = None,
+    ) -> WriteResult:
+        """Like ``cache_project_data`` but says why: STORED, STALE (with the newer version)
+        or FAILED."""
+        return await self._project.cache.put(
+            project_id, None, data, ttl=ttl, tags=tags, version=version
+        )
+
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
+    def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
+        """The cached document, or None on a miss (or while the backend is down)."""
+        # Returns the service's coroutine for the guard to await: one frame less per read.
+        return self._project.cache.get(project_id)
+
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
+    async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
+        """The cached document with its version, times and access statistics."""
+        return await self._project.cache.get_entry(project_id)
+
+    @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    async def read_project_data(self, project_id: UUID | str) -> ReadResult[Any]:
+        """``get_project_data`` that tells a miss from a backend failure: a ``ReadResult``
+        (HIT with the document, MISS, or FAILED)."""
+        return ReadResult.of(await self._project.cache.get(project_id))
+
+    @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
+    async def read_project_entry(self, project_id: UUID | str) -> ReadResult[ProjectCache]:
+        """``get_project_entry`` as a ``ReadResult``: HIT with the entry, MISS, or FAILED."""
+        return ReadResult.of(await self._project.cache.get_entry(project_id))
+
+    @guarded(CACHE_WRITE, idempotent=True, attributes=_PROJECT)
+    async def delete_project_data(self, project_id: UUID | str) -> bool:
+        """Remove the project's main document; True if it existed."""
+        return await self._project.cache.delete(project_id)
+
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
+    async def invalidate_project_cache(
+        self, project_id: UUID | str, reason: str = "unspecified"
+    ) -> int:
+        """Remove everything cached for a project; return the number of entries removed."""
+        return await self._project.invalidation.invalidate_project(project_id, reason)
+
+    @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_PROJECT)
+    async def _invalidate_project_outcome(self, project_id: UUID | str, reason: str) -> int | None:
+        """``invalidate_project_cache``, but None (not 0) if the backend failed."""
+        return await self._project.invalidation.invalidate_project(project_id, reason)
+
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
+        """Remove every entry carrying ``tag``, in every project; return the count."""
+        return await self._project.invalidation.invalidate_tag(tag, None, reason)
+
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    async def invalidate_tag_in_projects(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+    ) -> int:
+        """Remove the entries carrying ``tag`` in the given projects only; return the count."""
+        return await self._project.invalidation.invalidate_tag_in(tag, project_ids, reason)
+
+    @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_TAG)
+    async def _invalidate_tag_outcome(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str
+    ) -> int | None:
+        """``invalidate_tag_in_projects``, but None (not 0) if the backend failed."""
+        return await self._project.invalidation.invalidate_tag_in(tag, project_ids, reason)
+
+    @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
+    async def list_project_keys(self, project_id: UUID | str) -> list[str]:
+        """The keys (relative to the namespace) of a project's live entries, sorted."""
+        pid = parse_uuid(project_id)
+        names = await self._project.cache.list_names(pid)
+        keys = (
+            project_keys.data(pid) if name is None else project_keys.entry(pid, name)
+            for name in names
+        )
+        return sorted(key.value for key in keys)
+
+    def project(self, project_id: UUID | str, *, gate: Gate | None = None) -> ProjectCacheView:
+        """A key/value view whose every key is confined to ``project_id``; with ``gate``, a
+        ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
+        services = self._project
+        view = ProjectCacheView if gate is None else SessionProjectView
+        return view(project_id, services.cache, services.invalidation, self.runtime, gate)
+
+    @asynccontextmanager
+    async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:
+        """The spec's ``async with ...get_connection(project_id) as client`` form of ``project``."""
+        yield self.project(project_id)

@@ -1,0 +1,64 @@
+"""The project cache's keys: one hash tag per project, ``proj:{<uuid>}:...``.
+
+``data`` and ``kv:<name>`` are entries, ``index`` lists the entries by expiry, ``tags`` the
+tags in use and ``tag:<name>`` the entries carrying one tag. ``tag:{<name>}:projects`` (the
+tag's own slot) lists the projects holding a tag, for invalidation across projects.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.keys import CacheKey, key, key_prefix
+from jeex_cache.project_cache.model import CacheTag
+
+__all__ = [
+    "KIND",
+    "TAG_KIND",
+    "data",
+    "entry",
+    "index",
+    "prefix",
+    "tag_index",
+    "tag_projects",
+    "tags",
+]
+
+KIND = "proj"  # the kind of every key of one project
+TAG_KIND = "tag"  # the kind of the tag registries, across projects
+
+
+def prefix(project_id: UUID | str) -> str:
+    """The prefix every key of one project starts with: ``proj:{<uuid>}:``."""
+    return key_prefix(KIND, str(parse_uuid(project_id)))
+
+
+def data(project_id: UUID | str) -> CacheKey:
+    """The project's main cached document."""
+    return key(KIND, str(parse_uuid(project_id)), "data")
+
+
+def entry(project_id: UUID | str, name: str) -> CacheKey:
+    """A named entry of the project-scoped key/value view."""
+    return key(KIND, str(parse_uuid(project_id)), "kv", validate_name(name, "entry name"))
+
+
+def index(project_id: UUID | str) -> CacheKey:
+    """Sorted set of the project's entry keys, scored by expiry time (ms)."""
+    return key(KIND, str(parse_uuid(project_id)), "index")
+
+
+def tags(project_id: UUID | str) -> CacheKey:
+    """Sorted set of the tags used in the project, scored by their latest expiry."""
+    return key(KIND, str(parse_uuid(project_id)), "tags")
+
+
+def tag_index(project_id: UUID | str, tag: CacheTag) -> CacheKey:
+    """Sorted set of the project's entries carrying ``tag``, scored by expiry."""
+    return key(KIND, str(parse_uuid(project_id)), "tag", tag.name)
+
+
+def tag_projects(tag: CacheTag) -> CacheKey:
+    """Sorted set of the projects holding entries tagged ``tag``, scored by expiry."""
+    return key(TAG_KIND, tag.name, "projects")

@@ -1,0 +1,263 @@
+"""``ProjectCacheRepository`` in process memory: the embedded default backend.
+
+Same contract as the Redis backend (the contract suite runs over both). Operations are plain
+synchronous code inside coroutines, so each is atomic on the event loop.
+
+Memory: an overwritten or deleted entry is dropped from the table at once, so its payload is
+freed at once. The expiry heap holds only ``(expiry, generation, slot)``: a stale item (its
+entry since rewritten or removed) holds no payload, is skipped when popped, and the heap is
+rebuilt from the live entries once stale items outnumber them. Payload bytes are counted
+(plus a fixed estimate per entry); past ``max_bytes`` a write evicts as Redis does under
+``maxmemory``: expired entries first, then the least recently used.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from jeex_cache.core.clock import Clock
+from jeex_cache.core.codec import decode
+from jeex_cache.core.errors import VersionLimitError
+from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache.model import (
+    MAX_VERSION,
+    CacheTag,
+    ProjectCache,
+    WriteOutcome,
+    WriteResult,
+)
+
+__all__ = ["ENTRY_OVERHEAD_BYTES", "MemoryProjectCacheRepository"]
+
+_Slot = tuple[UUID, str | None]
+
+# What an entry costs beside its payload, name and tags: its record, its place in the
+# table, the heap and the indexes (measured with tracemalloc, rounded up).
+ENTRY_OVERHEAD_BYTES = 512
+_COMPACT_SLACK = 1_024  # stale heap items tolerated beyond one per live entry
+
+
+@dataclass(slots=True)
+class _Entry:
+    payload: bytes
+    version: int
+    created_ms: int
+    expires_ms: int
+    tags: frozenset[str]
+    size: int
+    generation: int
+    access_count: int = 0
+    last_access_ms: int | None = None
+
+
+class MemoryProjectCacheRepository:
+    """Project cache entries in an LRU-ordered table, with exact tag and project indexes."""
+
+    def __init__(self, clock: Clock, max_bytes: int = 256 * 1_048_576) -> None:
+        self._clock = clock
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[_Slot, _Entry] = OrderedDict()  # least recently used first
+        self._by_project: defaultdict[UUID, set[str | None]] = defaultdict(set)
+        self._by_tag: defaultdict[str, defaultdict[UUID, set[str | None]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        self._expiry: list[tuple[int, int, _Slot]] = []
+        self._generations = itertools.count()
+        self._bytes = 0
+        self.evictions = 0
+        """Entries evicted to stay within ``max_bytes`` (expired entries are not counted)."""
+
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes accounted to live entries: payloads, names, tags and a fixed overhead each."""
+        return self._bytes
+
+    def usage(self) -> dict[str, int]:
+        """``used`` and ``max`` bytes, ``entries`` held and ``evictions`` so far."""
+        return {
+            "used": self._bytes,
+            "max": self._max_bytes,
+            "entries": len(self._entries),
+            "evictions": self.evictions,
+        }
+
+    def _now_ms(self) -> int:
+        return int(self._clock.time() * 1000)
+
+    def _live(self, slot: _Slot, now_ms: int) -> _Entry | None:
+        entry = self._entries.get(slot)
+        if entry is not None and now_ms > entry.expires_ms:
+            self._remove(slot)
+            return None
+        return entry
+
+    def _touch(self, project_id: UUID, name: str | None) -> tuple[_Entry, int] | None:
+        now = self._now_ms()
+        slot = (project_id, name)
+        entry = self._live(slot, now)
+        if entry is None:
+            return None
+        entry.access_count += 1
+        entry.last_access_ms = now
+        self._entries.move_to_end(slot)
+        return entry, now
+
+    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+        touched = self._touch(project_id, name)
+        return None if touched is None else touched[0].payload
+
+    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+        touched = self._touch(project_id, name)
+        if touched is None:
+            return None
+        entry = touched[0]
+        return ProjectCache(
+            project_id=project_id,
+            name=name,
+            data=decode(entry.payload),
+            version=entry.version,
+            created_at=_from_ms(entry.created_ms),
+            expires_at=_from_ms(entry.expires_ms),
+            access_count=entry.access_count,
+            last_accessed_at=_from_ms(entry.last_access_ms) if entry.last_access_ms else None,
+            tags=frozenset(CacheTag(t) for t in entry.tags),
+        )
+
+    async def set_if_newer(
+        self,
+        project_id: UUID,
+        name: str | None,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> WriteResult:
+        now = self._now_ms()
+        self._expire_due(now)
+        slot = (project_id, name)
+        stored = self._live(slot, now)
+        if version is None:
+            if stored is not None and stored.version >= MAX_VERSION:
+                raise VersionLimitError()
+            version = (stored.version if stored else 0) + 1
+        elif stored is not None and version < stored.version:
+            return WriteResult(WriteOutcome.STALE, stored.version)
+        if stored is not None:
+            self._remove(slot)
+        tag_names = frozenset(t.name for t in tags)
+        size = len(payload) + len(name or "") + sum(map(len, tag_names)) + ENTRY_OVERHEAD_BYTES
+        generation = next(self._generations)
+        entry = _Entry(payload, version, now, now + ttl.milliseconds, tag_names, size, generation)
+        self._entries[slot] = entry
+        self._bytes += size
+        self._by_project[project_id].add(name)
+        for tag in entry.tags:
+            self._by_tag[tag][project_id].add(name)
+        heapq.heappush(self._expiry, (entry.expires_ms, generation, slot))
+        self._evict_beyond_bound(slot)
+        self._compact()
+        return WriteResult(WriteOutcome.STORED, version)
+
+    async def delete(self, project_id: UUID, name: str | None) -> bool:
+        live = self._live((project_id, name), self._now_ms()) is not None
+        if live:
+            self._remove((project_id, name))
+        return live
+
+    async def invalidate_project(self, project_id: UUID) -> int:
+        now = self._now_ms()
+        names = list(self._by_project.get(project_id, ()))
+        return sum(self._remove_if_live((project_id, name), now) for name in names)
+
+    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        now = self._now_ms()
+        projects: dict[UUID, set[str | None]] = self._by_tag.get(tag.name, {})
+        slots = [
+            (pid, name)
+            for pid, names in projects.items()
+            if project_id is None or pid == project_id
+            for name in names
+        ]
+        return sum(self._remove_if_live(slot, now) for slot in slots)
+
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+        removed = 0
+        for project_id in set(project_ids):
+            removed += await self.invalidate_tag(tag, project_id)
+        return removed
+
+    async def list_names(self, project_id: UUID) -> list[str | None]:
+        now = self._now_ms()
+        names = list(self._by_project.get(project_id, ()))
+        return [name for name in names if self._live((project_id, name), now) is not None]
+
+    async def cleanup_expired(self) -> int:
+        removed = self._expire_due(self._now_ms())
+        self._compact()
+        return removed
+
+    def _remove_if_live(self, slot: _Slot, now_ms: int) -> int:
+        if self._live(slot, now_ms) is None:
+            return 0
+        self._remove(slot)
+        return 1
+
+    def _remove(self, slot: _Slot) -> None:
+        entry = self._entries.pop(slot)
+        self._bytes -= entry.size
+        project_id, name = slot
+        _discard(self._by_project, project_id, name)
+        for tag in entry.tags:
+            projects = self._by_tag[tag]
+            _discard(projects, project_id, name)
+            if not projects:
+                del self._by_tag[tag]
+
+    def _expire_due(self, now_ms: int) -> int:
+        """Remove the entries whose expiry has passed; return how many."""
+        heap, entries = self._expiry, self._entries
+        removed = 0
+        while heap and heap[0][0] < now_ms:
+            _, generation, slot = heapq.heappop(heap)
+            entry = entries.get(slot)
+            if entry is not None and entry.generation == generation:
+                self._remove(slot)
+                removed += 1
+        return removed
+
+    def _evict_beyond_bound(self, keep: _Slot) -> None:
+        """Evict the least recently used entries until the bound holds (never ``keep``).
+
+        Expired entries went first: every write removes what has expired before it stores.
+        """
+        entries = self._entries
+        while self._bytes > self._max_bytes and len(entries) > 1:
+            oldest = next(iter(entries))
+            if oldest == keep:  # pragma: no cover - the entry just written is the newest
+                break
+            self._remove(oldest)
+            self.evictions += 1
+
+    def _compact(self) -> None:
+        """Rebuild the expiry heap from the live entries once stale items dominate it."""
+        if len(self._expiry) > 2 * len(self._entries) + _COMPACT_SLACK:
+            self._expiry = [(e.expires_ms, e.generation, s) for s, e in self._entries.items()]
+            heapq.heapify(self._expiry)
+
+
+def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:
+    names = index.get(project_id)
+    if names is not None:
+        names.discard(name)
+        if not names:
+            del index[project_id]
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)

@@ -1,0 +1,67 @@
+"""What a project cache backend does: ``ProjectCacheRepository``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
+
+from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteResult
+
+__all__ = ["ProjectCacheRepository"]
+
+
+class ProjectCacheRepository(Protocol):
+    """Versioned, tagged, expiring entries confined to one project each.
+
+    ``name`` None addresses the project's main document, a string an entry of the
+    project-scoped view. Payloads are encoded JSON (``bytes``).
+    """
+
+    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+        """Return the payload and count the access, in one atomic step; None on a miss."""
+        ...
+
+    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+        """Return the whole entry (data, version, statistics) and count the access."""
+        ...
+
+    async def set_if_newer(
+        self,
+        project_id: UUID,
+        name: str | None,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> WriteResult:
+        """Store unless the stored version is newer than ``version``; update tag indexes.
+
+        ``version`` None stores unconditionally as the stored version plus one.
+        """
+        ...
+
+    async def delete(self, project_id: UUID, name: str | None) -> bool:
+        """Remove one entry; True if it existed."""
+        ...
+
+    async def invalidate_project(self, project_id: UUID) -> int:
+        """Remove every entry of the project; return how many were removed."""
+        ...
+
+    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        """Remove the entries tagged ``tag`` in one project, or in every project if None."""
+        ...
+
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+        """Remove the entries tagged ``tag`` in each of ``project_ids``; return the count."""
+        ...
+
+    async def list_names(self, project_id: UUID) -> list[str | None]:
+        """Names of the project's live entries (None stands for the main document)."""
+        ...
+
+    async def cleanup_expired(self) -> int:
+        """Release what expired entries still hold; return how many items were removed."""
+        ...

@@ -1,0 +1,181 @@
+"""Domain services: the rules of the capabilities, over repositories given at construction.
+
+``ProjectCacheService`` validates and encodes everything before the repository sees it, so a
+bad input never reaches storage (nothing half-written). ``CacheInvalidationService`` holds
+the invalidation strategies and their audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from jeex_cache.core.codec import decode, encode
+from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.text import validate_reason
+from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
+from jeex_cache.project_cache.model import MAX_VERSION, CacheTag, ProjectCache, WriteResult
+from jeex_cache.project_cache.repository import ProjectCacheRepository
+
+__all__ = ["CacheInvalidationService", "ProjectCacheService", "TagLike"]
+
+
+logger = logging.getLogger("jeex_cache.domain")
+
+
+TagLike = CacheTag | str
+
+
+MAX_TAGS = 32
+
+
+NO_TAGS: frozenset[CacheTag] = frozenset()
+
+
+class ProjectCacheService:
+    """Reads and versioned writes of project cache entries."""
+
+    def __init__(
+        self, repository: ProjectCacheRepository, default_ttl: TTL, max_payload_bytes: int
+    ) -> None:
+        self._repository = repository
+        self._default_ttl = default_ttl
+        self._max_payload_bytes = max_payload_bytes
+
+    async def get(self, project_id: UUID | str, name: str | None = None) -> Any:
+        """The cached value, or None on a miss; counts the access."""
+        pid = parse_uuid(project_id)
+        if name is not None:
+            validate_name(name, "entry name")
+        payload = await self._repository.get_and_touch(pid, name)
+        return None if payload is None else decode(payload)
+
+    async def get_entry(
+        self, project_id: UUID | str, name: str | None = None
+    ) -> ProjectCache | None:
+        """The whole entry with version and statistics, or None; counts the access."""
+        pid = parse_uuid(project_id)
+        if name is not None:
+            validate_name(name, "entry name")
+        return await self._repository.get_entry(pid, name)
+
+    async def put(
+        self,
+        project_id: UUID | str,
+        name: str | None,
+        value: Any,
+        *,
+        ttl: TTLLike | None = None,
+        tags: Iterable[TagLike] = (),
+        version: int | None = None,
+    ) -> WriteResult:
+        """Store ``value`` unless a newer version is stored; validate everything first."""
+        pid = parse_uuid(project_id)
+        if name is not None:
+            validate_name(name, "entry name")
+        resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
+        resolved_tags = as_tags(tags)
+        if version is not None and (type(version) is not int or not 0 <= version <= MAX_VERSION):
+            raise InvalidInputError(f"version must be an integer in [0, 2**53), got {version!r}")
+        payload = encode(value, self._max_payload_bytes)
+        return await self._repository.set_if_newer(
+            pid, name, payload, resolved_ttl, resolved_tags, version
+        )
+
+    async def delete(self, project_id: UUID | str, name: str | None = None) -> bool:
+        """Remove one entry; True if it existed."""
+        pid = parse_uuid(project_id)
+        if name is not None:
+            validate_name(name, "entry name")
+        return await self._repository.delete(pid, name)
+
+    async def list_names(self, project_id: UUID | str) -> list[str | None]:
+        """Names of the project's live entries (None is the main document)."""
+        return await self._repository.list_names(parse_uuid(project_id))
+
+
+class CacheInvalidationService:
+    """Invalidation by project or by tag, each with an audit log record."""
+
+    def __init__(self, repository: ProjectCacheRepository) -> None:
+        self._repository = repository
+
+    async def invalidate_project(self, project_id: UUID | str, reason: str) -> int:
+        """Remove everything cached for one project; return the count removed."""
+        pid = parse_uuid(project_id)
+        validate_reason(reason)
+        removed = await self._repository.invalidate_project(pid)
+        logger.info(
+            "invalidated project %s (%s): %d entries",
+            pid,
+            reason,
+            removed,
+            extra={"project_id": str(pid), "reason": reason, "removed": removed},
+        )
+        return removed
+
+    async def invalidate_tag(
+        self, tag: TagLike, project_id: UUID | str | None = None, reason: str = "tag"
+    ) -> int:
+        """Remove entries carrying ``tag``, in one project or in all of them."""
+        resolved = as_tag(tag)
+        pid = None if project_id is None else parse_uuid(project_id)
+        validate_reason(reason)
+        removed = await self._repository.invalidate_tag(resolved, pid)
+        logger.info(
+            "invalidated tag %s%s (%s): %d entries",
+            resolved.name,
+            f" in project {pid}" if pid else "",
+            reason,
+            removed,
+            extra={
+                "tag": resolved.name,
+                "project_id": str(pid) if pid else None,
+                "reason": reason,
+                "removed": removed,
+            },
+        )
+        return removed
+
+    async def invalidate_tag_in(
+        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+    ) -> int:
+        """Remove entries carrying ``tag`` in each of ``project_ids`` (one round trip)."""
+        resolved = as_tag(tag)
+        projects: Sequence[UUID] = sorted({parse_uuid(pid) for pid in project_ids})
+        validate_reason(reason)
+        removed = await self._repository.invalidate_tag_in(resolved, projects) if projects else 0
+        logger.info(
+            "invalidated tag %s in %d projects (%s): %d entries",
+            resolved.name,
+            len(projects),
+            reason,
+            removed,
+            extra={"tag": resolved.name, "projects": len(projects), "reason": reason,
+                   "removed": removed},
+        )  # fmt: skip
+        return removed
+
+
+def as_tag(tag: TagLike) -> CacheTag:
+    """Accept a ``CacheTag`` or its name."""
+    if isinstance(tag, CacheTag):
+        return tag
+    if isinstance(tag, str):
+        return CacheTag(tag)
+    raise InvalidInputError(f"a tag must be a CacheTag or a string, got {tag!r}")
+
+
+def as_tags(tags: Iterable[TagLike]) -> frozenset[CacheTag]:
+    """Validate a collection of tags (at most ``MAX_TAGS``)."""
+    if not tags:
+        return NO_TAGS
+    if isinstance(tags, str | CacheTag):
+        tags = (tags,)
+    resolved = frozenset(as_tag(tag) for tag in tags)
+    if len(resolved) > MAX_TAGS:
+        raise InvalidInputError(f"an entry may carry at most {MAX_TAGS} tags, got {len(resolved)}")
+    return resolved

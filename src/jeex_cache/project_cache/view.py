@@ -1,0 +1,122 @@
+"""A key/value view confined to one project: every key it touches is that project's.
+
+``ProjectCacheView`` is the one implementation; ``SessionProjectView`` is the same view
+built with a gate (the session's access check), which every call awaits first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
+from jeex_cache.core.ttl import TTLLike
+from jeex_cache.project_cache.failures import (
+    CACHE_INVALIDATE,
+    CACHE_READ,
+    CACHE_WRITE,
+    FAILED_WRITE,
+)
+from jeex_cache.project_cache.model import ProjectCache, WriteResult
+from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
+
+__all__ = ["Gate", "ProjectCacheView", "SessionProjectView"]
+
+Gate = Callable[[UUID], Awaitable[object]]
+"""Awaited with the view's project before each call; raises ``AccessDenied`` to refuse it."""
+
+# Span attributes (see ``guarded``): the view's project, and the entry or tag of the call.
+_VIEW = {"project_id": "self.project_id"}
+_ENTRY = {"project_id": "self.project_id", "entry": "name"}
+_TAG = {"project_id": "self.project_id", "tag": "tag"}
+
+
+class ProjectCacheView:
+    """Named entries of one project: ``await view.set("report", {...}, ttl=60)``.
+
+    Keys become ``<ns>:proj:{<project>}:kv:<name>``; names are validated, so no name can
+    reach another project. Obtain one from ``CacheManager.project(project_id)``.
+    """
+
+    def __init__(
+        self,
+        project_id: UUID | str,
+        cache: ProjectCacheService,
+        invalidation: CacheInvalidationService,
+        runtime: OperationRuntime,
+        gate: Gate | None = None,
+    ) -> None:
+        self.project_id = parse_uuid(project_id)
+        self._cache = cache
+        self._invalidation = invalidation
+        self._gate = gate
+        self.runtime = runtime
+        """The manager's failure tracking, retry policy and metrics."""
+
+    @guarded(CACHE_READ, idempotent=True, attributes=_ENTRY)
+    async def get(self, name: str) -> Any:
+        """The value stored under ``name``, or None on a miss."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.get(self.project_id, name)
+
+    @guarded(CACHE_READ, idempotent=True, attributes=_ENTRY)
+    async def get_entry(self, name: str) -> ProjectCache | None:
+        """The entry under ``name`` with its version and access statistics."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.get_entry(self.project_id, name)
+
+    @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_ENTRY)
+    async def set(
+        self,
+        name: str,
+        value: Any,
+        *,
+        ttl: TTLLike | None = None,
+        tags: Iterable[TagLike] = (),
+        version: int | None = None,
+    ) -> WriteResult:
+        """Store ``value`` under ``name``; refused (STALE) if a newer version is stored."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.put(
+            self.project_id, name, value, ttl=ttl, tags=tags, version=version
+        )
+
+    @guarded(CACHE_WRITE, idempotent=True, attributes=_ENTRY)
+    async def delete(self, name: str) -> bool:
+        """Remove ``name``; True if it existed."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.delete(self.project_id, name)
+
+    @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_VIEW)
+    async def keys(self) -> list[str]:
+        """Names of this view's live entries, sorted."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        names = await self._cache.list_names(self.project_id)
+        return sorted(name for name in names if name is not None)
+
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
+    async def invalidate_tag(self, tag: TagLike, reason: str = "tag") -> int:
+        """Remove this project's entries carrying ``tag``."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._invalidation.invalidate_tag(tag, self.project_id, reason)
+
+    @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_VIEW)
+    async def invalidate(self, reason: str = "unspecified") -> int:
+        """Remove everything cached for this project (its main document too)."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._invalidation.invalidate_project(self.project_id, reason)
+
+
+class SessionProjectView(ProjectCacheView):
+    """A ``ProjectCacheView`` whose every call first checks the session's access (its gate):
+    ``cache_manager.for_session(session_id).project(project_id)``."""

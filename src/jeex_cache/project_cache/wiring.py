@@ -1,0 +1,50 @@
+"""How the project cache is wired: its repository on each backend, its services over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jeex_cache.backends import Backend, Capability
+from jeex_cache.core.runtime import OperationRuntime
+from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
+from jeex_cache.project_cache.redis import RedisProjectCacheRepository
+from jeex_cache.project_cache.repository import ProjectCacheRepository
+from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService
+
+__all__ = ["PROJECT_CACHE", "ProjectCacheServices"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCacheServices:
+    """Reads and writes (``cache``), and invalidation with its audit log (``invalidation``)."""
+
+    cache: ProjectCacheService
+    invalidation: CacheInvalidationService
+
+
+def _memory(backend: Backend) -> ProjectCacheRepository:
+    repository = MemoryProjectCacheRepository(
+        backend.clock, backend.settings.cache_memory_max_bytes
+    )
+    backend.usage = repository.usage  # the embedded store's bounded part is this cache
+    return repository
+
+
+def _redis(backend: Backend) -> ProjectCacheRepository:
+    assert backend.executor is not None
+    return RedisProjectCacheRepository(backend.executor)
+
+
+def _service(
+    repository: ProjectCacheRepository, backend: Backend, runtime: OperationRuntime
+) -> ProjectCacheServices:
+    settings = backend.settings
+    return ProjectCacheServices(
+        ProjectCacheService(
+            repository, settings.project_data_ttl, settings.cache_max_payload_bytes
+        ),
+        CacheInvalidationService(repository),
+    )
+
+
+PROJECT_CACHE = Capability("project_cache", _memory, _redis, _service)

@@ -1,1 +1,0 @@
-"""The application facade (``CacheManager``) that wires domain services to a backend."""

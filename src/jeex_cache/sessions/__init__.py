@@ -1,0 +1,1 @@
+"""User sessions with project access rights."""

@@ -1,0 +1,39 @@
+"""How storage names sessions: by the SHA-256 of their ID, never the ID.
+
+``sess:{<digest>}`` is a session's record (its own slot); ``user:{<uuid>}:sessions`` one
+user's index of session digests (the user's slot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+from jeex_cache.core.errors import InvalidIdentifierError
+from jeex_cache.core.identifiers import is_session_digest, parse_uuid, validate_token
+from jeex_cache.core.keys import CacheKey, key
+
+__all__ = ["session_digest", "session_record", "user_session", "user_sessions"]
+
+
+def session_digest(session_id: str) -> str:
+    """The SHA-256 hex digest of a session ID: all that storage and logs ever hold of it."""
+    token = validate_token(session_id, "session ID")
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_record(digest: str) -> CacheKey:
+    """The session record named by ``digest`` (``session_digest`` of its ID); its own slot."""
+    if not is_session_digest(digest):
+        raise InvalidIdentifierError("a session digest is 64 lowercase hex characters")
+    return key("sess", digest)
+
+
+def user_session(session_id: str) -> CacheKey:
+    """A session record, keyed by a SHA-256 of the session ID (never the raw ID)."""
+    return session_record(session_digest(session_id))
+
+
+def user_sessions(user_id: UUID | str) -> CacheKey:
+    """Index of one user's sessions."""
+    return key("user", str(parse_uuid(user_id, "user ID")), "sessions")

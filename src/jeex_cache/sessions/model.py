@@ -1,0 +1,54 @@
+"""A user's session and the projects it may access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+__all__ = ["UserSession"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserSession:
+    """A user's session and the projects it may access.
+
+    ``session_id`` is the raw ID, known only where the caller handed it in or it was just
+    issued (create, validate, rotate); listings carry None. ``session_hash`` (SHA-256 hex of
+    the ID) is what storage keys and logs hold. ``expires_at`` is the sliding idle expiry,
+    never later than ``absolute_expires_at``. The raw ID is left out of ``repr``.
+    """
+
+    session_id: str | None = field(repr=False)
+    session_hash: str
+    user_id: UUID
+    user_data: dict[str, Any]
+    project_access: frozenset[UUID]
+    created_at: datetime
+    last_activity: datetime
+    expires_at: datetime
+    absolute_expires_at: datetime
+
+    def with_id(self, session_id: str) -> UserSession:
+        """This session carrying its raw ID (repositories never see it; the service adds it)."""
+        return UserSession(
+            session_id,
+            self.session_hash,
+            self.user_id,
+            self.user_data,
+            self.project_access,
+            self.created_at,
+            self.last_activity,
+            self.expires_at,
+            self.absolute_expires_at,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """A short prefix of ``session_hash`` for logs and displays (never the raw ID)."""
+        return self.session_hash[:12]
+
+    def can_access(self, project_id: UUID) -> bool:
+        """True if ``project_id`` is in the session's access list."""
+        return project_id in self.project_access

@@ -1,0 +1,269 @@
+"""``UserSessionRepository`` on Redis.
+
+Layout: ``<ns>:sess:{<digest>}``, a hash per session named by the SHA-256 of its ID (its own
+cluster slot), with fields ``u`` (user), ``ct`` / ``la`` / ``ax`` (created, last activity,
+absolute cap; ms), ``it`` (idle timeout, ms), ``p:<project>`` per grant and ``d:<key>`` per
+user-data key (encoded JSON). The key's expiry is the sliding idle expiry, never past ``ax``.
+``<ns>:user:{<user>}:sessions`` (the user's slot) lists the user's digests by creation time.
+
+Validation, access checks, grants, data updates, extension and revocation are one script on
+the session's slot: one round trip. Operations that need both slots (create, rotate, listing
+and revoking a user's sessions) are pipelines ordered so that an interruption never leaves a
+live session missing from its user's index; ``docs/design.md`` counts their round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from jeex_cache.core.codec import decode
+from jeex_cache.core.errors import BackendError, PayloadTooLargeError
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript, ScriptCall
+from jeex_cache.core.ttl import TTL
+from jeex_cache.sessions.keys import session_record, user_sessions
+from jeex_cache.sessions.model import UserSession
+
+__all__ = ["RedisUserSessionRepository"]
+
+_INDEX_ADD = LuaScript.load(__name__, "session_index_add")
+_CREATE = LuaScript.load(__name__, "session_create")
+_TOUCH = LuaScript.load(__name__, "session_touch")
+_GRANT = LuaScript.load(__name__, "session_grant")
+_UPDATE = LuaScript.load(__name__, "session_update")
+_TAKE = LuaScript.load(__name__, "session_take")
+
+
+class RedisUserSessionRepository:
+    """Sessions in Redis; see the module docstring for the key layout."""
+
+    def __init__(self, executor: RedisExecutor) -> None:
+        self._redis = executor
+        self._keys = executor.keys
+
+    def _record(self, digest: str) -> str:
+        return self._keys(session_record(digest))
+
+    def _index(self, user_id: UUID) -> str:
+        return self._keys(user_sessions(user_id))
+
+    async def create(
+        self,
+        digest: str,
+        user_id: UUID,
+        data: Mapping[str, bytes],
+        projects: frozenset[UUID],
+        idle_ttl: TTL,
+        absolute_ttl: TTL,
+        max_per_user: int,
+    ) -> tuple[UserSession, list[str]] | None:
+        record, index = self._record(digest), self._index(user_id)
+        fields: list[str | bytes | int] = ["u", str(user_id), "it", idle_ttl.milliseconds]
+        for project in projects:
+            fields += [f"p:{project}", 1]
+        for key, value in data.items():
+            fields += [f"d:{key}", value]
+        idle, lifetime = idle_ttl.milliseconds, absolute_ttl.milliseconds
+        listed, created = await self._index_and_store(
+            ScriptCall(_INDEX_ADD, (index,), (digest, max_per_user, lifetime, "")),
+            ScriptCall(_CREATE, (record,), (idle, lifetime, *fields)),
+        )
+        if int(created[0]) != 1:
+            return None
+        now, expires = int(created[1]), int(created[2])
+        session = UserSession(
+            session_id=None,
+            session_hash=digest,
+            user_id=user_id,
+            user_data={key: decode(value) for key, value in data.items()},
+            project_access=projects,
+            created_at=_from_ms(now),
+            last_activity=_from_ms(now),
+            expires_at=_from_ms(expires),
+            absolute_expires_at=_from_ms(now + absolute_ttl.milliseconds),
+        )
+        evicted = await self._evict(index, listed, digest, max_per_user) if listed else []
+        return session, evicted
+
+    async def _index_and_store(
+        self, index_call: ScriptCall, create_call: ScriptCall
+    ) -> tuple[list[bytes], list[Any]]:
+        """Run the user-index script, then the record script, in one round trip.
+
+        The index goes first, so an interruption may leave an indexed digest without a record
+        (skipped everywhere), never a record that ``delete_for_user`` cannot find; a record
+        stored although its indexing failed is removed again before the error is raised.
+        """
+        listed, created = await self._redis.batch([index_call, create_call], raise_on_error=False)
+        if isinstance(listed, BackendError):
+            if not isinstance(created, BackendError) and int(created[0]) == 1:
+                await self._redis.command("UNLINK", *create_call.keys)
+            raise listed
+        if isinstance(created, BackendError):
+            raise created
+        return listed, created
+
+    async def _evict(self, index: str, members: list[bytes], keep: str, cap: int) -> list[str]:
+        """Remove the oldest live sessions beyond ``cap`` (``keep`` counts, and stays), and
+        drop the index's members whose records are gone. Two round trips."""
+        digests = [member.decode() for member in members if member.decode() != keep]
+        exists = await self._redis.batch([("EXISTS", self._record(d)) for d in digests])
+        live = [d for d, found in zip(digests, exists, strict=True) if found]
+        dead = [d for d, found in zip(digests, exists, strict=True) if not found]
+        evicted = live[: max(len(live) + 1 - cap, 0)]
+        if evicted or dead:
+            # Records before members: an interruption leaves evicted sessions still listed.
+            unlinks = [("UNLINK", self._record(d)) for d in evicted]
+            await self._redis.batch([*unlinks, ("ZREM", index, *evicted, *dead)])
+        return evicted
+
+    async def touch(self, digest: str, extend_to: TTL | None = None) -> UserSession | None:
+        extend = "" if extend_to is None else extend_to.milliseconds
+        row = await self._redis.script(_TOUCH, (self._record(digest),), ("", extend))
+        if row is None:
+            return None
+        expires, now, user, created, cap, projects, data = row
+        return _build(digest, user, created, now, expires, cap, projects, data)
+
+    async def touch_for_project(self, digest: str, project_id: UUID) -> tuple[UUID, bool] | None:
+        row = await self._redis.script(_TOUCH, (self._record(digest),), (f"p:{project_id}", ""))
+        if row is None:
+            return None
+        return _uuid(row[0]), bool(row[1])
+
+    async def set_project_access(
+        self, digest: str, project_id: UUID, allowed: bool
+    ) -> tuple[UUID, bool] | None:
+        args = (f"p:{project_id}", "1" if allowed else "0")
+        row = await self._redis.script(_GRANT, (self._record(digest),), args)
+        if row is None:
+            return None
+        return _uuid(row[0]), bool(row[1])
+
+    async def update_data(self, digest: str, data: Mapping[str, bytes], max_bytes: int) -> bool:
+        args: list[str | bytes | int] = [max_bytes]
+        for key, value in data.items():
+            args += [f"d:{key}", value]
+        result = int(await self._redis.script(_UPDATE, (self._record(digest),), args))
+        if result < 0:
+            raise PayloadTooLargeError(
+                f"user data would be over the limit of {max_bytes} bytes "
+                "(CACHE_SESSION_MAX_DATA_BYTES)"
+            )
+        return result == 1
+
+    async def delete(self, digest: str) -> UUID | None:
+        # The index keeps the digest until its user's next eviction check or its lifetime
+        # ends: a listed digest without a record is skipped everywhere.
+        taken = await self._redis.script(_TAKE, (self._record(digest),), ())
+        if taken is None:
+            return None
+        return _uuid(_pairs(taken[1])[b"u"])
+
+    async def rename(self, digest: str, new_digest: str) -> UserSession | None:
+        taken = await self._redis.script(_TAKE, (self._record(digest),), ())
+        if taken is None:
+            return None
+        pttl, flat = int(taken[0]), taken[1]
+        fields = _pairs(flat)
+        if pttl <= 0:
+            return None
+        user_id = _uuid(fields[b"u"])
+        lifetime = int(fields[b"ax"]) - int(fields[b"ct"])
+        _, created = await self._index_and_store(
+            ScriptCall(_INDEX_ADD, (self._index(user_id),), (new_digest, 0, lifetime, digest)),
+            ScriptCall(_CREATE, (self._record(new_digest),), (pttl, "", *flat)),
+        )
+        if int(created[0]) != 1:
+            return None
+        fields[b"la"] = created[1]
+        return _session(new_digest, fields, int(created[2]))
+
+    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+        members = await self._redis.command("ZRANGE", self._index(user_id), 0, -1)
+        if not members:
+            return []
+        digests = [member.decode() for member in members]
+        calls: list[tuple[Any, ...]] = [("TIME",)]
+        for digest in digests:
+            calls += [("HGETALL", self._record(digest)), ("PTTL", self._record(digest))]
+        results = await self._redis.batch(calls)
+        seconds, microseconds = results[0]
+        now = int(seconds) * 1000 + int(microseconds) // 1000
+        sessions = []
+        for i, digest in enumerate(digests):
+            fields, pttl = results[1 + 2 * i], results[2 + 2 * i]
+            if fields and pttl > 0:
+                sessions.append(_session(digest, fields, now + int(pttl)))
+        return sessions
+
+    async def delete_for_user(self, user_id: UUID) -> int:
+        index = self._index(user_id)
+        members = await self._redis.command("ZRANGE", index, 0, -1)
+        if not members:
+            return 0
+        # Records first, members last: an interruption leaves the survivors listed.
+        unlinks = [("UNLINK", self._record(member.decode())) for member in members]
+        results = await self._redis.batch([*unlinks, ("ZREM", index, *members)])
+        return sum(int(removed) for removed in results[:-1])
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _session(digest: str, fields: Mapping[bytes, bytes], expires_ms: int) -> UserSession:
+    projects: list[bytes] = []
+    data: list[bytes] = []
+    for name, value in fields.items():
+        if name.startswith(b"p:"):
+            projects.append(name[2:])
+        elif name.startswith(b"d:"):
+            data += [name[2:], value]
+    user, created, last, cap = fields[b"u"], fields[b"ct"], fields[b"la"], fields[b"ax"]
+    return _build(digest, user, created, last, expires_ms, cap, projects, data)
+
+
+def _build(
+    digest: str,
+    user: bytes,
+    created: bytes | int,
+    last: bytes | int,
+    expires: bytes | int,
+    cap: bytes | int,
+    projects: list[bytes],
+    data: list[bytes],
+) -> UserSession:
+    return UserSession(
+        None,
+        digest,
+        _uuid(user),
+        {data[i].decode(): decode(data[i + 1]) for i in range(0, len(data), 2)},
+        frozenset(_uuid(project) for project in projects),
+        _from_ms(created),
+        _from_ms(last),
+        _from_ms(expires),
+        _from_ms(cap),
+    )
+
+
+_UUIDS: dict[bytes, UUID] = {}
+_UUID_CACHE_SIZE = 10_000
+
+
+def _uuid(value: bytes) -> UUID:
+    # Parsing a UUID costs more than the rest of a validation's Python work; the same users
+    # and projects come back all the time, so parsed ones are kept (bounded).
+    parsed = _UUIDS.get(value)
+    if parsed is None:
+        if len(_UUIDS) >= _UUID_CACHE_SIZE:
+            _UUIDS.clear()
+        parsed = _UUIDS[value] = UUID(value.decode())
+    return parsed
+
+
+def _from_ms(value: bytes | int) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)

@@ -1,0 +1,1 @@
+"""Background task queues and their workers."""

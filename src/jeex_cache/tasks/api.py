@@ -1,0 +1,165 @@
+"""The background task part of ``CacheManager``: enqueue, inspect, cancel, dead letters, and
+the claims and settlements of workers (``jeex_cache.tasks.worker.Worker``).
+
+Every call is one round trip on Redis (an enqueue with a ``project_id`` two). Unlike the
+cache, these operations raise ``BackendError`` when the backend fails: a caller must know
+whether a task was queued or cancelled, and a worker backs off and tries again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from jeex_cache._base import ManagerBase
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks import wiring
+from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskWaiter
+from jeex_cache.tasks.service import DelayLike, TaskQueueService
+
+__all__ = ["TaskQueueAPI"]
+
+# Span attributes (see ``guarded``); payloads never.
+_ENQUEUE = {"queue": "queue", "task_name": "name", "task_id": "task_id", "project_id": "project_id"}
+_TASK = {"task_id": "task_id"}
+_QUEUE = {"queue": "queue"}
+
+
+class _ProgressOwners(Protocol):
+    """What a task needs of the progress capability: the service ``ProgressAPI`` keeps
+    under ``_progress`` (read by name: a capability imports no other)."""
+
+    async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
+        """Make ``project_id`` the owner of the operation ``correlation_id``."""
+        ...
+
+
+class TaskQueueAPI(ManagerBase):
+    """Background tasks with at-least-once delivery, retries and a dead-letter list."""
+
+    _tasks = wiring.TASKS  # the wiring; the service once initialised
+
+    @guarded(TASK_ENQUEUE, attributes=_ENQUEUE)
+    async def enqueue_task(
+        self,
+        queue: str,
+        name: str,
+        payload: Any = None,
+        *,
+        task_id: str | None = None,
+        delay: DelayLike | None = None,
+        max_attempts: int = 3,
+        project_id: UUID | str | None = None,
+    ) -> str:
+        """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
+
+        The status record and the queue entry are written in one atomic step. A ``task_id``
+        already in use (while its status is kept) queues nothing and returns that ID, so a
+        retried enqueue is harmless. ``delay`` (seconds or a ``timedelta``) postpones the first
+        run; a failing task is retried with backoff until ``max_attempts`` deliveries, then
+        goes to the queue's dead-letter list. Raises ``BackendError`` if it was not stored.
+        The task's progress (``ctx.start_progress``) belongs to ``project_id``, if given (one
+        more round trip, after the task is queued).
+        """
+        owner = None if project_id is None else parse_uuid(project_id)
+        task_id, created = await self._tasks.enqueue(
+            queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts
+        )
+        if owner is not None and created:
+            await self._own_progress(task_id, owner, delay)
+        return task_id
+
+    async def _own_progress(self, task_id: str, owner: UUID, delay: DelayLike | None) -> None:
+        """Record the owner of the task's progress for its worker's start (the owner waits
+        its delay plus the longer of the progress and task status TTLs). A failure leaves
+        the progress ownerless, which HTTP never shows: logged, and the task stays queued."""
+        settings = self.settings
+        wait = float(max(settings.cache_progress_ttl, settings.cache_task_status_ttl))
+        if delay is not None:
+            wait += delay.total_seconds() if isinstance(delay, timedelta) else delay
+        ttl = TTL(min(int(wait * 1000), TTL.MAX_MILLISECONDS))
+        try:
+            progress: _ProgressOwners = vars(self)["_progress"]
+            await progress.assign(task_id, owner, ttl)
+        except BackendError as exc:
+            row = TASK_PROGRESS_OWNER
+            self.failure_tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
+
+    @guarded(TASK_CONTROL, attributes=_TASK)
+    async def get_task_status(self, task_id: str) -> Task | None:
+        """The task's status, attempts, result or error and times; None if unknown.
+
+        Finished tasks are kept ``CACHE_TASK_STATUS_TTL`` (24 h); waiting and running ones
+        until they finish.
+        """
+        return await self._tasks.status(task_id)
+
+    @guarded(TASK_CONTROL, attributes=_TASK)
+    async def cancel_task(self, task_id: str) -> bool:
+        """Cancel a task that has not started (or awaits a retry); False if it is running,
+        finished or unknown."""
+        return await self._tasks.cancel(task_id)
+
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
+    async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:
+        """The queue's dead-letter list: tasks whose every attempt failed, oldest first."""
+        return await self._tasks.list_dead(queue, limit)
+
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
+    async def requeue_dead_tasks(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
+        """Queue dead tasks again with fresh attempts (all of the queue's if ``task_ids`` is
+        None); return how many were requeued."""
+        return await self._tasks.requeue_dead(queue, task_ids)
+
+    # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
+    @guarded(TASK_WORKER, name="worker.claim")
+    async def claim_task(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
+        """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
+        return await self._tasks.claim(queue, worker, visibility_timeout)
+
+    @guarded(TASK_WORKER, name="worker.complete")
+    async def complete_task(self, delivery: Delivery, result: Any) -> bool:
+        """Record success with ``result`` (JSON); False if the lease was lost meanwhile."""
+        return await self._tasks.complete(delivery, result)
+
+    @guarded(TASK_WORKER, name="worker.complete_and_claim")
+    async def complete_and_claim_task(
+        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+    ) -> tuple[bool, TaskClaim]:
+        """``complete_task``, then lease the queue's next due task, in one round trip."""
+        return await self._tasks.complete_and_claim(delivery, result, worker, visibility_timeout)
+
+    @guarded(TASK_WORKER, name="worker.fail")
+    async def fail_task(
+        self, delivery: Delivery, error: str, retry_delay: float
+    ) -> TaskStatus | None:
+        """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
+        return await self._tasks.fail(delivery, error, retry_delay)
+
+    @guarded(TASK_WORKER, name="worker.release")
+    async def release_task(self, delivery: Delivery) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
+        return await self._tasks.release(delivery)
+
+    @guarded(TASK_WORKER, name="worker.extend")
+    async def extend_tasks(
+        self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
+    ) -> int:
+        """Renew the leases of ``deliveries`` for ``visibility_timeout`` seconds."""
+        return await self._tasks.extend(queue, deliveries, visibility_timeout)
+
+    async def open_task_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
+        """A waiter that new tasks on ``queue`` wake (a blocking wait: not an operation)."""
+        return await self._tasks.open_waiter(queue, max_wait)
+
+    @property
+    def task_queue(self) -> TaskQueueService:
+        """The task service, for tests and tools; workers use the guarded methods above."""
+        return self._tasks

@@ -1,0 +1,247 @@
+"""``TaskQueueRepository`` in process memory: the same contract as Redis, one process only.
+
+Operations are synchronous code inside coroutines, hence atomic on the event loop. Time is
+the injected clock. A queue is a heap of due times with lazy deletion (an entry stands only
+while it is its record's current one), a dict of leased tasks by deadline, and the
+dead-letter dict; idle workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
+Stale heap entries (a cancelled task's, say) are counted; once they outnumber the live ones
+by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no place.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+
+from jeex_cache.core.clock import Clock
+from jeex_cache.core.codec import decode
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks._memory_state import QueueState, Record, task_of
+from jeex_cache.tasks._wake import WakeWaiter
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.service import LOST_ERROR
+
+__all__ = ["MemoryTaskQueueRepository"]
+
+_WAITING = (TaskStatus.QUEUED, TaskStatus.FAILED)
+_STALE_SLACK = 64
+
+
+class MemoryTaskQueueRepository:
+    """Task queues and status records in dictionaries, on an injected clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._records: dict[str, Record] = {}
+        self._queues: dict[str, QueueState] = {}
+        self._expiry: list[tuple[int, str]] = []
+        self._sequence = itertools.count()
+
+    def _now(self) -> int:
+        return int(self._clock.time() * 1000)
+
+    def _queue(self, name: str) -> QueueState:
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = QueueState()
+        return queue
+
+    def _record(self, task_id: str, now: int) -> Record | None:
+        record = self._records.get(task_id)
+        if record is not None and record.expires_ms is not None and now >= record.expires_ms:
+            del self._records[task_id]
+            return None
+        return record
+
+    def _schedule(self, task_id: str, record: Record, due: int) -> None:
+        record.due_ms = due
+        record.entry = next(self._sequence)
+        heapq.heappush(self._queue(record.queue).pending, (due, record.entry, task_id))
+
+    def _finish(self, task_id: str, record: Record, status: TaskStatus, now: int, ttl: TTL) -> None:
+        queue = self._queue(record.queue)
+        if record.entry != -1:  # its heap entry goes stale: drop it, or count it
+            self._unschedule(queue, record)
+        record.status, record.lease, record.entry = status, 0, -1
+        record.updated_ms = record.finished_ms = now
+        record.expires_ms = now + ttl.milliseconds
+        heapq.heappush(self._expiry, (record.expires_ms, task_id))
+        queue.running.pop(task_id, None)
+        queue.dead.pop(task_id, None)
+        if status is TaskStatus.DEAD:
+            queue.dead[task_id] = now
+
+    def _unschedule(self, queue: QueueState, record: Record) -> None:
+        """Make the record's heap entry stale; rebuild the heap once stale entries dominate."""
+        record.entry = -1
+        queue.stale += 1
+        if queue.stale > len(queue.pending) - queue.stale + _STALE_SLACK:
+            records = self._records
+            queue.pending = [
+                item
+                for item in queue.pending
+                if (current := records.get(item[2])) is not None and current.entry == item[1]
+            ]
+            heapq.heapify(queue.pending)
+            queue.stale = 0
+
+    async def enqueue(
+        self, task_id: str, queue: str, name: str, payload: bytes, max_attempts: int, delay_ms: int
+    ) -> bool:
+        now = self._now()
+        while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
+            self._record(heapq.heappop(self._expiry)[1], now)
+        if self._record(task_id, now) is not None:
+            return False
+        record = Record(queue, name, payload, max_attempts, now, now, now + delay_ms)
+        self._records[task_id] = record
+        self._schedule(task_id, record, now + delay_ms)
+        self._queue(queue).wake.notify()
+        return True
+
+    async def get(self, task_id: str) -> Task | None:
+        record = self._record(task_id, self._now())
+        return None if record is None else task_of(task_id, record)
+
+    async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
+        now = self._now()
+        record = self._record(task_id, now)
+        if record is None or record.status not in _WAITING:
+            return False
+        self._finish(task_id, record, TaskStatus.CANCELLED, now, status_ttl)
+        return True
+
+    async def claim(
+        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> TaskClaim:
+        now = self._now()
+        q = self._queue(queue)
+        for task_id in [i for i, deadline in q.running.items() if deadline <= now]:
+            del q.running[task_id]
+            lost = self._record(task_id, now)
+            if lost is None or lost.status is not TaskStatus.RUNNING:
+                continue
+            if lost.attempts >= lost.max_attempts:
+                lease = lost.lease  # a late acknowledgement still wins
+                self._finish(task_id, lost, TaskStatus.DEAD, now, status_ttl)
+                lost.lease = lease
+                lost.error = LOST_ERROR % lost.attempts
+            else:
+                lost.status, lost.updated_ms = TaskStatus.QUEUED, now
+                lost.redeliveries += 1
+                self._schedule(task_id, lost, now)
+        while q.pending and q.pending[0][0] <= now:
+            _, entry, task_id = heapq.heappop(q.pending)
+            record = self._record(task_id, now)
+            if record is None or record.entry != entry or record.status not in _WAITING:
+                q.stale = max(0, q.stale - 1)
+                continue  # cancelled, settled or rescheduled since: a stale entry
+            record.attempts += 1
+            record.status, record.lease, record.entry = TaskStatus.RUNNING, record.attempts, -1
+            record.started_ms = record.updated_ms = now
+            q.running[task_id] = now + visibility_ms
+            payload = decode(record.payload)
+            delivery = Delivery(
+                task_id, queue, record.name, payload, record.attempts, record.max_attempts,
+                record.redeliveries,
+            )  # fmt: skip
+            return TaskClaim(delivery)
+        q.wake.clear()
+        upcoming = [*(due for due, _, _ in q.pending[:1]), *q.running.values()]
+        return TaskClaim(None, max(0, min(upcoming) - now) / 1000 if upcoming else None)
+
+    def _leased(self, delivery: Delivery, now: int) -> Record | None:
+        record = self._record(delivery.task_id, now)
+        return record if record is not None and record.lease == delivery.attempt else None
+
+    async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
+        now = self._now()
+        record = self._leased(delivery, now)
+        if record is None:
+            return False
+        self._finish(delivery.task_id, record, TaskStatus.SUCCEEDED, now, status_ttl)
+        record.result, record.error = result, None
+        return True
+
+    async def complete_and_claim(
+        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> tuple[bool, TaskClaim]:
+        completed = await self.complete(delivery, result, status_ttl)
+        return completed, await self.claim(delivery.queue, worker, visibility_ms, status_ttl)
+
+    async def fail(
+        self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
+    ) -> TaskStatus | None:
+        now = self._now()
+        record = self._leased(delivery, now)
+        if record is None:
+            return None
+        record.error = error
+        if record.attempts >= record.max_attempts:
+            self._finish(delivery.task_id, record, TaskStatus.DEAD, now, status_ttl)
+            return TaskStatus.DEAD
+        self._queue(record.queue).running.pop(delivery.task_id, None)
+        record.status, record.lease, record.updated_ms = TaskStatus.FAILED, 0, now
+        self._schedule(delivery.task_id, record, now + retry_delay_ms)
+        return TaskStatus.FAILED
+
+    async def release(self, delivery: Delivery) -> bool:
+        now = self._now()
+        record = self._leased(delivery, now)
+        if record is None or record.status is not TaskStatus.RUNNING:
+            return False
+        queue = self._queue(record.queue)
+        queue.running.pop(delivery.task_id, None)
+        record.attempts -= 1
+        record.status, record.lease, record.updated_ms = TaskStatus.QUEUED, 0, now
+        self._schedule(delivery.task_id, record, now)
+        queue.wake.notify()
+        return True
+
+    async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
+        now = self._now()
+        running = self._queue(queue).running
+        held = 0
+        for delivery in deliveries:
+            record = self._leased(delivery, now)
+            if record is not None and delivery.task_id in running:
+                running[delivery.task_id] = now + visibility_ms
+                held += 1
+        return held
+
+    async def list_dead(self, queue: str, limit: int, status_ttl: TTL) -> list[Task]:
+        now = self._now()
+        dead = self._queue(queue).dead
+        tasks: list[Task] = []
+        for task_id in list(dead):
+            record = self._record(task_id, now)
+            if record is None or record.status is not TaskStatus.DEAD:
+                del dead[task_id]
+            elif len(tasks) < limit:
+                tasks.append(task_of(task_id, record))
+        return tasks
+
+    async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None) -> int:
+        now = self._now()
+        q = self._queue(queue)
+        requeued = 0
+        for task_id in list(q.dead) if task_ids is None else task_ids:
+            record = self._record(task_id, now)
+            if task_id not in q.dead or (
+                record is not None and record.status is not TaskStatus.DEAD
+            ):
+                continue
+            del q.dead[task_id]
+            if record is None:
+                continue
+            record.status, record.attempts, record.lease = TaskStatus.QUEUED, 0, 0
+            record.updated_ms, record.finished_ms, record.expires_ms = now, None, None
+            self._schedule(task_id, record, now)
+            requeued += 1
+        if requeued:
+            q.wake.notify()
+        return requeued
+
+    async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
+        return WakeWaiter(self._queue(queue).wake, max_wait)

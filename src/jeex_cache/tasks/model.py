@@ -1,0 +1,85 @@
+"""Background tasks, their statuses, deliveries and claims."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Delivery", "Task", "TaskClaim", "TaskStatus"]
+
+
+class TaskStatus(enum.Enum):
+    """Where a background task stands.
+
+    ``failed`` means the latest attempt failed and a retry is scheduled; ``dead`` that every
+    attempt failed (the task is in its queue's dead-letter list, from which it can be
+    re-queued). ``succeeded``, ``dead`` and ``cancelled`` end a task.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """True for the states no worker will move the task out of."""
+        return self in _FINISHED
+
+
+_FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.DEAD, TaskStatus.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A background task and its status, as ``get_task_status`` reports it.
+
+    ``attempts`` counts deliveries to a handler (a delivery lost with its worker counts);
+    ``redeliveries`` those made because a worker disappeared without acknowledging.
+    ``scheduled_at`` is when the task is (or was last) due to run.
+    """
+
+    task_id: str
+    queue: str
+    name: str
+    payload: Any
+    status: TaskStatus
+    attempts: int
+    max_attempts: int
+    created_at: datetime
+    updated_at: datetime
+    scheduled_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: Any = None
+    error: str | None = None
+    redeliveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a task to a worker; ``attempt`` is its lease on the task."""
+
+    task_id: str
+    queue: str
+    name: str
+    payload: Any
+    attempt: int
+    max_attempts: int
+    redeliveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskClaim:
+    """What a claim got: a delivery, or how long until one may be due.
+
+    ``wait`` is in seconds; None when nothing is scheduled and nothing is running, so only a
+    new task can bring work.
+    """
+
+    delivery: Delivery | None
+    wait: float | None = None

@@ -1,0 +1,98 @@
+"""What a task queue backend does: ``TaskQueueRepository``, ``TaskWaiter``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+
+__all__ = ["TaskQueueRepository", "TaskWaiter"]
+
+
+class TaskWaiter(Protocol):
+    """One worker's wait for new tasks on one queue (on a connection of its own)."""
+
+    async def wait(self, seconds: float) -> bool:
+        """Return when a task may have arrived (True) or after ``seconds`` (False)."""
+        ...
+
+    async def interrupt(self) -> None:
+        """End the current (or next) ``wait`` at once: its worker is stopping."""
+        ...
+
+    async def close(self) -> None:
+        """Release the waiter's connection."""
+        ...
+
+
+class TaskQueueRepository(Protocol):
+    """Queues with at-least-once delivery; every operation is atomic (one script on Redis).
+
+    A delivery holds a lease (its attempt number) until it is completed, failed or released;
+    one whose visibility deadline passes is given to the next ``claim`` again. Finished
+    tasks' records expire after ``status_ttl``; queued and running ones never do.
+    """
+
+    async def enqueue(
+        self,
+        task_id: str,
+        queue: str,
+        name: str,
+        payload: bytes,
+        max_attempts: int,
+        delay_ms: int,
+    ) -> bool:
+        """Store and queue a task in one step; False (nothing changed) if the ID exists."""
+        ...
+
+    async def get(self, task_id: str) -> Task | None:
+        """The task's status record, or None if unknown or expired."""
+        ...
+
+    async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
+        """Cancel a task that waits to run (queued, or failed awaiting its retry)."""
+        ...
+
+    async def claim(
+        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> TaskClaim:
+        """Requeue expired deliveries, then lease the first due task, if any."""
+        ...
+
+    async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
+        """Record success; False if the delivery's lease was taken over."""
+        ...
+
+    async def complete_and_claim(
+        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+    ) -> tuple[bool, TaskClaim]:
+        """``complete``, then ``claim`` on the delivery's queue, in one atomic step."""
+        ...
+
+    async def fail(
+        self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
+    ) -> TaskStatus | None:
+        """Schedule a retry (FAILED) or bury the task (DEAD); None if the lease was lost."""
+        ...
+
+    async def release(self, delivery: Delivery) -> bool:
+        """Put a running delivery back at the head of its queue, uncounted."""
+        ...
+
+    async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
+        """Move the visibility deadlines of running deliveries on; return how many held."""
+        ...
+
+    async def list_dead(self, queue: str, limit: int, status_ttl: TTL) -> list[Task]:
+        """The queue's dead-letter list, oldest first."""
+        ...
+
+    async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None) -> int:
+        """Queue dead tasks again with fresh attempts (all of them if ``task_ids`` is None)."""
+        ...
+
+    async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
+        """A waiter woken by new tasks on ``queue``; ``wait`` blocks ``max_wait`` s at most."""
+        ...

@@ -1,0 +1,177 @@
+"""The rules of background tasks: validation, IDs, and the queue service.
+
+``TaskQueueService`` validates and encodes everything before its repository sees it, so bad
+input raises a typed error and nothing is stored. Workers use its claim, complete, fail,
+release and extend operations (through the manager's guarded ``claim_task``...); callers
+use enqueue, status and cancel.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from jeex_cache.core.codec import encode
+from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.identifiers import validate_name, validate_token
+from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
+
+__all__ = [
+    "LOST_ERROR",
+    "MAX_ATTEMPTS",
+    "MAX_ERROR_LENGTH",
+    "DelayLike",
+    "TaskQueueService",
+    "new_task_id",
+    "validate_queue",
+]
+
+DelayLike = int | float | timedelta
+
+MAX_ATTEMPTS = 1_000
+MAX_ERROR_LENGTH = 2_000
+MAX_DEAD_LISTED = 10_000
+# The error of a task whose last delivery was never acknowledged (its worker died).
+LOST_ERROR = "lost: no acknowledgement within the visibility timeout (attempt %d)"
+_MAX_DELAY_MS = TTL.MAX_MILLISECONDS
+
+
+def new_task_id() -> str:
+    """A fresh random task ID (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def validate_queue(queue: str) -> str:
+    """A queue name: letters, digits, ``_ . -``, at most 64 characters."""
+    return validate_name(queue, "queue name", max_length=64)
+
+
+class TaskQueueService:
+    """Enqueue, inspect and cancel tasks; claim and settle deliveries for workers."""
+
+    def __init__(
+        self, repository: TaskQueueRepository, status_ttl: TTL, max_payload_bytes: int
+    ) -> None:
+        self._repository = repository
+        self._status_ttl = status_ttl
+        self._max_payload_bytes = max_payload_bytes
+
+    async def enqueue(
+        self,
+        queue: str,
+        name: str,
+        payload: Any,
+        *,
+        task_id: str | None = None,
+        delay: DelayLike | None = None,
+        max_attempts: int = 3,
+    ) -> tuple[str, bool]:
+        """Store and queue a task; return its ID and whether it was new (False: ID in use)."""
+        validate_queue(queue)
+        validate_name(name, "task name")
+        task_id = new_task_id() if task_id is None else validate_token(task_id, "task ID")
+        if type(max_attempts) is not int or not 1 <= max_attempts <= MAX_ATTEMPTS:
+            raise InvalidInputError(
+                f"max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {max_attempts!r}"
+            )
+        delay_ms = _delay_ms(delay)
+        encoded = encode(payload, self._max_payload_bytes)
+        created = await self._repository.enqueue(
+            task_id, queue, name, encoded, max_attempts, delay_ms
+        )
+        return task_id, created
+
+    async def status(self, task_id: str) -> Task | None:
+        """The task's status, or None if unknown (or finished more than the TTL ago)."""
+        return await self._repository.get(validate_token(task_id, "task ID"))
+
+    async def cancel(self, task_id: str) -> bool:
+        """Cancel a task that has not started (or awaits a retry); False otherwise."""
+        return await self._repository.cancel(validate_token(task_id, "task ID"), self._status_ttl)
+
+    async def list_dead(self, queue: str, limit: int = 100) -> list[Task]:
+        """The queue's dead-letter list, oldest first, at most ``limit`` tasks."""
+        if type(limit) is not int or not 1 <= limit <= MAX_DEAD_LISTED:
+            raise InvalidInputError(f"limit must be 1 to {MAX_DEAD_LISTED}, got {limit!r}")
+        return await self._repository.list_dead(validate_queue(queue), limit, self._status_ttl)
+
+    async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None = None) -> int:
+        """Queue dead tasks again with fresh attempts; return how many were requeued."""
+        validate_queue(queue)
+        ids = None
+        if task_ids is not None:
+            if isinstance(task_ids, str):
+                raise InvalidInputError("task_ids must be a sequence of task IDs, not one string")
+            ids = [validate_token(task_id, "task ID") for task_id in task_ids]
+            if not ids:
+                return 0
+        return await self._repository.requeue_dead(queue, ids)
+
+    # -- the worker's side ---------------------------------------------------------------
+    async def claim(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
+        """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
+        return await self._repository.claim(
+            queue, worker, _positive_ms(visibility_timeout), self._status_ttl
+        )
+
+    async def complete(self, delivery: Delivery, result: Any) -> bool:
+        """Record success with ``result`` (JSON); False if the lease was lost meanwhile."""
+        encoded = encode(result, self._max_payload_bytes)
+        return await self._repository.complete(delivery, encoded, self._status_ttl)
+
+    async def complete_and_claim(
+        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+    ) -> tuple[bool, TaskClaim]:
+        """``complete``, then lease the queue's next due task, in one round trip."""
+        encoded = encode(result, self._max_payload_bytes)
+        return await self._repository.complete_and_claim(
+            delivery, encoded, worker, _positive_ms(visibility_timeout), self._status_ttl
+        )
+
+    async def fail(self, delivery: Delivery, error: str, retry_delay: float) -> TaskStatus | None:
+        """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
+        message = error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 3] + "..."
+        retry_ms = max(0, round(retry_delay * 1000))
+        return await self._repository.fail(delivery, message, retry_ms, self._status_ttl)
+
+    async def release(self, delivery: Delivery) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
+        return await self._repository.release(delivery)
+
+    async def extend(
+        self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
+    ) -> int:
+        """Renew the leases of ``deliveries`` for ``visibility_timeout`` seconds."""
+        if not deliveries:
+            return 0
+        return await self._repository.extend(queue, deliveries, _positive_ms(visibility_timeout))
+
+    async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
+        """A waiter that new tasks on ``queue`` wake."""
+        return await self._repository.open_waiter(validate_queue(queue), max_wait)
+
+
+def _delay_ms(delay: DelayLike | None) -> int:
+    if delay is None:
+        return 0
+    seconds: float
+    if isinstance(delay, timedelta):
+        seconds = delay.total_seconds()
+    elif isinstance(delay, int | float) and not isinstance(delay, bool):
+        seconds = delay
+    else:
+        raise InvalidInputError(f"delay must be seconds or a timedelta, got {delay!r}")
+    if not math.isfinite(seconds) or seconds < 0 or seconds * 1000 > _MAX_DELAY_MS:
+        raise InvalidInputError(f"delay must be 0 to ten years, got {delay!r}")
+    return round(seconds * 1000)
+
+
+def _positive_ms(seconds: float) -> int:
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInputError(f"a timeout must be a positive number of seconds, got {seconds!r}")
+    return max(1, round(seconds * 1000))

@@ -1,0 +1,275 @@
+"""Workers: run a queue's tasks through handlers, at least once, with retries and a clean stop.
+
+    async def send_email(ctx: TaskContext, payload: dict) -> dict:
+        await ctx.report_progress(1, "sent")
+        return {"sent": True}  # stored as the task's result (JSON)
+
+    worker = Worker(cache_manager, "emails", handlers={"send_email": send_email})
+    await worker.run()  # until worker.stop(); ``jeex-cache worker`` stops on SIGTERM/SIGINT
+
+An idle worker blocks on the queue's wake-up signal (a connection of its own on Redis), so a
+new task is picked up at once; delayed tasks, retries and lost deliveries wake it when due. A
+busy one acknowledges each task and claims the next in one round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from jeex_cache.core.errors import BackendError, InvalidInputError
+from jeex_cache.core.identifiers import validate_name
+from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.manager import CacheManager
+from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache.tasks.failures import TASK_WORKER
+from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
+from jeex_cache.tasks.repository import TaskWaiter
+from jeex_cache.tasks.service import validate_queue
+from jeex_cache.tasks.settlement import Settlements
+
+__all__ = ["Handler", "ProgressReporter", "TaskContext", "Worker", "WorkerStats"]
+
+logger = logging.getLogger("jeex_cache.worker")
+
+Handler = Callable[[TaskContext, Any], Awaitable[Any]]
+"""``async def handler(ctx, payload) -> result``: the result must be JSON-serialisable."""
+
+
+class Worker:
+    """Takes tasks from ``queue`` and runs ``handlers[task.name](ctx, payload)``.
+
+    Delivery is at least once: a task whose worker dies before settling it is delivered again
+    once ``visibility_timeout`` (seconds, renewed while the handler runs) has passed. A
+    handler that raises is retried after ``retry`` backoff until the task's ``max_attempts``,
+    then the task is dead. ``stop()`` lets running handlers finish for ``shutdown_timeout``
+    seconds, then cancels them and returns their tasks to the queue. ``burst`` makes ``run``
+    return once no task is due. ``progress`` receives ``ctx.report_progress`` calls; without
+    it the task's progress is the manager's, under the task ID, and ends with the task
+    (completed on success, failed when dead).
+    """
+
+    def __init__(
+        self,
+        cache_manager: CacheManager,
+        queue: str,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 1,
+        visibility_timeout: float = 30.0,
+        shutdown_timeout: float = 10.0,
+        task_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_wait: float = 5.0,
+        burst: bool = False,
+        progress: ProgressReporter | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.queue = validate_queue(queue)
+        if not handlers:
+            raise InvalidInputError("a worker needs at least one handler")
+        for handler_name, handler in handlers.items():
+            validate_name(handler_name, "task name")
+            if not callable(handler):
+                raise InvalidInputError(f"handler for {handler_name!r} is not callable")
+        if type(concurrency) is not int or concurrency < 1:
+            raise InvalidInputError(f"concurrency must be a positive integer, got {concurrency!r}")
+        for what, value in (("visibility_timeout", visibility_timeout), ("max_wait", max_wait)):
+            if not isinstance(value, int | float) or value <= 0:
+                raise InvalidInputError(f"{what} must be positive seconds, got {value!r}")
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stats = WorkerStats()
+        self._manager = cache_manager
+        self._handlers = dict(handlers)
+        self._concurrency = concurrency
+        self._visibility = float(visibility_timeout)
+        self._shutdown_timeout = shutdown_timeout
+        self._task_timeout = task_timeout
+        self._max_wait = float(max_wait)
+        self._backoff = RetryPolicy(0.05, 2.0, self._max_wait)  # from a failing backend
+        self._burst = burst
+        managed = ManagedProgress(cache_manager)
+        self._managed = None if progress else managed
+        self._progress: ProgressReporter = progress or managed.report
+        self._settlements = Settlements(
+            cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
+            self._managed, self._backend_failed,
+        )  # fmt: skip
+        self._active: dict[asyncio.Task[None], Delivery] = {}
+        self._stop = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._backend_failures = 0
+        self._waiter: TaskWaiter | None = None
+        self._interrupting: asyncio.Future[None] | None = None
+
+    @property
+    def active(self) -> list[Delivery]:
+        """The deliveries being handled right now."""
+        return list(self._active.values())
+
+    def stop(self) -> None:
+        """Ask ``run`` to return: no new task is taken; running ones finish or go back."""
+        self._stop.set()
+        self._changed.set()
+        if self._waiter is not None and self._interrupting is None:
+            self._interrupting = asyncio.ensure_future(self._interrupt(self._waiter))
+
+    async def run(self) -> None:
+        """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
+        self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
+        heartbeat = asyncio.create_task(self._heartbeat())
+        cancelled = False
+        try:
+            await self._loop(waiter)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            await self._drain(0.0 if cancelled else self._shutdown_timeout)
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            if self._interrupting is not None:
+                await asyncio.gather(self._interrupting, return_exceptions=True)
+            self._waiter = None
+            await waiter.close()
+
+    async def _interrupt(self, waiter: TaskWaiter) -> None:
+        try:
+            await waiter.interrupt()
+        except BackendError as exc:  # the wait then ends by itself within max_wait
+            self._wait_failed("worker.interrupt", exc)
+
+    async def run_once(self) -> TaskStatus | None:
+        """Claim one due task and run it here; its outcome, or None if none was due."""
+        claim = await self._claim()
+        if claim is None or claim.delivery is None:
+            return None
+        outcome, _ = await self._process(claim.delivery, chain=False)
+        return outcome
+
+    async def _loop(self, waiter: TaskWaiter) -> None:
+        current = asyncio.current_task()
+        while not self._stop.is_set():
+            if current is not None and current.cancelling():
+                raise asyncio.CancelledError  # a cancellation a driver swallowed
+            if len(self._active) >= self._concurrency:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            claim = await self._claim()
+            if claim is None:
+                await self._pause()
+            elif claim.delivery is not None:
+                task = asyncio.create_task(self._slot(claim.delivery))
+                self._active[task] = claim.delivery
+                task.add_done_callback(self._finished)
+            elif self._burst:
+                if not self._active:
+                    return
+                self._changed.clear()
+                await self._changed.wait()
+            elif not self._stop.is_set():
+                seconds = self._max_wait if claim.wait is None else min(claim.wait, self._max_wait)
+                try:
+                    await waiter.wait(seconds)
+                except BackendError as exc:
+                    self._backend_failed()
+                    self._wait_failed("worker.wait", exc)
+                    await self._pause()
+
+    async def _slot(self, delivery: Delivery) -> None:
+        """Run ``delivery``, then the tasks each success brings back with its acknowledgement."""
+        task = asyncio.current_task()
+        assert task is not None
+        next_delivery: Delivery | None = delivery
+        while next_delivery is not None:
+            self._active[task] = next_delivery
+            _, next_delivery = await self._process(next_delivery, chain=not self._stop.is_set())
+            if next_delivery is not None and self._stop.is_set():
+                await self._settlements.release(next_delivery)
+                return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._active.pop(task, None)
+        self._changed.set()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("worker %s: task processing crashed", self.name, exc_info=exc)
+
+    async def _claim(self) -> TaskClaim | None:
+        try:
+            claim = await self._manager.claim_task(self.queue, self.name, self._visibility)
+        except BackendError:  # counted and logged by the guard
+            self._backend_failed()
+            return None
+        self._backend_failures = 0
+        if claim.delivery is not None:
+            self.stats.claimed += 1
+        return claim
+
+    async def _pause(self) -> None:
+        """Back off after a backend failure (50 ms doubling to ``max_wait``), unless stopped."""
+        try:
+            async with asyncio.timeout(self._backoff.ceiling(min(self._backend_failures, 10))):
+                await self._stop.wait()
+        except TimeoutError:
+            pass
+
+    def _backend_failed(self) -> None:
+        self._backend_failures += 1
+
+    def _wait_failed(self, operation: str, exc: BackendError) -> None:
+        # A wait is not an operation (its latency would pollute the figures): only its failure.
+        self._manager.runtime.tracker.failed(operation, TASK_WORKER.name, TASK_WORKER.why, exc)
+
+    async def _process(
+        self, delivery: Delivery, *, chain: bool
+    ) -> tuple[TaskStatus | None, Delivery | None]:
+        """Run one delivery and settle it; with ``chain``, the success also claims the next."""
+        handler = self._handlers.get(delivery.name)
+        managed = self._managed
+        context = TaskContext(delivery, self._progress, None if managed is None else managed.start)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for task {delivery.name!r} on this worker")
+            if self._task_timeout is None:
+                result = await handler(context, delivery.payload)
+            else:
+                async with asyncio.timeout(self._task_timeout):
+                    result = await handler(context, delivery.payload)
+        except asyncio.CancelledError:
+            await self._settlements.release(delivery)
+            raise
+        except Exception as exc:
+            return await self._settlements.failed(delivery, exc), None
+        outcome, next_delivery = await self._settlements.succeeded(delivery, result, chain)
+        if outcome is TaskStatus.SUCCEEDED and managed is not None:
+            await managed.succeeded(context)
+        return outcome, next_delivery
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of running deliveries every third of the visibility timeout."""
+        while True:
+            await asyncio.sleep(self._visibility / 3)
+            if self._active:
+                try:
+                    await self._manager.extend_tasks(
+                        self.queue, list(self._active.values()), self._visibility
+                    )
+                except BackendError:  # counted and logged by the guard
+                    self._backend_failed()
+
+    async def _drain(self, grace: float) -> None:
+        """Let running handlers finish for ``grace`` s; cancel the rest (they go back)."""
+        if not self._active:
+            return
+        running = list(self._active)
+        if grace > 0:
+            await asyncio.wait(running, timeout=grace)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

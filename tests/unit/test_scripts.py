@@ -1,0 +1,29 @@
+"""Lua scripts are found by the package: loading one registers it for the start-up preload."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import jeex_cache
+import jeex_cache._redis_backend  # imports every capability's Redis module
+from jeex_cache.core.scripts import LuaScript, loaded
+
+PACKAGE = Path(jeex_cache.__file__).parent
+
+
+def test_every_shipped_script_is_registered_once_its_repository_is_imported() -> None:
+    shipped = {
+        path.stem: hashlib.sha1(path.read_bytes()).hexdigest().encode()
+        for path in PACKAGE.glob("*/lua/*.lua")
+    }
+    assert len(shipped) >= 28
+    registered = {script.name: script.sha for script in loaded()}
+    assert registered == shipped
+
+
+def test_loading_a_script_again_registers_it_once() -> None:
+    before = loaded()
+    again = LuaScript.load("jeex_cache.tasks.redis", "task_claim")
+    assert again in before
+    assert loaded() == before
