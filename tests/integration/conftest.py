@@ -28,6 +28,8 @@ class RoundTrips:
         self._seen = 0
         self._markers: dict[str, threading.Event] = {}
         self._counts: dict[str, int] = {}
+        self.script_commands: list[str] = []
+        """The commands scripts ran inside themselves (not counted), in order."""
         self._stopping = False
         self._monitor = redis.Redis.from_url(url).monitor()  # type: ignore[no-untyped-call]
         self._monitor.__enter__()
@@ -44,6 +46,7 @@ class RoundTrips:
         while True:
             entry = self._monitor.next_command()
             if entry.get("client_type") == "lua":
+                self.script_commands.append(str(entry.get("command", "")))
                 continue
             command = str(entry.get("command", ""))
             if entry.get("client_address", "") + ":" + str(entry.get("client_port", "")) == (

@@ -16,6 +16,7 @@ from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.project_cache import redis as project_cache
 from jeex_cache.tasks import redis as tasks
+from tests.integration.conftest import RoundTrips
 
 CHUNK = project_cache.CHUNK
 TAG_CHUNK = project_cache.TAG_CHUNK
@@ -175,6 +176,25 @@ async def test_a_claim_drops_at_most_100_stale_entries(
     assert third.delivery.task_id == "live"
     assert (await queue.claim("jobs", "w", 30)).delivery is None  # stale ones queued after it
     assert raw.zcard("jeex:queue:{jobs}") == 0
+
+
+async def test_a_claim_reads_only_the_queues_head_when_it_is_live(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    for n in range(300):
+        await cache.enqueue_task("jobs", "noop", task_id=f"live-{n}")
+    round_trips.count  # noqa: B018 - the monitor has seen everything so far
+    before = len(round_trips.script_commands)
+    claim = await cache.task_queue.claim("jobs", "w", 30)
+    round_trips.count  # noqa: B018 - and the claim's own commands
+    assert claim.delivery is not None
+    reads = [
+        command
+        for command in round_trips.script_commands[before:]
+        if command.startswith("ZRANGEBYSCORE jeex:queue:{jobs} ")
+    ]
+    assert len(reads) == 1
+    assert reads[0].endswith("LIMIT 0 1")  # one entry touched, not a page of 100
 
 
 async def test_dead_tasks_are_listed_and_requeued_in_bounded_pages(
