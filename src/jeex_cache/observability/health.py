@@ -5,7 +5,9 @@ has none: its ``memory`` is the project cache's bytes against ``CACHE_MEMORY_MAX
 
 ``healthy``: Redis answers, the breaker is closed, errors are rare and memory has room.
 ``degraded``: it answers, but the breaker is probing, recent calls failed more than
-``DEGRADED_ERROR_RATE`` of the time, or memory is over ``MEMORY_WARNING_PERCENT``.
+``DEGRADED_ERROR_RATE`` of the time, or Redis's memory is over ``MEMORY_WARNING_PERCENT``.
+A full embedded backend is not degraded: evicting the least recently used is how its bound
+works.
 ``unhealthy``: it does not answer, or the breaker is open.
 """
 
@@ -72,18 +74,18 @@ class CacheHealthService:
         report["latency_ms"] = round(latency * 1000, 3)
         if self._has_server:
             report["redis"] = {"reachable": True, "ping_ms": report["latency_ms"]}
-        report["status"] = _status(report)
+        report["status"] = _status(report, memory_counts=self._has_server)
         return report
 
 
-def _status(report: dict[str, Any]) -> str:
+def _status(report: dict[str, Any], *, memory_counts: bool) -> str:
     circuit = report.get("circuit", {}).get("state", "closed")
     if circuit == "open":
         return "unhealthy"
     if (
         circuit == "half_open"
         or report.get("error_rate", 0.0) > DEGRADED_ERROR_RATE
-        or report["memory"]["usage_percentage"] > MEMORY_WARNING_PERCENT
+        or (memory_counts and report["memory"]["usage_percentage"] > MEMORY_WARNING_PERCENT)
     ):
         return "degraded"
     return "healthy"
