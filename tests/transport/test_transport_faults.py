@@ -66,6 +66,17 @@ async def test_a_kill_and_restart_with_a_burst_running(own_server: RedisServer) 
     stop = asyncio.Event()
     failures: list[TransportError] = []
     successes = 0
+    target = 0
+    reached = asyncio.Event()
+
+    async def until(count: int) -> None:
+        """Wait (however slow the machine) until ``count`` calls have succeeded."""
+        nonlocal target
+        target = count
+        reached.clear()
+        if successes < count:
+            async with asyncio.timeout(OUTER):
+                await reached.wait()
 
     async def worker(n: int) -> None:
         nonlocal successes
@@ -76,6 +87,8 @@ async def test_a_kill_and_restart_with_a_burst_running(own_server: RedisServer) 
             try:
                 assert await call(node, "ECHO", value) == value.encode()
                 successes += 1
+                if successes >= target:
+                    reached.set()
             except TransportError as exc:
                 failures.append(exc)
                 await asyncio.sleep(0.01)
@@ -86,10 +99,10 @@ async def test_a_kill_and_restart_with_a_burst_running(own_server: RedisServer) 
         own_server.kill()
         await asyncio.sleep(0.3)
         own_server.restart()
-        await asyncio.sleep(1.0)
+        await until(successes + 200)  # the workers are through the outage
         before = successes
         failed = len(failures)
-        await asyncio.sleep(0.5)
+        await until(before + 1_000)
     finally:
         stop.set()
         async with asyncio.timeout(OUTER):
