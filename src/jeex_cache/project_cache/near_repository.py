@@ -74,7 +74,7 @@ class NearCachedRepository:
 
     async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
         near = self.near
-        key = self.key(project_id, name)
+        key = self._keys.get((project_id.int, name)) or self.key(project_id, name)
         payload = near.get(key)
         if payload is not None:
             return payload
