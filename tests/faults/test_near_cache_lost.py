@@ -73,3 +73,20 @@ async def test_a_lost_tracking_connection_flushes_and_stops_the_near_cache(
             raw.hset(repo.key(project, None), "d", '{"v":3}')
         await until(lambda: near.stats().invalidations > received, "the invalidation")
         assert await cache.get_project_data(project) == {"v": 3}
+
+
+async def test_a_silent_server_is_noticed_by_the_keepalive(server: RedisServer) -> None:
+    """SIGSTOP: no EOF ever comes; the PING's deadline closes the link and flushes."""
+    settings = Settings(redis_url=server.url, near_cache_max_bytes=1_000_000)
+    async with CacheManager(settings) as cache:
+        repo = cache._require().repositories["project_cache"]
+        assert isinstance(repo, NearCachedRepository)
+        await asyncio.wait_for(repo.tracker.wait_serving(), WAIT)
+        flushes = repo.near.stats().flushes
+        server.pause()
+        try:
+            await until(lambda: not repo.near.serving, "the stalled link to be noticed")
+            assert repo.near.stats().flushes == flushes + 1
+        finally:
+            server.resume()
+        await asyncio.wait_for(repo.tracker.wait_serving(), WAIT)

@@ -12,6 +12,7 @@ counts).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -159,7 +160,10 @@ def near_cached(inner: RedisProjectCacheRepository, backend: Backend) -> NearCac
     nodes = executor.router.nodes
     near = NearCache(backend.settings.near_cache_max_bytes)
     prefix = executor.keys.prefixed(f"{project_keys.KIND}:")
-    tracker = InvalidationTracker(near, [n.endpoint for n in nodes], prefix, nodes[0].limits)
+    # A busy server may answer a PING late: a second is lenient enough not to flush the L1
+    # for it, and still bounds how long a silent link (a partition) goes unnoticed.
+    limits = dataclasses.replace(nodes[0].limits, deadline=max(nodes[0].limits.deadline, 1.0))
+    tracker = InvalidationTracker(near, [n.endpoint for n in nodes], prefix, limits)
     tracker.start()
     backend.on_close(tracker.close)
     return NearCachedRepository(inner, executor, near, tracker)

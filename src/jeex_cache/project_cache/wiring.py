@@ -34,7 +34,7 @@ def _memory(backend: Backend) -> ProjectCacheRepository:
 def _redis(backend: Backend) -> ProjectCacheRepository:
     assert backend.executor is not None
     repository = RedisProjectCacheRepository(backend.executor)
-    if backend.settings.near_cache_max_bytes:
+    if backend.settings.near_cache_max_bytes and backend.executor.router is not None:
         return near_cached(repository, backend)
     return repository
 
