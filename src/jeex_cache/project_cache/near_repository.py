@@ -54,6 +54,8 @@ class NearCachedRepository:
     def __getattr__(self, name: str) -> Any:
         # Operations added to the Redis repository later reach it unchanged (their writes
         # still reach the L1 through the invalidations Redis pushes).
+        if name == "inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def key(self, project_id: UUID, name: str | None) -> str:
