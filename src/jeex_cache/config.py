@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jeex_cache.core.errors import ConfigurationError
@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     # Embedded backend (ours): bytes its project cache may hold; when full it evicts, as Redis
     # does under maxmemory: expired entries first, then the least recently used.
     cache_memory_max_bytes: int = Field(256 * 1_048_576, ge=65_536)
+    # Near cache (ours; docs/project-cache.md): bytes of an in-process L1 in front of Redis,
+    # kept in step by CLIENT TRACKING; 0 turns it off. No-op on the embedded backend.
+    near_cache_max_bytes: int = Field(
+        0,
+        ge=0,
+        le=64 * 1_073_741_824,
+        validation_alias=AliasChoices("near_cache_max_bytes", "cache_near_cache_max_bytes"),
+    )
     # Reference service (ours): see docs/deploying.md.
     session_issuer_token: SecretStr | None = Field(
         None, description="Bearer token POST /sessions requires; unset: one is made at start."

@@ -143,6 +143,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.read_project_data(project))
     await run(api.read_project_entry(project))
     await run(api.list_project_keys(project))
+    api.near_cache_stats()
     view = Recorded(api.project(project), run.seen)
     async with api.get_connection(project) as connection:
         await run(connection.get("k"))

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import AliasChoices, SecretStr
 
 from jeex_cache import CacheManager, Settings
 
@@ -44,11 +44,19 @@ def matches(default: object, cell: str) -> bool:
     return cell == default
 
 
+def variable_of(field: str) -> str:
+    """The environment variable of a setting: its name, or the last of its aliases."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[-1]).upper()
+    return field.upper()
+
+
 def test_every_setting_is_documented_with_its_default() -> None:
     documented = documented_defaults()
     problems = []
     for field, info in Settings.model_fields.items():
-        variable = field.upper()
+        variable = variable_of(field)
         if variable not in documented:
             problems.append(f"{variable} is missing from docs/configuration.md")
         elif not matches(info.default, documented[variable]):
@@ -57,7 +65,7 @@ def test_every_setting_is_documented_with_its_default() -> None:
 
 
 def test_no_documented_setting_is_stale() -> None:
-    fields = {field.upper() for field in Settings.model_fields}
+    fields = {variable_of(field) for field in Settings.model_fields}
     assert set(documented_defaults()) <= fields
 
 

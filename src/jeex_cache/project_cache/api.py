@@ -21,6 +21,8 @@ from jeex_cache.project_cache.failures import (
     FAILED_WRITE,
 )
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.project_cache.near_cache import DISABLED
+from jeex_cache.project_cache.near_repository import NearCachedRepository
 from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
 
@@ -156,6 +158,17 @@ class ProjectCacheAPI(ManagerBase):
         services = self._project
         view = ProjectCacheView if gate is None else SessionProjectView
         return view(project_id, services.cache, services.invalidation, self.runtime, gate)
+
+    def near_cache_stats(self) -> dict[str, int | bool]:
+        """The near cache's ``hits``, ``misses``, ``invalidations`` received, ``flushes``,
+        ``evictions``, ``entries`` and ``bytes`` held (``enabled`` False when it is off)."""
+        backend = self._backend
+        repository = (
+            None if backend is None else backend.repositories.get(wiring.PROJECT_CACHE.name)
+        )
+        if isinstance(repository, NearCachedRepository):
+            return repository.near.stats().as_dict()
+        return DISABLED.as_dict()
 
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from jeex_cache.backends import Backend, Capability
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
+from jeex_cache.project_cache.near_repository import near_cached
 from jeex_cache.project_cache.redis import RedisProjectCacheRepository
 from jeex_cache.project_cache.repository import ProjectCacheRepository
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService
@@ -32,7 +33,10 @@ def _memory(backend: Backend) -> ProjectCacheRepository:
 
 def _redis(backend: Backend) -> ProjectCacheRepository:
     assert backend.executor is not None
-    return RedisProjectCacheRepository(backend.executor)
+    repository = RedisProjectCacheRepository(backend.executor)
+    if backend.settings.near_cache_max_bytes and backend.executor.router is not None:
+        return near_cached(repository, backend)
+    return repository
 
 
 def _service(

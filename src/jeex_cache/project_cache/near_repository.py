@@ -1,0 +1,171 @@
+"""``NearCachedRepository``: the Redis project cache repository with a ``NearCache`` in front.
+
+Wiring picks it when ``CACHE_NEAR_CACHE_MAX_BYTES`` > 0 on a Redis backend. Payload reads
+(``get_and_touch``) are answered from the L1 when it holds the key; a miss reads Redis with
+``project_get_near.lua`` (the payload, its PTTL and its tags, one round trip) and keeps the
+reply unless an invalidation came meanwhile. Every write clears the keys it touches from the
+L1 before and after it reaches Redis. Whole entries (``get_entry``, with their statistics)
+and listings always go to Redis. These reads do not count accesses: a count is a write, and
+Redis would invalidate the key just read in every process tracking it (``get_entry`` still
+counts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from jeex_cache.backends import Backend
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.scripts import LuaScript
+from jeex_cache.core.ttl import TTL
+from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteResult
+from jeex_cache.project_cache.near_cache import NearCache
+from jeex_cache.project_cache.redis import RedisProjectCacheRepository
+from jeex_cache.project_cache.tracking import InvalidationTracker
+
+__all__ = ["NearCachedRepository", "near_cached"]
+
+_GET_NEAR = LuaScript.load(__name__, "project_get_near")
+_KEY_CACHE_SIZE = 10_000
+
+
+class NearCachedRepository:
+    """``ProjectCacheRepository`` over ``inner``, reads served from ``near`` when it can."""
+
+    def __init__(
+        self,
+        inner: RedisProjectCacheRepository,
+        executor: RedisExecutor,
+        near: NearCache,
+        tracker: InvalidationTracker,
+    ) -> None:
+        self.inner = inner
+        self.near = near
+        self.tracker = tracker
+        self._redis = executor
+        self._space: KeySpace = executor.keys
+        self._keys: dict[tuple[int, str | None], str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # Operations added to the Redis repository later reach it unchanged (their writes
+        # still reach the L1 through the invalidations Redis pushes).
+        if name == "inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def key(self, project_id: UUID, name: str | None) -> str:
+        """The Redis key of one entry (the L1's key too)."""
+        cached = self._keys.get((project_id.int, name))
+        if cached is None:
+            if len(self._keys) >= _KEY_CACHE_SIZE:
+                self._keys.clear()
+            relative = (
+                project_keys.data(project_id)
+                if name is None
+                else project_keys.entry(project_id, name)
+            )
+            cached = self._keys[(project_id.int, name)] = self._space(relative)
+        return cached
+
+    def _prefix(self, project_id: UUID) -> str:
+        return self._space.prefixed(project_keys.prefix(project_id))
+
+    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+        near = self.near
+        key = self._keys.get((project_id.int, name)) or self.key(project_id, name)
+        payload = near.get(key)
+        if payload is not None:
+            return payload
+        ticket = near.begin(key)
+        try:
+            row = await self._redis.script(_GET_NEAR, (key,), ())
+            if row is None:
+                return None
+            payload, ttl_ms, tags = row
+            near.store(ticket, payload, int(ttl_ms), tags.decode())
+            result: bytes = payload
+            return result
+        finally:
+            near.end(ticket)
+
+    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+        return await self.inner.get_entry(project_id, name)
+
+    async def set_if_newer(
+        self,
+        project_id: UUID,
+        name: str | None,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> WriteResult:
+        key = self.key(project_id, name)
+        self.near.invalidate(key)
+        try:
+            return await self.inner.set_if_newer(project_id, name, payload, ttl, tags, version)
+        finally:
+            self.near.invalidate(key)
+
+    async def delete(self, project_id: UUID, name: str | None) -> bool:
+        key = self.key(project_id, name)
+        self.near.invalidate(key)
+        try:
+            return await self.inner.delete(project_id, name)
+        finally:
+            self.near.invalidate(key)
+
+    async def invalidate_project(self, project_id: UUID) -> int:
+        prefix = self._prefix(project_id)
+        self.near.invalidate_where(prefix)
+        try:
+            return await self.inner.invalidate_project(project_id)
+        finally:
+            self.near.invalidate_where(prefix)
+
+    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        prefix = self._space.prefixed(f"{project_keys.KIND}:")
+        if project_id is not None:
+            prefix = self._prefix(project_id)
+        self.near.invalidate_where(prefix, tag.name)
+        try:
+            return await self.inner.invalidate_tag(tag, project_id)
+        finally:
+            self.near.invalidate_where(prefix, tag.name)
+
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+        prefixes = tuple(self._prefix(pid) for pid in project_ids)
+        self.near.invalidate_where(prefixes, tag.name)
+        try:
+            return await self.inner.invalidate_tag_in(tag, project_ids)
+        finally:
+            self.near.invalidate_where(prefixes, tag.name)
+
+    async def list_names(self, project_id: UUID) -> list[str | None]:
+        return await self.inner.list_names(project_id)
+
+    async def cleanup_expired(self) -> int:
+        return await self.inner.cleanup_expired()
+
+
+def near_cached(inner: RedisProjectCacheRepository, backend: Backend) -> NearCachedRepository:
+    """``inner`` behind a near cache of ``CACHE_NEAR_CACHE_MAX_BYTES``, its tracking
+    connections opened now in the background and closed with ``backend``."""
+    executor = backend.executor
+    assert executor is not None
+    assert executor.router is not None
+    nodes = executor.router.nodes
+    near = NearCache(backend.settings.near_cache_max_bytes)
+    prefix = executor.keys.prefixed(f"{project_keys.KIND}:")
+    # A busy server may answer a PING late: a second is lenient enough not to flush the L1
+    # for it, and still bounds how long a silent link (a partition) goes unnoticed.
+    limits = dataclasses.replace(nodes[0].limits, deadline=max(nodes[0].limits.deadline, 1.0))
+    tracker = InvalidationTracker(near, [n.endpoint for n in nodes], prefix, limits)
+    tracker.start()
+    backend.on_close(tracker.close)
+    return NearCachedRepository(inner, executor, near, tracker)
