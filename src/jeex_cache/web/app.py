@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.state.session_issuer = issuer
     scrape = settings.metrics_token
     app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
+    app.state.metrics_collectors = []  # more collectors for /metrics (e.g. multi-process)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
     app.include_router(sessions_router)
