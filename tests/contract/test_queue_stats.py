@@ -16,7 +16,8 @@ async def test_stats_count_waiting_running_and_dead_tasks(manager: CacheManager)
     for n in range(3):
         await manager.enqueue_task(QUEUE, "job", {"n": n}, delay=60 if n == 2 else None)
     first = await manager.claim_task(QUEUE, "w-1", 30.0)
-    assert first.delivery is not None and first.delivery.task_id == doomed
+    assert first.delivery is not None
+    assert first.delivery.task_id == doomed
     assert await manager.fail_task(first.delivery, "boom", 0.0) is TaskStatus.DEAD
     running = await manager.claim_task(QUEUE, "w-1", 30.0)
     assert running.delivery is not None

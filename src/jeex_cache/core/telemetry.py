@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
