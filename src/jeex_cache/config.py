@@ -28,6 +28,7 @@ DEFAULT_EXEMPT_PATHS = (
     "/docs/oauth2-redirect",
     "/redoc",
     "/openapi.json",
+    "/ui/api/overview",  # the dashboard's poll (operators only)
 )
 MIN_TOKEN_LENGTH = 16
 

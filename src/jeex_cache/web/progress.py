@@ -35,7 +35,7 @@ from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
 from jeex_cache.web.sessions import session_token
 
-__all__ = ["ProgressState", "router", "server_sent", "sse_response"]
+__all__ = ["ProgressState", "readable", "router", "server_sent", "sse_response"]
 
 router = APIRouter()
 
@@ -69,7 +69,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _readable(
+async def readable(
     request: Request, manager: Manager, correlation_id: str
 ) -> dict[str, Any] | JSONResponse:
     """The operation's state if this request may read it; else the one 404 (or 401, 503).
@@ -112,7 +112,7 @@ async def get_progress(
     correlation_id: str, manager: Manager, request: Request
 ) -> ProgressState | JSONResponse:
     """Percentage, step, message and status; 404 if unknown, expired or not readable."""
-    state = await _readable(request, manager, correlation_id)
+    state = await readable(request, manager, correlation_id)
     if isinstance(state, JSONResponse):
         return state
     return ProgressState(**state)
@@ -139,7 +139,7 @@ async def progress_events(
     position = last_event_id or after
     if position is not None:
         parse_event_id(position)
-    state = await _readable(request, manager, correlation_id)
+    state = await readable(request, manager, correlation_id)
     if isinstance(state, JSONResponse):
         return state
     last = state["last_event_id"]
