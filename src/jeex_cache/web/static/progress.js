@@ -9,6 +9,7 @@
   const $ = (name) => document.getElementById(name);
   const seen = new Set();
   let finished = false;
+  let received = 0; // events the stream delivered, repeats included (a resume repeats none)
 
   function clock(iso) {
     const when = iso ? new Date(iso) : new Date();
@@ -53,6 +54,8 @@
     const source = new EventSource(base + "/events");
     const handle = (message) => {
       const event = JSON.parse(message.data);
+      received += 1;
+      document.body.dataset.received = String(received);
       log(event);
       show(event);
       if (event.kind === "completed" || event.kind === "failed") source.close();
