@@ -113,8 +113,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def shoot(page: Page, path: Path) -> None:
-    await page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 0
+    image = await page.screenshot(path=str(path), full_page=True)
+    assert image.startswith(b"\x89PNG")
     print(f"screenshot: {path}")
 
 
