@@ -25,7 +25,8 @@ def same_origin_links(page: str) -> list[str]:
     """Every src/href of ``page``, asserting none names another host."""
     links = LINKS.findall(page)
     for link in links:
-        assert link.startswith("/") and not link.startswith("//"), link
+        assert link.startswith("/"), link
+        assert not link.startswith("//"), link
     assert "https://" not in page
     assert "http://" not in page
     return links
