@@ -20,10 +20,12 @@ from fastapi import FastAPI
 from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.manager import CacheManager
+from jeex_cache.web import multiprocess
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
+from jeex_cache.web.multiprocess import Mirror
 from jeex_cache.web.pages import install_pages
 from jeex_cache.web.progress import router as progress_router
 from jeex_cache.web.rate_limit import install_rate_limiting
@@ -60,9 +62,14 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
             announced = True
             _announce(cache, issuer)
         await cache.initialize()
+        mirror = Mirror(cache) if multiprocess.directory() else None
+        if mirror is not None:
+            mirror.start()
         try:
             yield
         finally:
+            if mirror is not None:
+                await mirror.stop()
             await cache.close()
 
     app = FastAPI(
@@ -81,7 +88,6 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.state.session_issuer = issuer
     scrape = settings.metrics_token
     app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
-    app.state.metrics_collectors = []  # more collectors for /metrics (e.g. multi-process)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
     app.include_router(sessions_router)

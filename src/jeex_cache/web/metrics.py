@@ -14,6 +14,7 @@ scrape must send ``Authorization: Bearer <token>`` (else 401). Several processes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,13 +27,21 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from jeex_cache.core.errors import BackendError
 from jeex_cache.manager import CacheManager
 from jeex_cache.web.credentials import require_metrics_token
 
-__all__ = ["PUBLIC_NAMES", "Snapshot", "collect_snapshot", "public_operation", "router"]
+__all__ = [
+    "PUBLIC_NAMES",
+    "Snapshot",
+    "collect_snapshot",
+    "merged_operations",
+    "public_operation",
+    "router",
+]
 
 router = APIRouter()
 
@@ -63,19 +72,23 @@ class Snapshot(Collector):
         metrics: dict[str, Any],
         memory: dict[str, Any] | None,
         queues: list[dict[str, Any]],
+        *,
+        operations: bool = True,
     ) -> None:
         self.metrics = metrics
         self.memory = memory
         self.queues = queues
+        self.operations = operations  # False: the multi-process files hold them
 
     def collect(self) -> Iterator[Metric]:
-        yield from _operations(self.metrics.get("operations", {}))
+        if self.operations:
+            yield from _operations(self.metrics.get("operations", {}))
         yield from _backend(self.metrics.get("backend", {}), self.memory)
         yield from _near_cache(self.metrics.get("near_cache"))
         yield from _queues(self.queues)
 
 
-async def collect_snapshot(manager: CacheManager) -> Snapshot:
+async def collect_snapshot(manager: CacheManager, *, operations: bool = True) -> Snapshot:
     """Everything one scrape shows: the manager's metrics, its memory, the queues' depths.
 
     A backend that does not answer leaves its gauges out; the scrape still succeeds.
@@ -94,7 +107,7 @@ async def collect_snapshot(manager: CacheManager) -> Snapshot:
             continue
         queues.append({"queue": queue, "pending": stats.pending, "running": stats.running,
                        "dead": stats.dead})  # fmt: skip
-    return Snapshot(metrics, memory, queues)
+    return Snapshot(metrics, memory, queues, operations=operations)
 
 
 @router.get(
@@ -106,14 +119,15 @@ async def collect_snapshot(manager: CacheManager) -> Snapshot:
 async def metrics(request: Request) -> Response:
     """Counters, latency histograms and gauges (circuit, connections, memory, queues)."""
     manager: CacheManager = request.app.state.manager
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # see jeex_cache.web.multiprocess
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(await collect_snapshot(manager))
-    for extra in request.app.state.metrics_collectors:
-        registry.register(extra)
+    registry.register(await collect_snapshot(manager, operations=not shared))
+    if shared:
+        MultiProcessCollector(registry, shared)  # type: ignore[no-untyped-call]  # all processes
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _merged(operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def merged_operations(operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Operations by public label (two helpers of one operation add up)."""
     merged: dict[str, dict[str, Any]] = {}
     for name, stats in operations.items():
@@ -147,7 +161,7 @@ def _operations(operations: dict[str, dict[str, Any]]) -> Iterator[Metric]:
     latency = HistogramMetricFamily(
         "jeex_cache_operation_duration_seconds", "Latency of calls by operation.", labels=labels
     )
-    for name, stats in sorted(_merged(operations).items()):
+    for name, stats in sorted(merged_operations(operations).items()):
         values = [name, stats["family"]]
         calls.add_metric(values, stats["count"])
         errors.add_metric(values, stats["errors"])
