@@ -25,7 +25,8 @@
     $("status").className = "state " + state.status;
     $("view").className = state.status;
     $("steps").textContent = "step " + state.current_step + " of " + state.total_steps;
-    $("message").textContent = state.message || "";
+    const repeated = state.error && state.message === state.error; // shown below, once
+    $("message").textContent = repeated ? "" : state.message || "";
     if (state.error) {
       $("error").textContent = state.error;
       $("error").hidden = false;
