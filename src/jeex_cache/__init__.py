@@ -44,7 +44,7 @@ from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
-from jeex_cache.tasks.model import Task, TaskStatus
+from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
 from jeex_cache.tasks.worker import TaskContext, Worker
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "SystemClock",
     "UserSession",
     "VersionLimitError",
+    "QueueStats",
     "Task",
     "TaskContext",
     "TaskStatus",

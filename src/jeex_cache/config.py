@@ -28,6 +28,7 @@ DEFAULT_EXEMPT_PATHS = (
     "/docs/oauth2-redirect",
     "/redoc",
     "/openapi.json",
+    "/ui/api/overview",  # the dashboard's poll (operators only)
 )
 MIN_TOKEN_LENGTH = 16
 
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     session_issuer_max_data_bytes: int = Field(4_096, gt=0, le=1_048_576)
     session_issuer_max_projects: int = Field(100, ge=0, le=1_000)
     metrics_token: SecretStr | None = Field(None, description="Bearer token GET /metrics needs.")
+    metrics_queues: str = Field(
+        "", description="Comma-separated task queues whose depths /metrics and /ui show."
+    )
     rate_limit_exempt_paths: str = Field(
         ",".join(DEFAULT_EXEMPT_PATHS), description="Comma-separated paths the default skips."
     )
@@ -196,6 +200,11 @@ class Settings(BaseSettings):
         """``RATE_LIMIT_TRUSTED_PROXIES`` as networks."""
         parts = (part.strip() for part in self.rate_limit_trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
+
+    @property
+    def metrics_queue_names(self) -> tuple[str, ...]:
+        """``METRICS_QUEUES`` as a tuple of queue names."""
+        return tuple(q.strip() for q in self.metrics_queues.split(",") if q.strip())
 
     @property
     def rate_limit_exempt(self) -> frozenset[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +13,7 @@ from jeex_cache import InvalidProgressError, Progress, ProgressStatus
 from jeex_cache.progress.model import EventKind, ProgressEvent, ProgressOutcome
 from jeex_cache.progress.rules import Change, ChangeKind, decide, event_order, parse_event_id
 from jeex_cache.progress.stream import Signal, Subscription
-from jeex_cache.web.progress import encode_event, sse_stream
+from jeex_cache.web.progress import server_sent
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -118,32 +117,10 @@ async def test_a_lost_subscription_says_so_and_takes_nothing_more() -> None:
     assert live.lost
 
 
-def test_encode_event() -> None:
-    frame = encode_event(event(3, EventKind.COMPLETED))
+def test_an_event_is_one_frame_with_its_id_kind_and_one_line_of_json() -> None:
+    frame = server_sent(event(3, EventKind.COMPLETED)).encode()
     head, data = frame.split(b"\ndata: ")
     assert head == b"id: 3-0\nevent: completed"
     assert data.endswith(b"\n\n")
     assert b"\n" not in data[:-2]
     assert b'"status":"completed"' in data
-
-
-async def test_sse_stream_sends_keepalives_and_closes_its_source() -> None:
-    closed = asyncio.Event()
-
-    async def slow() -> AsyncIterator[ProgressEvent]:
-        try:
-            await asyncio.sleep(0.2)
-            yield event(1)
-            await asyncio.sleep(10)
-            yield event(2)
-        finally:
-            closed.set()
-
-    frames = sse_stream(slow(), keepalive=0.05)
-    received = [await anext(frames) for _ in range(4)]
-    while not received[-1].startswith(b"id:"):
-        received.append(await anext(frames))
-    assert received[0].startswith(b"retry: ")
-    assert b": keep-alive\n\n" in received
-    await frames.aclose()  # e.g. the client left while event 2 was awaited
-    assert closed.is_set()

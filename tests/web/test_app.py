@@ -256,21 +256,6 @@ async def test_docs_and_openapi(client: httpx.AsyncClient) -> None:
     assert set(paths["/health"]) == {"get"}
 
 
-async def test_metrics_endpoint_speaks_prometheus(
-    client: httpx.AsyncClient, new_project: NewProject
-) -> None:
-    await client.get(cache_url(await new_project()))
-    response = await client.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    text = response.text
-    assert "# TYPE jeex_cache_operations_total counter" in text
-    assert (
-        'jeex_cache_operations_total{operation="read_project_entry",family="cache_read"} 1' in text
-    )
-    assert 'jeex_cache_operation_latency_seconds{operation="read_project_entry"' in text
-
-
 async def test_metrics_show_the_embedded_backends_memory(
     client: httpx.AsyncClient, new_project: NewProject, backend: str
 ) -> None:

@@ -138,7 +138,7 @@ class OperationRuntime:
         if stats is None:
             stats = self.telemetry.stats(op.name, op.family.name)
         stats.count += 1
-        stats.latencies.append(seconds)
+        stats.observe(seconds)
         if op.counts_hits:
             if value is None:
                 stats.misses += 1

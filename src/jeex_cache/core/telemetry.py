@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from opentelemetry import metrics, trace
 from jeex_cache.core.identifiers import is_session_id
 
 __all__ = [
+    "LATENCY_BUCKETS",
     "SESSION_ATTRIBUTE",
     "OperationStats",
     "SpanAttributes",
@@ -33,11 +35,18 @@ __all__ = [
 
 _RECENT_SLOW = 10
 
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+"""Upper bounds (seconds) of the latency histogram: 100 µs to 5 s, then +Inf."""
+
 
 class OperationStats:
     """Counts and recent latencies (seconds) of one operation."""
 
-    __slots__ = ("count", "errors", "family", "hits", "latencies", "misses", "slow")
+    __slots__ = (
+        "buckets", "count", "errors", "family", "hits", "latencies", "misses", "seconds", "slow",
+    )  # fmt: skip
 
     def __init__(self, family: str, buffer_size: int) -> None:
         self.family = family
@@ -47,6 +56,14 @@ class OperationStats:
         self.misses = 0
         self.latencies: deque[float] = deque(maxlen=buffer_size)
         self.slow = 0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # per bound, not cumulative; +Inf last
+        self.seconds = 0.0  # the sum of every call's latency
+
+    def observe(self, seconds: float) -> None:
+        """Record one call's latency: the recent buffer and the histogram."""
+        self.latencies.append(seconds)
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.seconds += seconds
 
     def summary(self) -> dict[str, Any]:
         """Counts, hit ratio and p50/p95/p99 (milliseconds) of the buffered latencies."""
@@ -66,6 +83,11 @@ class OperationStats:
                 "p95": _percentile(ordered, 0.95),
                 "p99": _percentile(ordered, 0.99),
                 "samples": len(ordered),
+            },
+            "histogram": {
+                "bounds": list(LATENCY_BUCKETS),
+                "counts": list(self.buckets),
+                "sum": self.seconds,
             },
         }
 
@@ -100,7 +122,7 @@ class Telemetry:
         stats = self.stats(operation, family)
         stats.count += 1
         stats.errors += 1
-        stats.latencies.append(seconds)
+        stats.observe(seconds)
 
     def slow_call(self, operation: str, seconds: float) -> None:
         """Remember a call slower than the threshold (the caller counted it)."""

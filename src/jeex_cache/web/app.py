@@ -20,14 +20,18 @@ from fastapi import FastAPI
 from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.manager import CacheManager
+from jeex_cache.web import multiprocess
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
+from jeex_cache.web.multiprocess import Mirror
+from jeex_cache.web.pages import install_pages
 from jeex_cache.web.progress import router as progress_router
 from jeex_cache.web.rate_limit import install_rate_limiting
 from jeex_cache.web.routes import router
 from jeex_cache.web.sessions import router as sessions_router
+from jeex_cache.web.ui import router as ui_router
 
 __all__ = ["TITLE", "create_app"]
 
@@ -58,9 +62,14 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
             announced = True
             _announce(cache, issuer)
         await cache.initialize()
+        mirror = Mirror(cache) if multiprocess.directory() else None
+        if mirror is not None:
+            mirror.start()
         try:
             yield
         finally:
+            if mirror is not None:
+                await mirror.stop()
             await cache.close()
 
     app = FastAPI(
@@ -72,6 +81,8 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
             "token: your application authenticates users and issues their sessions."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served with local assets by ``install_pages``
+        redoc_url=None,
     )
     app.state.manager = cache
     app.state.session_issuer = issuer
@@ -85,6 +96,8 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)
+    install_pages(app)
+    app.include_router(ui_router)
     return app
 
 

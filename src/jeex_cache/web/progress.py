@@ -15,7 +15,6 @@ unknown operation and one the caller may not read get the same 404: IDs cannot b
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,8 +22,9 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.progress.model import ProgressEvent
@@ -35,11 +35,13 @@ from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
 from jeex_cache.web.sessions import session_token
 
-__all__ = ["ProgressState", "router", "sse_stream"]
+__all__ = ["ProgressState", "readable", "router", "server_sent", "sse_response"]
 
 router = APIRouter()
 
 RETRY_MS = 1_000  # how long an EventSource waits before it reconnects
+SEND_TIMEOUT = 30.0  # a client that reads nothing this long is dropped
+_SEP = "\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -67,7 +69,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _readable(
+async def readable(
     request: Request, manager: Manager, correlation_id: str
 ) -> dict[str, Any] | JSONResponse:
     """The operation's state if this request may read it; else the one 404 (or 401, 503).
@@ -110,7 +112,7 @@ async def get_progress(
     correlation_id: str, manager: Manager, request: Request
 ) -> ProgressState | JSONResponse:
     """Percentage, step, message and status; 404 if unknown, expired or not readable."""
-    state = await _readable(request, manager, correlation_id)
+    state = await readable(request, manager, correlation_id)
     if isinstance(state, JSONResponse):
         return state
     return ProgressState(**state)
@@ -118,7 +120,7 @@ async def get_progress(
 
 @router.get(
     "/progress/{correlation_id}/events",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events."},
         204: {"description": "Nothing after Last-Event-ID: the operation has finished."},
@@ -137,7 +139,7 @@ async def progress_events(
     position = last_event_id or after
     if position is not None:
         parse_event_id(position)
-    state = await _readable(request, manager, correlation_id)
+    state = await readable(request, manager, correlation_id)
     if isinstance(state, JSONResponse):
         return state
     last = state["last_event_id"]
@@ -146,50 +148,42 @@ async def progress_events(
         return Response(status_code=204)
     keepalive = manager.settings.cache_progress_keepalive
     events = manager.progress_events(correlation_id, position, check_every=keepalive)
-    return StreamingResponse(
-        sse_stream(events, keepalive), media_type="text/event-stream", headers=SSE_HEADERS
+    return sse_response(events, keepalive)
+
+
+def server_sent(event: ProgressEvent) -> ServerSentEvent:
+    """One Server-Sent Event: ``id``, ``event`` (the kind) and one line of JSON ``data``."""
+    data = orjson.dumps(event.as_dict()).decode()
+    return ServerSentEvent(data=data, event=event.kind.value, id=event.id, sep=_SEP)
+
+
+def _keep_alive() -> ServerSentEvent:
+    return ServerSentEvent(comment="keep-alive", sep=_SEP)
+
+
+def sse_response(events: AsyncIterator[ProgressEvent], keepalive: float) -> EventSourceResponse:
+    """``events`` as Server-Sent Events through sse-starlette.
+
+    It sends a ``: keep-alive`` comment every ``keepalive`` seconds, notices a client that
+    left (and then closes ``events``, releasing its subscription), drops a client that does
+    not read within ``SEND_TIMEOUT`` seconds, and ends the streams when the server shuts down.
+    """
+    return EventSourceResponse(
+        _stream(events),
+        headers=SSE_HEADERS,
+        ping=keepalive,
+        sep=_SEP,
+        ping_message_factory=_keep_alive,
+        send_timeout=SEND_TIMEOUT,
     )
 
 
-def encode_event(event: ProgressEvent) -> bytes:
-    """One Server-Sent Event: ``id``, ``event`` (the kind) and one line of JSON ``data``."""
-    data = orjson.dumps(event.as_dict())
-    return b"id: %s\nevent: %s\ndata: %s\n\n" % (event.id.encode(), event.kind.value.encode(), data)
-
-
-async def sse_stream(
-    events: AsyncIterator[ProgressEvent], keepalive: float
-) -> AsyncGenerator[bytes, None]:
-    """``events`` as Server-Sent Events, with a comment after every ``keepalive`` s of silence.
-
-    The next event is awaited in a task of its own, so a keep-alive never interrupts it.
-    """
-    yield b"retry: %d\n\n" % RETRY_MS
-    pending: asyncio.Task[ProgressEvent] | None = None
+async def _stream(events: AsyncIterator[ProgressEvent]) -> AsyncGenerator[ServerSentEvent, None]:
+    yield ServerSentEvent(retry=RETRY_MS, sep=_SEP)  # EventSource waits this, then reconnects
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.create_task(_next(events))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
-                yield b": keep-alive\n\n"
-                continue
-            task, pending = pending, None
-            try:
-                event = task.result()
-            except StopAsyncIteration:
-                return
-            yield encode_event(event)
+        async for event in events:
+            yield server_sent(event)
     finally:
-        if pending is not None:  # the client left while an event was awaited
-            pending.cancel()
-            await asyncio.wait({pending})
-            if not pending.cancelled():
-                pending.exception()  # retrieved: nobody else will
         closing = getattr(events, "aclose", None)
         if closing is not None:
             await closing()
-
-
-async def _next(events: AsyncIterator[ProgressEvent]) -> ProgressEvent:
-    return await anext(events)
