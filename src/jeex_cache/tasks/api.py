@@ -118,6 +118,12 @@ class TaskQueueAPI(ManagerBase):
         None); return how many were requeued."""
         return await self._tasks.requeue_dead(queue, task_ids)
 
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
+    async def get_queue_stats(self, queue: str) -> dict[str, int]:
+        """The queue's depth: ``queued`` (due or delayed, retries included), ``running`` and
+        ``dead`` task counts, in one round trip."""
+        return await self._tasks.queue_stats(queue)
+
     # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
     @guarded(TASK_WORKER, name="worker.claim")
     async def claim_task(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:

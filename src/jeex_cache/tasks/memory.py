@@ -243,5 +243,9 @@ class MemoryTaskQueueRepository:
             q.wake.notify()
         return requeued
 
+    async def queue_stats(self, queue: str) -> dict[str, int]:
+        q = self._queue(queue)
+        return {"queued": len(q.pending) - q.stale, "running": len(q.running), "dead": len(q.dead)}
+
     async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
         return WakeWaiter(self._queue(queue).wake, max_wait)

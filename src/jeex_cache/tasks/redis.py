@@ -194,6 +194,11 @@ class RedisTaskQueueRepository:
             start += kept
         return requeued
 
+    async def queue_stats(self, queue: str) -> dict[str, int]:
+        q = self._q(queue)  # three counts of one slot, in one round trip
+        counts = await self._redis.batch([("ZCARD", key) for key in (q.pending, q.running, q.dead)])
+        return dict(zip(("queued", "running", "dead"), map(int, counts), strict=True))
+
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))
         return RedisTaskWaiter(self._redis, self._settings, self._q(queue).wake, own, max_wait)

@@ -93,6 +93,10 @@ class TaskQueueRepository(Protocol):
         """Queue dead tasks again with fresh attempts (all of them if ``task_ids`` is None)."""
         ...
 
+    async def queue_stats(self, queue: str) -> dict[str, int]:
+        """``queued`` (due or delayed), ``running`` and ``dead`` task counts of ``queue``."""
+        ...
+
     async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
         """A waiter woken by new tasks on ``queue``; ``wait`` blocks ``max_wait`` s at most."""
         ...

@@ -112,6 +112,10 @@ class TaskQueueService:
                 return 0
         return await self._repository.requeue_dead(queue, ids)
 
+    async def queue_stats(self, queue: str) -> dict[str, int]:
+        """How many of the queue's tasks wait (``queued``), run and lie dead."""
+        return await self._repository.queue_stats(validate_queue(queue))
+
     # -- the worker's side ---------------------------------------------------------------
     async def claim(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
         """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
