@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -71,6 +72,7 @@ def run_with_manager(command: Command, *, shared: bool = True) -> int:
     if shared and settings.backend == "memory":
         say("set REDIS_URL: the in-process backend holds no other process's state")
         return USAGE
+    _quiet_logs()
     try:
         return asyncio.run(_run(settings, command))
     except CliError as exc:
@@ -84,6 +86,17 @@ def run_with_manager(command: Command, *, shared: bool = True) -> int:
         return BACKEND_DOWN
     except KeyboardInterrupt:
         return 130
+
+
+def _quiet_logs() -> None:
+    """The library's own log lines on stderr from ERROR up (all with ``CACHE_DEBUG``): a
+    command reports a backend failure once, in its own words."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("jeex-cache: %(levelname)s %(name)s: %(message)s"))
+    library = logging.getLogger("jeex_cache")
+    library.addHandler(handler)
+    library.setLevel(logging.ERROR)  # initialize() lowers it to DEBUG under CACHE_DEBUG
+    library.propagate = False
 
 
 async def _run(settings: Settings, command: Command) -> int:

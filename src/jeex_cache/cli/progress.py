@@ -34,7 +34,9 @@ EXAMPLES = """examples:
 
 def register(commands: Any) -> None:
     """Add ``progress watch`` to the ``commands`` sub-parsers."""
-    group = commands.add_parser("progress", help="follow a tracked operation")
+    group = commands.add_parser(
+        "progress", help="follow a tracked operation", epilog=EXAMPLES, formatter_class=Examples
+    )
     actions = group.add_subparsers(dest="action", metavar="ACTION")
     group.set_defaults(usage=group.print_usage)
     watch_ = actions.add_parser(
