@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from jeex_cache import CacheManager
+from jeex_cache import CacheManager, Settings
+from jeex_cache.testing import RedisServer
 from tests.cli.conftest import TIMEOUT, Cli, run_cli, start_cli
 
 
@@ -85,3 +86,23 @@ def test_without_redis_url_it_says_what_to_set() -> None:
     ran = run_cli("progress", "watch", "op-1", redis_url=None)
     assert ran.status == 2
     assert "set REDIS_URL" in ran.err
+
+
+async def test_losing_redis_while_watching_is_exit_4() -> None:
+    with RedisServer.start() as server:
+        async with CacheManager(Settings(redis_url=server.url)) as manager:
+            assert await manager.start_progress_tracking("op-lost", 3, "starting")
+        process = await start_cli("progress", "watch", "op-lost", "--json", redis_url=server.url)
+        assert process.stdout is not None
+        try:
+            first = json.loads(await asyncio.wait_for(process.stdout.readline(), TIMEOUT))
+            assert first["kind"] == "started"
+            server.kill()
+            out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert out == b""
+    assert process.returncode == 4, err.decode()
+    assert err.decode().startswith("jeex-cache: lost the backend while watching")

@@ -46,9 +46,19 @@ def register(commands: Any) -> None:
     watch_.add_argument("id", metavar="ID", help="the correlation ID (or task ID)")
     watch_.add_argument("--json", action="store_true", help="print each event as a JSON line")
     watch_.add_argument(
-        "--check-every", type=float, default=5.0, help="seconds between re-reads when idle (5)"
+        "--check-every", type=_seconds, default=5.0, help="seconds between re-reads when idle (5)"
     )
     watch_.set_defaults(handler=lambda args: run_with_manager(lambda m: watch(m, args)))
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    return seconds
 
 
 async def watch(manager: CacheManager, args: argparse.Namespace) -> int:
