@@ -21,20 +21,22 @@ async def bury(manager: CacheManager, error: str) -> str:
     return task_id
 
 
-async def test_stats_counts_queued_running_and_dead(cli: Cli, redis_manager: CacheManager) -> None:
+async def test_stats_counts_pending_running_and_dead(cli: Cli, redis_manager: CacheManager) -> None:
     await bury(redis_manager, "boom")
     await redis_manager.enqueue_task(QUEUE, "send", delay=3600)
     await redis_manager.enqueue_task(QUEUE, "send")
-    assert (await redis_manager.claim_task(QUEUE, "w-test", 30.0)).delivery is not None
+    claim = await redis_manager.claim_task(QUEUE, "w-test", 30.0)
+    assert claim.delivery is not None
 
     ran = await asyncio.to_thread(cli, "tasks", "stats", QUEUE, "--json")
     assert ran.status == 0, ran.err
-    assert json.loads(ran.out) == {"queue": QUEUE, "queued": 1, "running": 1, "dead": 1}
+    assert json.loads(ran.out) == {"queue": QUEUE, "pending": 1, "running": 1, "dead": 1}
 
-    table = await asyncio.to_thread(cli, "tasks", "stats", QUEUE)
+    table = await asyncio.to_thread(cli, "tasks", "stats", QUEUE, "--running", "5")
     assert table.status == 0, table.err
-    [row] = [line for line in table.out.splitlines() if QUEUE in line]
-    assert row.split("│")[1:5] == [f" {QUEUE} ", " 1      ", " 1       ", " 1    "]
+    [row] = [line for line in table.out.splitlines() if f" {QUEUE} " in line]
+    assert row.split("│")[1:5] == [f" {QUEUE} ", " 1       ", " 1       ", " 1    "]
+    assert table.out.splitlines()[-1] == f"running: {claim.delivery.task_id}"
 
 
 async def test_dead_lists_the_dead_letters(cli: Cli, redis_manager: CacheManager) -> None:
@@ -72,7 +74,8 @@ async def test_requeue_by_id_then_all(cli: Cli, redis_manager: CacheManager) -> 
     ran = await asyncio.to_thread(cli, "tasks", "requeue", QUEUE, "--all")
     assert ran.status == 0, ran.err
     assert ran.out == f"requeued 2 task(s) on {QUEUE}\n"
-    assert await redis_manager.get_queue_stats(QUEUE) == {"queued": 3, "running": 0, "dead": 0}
+    stats = await redis_manager.get_queue_stats(QUEUE)
+    assert (stats.pending, stats.running, stats.dead) == (3, 0, 0)
 
 
 def test_requeue_needs_ids_or_all(cli: Cli) -> None:

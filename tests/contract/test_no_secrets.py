@@ -186,7 +186,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.cancel_task(task_id or "t-unknown"))
     await run(api.list_dead_tasks("emails"))
     await run(api.requeue_dead_tasks("emails"))
-    await run(api.get_queue_stats("emails"))
+    await run(api.get_queue_stats("emails", 10))
     # A worker's side: claims and settlements (``Worker`` makes these calls).
     await run(api.enqueue_task("emails", "send", {"n": 2}))
     claim = await run(api.claim_task("emails", "w-1", 30.0))

@@ -91,10 +91,12 @@ def run_with_manager(command: Command, *, shared: bool = True) -> int:
 def _quiet_logs() -> None:
     """The library's own log lines on stderr from ERROR up (all with ``CACHE_DEBUG``): a
     command reports a backend failure once, in its own words."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("jeex-cache: %(levelname)s %(name)s: %(message)s"))
     library = logging.getLogger("jeex_cache")
-    library.addHandler(handler)
+    if not any(handler.get_name() == "jeex-cache-cli" for handler in library.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name("jeex-cache-cli")
+        handler.setFormatter(logging.Formatter("jeex-cache: %(levelname)s %(name)s: %(message)s"))
+        library.addHandler(handler)
     library.setLevel(logging.ERROR)  # initialize() lowers it to DEBUG under CACHE_DEBUG
     library.propagate = False
 

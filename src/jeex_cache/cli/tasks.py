@@ -19,7 +19,8 @@ from jeex_cache.tasks.model import Task
 __all__ = ["register"]
 
 EXAMPLES = """examples:
-  jeex-cache tasks stats emails              # queued, running and dead counts
+  jeex-cache tasks stats emails              # pending, running and dead counts
+  jeex-cache tasks stats emails --running 10 --json
   jeex-cache tasks dead emails --limit 20    # the dead letters, oldest first
   jeex-cache tasks requeue emails t-1 t-2    # these dead tasks again, fresh attempts
   jeex-cache tasks requeue emails --all --json
@@ -34,7 +35,10 @@ def register(commands: Any) -> None:
     )  # fmt: skip
     group.set_defaults(usage=group.print_usage)
     actions = group.add_subparsers(dest="action", metavar="ACTION")
-    _action(actions, "stats", "queued, running and dead counts of a queue", _stats)
+    stats = _action(actions, "stats", "pending, running and dead counts of a queue", _stats)
+    stats.add_argument(
+        "--running", type=int, default=0, metavar="N", help="also list up to N running task IDs"
+    )
     dead = _action(actions, "dead", "list a queue's dead tasks, oldest first", _dead)
     dead.add_argument("--limit", type=int, default=100, help="the most tasks listed (100)")
     requeue = _action(actions, "requeue", "queue dead tasks again, fresh attempts", _requeue)
@@ -56,13 +60,18 @@ def _action(actions: Any, name: str, summary: str, command: Any) -> argparse.Arg
 
 
 async def _stats(manager: CacheManager, args: argparse.Namespace) -> int:
-    counts = await manager.get_queue_stats(args.queue)
+    stats = await manager.get_queue_stats(args.queue, args.running)
+    counts = {"pending": stats.pending, "running": stats.running, "dead": stats.dead}
     if args.json:
-        print_json({"queue": args.queue, **counts})
+        running = {"running_ids": list(stats.running_ids)} if args.running else {}
+        print_json({"queue": stats.queue, **counts, **running})
         return OK
-    table = Table("queue", *counts, title=None)
-    table.add_row(Text(args.queue), *(str(n) for n in counts.values()))
-    Console().print(table)
+    table = Table("queue", *counts)
+    table.add_row(Text(stats.queue), *(str(n) for n in counts.values()))
+    console = Console()
+    console.print(table)
+    for task_id in stats.running_ids:
+        console.print(f"running: {task_id}", markup=False)
     return OK
 
 

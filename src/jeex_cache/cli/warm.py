@@ -123,15 +123,17 @@ async def warm(
 
 
 def _summary(summary: Any) -> dict[str, Any]:
-    """The summary as plain data, whatever shape it has (a dataclass, a mapping)."""
+    """The summary as plain data, whatever shape it has (dataclass, named tuple, mapping)."""
     if isinstance(summary, dict):
         data = dict(summary)
+    elif hasattr(summary, "_asdict"):  # a named tuple
+        data = dict(summary._asdict())
     elif hasattr(summary, "__dataclass_fields__"):
         data = {name: getattr(summary, name) for name in summary.__dataclass_fields__}
     else:
         data = {"result": summary}
     for key, value in data.items():
-        if isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, list | tuple | set | frozenset | dict):
             data[key] = len(value) if key in ("loaded", "failed") else list(value)
     return {key: str(value) if not isinstance(value, int | float | str | list | None) else value
             for key, value in data.items()}  # fmt: skip

@@ -20,7 +20,7 @@ from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import wiring
 from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
@@ -118,11 +118,11 @@ class TaskQueueAPI(ManagerBase):
         None); return how many were requeued."""
         return await self._tasks.requeue_dead(queue, task_ids)
 
-    @guarded(TASK_CONTROL, attributes=_QUEUE)
-    async def get_queue_stats(self, queue: str) -> dict[str, int]:
-        """The queue's depth: ``queued`` (due or delayed, retries included), ``running`` and
-        ``dead`` task counts, in one round trip."""
-        return await self._tasks.queue_stats(queue)
+    @guarded(TASK_CONTROL, idempotent=True, attributes=_QUEUE)
+    async def get_queue_stats(self, queue: str, sample: int = 0) -> QueueStats:
+        """How many tasks ``queue`` holds waiting, running and dead (one round trip), with
+        up to ``sample`` running task IDs (0 to 100)."""
+        return await self._tasks.stats(queue, sample)
 
     # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
     @guarded(TASK_WORKER, name="worker.claim")

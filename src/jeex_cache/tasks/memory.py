@@ -19,7 +19,7 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks._memory_state import QueueState, Record, task_of
 from jeex_cache.tasks._wake import WakeWaiter
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
 __all__ = ["MemoryTaskQueueRepository"]
@@ -243,9 +243,12 @@ class MemoryTaskQueueRepository:
             q.wake.notify()
         return requeued
 
-    async def queue_stats(self, queue: str) -> dict[str, int]:
+    async def stats(self, queue: str, sample: int) -> QueueStats:
         q = self._queue(queue)
-        return {"queued": len(q.pending) - q.stale, "running": len(q.running), "dead": len(q.dead)}
+        now = self._now()
+        dead = sum(1 for task_id in q.dead if self._record(task_id, now) is not None)
+        ids = tuple(list(q.running)[:sample])
+        return QueueStats(queue, len(q.pending) - q.stale, len(q.running), dead, ids)
 
     async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
         return WakeWaiter(self._queue(queue).wake, max_wait)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Delivery", "Task", "TaskClaim", "TaskStatus"]
+__all__ = ["Delivery", "QueueStats", "Task", "TaskClaim", "TaskStatus"]
 
 
 class TaskStatus(enum.Enum):
@@ -83,3 +83,19 @@ class TaskClaim:
 
     delivery: Delivery | None
     wait: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """How many tasks a queue holds: waiting (due or delayed), running (leased), dead.
+
+    ``running_ids``: some of the running tasks (at most the sample asked for), whose progress
+    a dashboard can show. Counts may include entries a later call prunes (an expired dead
+    record), so they are gauges, not an audit.
+    """
+
+    queue: str
+    pending: int
+    running: int
+    dead: int
+    running_ids: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
@@ -194,10 +194,18 @@ class RedisTaskQueueRepository:
             start += kept
         return requeued
 
-    async def queue_stats(self, queue: str) -> dict[str, int]:
-        q = self._q(queue)  # three counts of one slot, in one round trip
-        counts = await self._redis.batch([("ZCARD", key) for key in (q.pending, q.running, q.dead)])
-        return dict(zip(("queued", "running", "dead"), map(int, counts), strict=True))
+    async def stats(self, queue: str, sample: int) -> QueueStats:
+        q = self._q(queue)  # one hash tag: one pipeline to one node
+        pending, running, dead, ids = await self._redis.batch(
+            [
+                ("ZCARD", q.pending),
+                ("ZCARD", q.running),
+                ("ZCARD", q.dead),
+                ("ZRANGE", q.running, 0, sample - 1),
+            ]
+        )
+        sampled = tuple(i.decode() for i in ids) if sample else ()
+        return QueueStats(queue, int(pending), int(running), int(dead), sampled)
 
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 
 __all__ = ["TaskQueueRepository", "TaskWaiter"]
 
@@ -93,8 +93,8 @@ class TaskQueueRepository(Protocol):
         """Queue dead tasks again with fresh attempts (all of them if ``task_ids`` is None)."""
         ...
 
-    async def queue_stats(self, queue: str) -> dict[str, int]:
-        """``queued`` (due or delayed), ``running`` and ``dead`` task counts of ``queue``."""
+    async def stats(self, queue: str, sample: int) -> QueueStats:
+        """The queue's depths, with up to ``sample`` running task IDs."""
         ...
 
     async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:

@@ -18,7 +18,7 @@ from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import validate_name, validate_token
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
@@ -36,6 +36,7 @@ DelayLike = int | float | timedelta
 MAX_ATTEMPTS = 1_000
 MAX_ERROR_LENGTH = 2_000
 MAX_DEAD_LISTED = 10_000
+MAX_STATS_SAMPLE = 100  # running task IDs a queue's stats may carry
 # The error of a task whose last delivery was never acknowledged (its worker died).
 LOST_ERROR = "lost: no acknowledgement within the visibility timeout (attempt %d)"
 _MAX_DELAY_MS = TTL.MAX_MILLISECONDS
@@ -112,9 +113,11 @@ class TaskQueueService:
                 return 0
         return await self._repository.requeue_dead(queue, ids)
 
-    async def queue_stats(self, queue: str) -> dict[str, int]:
-        """How many of the queue's tasks wait (``queued``), run and lie dead."""
-        return await self._repository.queue_stats(validate_queue(queue))
+    async def stats(self, queue: str, sample: int = 0) -> QueueStats:
+        """The queue's depths, with up to ``sample`` running task IDs (0 to 100)."""
+        if type(sample) is not int or not 0 <= sample <= MAX_STATS_SAMPLE:
+            raise InvalidInputError(f"sample must be 0 to {MAX_STATS_SAMPLE}, got {sample!r}")
+        return await self._repository.stats(validate_queue(queue), sample)
 
     # -- the worker's side ---------------------------------------------------------------
     async def claim(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
