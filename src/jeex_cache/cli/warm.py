@@ -114,6 +114,7 @@ async def warm(
 
     with bar:
         summary = await warm_project_cache(ids, counted, concurrency=args.concurrency)
+        bar.update(task, completed=len(ids))  # projects already cached fresh load nothing
     report = _summary(summary)
     if args.json:
         print_json(report)
