@@ -180,3 +180,15 @@ async def _registered(url: str, project: UUID) -> set[str]:
             if await raw.zscore(f"jeex:tag:{{{tag}}}:projects", str(project)) is not None:
                 found.add(tag)
         return found
+
+
+async def test_an_entry_whose_registration_failed_is_removed_again(
+    cache: CacheManager, redis_url: str
+) -> None:
+    project = uuid4()
+    async with aioredis.Redis.from_url(redis_url) as raw:
+        await raw.set("jeex:tag:{broken}:projects", "not a sorted set")  # the step fails
+        assert await cache.cache_project_data(project, 1, tags=["ok", "broken"]) is False
+        assert await cache.get_project_data(project) is None  # never left unregistered
+        assert await raw.exists(f"jeex:proj:{{{project}}}:data") == 0
+    assert await cache.cache_project_data(project, 1, tags=["ok"]) is True
