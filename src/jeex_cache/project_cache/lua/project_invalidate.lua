@@ -8,16 +8,18 @@
 -- Every key touched is declared: the entries come from the reply of the step before. An
 -- entry rewritten since that read is removed too (it is listed again, under the same key);
 -- one first written after it is left: it is newer than this invalidation's start.
+-- A step lists at most ARGV[2] (500) keys, so one UNLINK and one ZREM take them all: unpack()
+-- of that many is well within Lua's C stack (8000).
 local n = tonumber(ARGV[1])
 local page = tonumber(ARGV[2])
 local removed = 0
-for i = 3, 2 + n do
-  removed = removed + redis.call('UNLINK', KEYS[i])
-  redis.call('ZREM', KEYS[1], KEYS[i])
+if n > 0 then
+  removed = redis.call('UNLINK', unpack(KEYS, 3, 2 + n))
+  redis.call('ZREM', KEYS[1], unpack(KEYS, 3, 2 + n))
 end
-for i = 3 + n, #KEYS do
-  redis.call('UNLINK', KEYS[i])
-  redis.call('ZREM', KEYS[2], ARGV[i - n])
+if #KEYS > 2 + n then
+  redis.call('UNLINK', unpack(KEYS, 3 + n, #KEYS))
+  redis.call('ZREM', KEYS[2], unpack(ARGV, 3, #ARGV))
 end
 local entries = redis.call('ZRANGE', KEYS[1], 0, page - 1)
 local tags = {}

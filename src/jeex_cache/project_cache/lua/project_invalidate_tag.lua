@@ -6,15 +6,23 @@
 -- Returns {entries removed, members the tag index still holds, {next entry key, ...}}.
 -- An entry rewritten since the read without the tag is skipped; with it, removed. One
 -- written with the tag after this step is listed for the next step, or newer than the call.
+-- A step lists at most ARGV[2] (200) keys: one UNLINK and one ZREM per index take them all
+-- (unpack() of that many is well within Lua's C stack).
 local needle = '|' .. ARGV[1] .. '|'
 local removed = 0
+local tagged = {}
 for i = 4, #KEYS do
   local tags = redis.call('HGET', KEYS[i], 'tg')
   if tags and string.find(tags, needle, 1, true) then
-    removed = removed + redis.call('UNLINK', KEYS[i])
-    redis.call('ZREM', KEYS[2], KEYS[i])
+    tagged[#tagged + 1] = KEYS[i]
   end
-  redis.call('ZREM', KEYS[1], KEYS[i])
+end
+if #tagged > 0 then
+  removed = redis.call('UNLINK', unpack(tagged))
+  redis.call('ZREM', KEYS[2], unpack(tagged))
+end
+if #KEYS > 3 then
+  redis.call('ZREM', KEYS[1], unpack(KEYS, 4, #KEYS))
 end
 local left = redis.call('ZCARD', KEYS[1])
 if left == 0 then
