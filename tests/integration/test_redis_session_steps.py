@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import cast
+from typing import Any, cast
 from uuid import UUID, uuid4
 
+import pytest
 import redis
 
 from jeex_cache import CacheManager
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.sessions.redis import PENDING_MS
+from tests.integration.conftest import RoundTrips
 
 DAY_MS = 86_400_000
 
@@ -79,3 +82,48 @@ async def test_eviction_spares_a_member_on_its_way(cache: CacheManager, raw: red
     session = await cache.create_user_session(user)
     assert session is not None
     assert _members(raw, index) == {session.session_hash, on_its_way}
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """One entry per round trip the executor makes: a command, a script or a pipeline."""
+    seen: list[str] = []
+    for name in ("command", "script", "_pipeline"):
+        original = getattr(RedisExecutor, name)
+
+        def spy(original: Any = original, name: str = name) -> Any:
+            async def call(self: RedisExecutor, *args: Any, **kw: Any) -> Any:
+                seen.append(name)
+                return await original(self, *args, **kw)
+
+            return call
+
+        monkeypatch.setattr(RedisExecutor, name, spy())
+    return seen
+
+
+async def test_round_trips_of_the_two_slot_operations(
+    cache: CacheManager, raw: redis.Redis, round_trips: RoundTrips, trips: list[str]
+) -> None:
+    user = uuid4()
+    sessions = [await cache.create_user_session(user) for _ in range(3)]
+    trips.clear()
+    before = round_trips.count
+    assert len(await cache.list_user_sessions(user)) == 3
+    assert (round_trips.count - before, len(trips)) == (1 + 1 + 3 * 2, 2)  # ZRANGE; TIME+reads
+    raw.zadd(f"jeex:user:{{{user}}}:sessions", {_digest(): 1})  # dangling since long ago
+    trips.clear()
+    before = round_trips.count
+    assert len(await cache.list_user_sessions(user)) == 3
+    assert (round_trips.count - before, len(trips)) == (1 + 1 + 4 * 2 + 1, 3)  # + the prune
+    trips.clear()
+    before = round_trips.count
+    first = sessions[0]
+    assert first is not None
+    assert first.session_id is not None
+    assert await cache.rotate_session(first.session_id) is not None
+    assert (round_trips.count - before, len(trips)) == (1 + 2, 2)  # take; index + record
+    trips.clear()
+    before = round_trips.count
+    assert await cache.revoke_all_user_sessions(user) == 3
+    assert (round_trips.count - before, len(trips)) == (1 + 3 + 1, 2)  # ZRANGE; UNLINKs+prune
