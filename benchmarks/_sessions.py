@@ -147,7 +147,10 @@ async def _diagnostics(
         index = f"{_RAW}user:{user_id}"
         try:
             async with client.pipeline(transaction=False) as pipe:
-                pipe.evalsha(shas["session_index_add"], 1, index, digest, 10, lifetime_ms, "")
+                pipe.evalsha(
+                    shas["session_index_add"], 2, index, index + ":adds", digest, 10, lifetime_ms,
+                    "", 60_000,
+                )  # fmt: skip
                 pipe.evalsha(
                     shas["session_create"], 1, _RAW + "sess:" + digest, idle_ms, lifetime_ms,
                     *fields(user_id),

@@ -33,14 +33,13 @@ def seed(raw: redis.Redis, project: UUID, count: int, tag: str | None = None) ->
         "jeex:" + CacheKey.project_tags(project).value,
     ]
     extra_keys: list[str] = []
-    extra_args = ["", str(project)]
+    extra_args = [""]
     if tag is not None:
         cache_tag = CacheTag(tag)
-        extra_keys = [
-            "jeex:" + CacheKey.project_tag_index(project, cache_tag).value,
-            "jeex:" + CacheKey.tag_projects(cache_tag).value,
-        ]
-        extra_args = [f"|{tag}|", str(project), tag]
+        extra_keys = ["jeex:" + CacheKey.project_tag_index(project, cache_tag).value]
+        extra_args = [f"|{tag}|", tag]
+        # the registration step, before the entries (tag_register.lua does it per write)
+        raw.zadd("jeex:" + CacheKey.tag_projects(cache_tag).value, {str(project): 2**50})
     for start in range(0, count, 5_000):
         with raw.pipeline(transaction=False) as pipe:
             for i in range(start, min(count, start + 5_000)):

@@ -144,6 +144,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.read_project_entry(project))
     await run(api.list_project_keys(project))
     api.near_cache_stats()
+    await run(api.get_many_project_data([project, other]))
     view = Recorded(api.project(project), run.seen)
     async with api.get_connection(project) as connection:
         await run(connection.get("k"))
@@ -228,6 +229,8 @@ async def project_view_calls(view: Any, run: Run) -> None:
     await run(view.get("k"))
     await run(view.get_entry("k"))
     await run(view.keys())
+    await run(view.set_many({"m1": 1, "m2": 2}, tags=["t"]))
+    await run(view.get_many(["m1", "m2", "k"]))
     await run(view.invalidate_tag("t"))
     await run(view.set("k", {"v": 2}))
     await run(view.delete("k"))

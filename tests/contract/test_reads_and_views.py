@@ -104,6 +104,8 @@ VIEW_CALLS: dict[str, Call] = {
     "keys": lambda v, _: v.keys(),
     "invalidate_tag": lambda v, _: v.invalidate_tag("t"),
     "invalidate": lambda v, _: v.invalidate("test"),
+    "get_many": lambda v, _: v.get_many(["k"]),
+    "set_many": lambda v, _: v.set_many({"k": {"x": 0}}, tags=["t"]),
 }
 
 

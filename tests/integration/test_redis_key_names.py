@@ -36,6 +36,7 @@ async def test_one_call_per_capability_writes_exactly_these_keys(
         "ns-1:tag:{t1}:projects",
         f"ns-1:sess:{{{digest}}}",
         f"ns-1:user:{{{USER}}}:sessions",
+        f"ns-1:user:{{{USER}}}:sessions:adds",
         "ns-1:rl:{user.u1}:minute",
         "ns-1:progress:{op-1}",
         "ns-1:progress:{op-1}:events",

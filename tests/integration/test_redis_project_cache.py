@@ -13,35 +13,44 @@ from jeex_cache import CacheManager, CacheTag, Settings
 from tests.integration.conftest import RoundTrips
 
 
-async def test_every_cache_operation_is_one_round_trip(
+async def test_every_cache_operation_is_one_pipeline_per_step(
     cache: CacheManager, round_trips: RoundTrips
 ) -> None:
+    # Commands the server runs (a pipeline of k counts k). One round trip each on a single
+    # server, except the invalidations: a read of the keys, then a script declaring them.
     project = uuid4()
     operations = [
-        lambda: cache.cache_project_data(project, {"a": 1}, tags=["t1", "t2"], version=3),
-        lambda: cache.get_project_data(project),
-        lambda: cache.get_project_entry(project),
-        lambda: cache.list_project_keys(project),
-        lambda: cache.project(project).set("x", 1, tags=["t1"]),
-        lambda: cache.project(project).invalidate_tag("t1"),
-        lambda: cache.delete_project_data(project),
-        lambda: cache.invalidate_project_cache(project),
+        # the two tags' registries, then the entry: one pipeline, in that order
+        (lambda: cache.cache_project_data(project, {"a": 1}, tags=["t1", "t2"], version=3), 3),
+        (lambda: cache.get_project_data(project), 1),
+        (lambda: cache.get_project_entry(project), 1),
+        (lambda: cache.list_project_keys(project), 1),
+        (lambda: cache.project(project).set("x", 1, tags=["t1"]), 2),
+        (lambda: cache.project(project).set("y", 1), 1),
+        # read the tag index; one script removes what it listed (2 round trips)
+        (lambda: cache.project(project).invalidate_tag("t1"), 2),
+        (lambda: cache.delete_project_data(project), 1),
+        # read the index and tag set (one pipeline); one script removes them (2 round trips)
+        (lambda: cache.invalidate_project_cache(project), 3),
+        (lambda: cache.invalidate_project_cache(project), 2),  # nothing listed: no script
     ]
-    for operation in operations:
+    for operation, commands in operations:
         before = round_trips.count
         await operation()  # type: ignore[no-untyped-call]
-        assert round_trips.count - before == 1
+        assert round_trips.count - before == commands
 
 
-async def test_invalidate_by_tag_is_two_round_trips_whatever_the_project_count(
+async def test_invalidate_by_tag_is_three_round_trips_whatever_the_project_count(
     cache: CacheManager, round_trips: RoundTrips
 ) -> None:
     for _ in range(30):
         await cache.cache_project_data(uuid4(), {"a": 1}, tags=["wide"])
+    await cache.cache_project_data(uuid4(), {"a": 1})
     before = round_trips.count
     assert await cache.invalidate_by_tag("wide") == 30
-    # Read the tag's registry, then one pipeline of a script call per project.
-    assert round_trips.count - before == 1 + 30
+    # Prune and read the tag's registry (one pipeline), one pipeline reading each project's
+    # index of the tag, then one pipeline of a script call per project.
+    assert round_trips.count - before == 2 + 30 + 30
 
 
 async def test_client_never_scans_the_keyspace(cache: CacheManager, raw: redis.Redis) -> None:

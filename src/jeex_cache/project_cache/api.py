@@ -170,6 +170,13 @@ class ProjectCacheAPI(ManagerBase):
             return repository.near.stats().as_dict()
         return DISABLED.as_dict()
 
+    @guarded(CACHE_READ, fallback=dict, idempotent=True)
+    async def get_many_project_data(self, project_ids: Iterable[UUID | str]) -> dict[UUID, Any]:
+        """The cached documents of many projects, by project ID; misses are absent (and all
+        are while the backend is down). One round trip per Redis node; each read counts as
+        a ``get_project_data`` does in the access statistics."""
+        return await self._project.cache.get_many(project_ids)
+
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:
         """The spec's ``async with ...get_connection(project_id) as client`` form of ``project``."""

@@ -202,6 +202,21 @@ class MemoryProjectCacheRepository:
         self._compact()
         return removed
 
+    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+        return [await self.get_and_touch(project_id, name) for project_id, name in slots]
+
+    async def set_many(
+        self,
+        project_id: UUID,
+        entries: Sequence[tuple[str | None, bytes]],
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+    ) -> list[WriteResult]:
+        return [
+            await self.set_if_newer(project_id, name, payload, ttl, tags, None)
+            for name, payload in entries
+        ]
+
     def _remove_if_live(self, slot: _Slot, now_ms: int) -> int:
         if self._live(slot, now_ms) is None:
             return 0

@@ -19,7 +19,8 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import KeySpace
-from jeex_cache.core.scripts import EncodedArg, LuaScript
+from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
+from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
@@ -30,6 +31,7 @@ _SET = LuaScript.load(__name__, "project_set")
 _GET = LuaScript.load(__name__, "project_get")
 _GET_ENTRY = LuaScript.load(__name__, "project_get_entry")
 _DELETE = LuaScript.load(__name__, "project_delete")
+_REGISTER = LuaScript.load(__name__, "tag_register")
 _INVALIDATE = LuaScript.load(__name__, "project_invalidate")
 _INVALIDATE_TAG = LuaScript.load(__name__, "project_invalidate_tag")
 _LIST = LuaScript.load(__name__, "project_list")
@@ -122,75 +124,141 @@ class RedisProjectCacheRepository:
         tags: frozenset[CacheTag],
         version: int | None,
     ) -> WriteResult:
+        key = self._key(project_id, name)
+        call = self._set_call(project_id, key, payload, ttl, tags, version)
+        registers = self._register_calls(project_id, tags, ttl)
+        if not registers:
+            reply = await self._redis.script(call.script, call.keys, call.args)
+        else:
+            reply = await self._registered_then(registers, [call], project_id)
+            reply = reply[0]
+        return _write_result(reply)
+
+    def _set_call(
+        self,
+        project_id: UUID,
+        key: str,
+        payload: bytes,
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+        version: int | None,
+    ) -> ScriptCall:
         project = self._keys(project_id)
-        keys = [self._key(project_id, name), project.index, project.tags]
-        marked = ""
+        keys = [key, project.index, project.tags]
         args: list[EncodedArg] = [payload, ttl.milliseconds, "" if version is None else version]
         if tags:
-            ordered = sorted(tags, key=lambda tag: tag.name)
-            for tag in ordered:
-                keys.append(self._space(project_keys.tag_index(project_id, tag)))
-                keys.append(self._space(project_keys.tag_projects(tag)))
-            names = [tag.name for tag in ordered]
-            marked = f"|{'|'.join(names)}|"
-            args += [marked, project.member, *names]
+            names = sorted(tag.name for tag in tags)
+            keys += [self._space(project_keys.tag_index(project_id, CacheTag(n))) for n in names]
+            args += [f"|{'|'.join(names)}|", *names]
         else:
-            args += [marked, project.member]
-        stored, current = await self._redis.script(_SET, keys, args)
-        if stored == -1:
-            raise VersionLimitError()
-        outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
-        return WriteResult(outcome, int(current))
+            args.append("")
+        return ScriptCall(_SET, keys, args)
+
+    def _register_calls(
+        self, project_id: UUID, tags: frozenset[CacheTag], ttl: TTL
+    ) -> list[ScriptCall]:
+        member = self._keys(project_id).member
+        return [
+            ScriptCall(_REGISTER, (self._space(project_keys.tag_projects(tag)),),
+                       (member, ttl.milliseconds))
+            for tag in sorted(tags, key=lambda tag: tag.name)
+        ]  # fmt: skip
+
+    async def _registered_then(
+        self, registers: list[ScriptCall], writes: list[ScriptCall], project_id: UUID
+    ) -> list[Any]:
+        """Step 1, the tags' registries (each in its tag's slot); step 2, the writes (the
+        project's slot). So a registry lists every project holding the tag, whenever read.
+
+        One pipeline where it runs in order (one server); if a registration failed there,
+        the entries just stored are removed again before the error is raised.
+        """
+        if not one_pipeline_keeps_order(self._redis):
+            await self._redis.batch(registers)
+            return await self._redis.batch(writes)
+        replies = await self._redis.batch([*registers, *writes], raise_on_error=False)
+        failed = next((r for r in replies[: len(registers)] if isinstance(r, Exception)), None)
+        if failed is not None:
+            index = self._keys(project_id).index
+            await self._redis.batch([ScriptCall(_DELETE, (w.keys[0], index)) for w in writes])
+            raise failed
+        written = replies[len(registers) :]
+        for reply in written:
+            if isinstance(reply, Exception):
+                raise reply
+        return written
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
         keys = (self._key(project_id, name), self._keys(project_id).index)
         return bool(await self._redis.script(_DELETE, keys, ()))
 
     async def invalidate_project(self, project_id: UUID) -> int:
+        # Read a page of the project's index and tag set, then remove exactly those keys
+        # (declared in KEYS) in one script, which hands back the next page: one bounded step
+        # per call, other clients running between steps. The steps are capped by what the
+        # first one left, so concurrent writers cannot keep it going.
         project = self._keys(project_id)
-        keys, args = (project.index, project.tags), (project.prefix, CHUNK)
-        removed, left = await self._redis.script(_INVALIDATE, keys, args)
-        # One bounded step per call, other clients running between steps. The steps are
-        # capped by what the first one left, so concurrent writers cannot keep it going.
-        for _ in range(-(-left // CHUNK) + 1):
-            if not left:
-                break
-            step, left = await self._redis.script(_INVALIDATE, keys, args)
+        entries, tag_names = await self._redis.batch([
+            ("ZRANGE", project.index, 0, CHUNK - 1),
+            ("ZRANGE", project.tags, 0, CHUNK - 1),
+        ])  # fmt: skip
+        entries, tag_names = _strings(entries), _strings(tag_names[: CHUNK - len(entries)])
+        removed, steps = 0, None
+        while (entries or tag_names) and (steps is None or steps > 0):
+            tag_keys = [self._tag_index_key(project_id, t) for t in tag_names]
+            keys = [project.index, project.tags, *entries, *tag_keys]
+            step, left, entries, tag_names = await self._redis.script(
+                _INVALIDATE, keys, (len(entries), CHUNK, *tag_names)
+            )
             removed += step
+            entries, tag_names = _strings(entries), _strings(tag_names)
+            steps = (-(-left // CHUNK) + 1 if steps is None else steps) - 1
         return int(removed)
+
+    def _tag_index_key(self, project_id: UUID, tag: str) -> str:
+        return self._space(project_keys.tag_index(project_id, CacheTag(tag)))
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
         if project_id is not None:
             return await self.invalidate_tag_in(tag, [project_id])
+        # The registry lists every project holding the tag (written first, see set_if_newer)
+        # and maybe more: those cost an empty read. Its expired members are pruned here.
         registry = self._space(project_keys.tag_projects(tag))
-        members = await self._redis.command("ZRANGE", registry, 0, -1)
+        _, members = await self._redis.batch(
+            [ScriptCall(_PRUNE, (registry,), (CHUNK,)), ("ZRANGE", registry, 0, -1)]
+        )
         return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
-        # Each call is one bounded step in one project; projects with more to remove are
-        # asked again, pipelined, each at most as often as its first step's remainder needs
+        # Per chunk of projects: one pipelined read of each project's index of the tag, then
+        # pipelined rounds of bounded steps, each on the members the read or the step before
+        # listed. A project is asked at most as often as its first step's remainder needs
         # (so concurrent writers cannot keep it going).
-        pending = list(dict.fromkeys(project_ids))
-        steps_left: dict[UUID, int] = {}
+        unique = list(dict.fromkeys(project_ids))
         removed = 0
-        while pending:
-            chunk, pending = pending[:_PIPELINE_CHUNK], pending[_PIPELINE_CHUNK:]
-            calls = [self._tag_call(pid, tag) for pid in chunk]
-            replies = await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls)
-            again: list[UUID] = []
-            for pid, (step, left) in zip(chunk, replies, strict=True):
-                removed += step
-                steps = steps_left.setdefault(pid, -(-left // TAG_CHUNK) + 1) - 1
-                steps_left[pid] = steps
-                if left and steps >= 0:
-                    again.append(pid)
-            pending = again + pending
+        for start in range(0, len(unique), _PIPELINE_CHUNK):
+            chunk = unique[start : start + _PIPELINE_CHUNK]
+            reads = [("ZRANGE", self._tag_index_key(p, tag.name), 0, TAG_CHUNK - 1) for p in chunk]
+            pages = await self._redis.batch(reads)
+            pending = [(p, _strings(m)) for p, m in zip(chunk, pages, strict=True)]
+            steps_left: dict[UUID, int] = {}
+            while pending := [(p, m) for p, m in pending if m and steps_left.get(p, 1) > 0]:
+                calls = [self._tag_call(p, tag, m) for p, m in pending]
+                replies = await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls)
+                again = []
+                for (pid, _), (step, left, members) in zip(pending, replies, strict=True):
+                    removed += step
+                    steps_left[pid] = steps_left.get(pid, -(-left // TAG_CHUNK) + 1) - 1
+                    again.append((pid, _strings(members)))
+                pending = again
         return removed
 
-    def _tag_call(self, project_id: UUID, tag: CacheTag) -> tuple[list[str], tuple[str, int]]:
+    def _tag_call(
+        self, project_id: UUID, tag: CacheTag, members: Sequence[str]
+    ) -> tuple[list[str], tuple[str, int]]:
         project = self._keys(project_id)
-        tag_index = self._space(project_keys.tag_index(project_id, tag))
-        return [tag_index, project.index, project.tags], (tag.name, TAG_CHUNK)
+        tag_index = self._tag_index_key(project_id, tag.name)
+        return [tag_index, project.index, project.tags, *members], (tag.name, TAG_CHUNK)
 
     async def list_names(self, project_id: UUID) -> list[str | None]:
         project = self._keys(project_id)
@@ -231,6 +299,51 @@ class RedisProjectCacheRepository:
                 if cursor == 0:
                     break
         return removed
+
+    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+        # One pipeline of the single-read script (the executor sends one per node on a
+        # cluster): each read counts its access as a single read does.
+        replies: list[bytes | None] = []
+        for start in range(0, len(slots), _PIPELINE_CHUNK):
+            calls = [((self._key(p, n),), ()) for p, n in slots[start : start + _PIPELINE_CHUNK]]
+            replies += await self._redis.scripts_pipelined(_GET, calls)
+        return replies
+
+    async def set_many(
+        self,
+        project_id: UUID,
+        entries: Sequence[tuple[str | None, bytes]],
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+    ) -> list[WriteResult]:
+        # Step 1 the tags' registries, once for all; step 2 one pipeline of writes (all in
+        # the project's slot).
+        calls = [
+            self._set_call(project_id, self._key(project_id, name), payload, ttl, tags, None)
+            for name, payload in entries
+        ]
+        registers = self._register_calls(project_id, tags, ttl)
+        results: list[WriteResult] = []
+        for start in range(0, len(calls), _PIPELINE_CHUNK):
+            chunk = calls[start : start + _PIPELINE_CHUNK]
+            if registers:
+                replies = await self._registered_then(registers, chunk, project_id)
+            else:
+                replies = await self._redis.batch(chunk)
+            results += [_write_result(reply) for reply in replies]
+        return results
+
+
+def _strings(values: Sequence[bytes | str]) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else v for v in values]
+
+
+def _write_result(reply: list[int]) -> WriteResult:
+    stored, current = reply
+    if stored == -1:
+        raise VersionLimitError()
+    outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
+    return WriteResult(outcome, int(current))
 
 
 def _from_ms(value: bytes) -> datetime:

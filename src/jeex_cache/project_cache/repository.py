@@ -65,3 +65,17 @@ class ProjectCacheRepository(Protocol):
     async def cleanup_expired(self) -> int:
         """Release what expired entries still hold; return how many items were removed."""
         ...
+
+    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+        """``get_and_touch`` of each (project, name), in order, in one round trip per node."""
+        ...
+
+    async def set_many(
+        self,
+        project_id: UUID,
+        entries: Sequence[tuple[str | None, bytes]],
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+    ) -> list[WriteResult]:
+        """Unversioned ``set_if_newer`` of each (name, payload) of one project, in order."""
+        ...

@@ -8,7 +8,7 @@ the invalidation strategies and their audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +17,13 @@ from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, validate_name
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
-from jeex_cache.project_cache.model import MAX_VERSION, CacheTag, ProjectCache, WriteResult
+from jeex_cache.project_cache.model import (
+    MAX_VERSION,
+    CacheTag,
+    ProjectCache,
+    WriteOutcome,
+    WriteResult,
+)
 from jeex_cache.project_cache.repository import ProjectCacheRepository
 
 __all__ = ["CacheInvalidationService", "ProjectCacheService", "TagLike"]
@@ -95,6 +101,55 @@ class ProjectCacheService:
     async def list_names(self, project_id: UUID | str) -> list[str | None]:
         """Names of the project's live entries (None is the main document)."""
         return await self._repository.list_names(parse_uuid(project_id))
+
+    async def get_many(self, project_ids: Iterable[UUID | str]) -> dict[UUID, Any]:
+        """The main documents of ``project_ids`` that are cached (misses absent)."""
+        if isinstance(project_ids, str):
+            raise InvalidInputError("project_ids must be a collection of project IDs")
+        pids = list(dict.fromkeys(parse_uuid(pid) for pid in project_ids))
+        payloads = await self._repository.get_many([(pid, None) for pid in pids]) if pids else []
+        return {
+            pid: decode(payload)
+            for pid, payload in zip(pids, payloads, strict=True)
+            if payload is not None
+        }
+
+    async def get_many_names(self, project_id: UUID | str, names: Iterable[str]) -> dict[str, Any]:
+        """The entries of one project under ``names`` that are cached (misses absent)."""
+        pid = parse_uuid(project_id)
+        if isinstance(names, str):
+            raise InvalidInputError("names must be a collection of entry names")
+        unique = list(dict.fromkeys(validate_name(name, "entry name") for name in names))
+        payloads = await self._repository.get_many([(pid, name) for name in unique])
+        return {
+            name: decode(payload)
+            for name, payload in zip(unique, payloads, strict=True)
+            if payload is not None
+        }
+
+    async def put_many(
+        self,
+        project_id: UUID | str,
+        values: Mapping[str, Any],
+        *,
+        ttl: TTLLike | None = None,
+        tags: Iterable[TagLike] = (),
+    ) -> int:
+        """Store each ``name: value`` of one project (unversioned); return how many were
+        stored. Everything is validated and encoded before anything is written."""
+        pid = parse_uuid(project_id)
+        if not isinstance(values, Mapping):
+            raise InvalidInputError("set_many takes a mapping of entry names to values")
+        resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
+        resolved_tags = as_tags(tags)
+        entries: list[tuple[str | None, bytes]] = [
+            (validate_name(name, "entry name"), encode(value, self._max_payload_bytes))
+            for name, value in values.items()
+        ]
+        if not entries:
+            return 0
+        results = await self._repository.set_many(pid, entries, resolved_ttl, resolved_tags)
+        return sum(result.outcome is WriteOutcome.STORED for result in results)
 
 
 class CacheInvalidationService:

@@ -6,7 +6,7 @@ built with a gate (the session's access check), which every call awaits first.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -115,6 +115,23 @@ class ProjectCacheView:
         if self._gate is not None:
             await self._gate(self.project_id)
         return await self._invalidation.invalidate_project(self.project_id, reason)
+
+    @guarded(CACHE_READ, fallback=dict, idempotent=True, attributes=_VIEW)
+    async def get_many(self, names: Iterable[str]) -> dict[str, Any]:
+        """The values stored under ``names``, by name; misses are absent. One round trip."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.get_many_names(self.project_id, names)
+
+    @guarded(CACHE_WRITE, fallback=lambda: 0, attributes=_VIEW)
+    async def set_many(
+        self, values: Mapping[str, Any], ttl: TTLLike | None = None, *, tags: Iterable[TagLike] = ()
+    ) -> int:
+        """Store each ``name: value`` (unversioned, one TTL and tag set for all); return how
+        many were stored (0 while the backend is down). One round trip for the entries."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await self._cache.put_many(self.project_id, values, ttl=ttl, tags=tags)
 
 
 class SessionProjectView(ProjectCacheView):

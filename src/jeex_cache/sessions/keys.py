@@ -1,7 +1,8 @@
 """How storage names sessions: by the SHA-256 of their ID, never the ID.
 
 ``sess:{<digest>}`` is a session's record (its own slot); ``user:{<uuid>}:sessions`` one
-user's index of session digests (the user's slot).
+user's index of session digests, and ``user:{<uuid>}:sessions:adds`` when each digest was
+indexed lately (the user's slot: pruning spares a digest whose record is still being stored).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from jeex_cache.core.errors import InvalidIdentifierError
 from jeex_cache.core.identifiers import is_session_digest, parse_uuid, validate_token
 from jeex_cache.core.keys import CacheKey, key
 
-__all__ = ["session_digest", "session_record", "user_session", "user_sessions"]
+__all__ = [
+    "session_digest",
+    "session_record",
+    "user_session",
+    "user_session_adds",
+    "user_sessions",
+]
 
 
 def session_digest(session_id: str) -> str:
@@ -37,3 +44,8 @@ def user_session(session_id: str) -> CacheKey:
 def user_sessions(user_id: UUID | str) -> CacheKey:
     """Index of one user's sessions."""
     return key("user", str(parse_uuid(user_id, "user ID")), "sessions")
+
+
+def user_session_adds(user_id: UUID | str) -> CacheKey:
+    """When each digest of one user's index was added, for the last minute (by ms)."""
+    return key("user", str(parse_uuid(user_id, "user ID")), "sessions", "adds")

@@ -6,10 +6,15 @@ absolute cap; ms), ``it`` (idle timeout, ms), ``p:<project>`` per grant and ``d:
 user-data key (encoded JSON). The key's expiry is the sliding idle expiry, never past ``ax``.
 ``<ns>:user:{<user>}:sessions`` (the user's slot) lists the user's digests by creation time.
 
+``<ns>:user:{<user>}:sessions:adds`` notes when each digest was indexed, for a minute.
+
 Validation, access checks, grants, data updates, extension and revocation are one script on
 the session's slot: one round trip. Operations that need both slots (create, rotate, listing
-and revoking a user's sessions) are pipelines ordered so that an interruption never leaves a
-live session missing from its user's index; ``docs/design.md`` counts their round trips.
+and revoking a user's sessions) are single-slot steps ordered so that the index always lists
+every live session, whenever a crash comes: the index before the record on a create, records
+before index members on a removal, and a digest indexed within ``PENDING_MS`` never pruned
+(its record may be on its way). One pipeline on a single server (it keeps the order), one
+step after the other on a cluster. ``docs/design.md`` ("Cross-slot steps") counts the trips.
 """
 
 from __future__ import annotations
@@ -23,13 +28,19 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript, ScriptCall
+from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
-from jeex_cache.sessions.keys import session_record, user_sessions
+from jeex_cache.sessions.keys import session_record, user_session_adds, user_sessions
 from jeex_cache.sessions.model import UserSession
 
-__all__ = ["RedisUserSessionRepository"]
+__all__ = ["PENDING_MS", "RedisUserSessionRepository"]
+
+PENDING_MS = 60_000
+"""A digest indexed this recently is never pruned: a create or rotation stores the index
+first and the record one round trip later (far less than this, under any call deadline)."""
 
 _INDEX_ADD = LuaScript.load(__name__, "session_index_add")
+_INDEX_PRUNE = LuaScript.load(__name__, "session_index_prune")
 _CREATE = LuaScript.load(__name__, "session_create")
 _TOUCH = LuaScript.load(__name__, "session_touch")
 _GRANT = LuaScript.load(__name__, "session_grant")
@@ -50,6 +61,9 @@ class RedisUserSessionRepository:
     def _index(self, user_id: UUID) -> str:
         return self._keys(user_sessions(user_id))
 
+    def _index_keys(self, user_id: UUID) -> tuple[str, str]:
+        return self._keys(user_sessions(user_id)), self._keys(user_session_adds(user_id))
+
     async def create(
         self,
         digest: str,
@@ -60,7 +74,7 @@ class RedisUserSessionRepository:
         absolute_ttl: TTL,
         max_per_user: int,
     ) -> tuple[UserSession, list[str]] | None:
-        record, index = self._record(digest), self._index(user_id)
+        record, index = self._record(digest), self._index_keys(user_id)
         fields: list[str | bytes | int] = ["u", str(user_id), "it", idle_ttl.milliseconds]
         for project in projects:
             fields += [f"p:{project}", 1]
@@ -68,7 +82,7 @@ class RedisUserSessionRepository:
             fields += [f"d:{key}", value]
         idle, lifetime = idle_ttl.milliseconds, absolute_ttl.milliseconds
         listed, created = await self._index_and_store(
-            ScriptCall(_INDEX_ADD, (index,), (digest, max_per_user, lifetime, "")),
+            ScriptCall(_INDEX_ADD, index, (digest, max_per_user, lifetime, "", PENDING_MS)),
             ScriptCall(_CREATE, (record,), (idle, lifetime, *fields)),
         )
         if int(created[0]) != 1:
@@ -95,8 +109,15 @@ class RedisUserSessionRepository:
 
         The index goes first, so an interruption may leave an indexed digest without a record
         (skipped everywhere), never a record that ``delete_for_user`` cannot find; a record
-        stored although its indexing failed is removed again before the error is raised.
+        stored although its indexing failed is removed again before the error is raised. On
+        a cluster (two nodes, no common order) the record step waits for the index step.
         """
+        if not one_pipeline_keeps_order(self._redis):
+            listed = await self._redis.script(index_call.script, index_call.keys, index_call.args)
+            created = await self._redis.script(
+                create_call.script, create_call.keys, create_call.args
+            )
+            return listed, created
         listed, created = await self._redis.batch([index_call, create_call], raise_on_error=False)
         if isinstance(listed, BackendError):
             if not isinstance(created, BackendError) and int(created[0]) == 1:
@@ -106,19 +127,33 @@ class RedisUserSessionRepository:
             raise created
         return listed, created
 
-    async def _evict(self, index: str, members: list[bytes], keep: str, cap: int) -> list[str]:
+    async def _evict(
+        self, index: tuple[str, str], members: list[bytes], keep: str, cap: int
+    ) -> list[str]:
         """Remove the oldest live sessions beyond ``cap`` (``keep`` counts, and stays), and
-        drop the index's members whose records are gone. Two round trips."""
+        prune the index's members whose records are gone. Two round trips."""
         digests = [member.decode() for member in members if member.decode() != keep]
         exists = await self._redis.batch([("EXISTS", self._record(d)) for d in digests])
         live = [d for d, found in zip(digests, exists, strict=True) if found]
         dead = [d for d, found in zip(digests, exists, strict=True) if not found]
         evicted = live[: max(len(live) + 1 - cap, 0)]
         if evicted or dead:
-            # Records before members: an interruption leaves evicted sessions still listed.
             unlinks = [("UNLINK", self._record(d)) for d in evicted]
-            await self._redis.batch([*unlinks, ("ZREM", index, *evicted, *dead)])
+            await self._records_then_members(unlinks, index, [*evicted, *dead])
         return evicted
+
+    async def _records_then_members(
+        self, unlinks: list[tuple[str, str]], index: tuple[str, str], digests: list[str]
+    ) -> list[Any]:
+        """Step 1 remove records, step 2 prune their members from the user's index (sparing
+        the digests indexed within ``PENDING_MS``): an interruption leaves them listed.
+        Returns the replies of the removals."""
+        prune = ScriptCall(_INDEX_PRUNE, index, (PENDING_MS, *digests))
+        if one_pipeline_keeps_order(self._redis):
+            return (await self._redis.batch([*unlinks, prune]))[:-1]
+        removed = await self._redis.batch(unlinks) if unlinks else []
+        await self._redis.script(prune.script, prune.keys, prune.args)
+        return removed
 
     async def touch(self, digest: str, extend_to: TTL | None = None) -> UserSession | None:
         extend = "" if extend_to is None else extend_to.milliseconds
@@ -174,7 +209,9 @@ class RedisUserSessionRepository:
         user_id = _uuid(fields[b"u"])
         lifetime = int(fields[b"ax"]) - int(fields[b"ct"])
         _, created = await self._index_and_store(
-            ScriptCall(_INDEX_ADD, (self._index(user_id),), (new_digest, 0, lifetime, digest)),
+            ScriptCall(
+                _INDEX_ADD, self._index_keys(user_id), (new_digest, 0, lifetime, digest, PENDING_MS)
+            ),
             ScriptCall(_CREATE, (self._record(new_digest),), (pttl, "", *flat)),
         )
         if int(created[0]) != 1:
@@ -193,22 +230,29 @@ class RedisUserSessionRepository:
         results = await self._redis.batch(calls)
         seconds, microseconds = results[0]
         now = int(seconds) * 1000 + int(microseconds) // 1000
-        sessions = []
+        sessions, dead = [], []
         for i, digest in enumerate(digests):
             fields, pttl = results[1 + 2 * i], results[2 + 2 * i]
             if fields and pttl > 0:
                 sessions.append(_session(digest, fields, now + int(pttl)))
+            else:
+                dead.append(digest)
+        if dead:  # dangling members (expired, revoked, or a crash between steps): pruned
+            prune_args = (PENDING_MS, *dead)
+            await self._redis.script(_INDEX_PRUNE, self._index_keys(user_id), prune_args)
         return sessions
 
     async def delete_for_user(self, user_id: UUID) -> int:
-        index = self._index(user_id)
-        members = await self._redis.command("ZRANGE", index, 0, -1)
+        index = self._index_keys(user_id)
+        members = await self._redis.command("ZRANGE", index[0], 0, -1)
         if not members:
             return 0
-        # Records first, members last: an interruption leaves the survivors listed.
-        unlinks = [("UNLINK", self._record(member.decode())) for member in members]
-        results = await self._redis.batch([*unlinks, ("ZREM", index, *members)])
-        return sum(int(removed) for removed in results[:-1])
+        # Records first, members last: an interruption leaves the survivors listed. A digest
+        # indexed within PENDING_MS stays listed (its record may be on its way).
+        digests = [member.decode() for member in members]
+        unlinks = [("UNLINK", self._record(digest)) for digest in digests]
+        removed = await self._records_then_members(unlinks, index, digests)
+        return sum(int(n) for n in removed)
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:

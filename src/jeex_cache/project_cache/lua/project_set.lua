@@ -1,8 +1,9 @@
 -- Versioned write of one project cache entry, with its index and tag bookkeeping, atomically.
--- KEYS[1] entry hash, KEYS[2] project index, KEYS[3] project's tag set,
--- then per tag: KEYS[2i+2] the project's index of that tag, KEYS[2i+3] the tag's project registry.
+-- KEYS[1] entry hash, KEYS[2] project index, KEYS[3] project's tag set, then per tag
+-- KEYS[3+i] the project's index of that tag: every key is in the project's slot. The tags'
+-- cross-project registries are another step, run before this one (tag_register.lua).
 -- ARGV[1] payload, ARGV[2] ttl ms, ARGV[3] version ('' = stored + 1), ARGV[4] '|tag|tag|',
--- ARGV[5] project id, ARGV[5+i] tag names.
+-- ARGV[4+i] tag names.
 -- Returns {1, version} when stored, {0, stored_version} when refused as stale, and
 -- {-1, stored_version} when an unversioned write finds the highest version (2^53 - 1).
 local entry, index, project_tags = KEYS[1], KEYS[2], KEYS[3]
@@ -66,9 +67,8 @@ local function register(key, member)
 end
 
 list_entry(index)
-for i = 4, #KEYS, 2 do
+for i = 4, #KEYS do
   list_entry(KEYS[i])
-  register(project_tags, ARGV[5 + (i - 2) / 2])
-  register(KEYS[i + 1], ARGV[5])
+  register(project_tags, ARGV[i + 1])
 end
 return {1, version}
