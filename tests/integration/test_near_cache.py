@@ -129,6 +129,8 @@ async def test_own_writes_are_seen_at_once(
     assert await near.get_project_data(project) == {"v": 2}
     await view.set("entry", "two")
     assert await view.get("entry") == "two"
+    assert await view.set_many({"entry": "three"}) == 1
+    assert await view.get("entry") == "three"
     await filled(near, project)
     await near.invalidate_by_tag("t")
     await near.cache_project_data(project, {"v": 3}, tags=["t"])

@@ -112,6 +112,22 @@ class NearCachedRepository:
         finally:
             self.near.invalidate(key)
 
+    async def set_many(
+        self,
+        project_id: UUID,
+        entries: Sequence[tuple[str | None, bytes]],
+        ttl: TTL,
+        tags: frozenset[CacheTag],
+    ) -> list[WriteResult]:
+        keys = [self.key(project_id, name) for name, _ in entries]
+        for key in keys:
+            self.near.invalidate(key)
+        try:
+            return await self.inner.set_many(project_id, entries, ttl, tags)
+        finally:
+            for key in keys:
+                self.near.invalidate(key)
+
     async def delete(self, project_id: UUID, name: str | None) -> bool:
         key = self.key(project_id, name)
         self.near.invalidate(key)
