@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -136,3 +137,25 @@ def test_public_operation_names() -> None:
     assert public_operation("get_project_data") == "get_project_data"
     assert public_operation("_authorize") == "require_project_access"
     assert public_operation("_some_new_helper") == "internal"
+
+
+@pytest.mark.redis_only
+async def test_the_near_cache_reports_its_bytes_and_hits(redis_url: str) -> None:
+    settings = Settings(redis_url=redis_url, near_cache_max_bytes=1_000_000)
+    async with (
+        CacheManager(settings) as manager,
+        serve(create_app(manager=manager)) as client,
+    ):
+        project = uuid4()
+        await manager.cache_project_data(project, {"v": 1})
+        for _ in range(400):  # the L1 serves once its tracking connection is up
+            await manager.get_project_data(project)
+            if manager.near_cache_stats()["hits"]:
+                break
+            await asyncio.sleep(0.05)
+        stats = manager.near_cache_stats()
+        families = await scrape(client)
+    assert stats["hits"] > 0
+    assert value(families, "jeex_cache_near_cache_hits", "jeex_cache_near_cache_hits") >= 1
+    held = value(families, "jeex_cache_near_cache_bytes", "jeex_cache_near_cache_bytes")
+    assert held == stats["bytes"] > 0

@@ -94,6 +94,7 @@ async def collect_snapshot(manager: CacheManager, *, operations: bool = True) ->
     A backend that does not answer leaves its gauges out; the scrape still succeeds.
     """
     metrics = await manager.get_performance_metrics()
+    metrics["near_cache"] = manager.near_cache_stats()
     memory: dict[str, Any] | None
     try:
         memory = await manager.health_service.get_memory_usage()
