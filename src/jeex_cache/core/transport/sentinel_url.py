@@ -98,5 +98,5 @@ def parse_sentinel_url(url: str) -> SentinelConfig:
 def _address(item: str) -> tuple[str, int]:
     host, _, port = item.strip().rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("each sentinel is host:port, with a port from 1 to 65535")
+        raise ValueError("a Sentinel URL lists host:port, with ports from 1 to 65535")
     return unquote(host.strip("[]")), int(port)
