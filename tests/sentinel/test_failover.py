@@ -26,6 +26,7 @@ from jeex_cache import (
     Worker,
 )
 from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.core.transport.sentinel import SentinelRouter
 from jeex_cache.testing import SentinelSet
 
 CALL_BOUND = 3.0  # seconds: no call may take longer, failover or not
@@ -219,3 +220,26 @@ async def _recovery(cache: CacheManager, load: Load) -> float:
                 return time.monotonic()
         await asyncio.sleep(0.02)
     raise AssertionError("operations did not work again within 60 s")
+
+
+async def test_a_demoted_master_is_left_for_the_promoted_one(topology: SentinelSet) -> None:
+    # SENTINEL FAILOVER: the old master stays up and becomes a replica (READONLY to writes),
+    # so only the sentinel's announcement or the READONLY reply can move the client.
+    async with CacheManager(failover_settings(topology)) as cache:
+        executor = cache._require().executor
+        assert executor is not None
+        router = executor.router
+        assert isinstance(router, SentinelRouter)
+        project = uuid4()
+        assert await cache.cache_project_data(project, {"n": 0})
+        old = topology.master()
+        topology.sentinel("SENTINEL", "FAILOVER", topology.service)
+        await asyncio.to_thread(_promotion, topology, old.port)
+        deadline = time.monotonic() + 30
+        while router.switches == 0 and time.monotonic() < deadline:
+            await cache.cache_project_data(project, {"n": 1})  # degrades, never raises
+            await asyncio.sleep(0.02)
+        assert router.switches == 1
+        assert router.pool.endpoint.port == topology.master().port
+        assert await cache.cache_project_data(project, {"n": 2})
+        assert await cache.enqueue_task(QUEUE, "work", {})  # a replica confirms it again
