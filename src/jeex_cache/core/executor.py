@@ -20,7 +20,7 @@ from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
-from jeex_cache.core.replication import Replication, run_durable
+from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
 
@@ -57,6 +57,9 @@ class RedisExecutor:
     ) -> None:
         self.client = client
         self.replication = replication
+        # Half the dedicated connections at most carry durable batches; the rest stay free.
+        lanes = max(1, min(4, (client.connection_pool.max_connections or 8) // 2))
+        self._durable = DurableWrites(replication, lanes=lanes) if replication else None
         self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
@@ -127,9 +130,9 @@ class RedisExecutor:
         """
         self._admit()
         try:
-            if script.durable and self.replication is not None:
+            if script.durable and self._durable is not None:
                 client = self.dedicated_client(keys[0] if keys else None)
-                reply = await run_durable(client, script, keys, args, self.replication)
+                reply = await self._durable.run(client, script, keys, args)
             elif self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
             else:
