@@ -73,6 +73,8 @@ async def test_without_a_sentinel_calls_fail_fast_and_never_hang() -> None:
                 *(call(router.route(None), "PING") for _ in range(20)), return_exceptions=True
             )
         assert all(isinstance(outcome, TransportError) for outcome in outcomes)
+        # Never the URL's placeholder host: no connection is opened until a sentinel answers.
+        assert all("no sentinel names a master" in str(outcome) for outcome in outcomes)
     finally:
         await router.close()
 

@@ -1,7 +1,8 @@
 """``SentinelRouter``: the multiplexed connections follow the master that Sentinel names.
 
-At ``open`` it asks the sentinels, each in turn, ``SENTINEL get-master-addr-by-name``,
-checks with ``ROLE`` that the server named is a master, and points its ``NodePool`` there.
+Before its first connection it asks the sentinels ``SENTINEL get-master-addr-by-name``
+(all at once, their answers taken in order), checks with ``ROLE`` that the server named is
+a master, and points its ``NodePool`` there; until then no connection is opened.
 It asks again, until a master answers, whenever the pool reports trouble (a connection
 lost or refused, a READONLY reply) and whenever a sentinel announces ``+switch-master``
 (one subscriber connection, to one sentinel at a time). While it looks, calls fail fast as
@@ -63,8 +64,9 @@ class SentinelRouter:
 
     async def open(self) -> None:
         """Find the master and connect (failures tolerated: the search goes on)."""
-        await self._first()
-        if not self._found:
+        try:
+            await self._first()
+        except ConnectError:
             self._trouble()
         else:
             await self.pool.open()
@@ -83,11 +85,15 @@ class SentinelRouter:
     # -- finding the master ----------------------------------------------------------------
 
     async def _first(self) -> None:
-        """Before the first connection: ask where the master is (the pool's hook)."""
+        """Before the first connection: ask where the master is (the pool's hook). Raises
+        ``ConnectError`` while no sentinel names one: the URL's placeholder host is never
+        connected to."""
         if not self._found:
             async with self._asking:
-                if not self._found:
-                    await self._find()
+                if not self._found and not await self._find():
+                    raise ConnectError(
+                        f"no sentinel names a master for {self.config.service!r} yet"
+                    )
 
     def _trouble(self) -> None:
         if self._closed or (self._search is not None and not self._search.done()):
@@ -106,10 +112,11 @@ class SentinelRouter:
             delay = min(delay * 2, _RETRY_MAX)
 
     async def _find(self) -> bool:
-        """Ask each sentinel in turn; point the pool at the first server that is a master."""
+        """Ask the sentinels (at once: a dead one costs one connect timeout, not one each);
+        point the pool at the first server they name, in their order, that is a master."""
+        answers = await asyncio.gather(*(self._ask(node) for node in self.config.sentinels))
         tried: set[tuple[str, int]] = set()
-        for sentinel in self.config.sentinels:
-            address = await self._ask(sentinel)
+        for address in answers:
             if address is None or address in tried:
                 continue
             tried.add(address)
