@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 import redis
+import redis.sentinel
 
 from jeex_cache import CacheManager, ManualClock, Settings
-from jeex_cache.testing import RedisServer
+from jeex_cache.core.transport.sentinel_url import parse_sentinel_url
+from jeex_cache.testing import RedisServer, SentinelSet
 
 BACKENDS = ["memory", "redis"]
+BACKENDS += ["sentinel"]  # a master, a replica and three sentinels (redis+sentinel://)
 
 Elapse = Callable[[float], Awaitable[None]]
 
@@ -28,9 +31,39 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def raw_redis(url: str) -> redis.Redis:
+    """A plain synchronous client on ``url``'s server (a Sentinel URL: its master)."""
+    if "+sentinel://" in url:
+        config = parse_sentinel_url(url)
+        nodes = [(node.host, node.port) for node in config.sentinels]
+        sentinel = redis.sentinel.Sentinel(nodes)  # type: ignore[no-untyped-call]
+        master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            config.service, db=config.master.db
+        )
+        return master
+    return redis.Redis.from_url(url)
+
+
+@pytest.fixture(scope="session")
+def sentinel_set() -> Iterator[SentinelSet]:
+    """One Sentinel set for the session's contract tests (flushed before each test)."""
+    with SentinelSet.start() as topology:
+        yield topology
+
+
 @pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    """The shared server's URL, flushed."""
+def sentinel_url(sentinel_set: SentinelSet) -> str:
+    """The shared Sentinel set's URL, its master flushed."""
+    sentinel_set.flush()
+    return sentinel_set.url
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer, request: pytest.FixtureRequest) -> str:
+    """The shared server's URL, flushed (on the ``sentinel`` backend: the Sentinel set's)."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "sentinel":
+        url: str = request.getfixturevalue("sentinel_url")
+        return url
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
     return redis_server.url

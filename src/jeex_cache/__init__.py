@@ -17,6 +17,7 @@ from jeex_cache.core.errors import (
     JeexCacheError,
     NotInitializedError,
     PayloadTooLargeError,
+    ReplicationTimeoutError,
     SerializationError,
     VersionLimitError,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "ManualClock",
     "NotInitializedError",
     "PayloadTooLargeError",
+    "ReplicationTimeoutError",
     "Progress",
     "ProgressEvent",
     "ProgressOutcome",

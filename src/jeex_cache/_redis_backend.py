@@ -11,6 +11,7 @@ from jeex_cache.core.clock import Clock
 from jeex_cache.core.connect import create_client, create_transport
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.replication import replication_for
 from jeex_cache.core.scripts import loaded
 
 __all__ = ["open_redis_backend"]
@@ -20,7 +21,8 @@ logger = logging.getLogger("jeex_cache.redis")
 
 async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
     """Connect to ``settings.redis_url`` and load the scripts (``backends.SCHEMES``: ``redis``,
-    ``rediss``, ``unix``). ``clock`` is unused: Redis reads its own.
+    ``rediss``, ``unix``, ``redis+sentinel``, ``rediss+sentinel``). ``clock`` is unused:
+    Redis reads its own.
 
     An unreachable server is not fatal: the backend starts degraded (the failure policy
     applies per call), the transport connects on first use and scripts are loaded then.
@@ -31,7 +33,13 @@ async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
         settings.circuit_breaker_failure_threshold, settings.circuit_breaker_reset_timeout
     )
     await router.open()
-    executor = RedisExecutor(client, settings.cache_namespace, breaker=breaker, router=router)
+    executor = RedisExecutor(
+        client,
+        settings.cache_namespace,
+        breaker=breaker,
+        router=router,
+        replication=replication_for(settings),  # WAIT on Cluster and Sentinel
+    )
     try:
         await executor.load(*loaded())  # every script of the capability modules imported
     except BackendError as exc:

@@ -20,6 +20,7 @@ from jeex_cache.rate_limit.model import RateLimitConfig
 __all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 
 BACKEND_SCHEMES = frozenset({"memory", "redis", "rediss", "unix"})
+BACKEND_SCHEMES |= {"redis+sentinel", "rediss+sentinel"}
 # Probes, the scraper and the API docs: never counted by the reference service's default limit.
 DEFAULT_EXEMPT_PATHS = (
     "/health",
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     redis_multiplex_connections: int = Field(2, ge=1, le=64)
     redis_max_inflight: int = Field(256, ge=1, le=1_000_000)
     redis_command_timeout: float | None = Field(None, gt=0, le=60)
+    # Durability on Cluster and Sentinel (ours; docs/deploying.md "Durability"): an enqueue is
+    # acknowledged once REDIS_WAIT_REPLICAS replicas confirm it within REDIS_WAIT_TIMEOUT ms.
+    redis_wait_replicas: int = Field(1, ge=0, le=100)
+    redis_wait_timeout: int = Field(500, ge=1, le=60_000)
 
     # Cache TTLs in seconds (spec)
     cache_project_data_ttl: int = Field(3_600, gt=0)

@@ -25,7 +25,7 @@ from typing import Self
 
 from jeex_cache.core.errors import JeexCacheError
 
-__all__ = ["RedisServer", "RedisServerError", "free_port"]
+__all__ = ["RedisServer", "RedisServerError", "SentinelSet", "free_port"]
 
 
 class RedisServerError(JeexCacheError):
@@ -209,3 +209,6 @@ def _make_certificates(directory: str) -> str:
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
     return os.path.join(directory, "ca.crt")
+
+
+from jeex_cache._testing_sentinel import SentinelSet  # noqa: E402 - it builds on RedisServer

@@ -15,7 +15,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from jeex_cache.core.errors import ConfigurationError
+from jeex_cache.core.sentinel_client import sentinel_client
 from jeex_cache.core.transport import Limits, NodePool, Router, SingleNode, parse_url
+from jeex_cache.core.transport.sentinel import SentinelRouter
+from jeex_cache.core.transport.sentinel_url import SentinelConfig, parse_sentinel_url
 
 __all__ = ["ConnectionSettings", "create_client", "create_transport"]
 
@@ -37,6 +40,8 @@ class ConnectionSettings(Protocol):
     def redis_max_inflight(self) -> int: ...
     @property
     def redis_multiplex_connections(self) -> int: ...
+    @property
+    def redis_wait_timeout(self) -> int: ...
 
 
 def create_client(
@@ -48,6 +53,15 @@ def create_client(
     """A redis-py client for dedicated connections: at most ``REDIS_MAX_CONNECTIONS`` (or
     ``max_connections``), no driver-level retries (retries belong to our resilience layer)."""
     assert settings.redis_url is not None
+    sentinel = _sentinel_config(settings.redis_url)
+    if sentinel is not None:  # its read timeout covers a durable write's WAIT
+        wait = settings.redis_socket_timeout + settings.redis_wait_timeout / 1000
+        return sentinel_client(
+            sentinel,
+            max_connections=max_connections or settings.redis_max_connections,
+            socket_timeout=socket_timeout or wait,
+            connect_timeout=settings.redis_connect_timeout,
+        )
     pool = aioredis.ConnectionPool.from_url(
         settings.redis_url,
         max_connections=max_connections or settings.redis_max_connections,
@@ -61,8 +75,9 @@ def create_client(
 def create_transport(settings: ConnectionSettings) -> Router:
     """The multiplexed connections to ``settings.redis_url`` (not connected yet)."""
     assert settings.redis_url is not None
+    sentinel = _sentinel_config(settings.redis_url)
     try:
-        endpoint = parse_url(settings.redis_url)
+        endpoint = parse_url(settings.redis_url) if sentinel is None else sentinel.master
     except ValueError as exc:
         raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
     limits = Limits(
@@ -70,4 +85,15 @@ def create_transport(settings: ConnectionSettings) -> Router:
         connect_timeout=settings.redis_connect_timeout,
         max_inflight=settings.redis_max_inflight,
     )
+    if sentinel is not None:
+        return SentinelRouter(sentinel, size=settings.redis_multiplex_connections, limits=limits)
     return SingleNode(NodePool(endpoint, size=settings.redis_multiplex_connections, limits=limits))
+
+
+def _sentinel_config(url: str) -> SentinelConfig | None:
+    if "+sentinel://" not in url.partition("?")[0]:
+        return None
+    try:
+        return parse_sentinel_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None

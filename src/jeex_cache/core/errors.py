@@ -19,6 +19,7 @@ __all__ = [
     "JeexCacheError",
     "NotInitializedError",
     "PayloadTooLargeError",
+    "ReplicationTimeoutError",
     "SerializationError",
     "VersionLimitError",
 ]
@@ -104,3 +105,14 @@ class BackendError(JeexCacheError):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class ReplicationTimeoutError(BackendError):
+    """A durable write ran on the master, but too few replicas confirmed it in time.
+
+    The write may or may not survive a failover: for a task, it may or may not be queued.
+    Check (``get_task_status``) before enqueueing again; see docs/deploying.md, "Durability".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)

@@ -20,6 +20,7 @@ from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
 
@@ -52,8 +53,13 @@ class RedisExecutor:
         router: Router | None = None,
         max_in_flight: int = 1,
         wait_timeout: float = 0.0,  # unused: redis-py's pool has its own (REDIS_POOL_TIMEOUT)
+        replication: Replication | None = None,  # WAIT after durable scripts (Cluster, Sentinel)
     ) -> None:
         self.client = client
+        self.replication = replication
+        # Half the dedicated connections at most carry durable batches; the rest stay free.
+        lanes = max(1, min(4, (client.connection_pool.max_connections or 8) // 2))
+        self._durable = DurableWrites(replication, lanes=lanes) if replication else None
         self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
@@ -75,6 +81,10 @@ class RedisExecutor:
         if self.router is None:
             return self._dedicated_max
         return sum(node.size * node.limits.max_inflight for node in self.router.nodes)
+
+    def dedicated_client(self, key: str | None) -> aioredis.Redis:
+        """The redis-py client (dedicated connections) of the node serving ``key``."""
+        return self.client
 
     def _node_for(self, key: str | None) -> NodePool:
         assert self.router is not None
@@ -120,7 +130,10 @@ class RedisExecutor:
         """
         self._admit()
         try:
-            if self.router is None:
+            if script.durable and self._durable is not None:
+                client = self.dedicated_client(keys[0] if keys else None)
+                reply = await self._durable.run(client, script, keys, args)
+            elif self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
             else:
                 node = self._node_for(keys[0] if keys else None)

@@ -27,14 +27,17 @@ class LuaScript:
     name: str
     source: str
     sha: bytes  # hex digest, pre-encoded
+    durable: bool = False  # acknowledged only once a replica has it (core.replication)
 
     @classmethod
-    def load(cls, owner: str, name: str) -> LuaScript:
+    def load(cls, owner: str, name: str, *, durable: bool = False) -> LuaScript:
         """Read ``lua/<name>.lua`` from the package of module ``owner`` (pass ``__name__``),
-        and register it for the start-up preload."""
+        and register it for the start-up preload. ``durable``: a write that must reach a
+        replica before it is acknowledged (on Cluster and Sentinel; see ``core.replication``)."""
         package = owner.rpartition(".")[0]
         source = resources.files(package).joinpath(f"lua/{name}.lua").read_text()
-        script = cls(name, source, hashlib.sha1(source.encode()).hexdigest().encode())
+        sha = hashlib.sha1(source.encode()).hexdigest().encode()
+        script = cls(name, source, sha, durable)
         return _LOADED.setdefault(script.sha, script)
 
 

@@ -27,7 +27,7 @@ from jeex_cache.tasks.service import LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
 
-_ENQUEUE = LuaScript.load(__name__, "task_enqueue")
+_ENQUEUE = LuaScript.load(__name__, "task_enqueue", durable=True)
 _CLAIM = LuaScript.load(__name__, "task_claim")
 _FAIL = LuaScript.load(__name__, "task_fail")
 _RELEASE = LuaScript.load(__name__, "task_release")

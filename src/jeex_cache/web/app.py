@@ -124,6 +124,8 @@ def _where(url: str | None) -> str:
     parts = urlsplit(url or "")
     if parts.scheme == "unix":
         return f"unix://{parts.path}"
+    if parts.scheme.endswith("+sentinel"):  # the sentinels and the service
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
     try:
         port = parts.port
     except ValueError:

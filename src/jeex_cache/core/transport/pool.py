@@ -7,6 +7,13 @@ they do not fail. A broken connection is dropped at once; the next call opens a 
 to ``size``. A command that was queued but never written when its connection broke is sent
 again on another connection (it cannot have run); one that was written is not (the caller's
 retry policy decides), and neither is one whose connection could not be opened.
+
+A router that can find the server elsewhere (Sentinel) passes ``on_trouble``: it is called
+when a connection breaks or cannot be opened, or the server answers READONLY (it was
+demoted). A READONLY reply then fails as ``ConnectError`` (transient: the command did not
+run). ``before_connect`` runs before each connection is opened (Sentinel: the first one
+asks where the master is). ``repoint`` moves the pool to another endpoint: its connections
+are closed (the calls in flight on them fail, those not yet written go to the new server).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jeex_cache.core.transport.connection import Connection, Limits
@@ -38,8 +46,13 @@ class NodePool:
         size: int = 2,
         limits: Limits | None = None,
         on_push: PushHandler | None = None,
+        on_trouble: Callable[[], None] | None = None,
+        before_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._on_trouble = on_trouble
+        self._before_connect = before_connect
+        self._repointing = False
         self.size = size
         self.limits = limits or Limits()
         self._on_push = on_push
@@ -74,6 +87,8 @@ class NodePool:
             self._submit(future, data, 1)
             reply = await future
             if isinstance(reply, Exception):
+                if self._on_trouble is not None and _is_readonly(reply):
+                    raise self._demoted()
                 if type(reply) is ConnectionLost and not reply.sent and attempt == 0:
                     continue
                 raise reply
@@ -93,6 +108,10 @@ class NodePool:
                     continue
                 raise replies
             result: list[Any] = replies
+            if self._on_trouble is not None:
+                for index, item in enumerate(result):
+                    if _is_readonly(item):
+                        result[index] = self._demoted()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -140,6 +159,8 @@ class NodePool:
     def _lost(self, connection: Connection) -> None:
         if connection in self.connections:
             self.connections.remove(connection)
+            if self._on_trouble is not None and not self._repointing and not self._closed:
+                self._on_trouble()
         if self._waiters and not self._closed:
             self._drain()  # to the others, or open a replacement
             if not self.connections and not self._connecting:
@@ -153,8 +174,11 @@ class NodePool:
 
     async def _connect(self) -> None:
         try:
+            if self._before_connect is not None:
+                await self._before_connect()  # may re-point the pool
+            endpoint = self.endpoint
             connection = await Connection.open(
-                self.endpoint,
+                endpoint,
                 self.limits,
                 on_push=self._on_push,
                 on_answered=self._answered,
@@ -163,6 +187,8 @@ class NodePool:
         except (ConnectError, ReplyError) as exc:
             self._connecting -= 1
             logger.debug("redis connect failed: %s", exc)
+            if self._on_trouble is not None and not self._closed:
+                self._on_trouble()
             if not self.connections and not self._connecting:
                 self._fail_waiters(exc)
             return
@@ -173,8 +199,33 @@ class NodePool:
         if self._closed:
             connection.close()
             return
+        if endpoint is not self.endpoint:  # re-pointed while connecting: not this server
+            connection.close()
+            if self._waiters and len(self.connections) + self._connecting < self.size:
+                self._grow()
+            return
         self.connections.append(connection)
         self._drain()
+
+    def repoint(self, endpoint: Endpoint) -> bool:
+        """Serve ``endpoint`` from now on (False: it is the current one already)."""
+        if endpoint == self.endpoint and endpoint.ssl is self.endpoint.ssl:
+            return False
+        self.endpoint = endpoint
+        self._repointing = True
+        try:
+            for connection in list(self.connections):
+                connection.close()
+        finally:
+            self._repointing = False
+        if self._waiters and not self._closed:
+            self._drain()
+        return True
+
+    def _demoted(self) -> ConnectError:
+        assert self._on_trouble is not None
+        self._on_trouble()
+        return ConnectError(f"redis at {self.endpoint.address} is read-only now (a replica)")
 
     def _fail_waiters(self, error: Exception) -> None:
         incident = object()
@@ -199,3 +250,7 @@ class NodePool:
         for connection in list(self.connections):
             connection.close()
         self._fail_waiters(ConnectError("the redis transport is closed"))
+
+
+def _is_readonly(reply: object) -> bool:
+    return type(reply) is ReplyError and str(reply).startswith("READONLY")
