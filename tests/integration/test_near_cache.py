@@ -183,7 +183,7 @@ async def test_an_entry_never_outlives_its_redis_ttl(executor: RedisExecutor) ->
     near = NearCache(1_000_000, lambda: now[0])
     assert executor.router is not None
     node = executor.router.nodes[0]
-    tracker = InvalidationTracker(near, [node.endpoint], "jeex:proj:", node.limits)
+    tracker = InvalidationTracker(near, lambda: [node.endpoint], "jeex:proj:", node.limits)
     tracker.start()
     inner = RedisProjectCacheRepository(executor)
     repo = NearCachedRepository(inner, executor, near, tracker)

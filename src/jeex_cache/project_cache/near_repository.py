@@ -181,7 +181,10 @@ def near_cached(inner: RedisProjectCacheRepository, backend: Backend) -> NearCac
     # A busy server may answer a PING late: a second is lenient enough not to flush the L1
     # for it, and still bounds how long a silent link (a partition) goes unnoticed.
     limits = dataclasses.replace(nodes[0].limits, deadline=max(nodes[0].limits.deadline, 1.0))
-    tracker = InvalidationTracker(near, [n.endpoint for n in nodes], prefix, limits)
+    router = executor.router
+    tracker = InvalidationTracker(
+        near, lambda: [node.endpoint for node in router.nodes], prefix, limits
+    )
     tracker.start()
     backend.on_close(tracker.close)
     return NearCachedRepository(inner, executor, near, tracker)

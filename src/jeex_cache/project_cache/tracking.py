@@ -11,6 +11,11 @@ The near cache serves only while every node's connection is tracking. A lost con
 suspends it at once (flushed, nothing served or stored); the tracker reconnects with backoff,
 and the near cache is flushed again and resumed once tracking is back. A PING every
 ``keepalive`` seconds lets the connection's deadline catch a server that went silent.
+
+The nodes are read from the router, not fixed at start: after a Sentinel failover (the pool
+re-pointed at the promoted master) or a cluster topology change, the tracker opens a tracking
+connection to each new node and drops those of nodes that are gone, checking every
+``keepalive`` seconds and at once when a connection is lost.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jeex_cache.core.transport import Connection, Endpoint, Limits, ReplyError, TransportError
@@ -87,6 +92,7 @@ class _Node:
 
     def _on_lost(self, connection: Connection) -> None:
         self._lost.set()
+        self.owner.changed.set()
         if self.up:
             self.up = False
             self.owner.node_down()
@@ -102,12 +108,13 @@ class _Node:
 
 
 class InvalidationTracker:
-    """Keeps ``near`` in step with Redis through one tracking connection per node."""
+    """Keeps ``near`` in step with Redis through one tracking connection per node of
+    ``endpoints()`` (the router's nodes, read again whenever the topology may have moved)."""
 
     def __init__(
         self,
         near: NearCache,
-        endpoints: Sequence[Endpoint],
+        endpoints: Callable[[], Sequence[Endpoint]],
         prefix: str,
         limits: Limits,
         *,
@@ -117,25 +124,55 @@ class InvalidationTracker:
         self.prefix = prefix
         self.limits = limits
         self.keepalive = keepalive
-        self._nodes = [_Node(self, endpoint) for endpoint in endpoints]
-        self._tasks: list[asyncio.Task[None]] = []
+        self.changed = asyncio.Event()
+        self._endpoints = endpoints
+        self._nodes: dict[str, tuple[_Node, asyncio.Task[None]]] = {}
+        self._supervisor: asyncio.Task[None] | None = None
         self._serving = asyncio.Event()
 
     def start(self) -> None:
         """Open the tracking connections in the background (the near cache serves once all
         of them track)."""
+        self._reconcile()
+        self._supervisor = asyncio.get_running_loop().create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), self.keepalive)
+            self.changed.clear()
+            self._reconcile()
+
+    def _reconcile(self) -> None:
+        """One tracking connection per current node: new nodes get one, gone nodes lose it."""
+        current = {_address(endpoint): endpoint for endpoint in self._endpoints()}
+        gone = [address for address in self._nodes if address not in current]
+        for address in gone:
+            node, task = self._nodes.pop(address)
+            task.cancel()
+            node.close()
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(node.run()) for node in self._nodes]
+        added = False
+        for address, endpoint in current.items():
+            if address not in self._nodes:
+                node = _Node(self, endpoint)
+                self._nodes[address] = (node, loop.create_task(node.run()))
+                added = True
+        if added:
+            self.node_down()  # a node not tracking yet: nothing served until it is
+        elif gone:
+            self.node_up()
 
     async def wait_serving(self) -> None:
         """Return once the near cache serves (every node tracking)."""
         await self._serving.wait()
 
     def node_up(self) -> None:
-        if all(node.up for node in self._nodes):
-            self.near.resume()
+        if self._nodes and all(node.up for node, _ in self._nodes.values()):
+            if not self.near.serving:
+                logger.info("near cache: invalidations flow; serving")
+                self.near.resume()
             self._serving.set()
-            logger.info("near cache: invalidations flow; serving")
 
     def node_down(self) -> None:
         if self.near.serving:
@@ -145,11 +182,18 @@ class InvalidationTracker:
 
     async def close(self) -> None:
         """Stop tracking; the near cache stops serving."""
-        for task in self._tasks:
+        tasks = [task for _, task in self._nodes.values()]
+        if self._supervisor is not None:
+            tasks.append(self._supervisor)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for node in self._nodes:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for node, _ in self._nodes.values():
             node.up = False
             node.close()
         self.near.suspend()
         self._serving.clear()
+
+
+def _address(endpoint: Endpoint) -> str:
+    return endpoint.address
