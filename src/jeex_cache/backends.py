@@ -133,6 +133,8 @@ SCHEMES: Mapping[str, str] = {  # scheme -> "module:function", an ``Opener``
     "redis": "jeex_cache._redis_backend:open_redis_backend",
     "rediss": "jeex_cache._redis_backend:open_redis_backend",
     "unix": "jeex_cache._redis_backend:open_redis_backend",
+    "redis+cluster": "jeex_cache._redis_backend:open_redis_backend",
+    "rediss+cluster": "jeex_cache._redis_backend:open_redis_backend",
 }
 
 

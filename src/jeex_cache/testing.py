@@ -25,7 +25,7 @@ from typing import Self
 
 from jeex_cache.core.errors import JeexCacheError
 
-__all__ = ["RedisServer", "RedisServerError", "free_port"]
+__all__ = ["RedisCluster", "RedisServer", "RedisServerError", "free_port", "key_count"]
 
 
 class RedisServerError(JeexCacheError):
@@ -209,3 +209,6 @@ def _make_certificates(directory: str) -> str:
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
     return os.path.join(directory, "ca.crt")
+
+
+from jeex_cache._testing_cluster import RedisCluster, key_count  # noqa: E402 (it needs RedisServer)

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-import redis
 
 from jeex_cache import (
     CacheManager,
@@ -19,6 +18,7 @@ from jeex_cache import (
     Settings,
 )
 from jeex_cache.rate_limit.memory import MemoryRateLimitRepository
+from jeex_cache.testing import key_count
 
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:
@@ -132,8 +132,7 @@ async def test_bad_input_is_refused_and_nothing_is_written(
         assert isinstance(repository, MemoryRateLimitRepository)
         assert repository.key_count == 0
     else:
-        with redis.Redis.from_url(settings.redis_url) as raw:
-            assert raw.dbsize() == 0
+        assert key_count(settings.redis_url) == 0
 
 
 @pytest.mark.parametrize(

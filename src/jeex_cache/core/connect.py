@@ -3,7 +3,9 @@
 ``create_transport`` builds the multiplexed connections every script and plain command shares;
 ``create_client`` a bounded redis-py pool of dedicated connections, for the commands that
 block or change a connection's state. Both read a ``ConnectionSettings``: ``config.Settings``
-is one, and core imports no configuration module.
+is one, and core imports no configuration module. A ``redis+cluster://`` URL gives a
+``ClusterRouter`` (one pool per master, each with its own lazily made redis-py client), and
+``create_client`` then connects to the first seed node.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from jeex_cache.core.errors import ConfigurationError
-from jeex_cache.core.transport import Limits, NodePool, Router, SingleNode, parse_url
+from jeex_cache.core.transport import (
+    CLUSTER_SCHEMES,
+    ClusterRouter,
+    Endpoint,
+    Limits,
+    NodePool,
+    Router,
+    SingleNode,
+    node_url,
+    parse_cluster_url,
+    parse_url,
+)
 
 __all__ = ["ConnectionSettings", "create_client", "create_transport"]
 
@@ -48,8 +61,21 @@ def create_client(
     """A redis-py client for dedicated connections: at most ``REDIS_MAX_CONNECTIONS`` (or
     ``max_connections``), no driver-level retries (retries belong to our resilience layer)."""
     assert settings.redis_url is not None
+    url = settings.redis_url
+    if _is_cluster(url):
+        seed = _cluster_seeds(url)[0]
+        url = node_url(url, seed.host, seed.port)
+    return _client(settings, url, max_connections, socket_timeout)
+
+
+def _client(
+    settings: ConnectionSettings,
+    url: str,
+    max_connections: int | None = None,
+    socket_timeout: float | None = None,
+) -> aioredis.Redis:
     pool = aioredis.ConnectionPool.from_url(
-        settings.redis_url,
+        url,
         max_connections=max_connections or settings.redis_max_connections,
         socket_timeout=socket_timeout or settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_connect_timeout,
@@ -60,14 +86,33 @@ def create_client(
 
 def create_transport(settings: ConnectionSettings) -> Router:
     """The multiplexed connections to ``settings.redis_url`` (not connected yet)."""
-    assert settings.redis_url is not None
-    try:
-        endpoint = parse_url(settings.redis_url)
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+    url = settings.redis_url
+    assert url is not None
     limits = Limits(
         deadline=settings.redis_command_timeout or settings.redis_socket_timeout,
         connect_timeout=settings.redis_connect_timeout,
         max_inflight=settings.redis_max_inflight,
     )
-    return SingleNode(NodePool(endpoint, size=settings.redis_multiplex_connections, limits=limits))
+    size = settings.redis_multiplex_connections
+    if _is_cluster(url):
+
+        def client(host: str, port: int) -> aioredis.Redis:
+            return _client(settings, node_url(url, host, port))
+
+        return ClusterRouter(_cluster_seeds(url), size=size, limits=limits, client_factory=client)
+    try:
+        endpoint = parse_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+    return SingleNode(NodePool(endpoint, size=size, limits=limits))
+
+
+def _is_cluster(url: str) -> bool:
+    return url.partition("://")[0] in CLUSTER_SCHEMES
+
+
+def _cluster_seeds(url: str) -> tuple[Endpoint, ...]:
+    try:
+        return parse_cluster_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None

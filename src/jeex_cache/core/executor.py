@@ -6,6 +6,10 @@ batches run on our multiplexed transport (``jeex_cache.core.transport``): a few 
 shared by every caller. Commands that block or change a connection's state (BLPOP, SUBSCRIBE,
 MULTI, SELECT...) never go there: they run on redis-py, on a bounded pool of dedicated
 connections (``REDIS_MAX_CONNECTIONS``), as does an executor built without a transport.
+
+On a cluster (a ``ClusterRouter``) every call goes to the node of its first key (a script's
+``keys[0]``, a command's ``args[1]``), redirects followed by the router; a batch is one
+pipeline per node, and dedicated commands use that node's own redis-py client.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
-from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
+from jeex_cache.core.transport import (
+    ClusterRouter,
+    NodePool,
+    ReplyError,
+    Router,
+    TransportError,
+    encode,
+)
 
 __all__ = ["RedisExecutor"]
 
@@ -57,7 +68,8 @@ class RedisExecutor:
         self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
-        self._node = router.route(None) if router is not None else None
+        self._cluster = router if isinstance(router, ClusterRouter) else None
+        self._node = router.route(None) if router is not None and self._cluster is None else None
         self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
         self._dedicated_max = max_in_flight
         self._incident: object = None
@@ -79,6 +91,18 @@ class RedisExecutor:
     def _node_for(self, key: str | None) -> NodePool:
         assert self.router is not None
         return self._node if self._node is not None else self.router.route(key)
+
+    @property
+    def sharded(self) -> bool:
+        """On a cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), keys routed by slot."""
+        return self._cluster is not None
+
+    def dedicated_client(self, key: str | None) -> aioredis.Redis:
+        """The redis-py client (dedicated connections) of the node serving ``key``; on a
+        standalone server ``client``. For blocking and pub/sub commands."""
+        if self._cluster is None:
+            return self.client
+        return cast(aioredis.Redis, self._cluster.client_for(key))
 
     # -- breaker bookkeeping ---------------------------------------------------------------
 
@@ -122,6 +146,8 @@ class RedisExecutor:
         try:
             if self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
+            elif self._cluster is not None:
+                reply = await self._cluster_script(self._cluster, script, keys, args)
             else:
                 node = self._node_for(keys[0] if keys else None)
                 try:
@@ -142,6 +168,24 @@ class RedisExecutor:
         self._succeeded()
         return reply if decode is None else decode(reply)
 
+    async def _cluster_script(
+        self,
+        cluster: ClusterRouter,
+        script: LuaScript,
+        keys: Sequence[str],
+        args: Sequence[EncodedArg],
+    ) -> Any:
+        key = keys[0] if keys else None
+        try:
+            return await cluster.execute(
+                key, encode(("EVALSHA", script.sha, len(keys), *keys, *args))
+            )
+        except ReplyError as exc:
+            if not exc.is_noscript:  # a promoted replica: SCRIPT LOAD is not replicated
+                raise
+            data = encode(("EVAL", script.source, len(keys), *keys, *args))
+            return await cluster.execute(key, data)
+
     async def _dedicated_script(
         self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
     ) -> Any:
@@ -155,10 +199,16 @@ class RedisExecutor:
         name = args[0]
         self._admit()
         try:
+            key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
             if self.router is None or (isinstance(name, str) and name.upper() in DEDICATED):
-                reply = await self._execute(*args)
+                if self._cluster is None:
+                    reply = await self._execute(*args)
+                else:
+                    client = self.dedicated_client(key)
+                    reply = await cast(Callable[..., Awaitable[Any]], client.execute_command)(*args)
+            elif self._cluster is not None:
+                reply = shape(name, await self._cluster.execute(key, encode(args)))
             else:
-                key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
                 reply = shape(name, await self._node_for(key).execute(encode(args)))
         except (TransportError, ReplyError, RedisError, OSError) as exc:
             raise self._failed(exc, str(name)) from exc
@@ -211,6 +261,9 @@ class RedisExecutor:
         try:
             if self.router is None:
                 results = await self._dedicated_pipeline(calls)
+            elif self._cluster is not None:
+                keyed = [(_first_key(call), encode(_command(call))) for call in calls]
+                results = await self._cluster.execute_keyed(keyed)
             else:
                 first = calls[0]
                 key = first.keys[0] if isinstance(first, ScriptCall) and first.keys else None
@@ -255,6 +308,12 @@ def _command(call: ScriptCall | Command) -> Command:
         keys = call.keys
         return ("EVALSHA", call.script.sha, len(keys), *keys, *call.args)
     return call
+
+
+def _first_key(call: ScriptCall | Command) -> str | None:
+    if isinstance(call, ScriptCall):
+        return call.keys[0] if call.keys else None
+    return call[1] if len(call) > 1 and isinstance(call[1], str) else None
 
 
 def _is_noscript(result: Any) -> bool:
