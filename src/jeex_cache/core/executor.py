@@ -26,6 +26,7 @@ from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.transport import (
+    ClusterError,
     ClusterRouter,
     NodePool,
     ReplyError,
@@ -120,6 +121,9 @@ class RedisExecutor:
         if isinstance(exc, ReplyError | ResponseError):
             self.breaker.record_success()  # the server answered: it is up
             return BackendError(f"redis {operation} failed: {exc}", transient=False)
+        if isinstance(exc, ClusterError):  # the cluster answered, settling: retry, no outage
+            self.breaker.release_probe()
+            return BackendError(f"redis {operation} failed: {exc}")
         incident = getattr(exc, "incident", exc)
         if incident is not self._incident:
             self._incident = incident

@@ -111,6 +111,8 @@ def _where(url: str | None) -> str:
     parts = urlsplit(url or "")
     if parts.scheme == "unix":
         return f"unix://{parts.path}"
+    if parts.scheme.endswith("+cluster"):  # the seed nodes
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     try:
         port = parts.port
     except ValueError:

@@ -9,15 +9,18 @@ masters, replicas). A command goes to the owner of its first key's slot. Redirec
   of the target node, once, and the map is left alone;
 - ``TRYAGAIN`` / ``CLUSTERDOWN``: a short backoff, then again, within the command deadline.
 
-At most ``MAX_REDIRECTS`` of them per command, then ``ClusterError`` (transient, as a lost
-connection is). A lost connection also schedules a refresh. Refreshes are rate-limited: a storm
-of errors costs one ``CLUSTER SLOTS`` per ``refresh_interval``, the last trigger always served.
+At most ``MAX_REDIRECTS`` MOVED/ASK per command, and TRYAGAIN/CLUSTERDOWN only within the
+deadline; then ``ClusterError`` (transient, as a lost connection is, but no outage: the
+executor's breaker does not count it). A lost connection also schedules a refresh. Refreshes
+are rate-limited: a storm of errors costs one ``CLUSTER SLOTS`` per ``refresh_interval``, the
+last trigger always served.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -72,6 +75,7 @@ class ClusterRouter:
         self._last_refresh = float("-inf")
         self._closed = False
         self.refreshes = 0  # completed CLUSTER SLOTS refreshes (for tests and metrics)
+        self.redirects: Counter[str] = Counter()  # MOVED, ASK, TRYAGAIN... replies seen
 
     # -- the Router protocol ---------------------------------------------------------------
 
@@ -158,10 +162,13 @@ class ClusterRouter:
     ) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.deadline
-        delay = 0.01
-        for _ in range(MAX_REDIRECTS):
+        delay, redirects = 0.005, 0
+        while redirects < MAX_REDIRECTS:
             asking = False
             code = error.code
+            self.redirects[code] += 1
+            if code in ("MOVED", "ASK"):
+                redirects += 1
             if code == "MOVED":
                 slot, target = _redirect(error, pool)
                 pool = self._slots[slot] = self._pool(target)
@@ -173,7 +180,7 @@ class ClusterRouter:
                 if loop.time() + delay > deadline:
                     break
                 await asyncio.sleep(delay)
-                delay *= 2
+                delay = min(delay * 2, 0.05)
                 pool = self.route(key)
             try:
                 if not asking:
@@ -189,7 +196,7 @@ class ClusterRouter:
             except TransportError:
                 self.refresh_soon()
                 raise
-        raise ClusterError(f"the cluster did not settle: {error.code} after {MAX_REDIRECTS} tries")
+        raise ClusterError(f"the cluster did not settle in time: {error.code}")
 
     # -- dedicated connections -------------------------------------------------------------
 
