@@ -75,7 +75,9 @@ class RedisCluster:
 
     @classmethod
     def start(cls, masters: int = 3, replicas: int = 1, node_timeout: int = 1000) -> RedisCluster:
-        """Start the nodes, create the cluster and wait until it serves every slot."""
+        """Start the nodes, create the cluster and wait until it serves every slot.
+
+        ``masters=1, replicas=0``: one cluster-mode node that serves every slot."""
         cli = shutil.which("redis-cli")
         if cli is None:
             raise RedisServerError("a test cluster needs redis-cli on PATH")
@@ -90,11 +92,15 @@ class RedisCluster:
                     "--cluster-node-timeout", str(node_timeout), port=port,
                 ))  # fmt: skip
             addresses = [f"127.0.0.1:{server.port}" for server in servers]
-            subprocess.run(
-                [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(replicas),
-                 "--cluster-yes"],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
+            if len(servers) == 1:  # redis-cli wants 3 masters: one node takes every slot
+                with redis.Redis(port=servers[0].port) as client:
+                    client.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)
+            else:
+                subprocess.run(
+                    [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(replicas),
+                     "--cluster-yes"],
+                    check=True, capture_output=True, timeout=60,
+                )  # fmt: skip
         except BaseException:
             for server in servers:
                 server.stop()

@@ -20,6 +20,14 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from jeex_cache.core._calls import (
+    DEDICATED,
+    call_name,
+    command_of,
+    encoded,
+    first_key,
+    is_noscript,
+)
 from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError
@@ -36,13 +44,6 @@ from jeex_cache.core.transport import (
 )
 
 __all__ = ["RedisExecutor"]
-
-# Never on a shared connection: they block it, or change its state for everyone on it.
-DEDICATED = frozenset({
-    "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
-    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH",
-    "UNWATCH", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT", "QUIT",
-})  # fmt: skip
 
 
 class RedisExecutor:
@@ -150,8 +151,17 @@ class RedisExecutor:
         try:
             if self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
-            elif self._cluster is not None:
-                reply = await self._cluster_script(self._cluster, script, keys, args)
+            elif (cluster := self._cluster) is not None:
+                key = keys[0] if keys else None
+                try:
+                    reply = await cluster.execute(
+                        key, encode(("EVALSHA", script.sha, len(keys), *keys, *args))
+                    )
+                except ReplyError as exc:
+                    if not exc.is_noscript:  # a promoted replica: SCRIPT LOAD is not replicated
+                        raise
+                    data = encode(("EVAL", script.source, len(keys), *keys, *args))
+                    reply = await cluster.execute(key, data)
             else:
                 node = self._node_for(keys[0] if keys else None)
                 try:
@@ -171,24 +181,6 @@ class RedisExecutor:
             raise
         self._succeeded()
         return reply if decode is None else decode(reply)
-
-    async def _cluster_script(
-        self,
-        cluster: ClusterRouter,
-        script: LuaScript,
-        keys: Sequence[str],
-        args: Sequence[EncodedArg],
-    ) -> Any:
-        key = keys[0] if keys else None
-        try:
-            return await cluster.execute(
-                key, encode(("EVALSHA", script.sha, len(keys), *keys, *args))
-            )
-        except ReplyError as exc:
-            if not exc.is_noscript:  # a promoted replica: SCRIPT LOAD is not replicated
-                raise
-            data = encode(("EVAL", script.source, len(keys), *keys, *args))
-            return await cluster.execute(key, data)
 
     async def _dedicated_script(
         self, script: LuaScript, keys: Sequence[str], args: Sequence[EncodedArg]
@@ -240,7 +232,7 @@ class RedisExecutor:
         if not calls:
             return []
         results = await self._pipeline(calls)
-        missing = [i for i, result in enumerate(results) if _is_noscript(result)]
+        missing = [i for i, result in enumerate(results) if is_noscript(result)]
         if missing:
             await self.load(*{cast(ScriptCall, calls[i]).script for i in missing})
             retried = await self._pipeline([calls[i] for i in missing])
@@ -250,7 +242,7 @@ class RedisExecutor:
             call = calls[i]
             if isinstance(result, Exception):
                 error = BackendError(
-                    f"redis {_call_name(call)} failed: {result}",
+                    f"redis {call_name(call)} failed: {result}",
                     transient=not isinstance(result, ReplyError | ResponseError),
                 )
                 if raise_on_error:
@@ -266,12 +258,12 @@ class RedisExecutor:
             if self.router is None:
                 results = await self._dedicated_pipeline(calls)
             elif self._cluster is not None:
-                keyed = [(_first_key(call), encode(_command(call))) for call in calls]
+                keyed = [(first_key(call), encoded(call)) for call in calls]
                 results = await self._cluster.execute_keyed(keyed)
             else:
                 first = calls[0]
                 key = first.keys[0] if isinstance(first, ScriptCall) and first.keys else None
-                data = b"".join(encode(_command(call)) for call in calls)
+                data = b"".join(encoded(call) for call in calls)
                 results = await self._node_for(key).execute_many(data, len(calls))
         except (TransportError, RedisError, OSError) as exc:
             raise self._failed(exc, "pipeline") from exc
@@ -285,7 +277,7 @@ class RedisExecutor:
         async with self.client.pipeline(transaction=False) as pipe:
             queue = cast(Callable[..., object], pipe.execute_command)
             for call in calls:
-                queue(*_command(call))
+                queue(*command_of(call))
             return list(await pipe.execute(raise_on_error=False))
 
     async def load(self, *scripts: LuaScript) -> None:
@@ -305,26 +297,3 @@ class RedisExecutor:
                     self.breaker.release_probe()
                     raise
                 self._succeeded()
-
-
-def _command(call: ScriptCall | Command) -> Command:
-    if isinstance(call, ScriptCall):
-        keys = call.keys
-        return ("EVALSHA", call.script.sha, len(keys), *keys, *call.args)
-    return call
-
-
-def _first_key(call: ScriptCall | Command) -> str | None:
-    if isinstance(call, ScriptCall):
-        return call.keys[0] if call.keys else None
-    return call[1] if len(call) > 1 and isinstance(call[1], str) else None
-
-
-def _is_noscript(result: Any) -> bool:
-    return isinstance(result, NoScriptError) or (
-        isinstance(result, ReplyError) and result.is_noscript
-    )
-
-
-def _call_name(call: ScriptCall | Command) -> str:
-    return call.script.name if isinstance(call, ScriptCall) else str(call[0])

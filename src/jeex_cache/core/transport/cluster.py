@@ -100,6 +100,7 @@ class ClusterRouter:
         self._closed = True
         if self._refresh_task is not None:
             self._refresh_task.cancel()
+            await asyncio.gather(self._refresh_task, return_exceptions=True)
         pools, self._pools, self._masters = list(self._pools.values()), {}, ()
         await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
         clients, self._clients = list(self._clients.values()), {}
