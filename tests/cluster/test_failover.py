@@ -63,7 +63,7 @@ def promoted(cluster: RedisCluster, killed: int, within: float = 30.0) -> float:
     while time.monotonic() < deadline:
         try:
             masters = cluster.masters()
-        except Exception:  # noqa: BLE001 - a node busy failing over: ask again
+        except Exception:  # a node busy failing over: ask again
             masters = []
         if len(masters) == 3 and killed not in masters:
             return time.monotonic()

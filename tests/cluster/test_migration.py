@@ -15,7 +15,7 @@ import pytest
 from jeex_cache import CacheManager, RateLimitConfig, Settings
 from jeex_cache.core.transport import key_slot
 from jeex_cache.testing import RedisCluster
-from tests.cluster.conftest import ids_in_slot, move_slot, router_of, wait_for
+from tests.cluster.conftest import executor_of, ids_in_slot, move_slot, router_of, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,19 @@ async def test_a_moved_slot_is_followed_and_remembered(
     assert await cache.cache_project_data(project, {"v": 2})
     assert await cache.get_project_data(project) == {"v": 2}
     assert not cache.failure_tracker.failures
+
+
+async def test_a_batch_with_a_moved_slot_resends_only_its_calls(
+    cache: CacheManager, moving: RedisCluster
+) -> None:
+    executor = executor_of(cache)
+    keys = [f"jeex:test:{{{uuid4()}}}" for _ in range(12)]
+    assert await executor.batch([("SET", key, key) for key in keys]) == [b"OK"] * 12
+    slot = key_slot(keys[0])
+    await asyncio.to_thread(move_slot, moving, slot, another_master(moving, slot))
+    moved = router_of(cache).redirects["MOVED"]
+    assert await executor.batch([("GET", key) for key in keys]) == [k.encode() for k in keys]
+    assert router_of(cache).redirects["MOVED"] == moved + 1
 
 
 async def test_a_slot_migrating_under_load_costs_retries_not_errors(

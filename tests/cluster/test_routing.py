@@ -64,3 +64,13 @@ async def test_a_flushed_script_cache_costs_one_eval_per_node(
     assert all(await asyncio.gather(*(cache.cache_project_data(p, 1) for p in projects)))
     assert await asyncio.gather(*(cache.get_project_data(p) for p in projects)) == [1] * 30
     assert not cache.failure_tracker.failures
+
+
+async def test_a_storm_of_errors_costs_one_refresh(cache: CacheManager) -> None:
+    router = router_of(cache)
+    await asyncio.sleep(0.3)  # past the refresh interval of the start-up refresh
+    before = router.refreshes
+    for _ in range(200):
+        router.refresh_soon()
+    await asyncio.sleep(0.5)
+    assert router.refreshes == before + 1
