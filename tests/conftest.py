@@ -1,8 +1,9 @@
 """Shared fixtures: real redis-server processes on free loopback ports, and the backend matrix.
 
-Every test that takes ``manager`` runs once per backend (memory, redis): that is the
-contract suite. ``elapse(seconds)`` moves time: the manual clock on memory, real time on
-Redis (whose clock cannot be moved), so expiry tests keep their TTLs short.
+Every test that takes ``manager`` runs once per backend (memory, redis, cluster): that is
+the contract suite (cluster: a session-wide 3-master + 3-replica Redis Cluster).
+``elapse(seconds)`` moves time: the manual clock on memory, real time on Redis (whose clock
+cannot be moved), so expiry tests keep their TTLs short.
 """
 
 from __future__ import annotations
@@ -16,10 +17,52 @@ import redis.sentinel
 
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.core.transport.sentinel_url import parse_sentinel_url
-from jeex_cache.testing import RedisServer, SentinelSet
+from jeex_cache.testing import RedisCluster, RedisServer, SentinelSet
 
 BACKENDS = ["memory", "redis"]
 BACKENDS += ["sentinel"]  # a master, a replica and three sentinels (redis+sentinel://)
+BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
+
+# Contract tests that fail on a cluster until their capability's keys share one slot (the
+# tasks rework; project-cache tags and sessions). xfail(strict=False) on "cluster" only; the
+# lead removes entries as the fixes merge. Entries are node-ID prefixes.
+PENDING_ON_CLUSTER: list[str] = [
+    "tests/contract/test_tasks.py",
+    "tests/contract/test_task_progress.py",
+    "tests/contract/test_worker_guarded.py",
+    "tests/contract/test_no_secrets.py::test_no_session_id_in_spans_logs_or_metrics",  # tasks
+    # project_set.lua names the cross-project tag registry (another slot): CROSSSLOT
+    "tests/contract/test_edges.py::test_reasons_that_could_forge_a_log_line_are_refused",
+    "tests/contract/test_isolation.py::test_invalidating_a_project_keeps_other_projects_tags",
+    "tests/contract/test_isolation.py::test_random_operations_on_one_project_never_touch",
+    "tests/contract/test_observability.py::test_cleanup_expired_entries",  # + SCAN per node
+    "tests/contract/test_project_cache.py::test_expired_entries_are_not_counted_as_invalidated",
+    "tests/contract/test_project_cache.py::test_invalidate_by_tag_across_projects",
+    "tests/contract/test_project_cache.py::test_invalidate_project_removes_everything",
+    "tests/contract/test_project_cache.py::test_project_tag_invalidates_dependants_in_other",
+    "tests/contract/test_project_cache.py::test_rewrite_without_a_tag_leaves_the_tag",
+    "tests/contract/test_project_cache.py::test_tag_index_outlives_its_longest_entry",
+    "tests/contract/test_project_cache.py::test_view_entry_carries_version_and_tags",
+    "tests/contract/test_project_cache.py::test_view_invalidates_a_tag_in_its_project_only",
+    "tests/contract/test_reads_and_views.py::test_every_session_operation_is_denied_outside",
+    "tests/contract/test_sessions.py::test_grant_and_revoke_apply_to_the_next_call",
+    "tests/contract/test_sessions.py::test_tag_invalidation_through_a_session_stays_in_its",
+    "tests/web/test_progress_sse.py::test_the_stream_of_a_task_ends_with_the_task",  # tasks
+    "tests/web/test_app.py::test_put_get_delete_round_trip",
+    "tests/web/test_app.py::test_tag_invalidation_spans_projects",
+    "tests/web/test_sessions.py::test_a_project_outside_the_session_is_403_and_untouched",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the ``PENDING_ON_CLUSTER`` tests xfail on the cluster backend."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("backend") != "cluster":
+            continue
+        if any(item.nodeid.startswith(entry) for entry in PENDING_ON_CLUSTER):
+            item.add_marker(pytest.mark.xfail(reason="pending on a cluster", strict=False))
+
 
 Elapse = Callable[[float], Awaitable[None]]
 
@@ -58,12 +101,27 @@ def sentinel_url(sentinel_set: SentinelSet) -> str:
     return sentinel_set.url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """One 3-master + 3-replica cluster for the session's contract tests (flushed per test)."""
+    with RedisCluster.start() as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def redis_url(redis_server: RedisServer, request: pytest.FixtureRequest) -> str:
-    """The shared server's URL, flushed (on the ``sentinel`` backend: the Sentinel set's)."""
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "sentinel":
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The shared server's URL, flushed; on the ``sentinel`` backend the Sentinel set's, on
+    the ``cluster`` backend the shared cluster's."""
+    callspec = getattr(request.node, "callspec", None)
+    backend = None if callspec is None else callspec.params.get("backend")
+    if backend == "sentinel":
         url: str = request.getfixturevalue("sentinel_url")
         return url
+    if backend == "cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    redis_server: RedisServer = request.getfixturevalue("redis_server")
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
     return redis_server.url
@@ -84,7 +142,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
-    """Settings selecting ``backend`` (a flushed redis-server for redis)."""
+    """Settings selecting ``backend`` (a flushed redis-server for redis, the flushed cluster
+    for cluster)."""
     if backend == "memory":
         return Settings(redis_url=None)
     return Settings(redis_url=request.getfixturevalue("redis_url"))

@@ -21,8 +21,9 @@ logger = logging.getLogger("jeex_cache.redis")
 
 async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
     """Connect to ``settings.redis_url`` and load the scripts (``backends.SCHEMES``: ``redis``,
-    ``rediss``, ``unix``, ``redis+sentinel``, ``rediss+sentinel``). ``clock`` is unused:
-    Redis reads its own.
+    ``rediss``, ``unix``, ``redis+sentinel``/``rediss+sentinel`` with a ``SentinelRouter`` and
+    ``redis+cluster``/``rediss+cluster`` with a ``ClusterRouter``). ``clock`` is unused: Redis
+    reads its own.
 
     An unreachable server is not fatal: the backend starts degraded (the failure policy
     applies per call), the transport connects on first use and scripts are loaded then.

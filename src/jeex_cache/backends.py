@@ -135,6 +135,8 @@ SCHEMES: Mapping[str, str] = {  # scheme -> "module:function", an ``Opener``
     "unix": "jeex_cache._redis_backend:open_redis_backend",
     "redis+sentinel": "jeex_cache._redis_backend:open_redis_backend",
     "rediss+sentinel": "jeex_cache._redis_backend:open_redis_backend",
+    "redis+cluster": "jeex_cache._redis_backend:open_redis_backend",
+    "rediss+cluster": "jeex_cache._redis_backend:open_redis_backend",
 }
 
 

@@ -21,6 +21,7 @@ __all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 
 BACKEND_SCHEMES = frozenset({"memory", "redis", "rediss", "unix"})
 BACKEND_SCHEMES |= {"redis+sentinel", "rediss+sentinel"}
+BACKEND_SCHEMES |= {"redis+cluster", "rediss+cluster"}  # Redis Cluster (seed nodes)
 # Probes, the scraper and the API docs: never counted by the reference service's default limit.
 DEFAULT_EXEMPT_PATHS = (
     "/health",

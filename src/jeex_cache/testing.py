@@ -25,7 +25,14 @@ from typing import Self
 
 from jeex_cache.core.errors import JeexCacheError
 
-__all__ = ["RedisServer", "RedisServerError", "SentinelSet", "free_port"]
+__all__ = [
+    "RedisCluster",
+    "RedisServer",
+    "RedisServerError",
+    "SentinelSet",
+    "free_port",
+    "key_count",
+]
 
 
 class RedisServerError(JeexCacheError):
@@ -211,4 +218,6 @@ def _make_certificates(directory: str) -> str:
     return os.path.join(directory, "ca.crt")
 
 
-from jeex_cache._testing_sentinel import SentinelSet  # noqa: E402 - it builds on RedisServer
+# The topologies build on RedisServer, hence imported last.
+from jeex_cache._testing_cluster import RedisCluster, key_count  # noqa: E402
+from jeex_cache._testing_sentinel import SentinelSet  # noqa: E402

@@ -3,7 +3,10 @@
 ``create_transport`` builds the multiplexed connections every script and plain command shares;
 ``create_client`` a bounded redis-py pool of dedicated connections, for the commands that
 block or change a connection's state. Both read a ``ConnectionSettings``: ``config.Settings``
-is one, and core imports no configuration module.
+is one, and core imports no configuration module. A ``redis+cluster://`` URL gives a
+``ClusterRouter`` (one pool per master, each with its own lazily made redis-py client), and
+``create_client`` then connects to the first seed node. A ``redis+sentinel://`` URL gives
+a ``SentinelRouter`` (the master the sentinels name) and a redis-py ``Sentinel`` client.
 """
 
 from __future__ import annotations
@@ -16,7 +19,18 @@ from redis.backoff import NoBackoff
 
 from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.core.sentinel_client import sentinel_client
-from jeex_cache.core.transport import Limits, NodePool, Router, SingleNode, parse_url
+from jeex_cache.core.transport import (
+    CLUSTER_SCHEMES,
+    ClusterRouter,
+    Endpoint,
+    Limits,
+    NodePool,
+    Router,
+    SingleNode,
+    node_url,
+    parse_cluster_url,
+    parse_url,
+)
 from jeex_cache.core.transport.sentinel import SentinelRouter
 from jeex_cache.core.transport.sentinel_url import SentinelConfig, parse_sentinel_url
 
@@ -52,18 +66,30 @@ def create_client(
 ) -> aioredis.Redis:
     """A redis-py client for dedicated connections: at most ``REDIS_MAX_CONNECTIONS`` (or
     ``max_connections``), no driver-level retries (retries belong to our resilience layer)."""
-    assert settings.redis_url is not None
-    sentinel = _sentinel_config(settings.redis_url)
-    if sentinel is not None:  # its read timeout covers a durable write's WAIT
-        wait = settings.redis_socket_timeout + settings.redis_wait_timeout / 1000
+    url = settings.redis_url
+    assert url is not None
+    sentinel = _sentinel_config(url)
+    if sentinel is not None:
         return sentinel_client(
             sentinel,
             max_connections=max_connections or settings.redis_max_connections,
-            socket_timeout=socket_timeout or wait,
+            socket_timeout=socket_timeout or _covering_wait(settings),
             connect_timeout=settings.redis_connect_timeout,
         )
+    if _is_cluster(url):
+        seed = _cluster_seeds(url)[0]
+        url = node_url(url, seed.host, seed.port)
+    return _client(settings, url, max_connections, socket_timeout)
+
+
+def _client(
+    settings: ConnectionSettings,
+    url: str,
+    max_connections: int | None = None,
+    socket_timeout: float | None = None,
+) -> aioredis.Redis:
     pool = aioredis.ConnectionPool.from_url(
-        settings.redis_url,
+        url,
         max_connections=max_connections or settings.redis_max_connections,
         socket_timeout=socket_timeout or settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_connect_timeout,
@@ -72,22 +98,37 @@ def create_client(
     return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
 
 
+def _covering_wait(settings: ConnectionSettings) -> float:
+    """A read timeout that covers a durable write's WAIT (replicated topologies)."""
+    return settings.redis_socket_timeout + settings.redis_wait_timeout / 1000
+
+
 def create_transport(settings: ConnectionSettings) -> Router:
     """The multiplexed connections to ``settings.redis_url`` (not connected yet)."""
-    assert settings.redis_url is not None
-    sentinel = _sentinel_config(settings.redis_url)
-    try:
-        endpoint = parse_url(settings.redis_url) if sentinel is None else sentinel.master
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+    url = settings.redis_url
+    assert url is not None
     limits = Limits(
         deadline=settings.redis_command_timeout or settings.redis_socket_timeout,
         connect_timeout=settings.redis_connect_timeout,
         max_inflight=settings.redis_max_inflight,
     )
+    size = settings.redis_multiplex_connections
+    sentinel = _sentinel_config(url)
     if sentinel is not None:
-        return SentinelRouter(sentinel, size=settings.redis_multiplex_connections, limits=limits)
-    return SingleNode(NodePool(endpoint, size=settings.redis_multiplex_connections, limits=limits))
+        return SentinelRouter(sentinel, size=size, limits=limits)
+    if _is_cluster(url):
+
+        def client(host: str, port: int) -> aioredis.Redis:
+            return _client(
+                settings, node_url(url, host, port), socket_timeout=_covering_wait(settings)
+            )
+
+        return ClusterRouter(_cluster_seeds(url), size=size, limits=limits, client_factory=client)
+    try:
+        endpoint = parse_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+    return SingleNode(NodePool(endpoint, size=size, limits=limits))
 
 
 def _sentinel_config(url: str) -> SentinelConfig | None:
@@ -95,5 +136,16 @@ def _sentinel_config(url: str) -> SentinelConfig | None:
         return None
     try:
         return parse_sentinel_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None
+
+
+def _is_cluster(url: str) -> bool:
+    return url.partition("://")[0] in CLUSTER_SCHEMES
+
+
+def _cluster_seeds(url: str) -> tuple[Endpoint, ...]:
+    try:
+        return parse_cluster_url(url)
     except ValueError as exc:
         raise ConfigurationError(f"invalid configuration: REDIS_URL: {exc}") from None

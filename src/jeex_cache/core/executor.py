@@ -6,6 +6,10 @@ batches run on our multiplexed transport (``jeex_cache.core.transport``): a few 
 shared by every caller. Commands that block or change a connection's state (BLPOP, SUBSCRIBE,
 MULTI, SELECT...) never go there: they run on redis-py, on a bounded pool of dedicated
 connections (``REDIS_MAX_CONNECTIONS``), as does an executor built without a transport.
+
+On a cluster (a ``ClusterRouter``) every call goes to the node of its first key (a script's
+``keys[0]``, a command's ``args[1]``), redirects followed by the router; a batch is one
+pipeline per node, and dedicated commands use that node's own redis-py client.
 """
 
 from __future__ import annotations
@@ -16,22 +20,31 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from jeex_cache.core._calls import (
+    DEDICATED,
+    call_name,
+    command_of,
+    encoded,
+    first_key,
+    is_noscript,
+)
 from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
-from jeex_cache.core.transport import NodePool, ReplyError, Router, TransportError, encode
+from jeex_cache.core.transport import (
+    ClusterError,
+    ClusterRouter,
+    NodePool,
+    ReplyError,
+    Router,
+    TransportError,
+    encode,
+)
 
 __all__ = ["RedisExecutor"]
-
-# Never on a shared connection: they block it, or change its state for everyone on it.
-DEDICATED = frozenset({
-    "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
-    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH",
-    "UNWATCH", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT", "QUIT",
-})  # fmt: skip
 
 
 class RedisExecutor:
@@ -63,7 +76,8 @@ class RedisExecutor:
         self.keys = KeySpace(namespace)
         self.breaker = breaker
         self.router = router
-        self._node = router.route(None) if router is not None else None
+        self._cluster = router if isinstance(router, ClusterRouter) else None
+        self._node = router.route(None) if router is not None and self._cluster is None else None
         self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
         self._dedicated_max = max_in_flight
         self._incident: object = None
@@ -82,13 +96,21 @@ class RedisExecutor:
             return self._dedicated_max
         return sum(node.size * node.limits.max_inflight for node in self.router.nodes)
 
-    def dedicated_client(self, key: str | None) -> aioredis.Redis:
-        """The redis-py client (dedicated connections) of the node serving ``key``."""
-        return self.client
-
     def _node_for(self, key: str | None) -> NodePool:
         assert self.router is not None
         return self._node if self._node is not None else self.router.route(key)
+
+    @property
+    def sharded(self) -> bool:
+        """On a cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), keys routed by slot."""
+        return self._cluster is not None
+
+    def dedicated_client(self, key: str | None) -> aioredis.Redis:
+        """The redis-py client (dedicated connections) of the node serving ``key``; on a
+        standalone server ``client``. For blocking and pub/sub commands."""
+        if self._cluster is None:
+            return self.client
+        return cast(aioredis.Redis, self._cluster.client_for(key))
 
     # -- breaker bookkeeping ---------------------------------------------------------------
 
@@ -106,6 +128,9 @@ class RedisExecutor:
         if isinstance(exc, ReplyError | ResponseError):
             self.breaker.record_success()  # the server answered: it is up
             return BackendError(f"redis {operation} failed: {exc}", transient=False)
+        if isinstance(exc, ClusterError):  # the cluster answered, settling: retry, no outage
+            self.breaker.release_probe()
+            return BackendError(f"redis {operation} failed: {exc}")
         incident = getattr(exc, "incident", exc)
         if incident is not self._incident:
             self._incident = incident
@@ -135,6 +160,17 @@ class RedisExecutor:
                 reply = await self._durable.run(client, script, keys, args)
             elif self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
+            elif (cluster := self._cluster) is not None:
+                key = keys[0] if keys else None
+                try:
+                    reply = await cluster.execute(
+                        key, encode(("EVALSHA", script.sha, len(keys), *keys, *args))
+                    )
+                except ReplyError as exc:
+                    if not exc.is_noscript:  # a promoted replica: SCRIPT LOAD is not replicated
+                        raise
+                    data = encode(("EVAL", script.source, len(keys), *keys, *args))
+                    reply = await cluster.execute(key, data)
             else:
                 node = self._node_for(keys[0] if keys else None)
                 try:
@@ -168,10 +204,16 @@ class RedisExecutor:
         name = args[0]
         self._admit()
         try:
+            key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
             if self.router is None or (isinstance(name, str) and name.upper() in DEDICATED):
-                reply = await self._execute(*args)
+                if self._cluster is None:
+                    reply = await self._execute(*args)
+                else:
+                    client = self.dedicated_client(key)
+                    reply = await cast(Callable[..., Awaitable[Any]], client.execute_command)(*args)
+            elif self._cluster is not None:
+                reply = shape(name, await self._cluster.execute(key, encode(args)))
             else:
-                key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
                 reply = shape(name, await self._node_for(key).execute(encode(args)))
         except (TransportError, ReplyError, RedisError, OSError) as exc:
             raise self._failed(exc, str(name)) from exc
@@ -199,7 +241,7 @@ class RedisExecutor:
         if not calls:
             return []
         results = await self._pipeline(calls)
-        missing = [i for i, result in enumerate(results) if _is_noscript(result)]
+        missing = [i for i, result in enumerate(results) if is_noscript(result)]
         if missing:
             await self.load(*{cast(ScriptCall, calls[i]).script for i in missing})
             retried = await self._pipeline([calls[i] for i in missing])
@@ -209,7 +251,7 @@ class RedisExecutor:
             call = calls[i]
             if isinstance(result, Exception):
                 error = BackendError(
-                    f"redis {_call_name(call)} failed: {result}",
+                    f"redis {call_name(call)} failed: {result}",
                     transient=not isinstance(result, ReplyError | ResponseError),
                 )
                 if raise_on_error:
@@ -224,10 +266,13 @@ class RedisExecutor:
         try:
             if self.router is None:
                 results = await self._dedicated_pipeline(calls)
+            elif self._cluster is not None:
+                keyed = [(first_key(call), encoded(call)) for call in calls]
+                results = await self._cluster.execute_keyed(keyed)
             else:
                 first = calls[0]
                 key = first.keys[0] if isinstance(first, ScriptCall) and first.keys else None
-                data = b"".join(encode(_command(call)) for call in calls)
+                data = b"".join(encoded(call) for call in calls)
                 results = await self._node_for(key).execute_many(data, len(calls))
         except (TransportError, RedisError, OSError) as exc:
             raise self._failed(exc, "pipeline") from exc
@@ -241,7 +286,7 @@ class RedisExecutor:
         async with self.client.pipeline(transaction=False) as pipe:
             queue = cast(Callable[..., object], pipe.execute_command)
             for call in calls:
-                queue(*_command(call))
+                queue(*command_of(call))
             return list(await pipe.execute(raise_on_error=False))
 
     async def load(self, *scripts: LuaScript) -> None:
@@ -261,20 +306,3 @@ class RedisExecutor:
                     self.breaker.release_probe()
                     raise
                 self._succeeded()
-
-
-def _command(call: ScriptCall | Command) -> Command:
-    if isinstance(call, ScriptCall):
-        keys = call.keys
-        return ("EVALSHA", call.script.sha, len(keys), *keys, *call.args)
-    return call
-
-
-def _is_noscript(result: Any) -> bool:
-    return isinstance(result, NoScriptError) or (
-        isinstance(result, ReplyError) and result.is_noscript
-    )
-
-
-def _call_name(call: ScriptCall | Command) -> str:
-    return call.script.name if isinstance(call, ScriptCall) else str(call[0])

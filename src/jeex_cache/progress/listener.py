@@ -9,6 +9,11 @@ relaying each message to that operation's local ``Subscription``s. The event str
 record of truth: a listener reads it after subscribing and whenever the live feed shows a gap,
 so a message lost with a connection costs a re-read, never an event.
 
+On a cluster the scripts SPUBLISH (sharded pub/sub) and ``ShardedListener`` keeps one such
+listener per node, each SSUBSCRIBEd to the channels whose slot that node serves. When a slot
+moves the server ends the subscription (``sunsubscribe``): its subscriptions are told they were
+lost, and subscribing again finds the slot's new owner.
+
 This and ``RedisExecutor`` are the only places that talk to Redis; driver errors become
 ``BackendError`` here too.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -30,7 +35,7 @@ from jeex_cache.core.errors import BackendError
 from jeex_cache.progress.model import ProgressEvent
 from jeex_cache.progress.stream import Subscription
 
-__all__ = ["ProgressListener"]
+__all__ = ["Listener", "ProgressListener", "ShardedListener"]
 
 logger = logging.getLogger("jeex_cache.redis")
 
@@ -58,9 +63,17 @@ class ProgressListener:
     """
 
     def __init__(
-        self, pool: aioredis.ConnectionPool, *, confirm_timeout: float, idle_ping: float = 10.0
+        self,
+        pool: aioredis.ConnectionPool,
+        *,
+        confirm_timeout: float,
+        idle_ping: float = 10.0,
+        sharded: bool = False,
     ) -> None:
         self._pool = pool  # only to build a connection like the pool's (URL, TLS, auth)
+        self._subscribe, self._unsubscribe = (
+            ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        )
         self._confirm_timeout = confirm_timeout
         self._idle_ping = idle_ping
         self._connection: AbstractConnection | None = None
@@ -89,7 +102,7 @@ class ProgressListener:
             if not entry.subscribers and self._channels.get(name) is entry:
                 entry.active, entry.requested = False, None
                 with suppress(BackendError):
-                    await self._send(connection, "UNSUBSCRIBE", name)
+                    await self._send(connection, self._unsubscribe, name)
 
     async def _confirm(self, connection: AbstractConnection, name: bytes, entry: _Channel) -> None:
         if entry.active:
@@ -97,13 +110,13 @@ class ProgressListener:
         if entry.requested is None:
             entry.requested = asyncio.get_running_loop().create_future()
             entry.waiters.append(entry.requested)
-            await self._send(connection, "SUBSCRIBE", name)
+            await self._send(connection, self._subscribe, name)
         try:
             async with asyncio.timeout(self._confirm_timeout):
                 await asyncio.shield(entry.requested)
         except TimeoutError:
             raise BackendError(
-                f"redis did not confirm SUBSCRIBE within {self._confirm_timeout}s"
+                f"redis did not confirm {self._subscribe} within {self._confirm_timeout}s"
             ) from None
 
     async def _connect(self) -> AbstractConnection:
@@ -155,7 +168,7 @@ class ProgressListener:
         entry = self._channels.get(name)
         if entry is None:
             return
-        if kind == b"message":
+        if kind in (b"message", b"smessage"):
             try:
                 event = entry.decode(data)
             except (ValueError, TypeError, KeyError):
@@ -163,13 +176,17 @@ class ProgressListener:
                 return  # the next event's previous_id reveals the gap
             for subscription in entry.subscribers:
                 subscription.push(event)
-        elif kind == b"subscribe":
+        elif kind in (b"subscribe", b"ssubscribe"):
             waiter = entry.waiters.popleft() if entry.waiters else None
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             if waiter is not None and waiter is entry.requested:
                 entry.active = True
-        elif kind == b"unsubscribe" and not (entry.subscribers or entry.waiters):
+        elif kind == b"sunsubscribe" and entry.active:  # the server's: the slot moved
+            del self._channels[name]
+            for subscription in entry.subscribers:
+                subscription.lose()
+        elif kind in (b"unsubscribe", b"sunsubscribe") and not (entry.subscribers or entry.waiters):
             del self._channels[name]
 
     def _lose(self, connection: AbstractConnection, exc: BaseException) -> None:
@@ -204,3 +221,47 @@ class ProgressListener:
                 await reader
         if self._dropping:
             await asyncio.wait(self._dropping)
+
+
+class ShardedListener:
+    """On a cluster: one sharded ``ProgressListener`` per node, picked by the channel's slot
+    (``pool_for(channel)`` is the redis-py pool of the node that serves it).
+
+    ``locate(channel)`` runs first on each subscribe: one keyed round trip that follows a
+    MOVED, so that a subscription ended by a slot move finds the slot's new owner.
+    """
+
+    def __init__(
+        self,
+        pool_for: Callable[[str], aioredis.ConnectionPool],
+        *,
+        confirm_timeout: float,
+        locate: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        self._pool_for = pool_for
+        self._locate = locate
+        self._confirm_timeout = confirm_timeout
+        self._listeners: dict[aioredis.ConnectionPool, ProgressListener] = {}
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str, decode: Decoder) -> AsyncIterator[Subscription]:
+        """As ``ProgressListener.subscribe``, on the node that serves ``channel`` now."""
+        if self._locate is not None:
+            await self._locate(channel)
+        pool = self._pool_for(channel)
+        listener = self._listeners.get(pool)
+        if listener is None:
+            listener = self._listeners[pool] = ProgressListener(
+                pool, confirm_timeout=self._confirm_timeout, sharded=True
+            )
+        async with listener.subscribe(channel, decode) as subscription:
+            yield subscription
+
+    async def close(self) -> None:
+        """Close every node's listener."""
+        listeners, self._listeners = list(self._listeners.values()), {}
+        for listener in listeners:
+            await listener.close()
+
+
+Listener = ProgressListener | ShardedListener

@@ -7,7 +7,8 @@ for its operation to start) and ``<ns>:progress:{<id>}:events`` a Stream capped 
 ``max_events`` entries (``k`` kind, ``s``, ``n``, ``m``, ``e``, ``t``, ``p`` previous event
 ID). Each accepted update also PUBLISHes its event on the channel named like the stream, which
 the process's one ``ProgressListener`` connection relays to local listeners; the stream is the
-record of truth.
+record of truth. On a cluster the scripts SPUBLISH (sharded pub/sub: the event stays on the
+shard of its record's slot) and a ``ShardedListener`` SSUBSCRIBEs on the owning node.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.keys import progress, progress_events
-from jeex_cache.progress.listener import ProgressListener
+from jeex_cache.progress.listener import Listener
 from jeex_cache.progress.model import (
     EventKind,
     Progress,
@@ -49,11 +50,12 @@ _FIELDS = ("n", "s", "st", "m", "e", "t0", "t", "id", "pj")
 class RedisProgressRepository:
     """Progress records and event streams in Redis; see the module docstring."""
 
-    def __init__(self, executor: RedisExecutor, listener: ProgressListener, max_events: int):
+    def __init__(self, executor: RedisExecutor, listener: Listener, max_events: int):
         self._redis = executor
         self._space = executor.keys
         self._listener = listener
         self._max_events = max_events
+        self._publish = "s" if executor.sharded else ""  # SPUBLISH on a cluster
 
     def _keys(self, cid: str) -> tuple[str, str]:
         return self._space(progress(cid)), self._space(progress_events(cid))
@@ -70,7 +72,7 @@ class RedisProgressRepository:
         owner = "" if project_id is None else str(project_id)
         args = (
             total_steps, message, ttl.milliseconds, self._max_events, "1" if restart else "",
-            owner,
+            owner, self._publish,
         )  # fmt: skip
         row = await self._redis.script(_START, self._keys(correlation_id), args)
         return _result(correlation_id, row)
@@ -84,7 +86,7 @@ class RedisProgressRepository:
         step = "" if change.step is None else change.step
         args = (
             change.kind.value, step, change.message, change.error,
-            ttl.milliseconds, self._max_events,
+            ttl.milliseconds, self._max_events, self._publish,
         )  # fmt: skip
         row = await self._redis.script(_UPDATE, self._keys(correlation_id), args)
         return _result(correlation_id, row)

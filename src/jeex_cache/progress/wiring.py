@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jeex_cache.backends import Backend, Capability
 from jeex_cache.core.runtime import OperationRuntime
-from jeex_cache.progress.listener import ProgressListener
+from jeex_cache.progress.listener import Listener, ProgressListener, ShardedListener
 from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.progress.redis import RedisProgressRepository
 from jeex_cache.progress.repository import ProgressRepository
@@ -21,9 +21,17 @@ def _memory(backend: Backend) -> ProgressRepository:
 def _redis(backend: Backend) -> ProgressRepository:
     executor, settings = backend.executor, backend.settings
     assert executor is not None
-    listener = ProgressListener(
-        executor.client.connection_pool, confirm_timeout=settings.redis_socket_timeout
-    )
+    listener: Listener
+    if executor.sharded:  # a cluster: SSUBSCRIBE on the node that owns each channel's slot
+        listener = ShardedListener(
+            lambda channel: executor.dedicated_client(channel).connection_pool,
+            confirm_timeout=settings.redis_socket_timeout,
+            locate=lambda channel: executor.command("EXISTS", channel),
+        )
+    else:
+        listener = ProgressListener(
+            executor.client.connection_pool, confirm_timeout=settings.redis_socket_timeout
+        )
     backend.on_close(listener.close)
     return RedisProgressRepository(executor, listener, settings.cache_progress_max_events)
 

@@ -126,6 +126,8 @@ def _where(url: str | None) -> str:
         return f"unix://{parts.path}"
     if parts.scheme.endswith("+sentinel"):  # the sentinels and the service
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    if parts.scheme.endswith("+cluster"):  # the seed nodes
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     try:
         port = parts.port
     except ValueError:

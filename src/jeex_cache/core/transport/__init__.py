@@ -8,8 +8,10 @@ first in, first out; a few connections per node carry every call. See docs/trans
     reply = await router.route(key).execute(encode(("GET", key)))
 """
 
+from jeex_cache.core.transport.cluster import ClusterRouter
 from jeex_cache.core.transport.connection import Connection, Limits
 from jeex_cache.core.transport.errors import (
+    ClusterError,
     ConnectError,
     ConnectionLost,
     DeadlineExceeded,
@@ -20,11 +22,20 @@ from jeex_cache.core.transport.errors import (
 from jeex_cache.core.transport.pool import NodePool
 from jeex_cache.core.transport.protocol import Arg, Batch, PushHandler, RespProtocol, encode
 from jeex_cache.core.transport.router import Router, SingleNode, key_slot
-from jeex_cache.core.transport.url import Endpoint, parse_url
+from jeex_cache.core.transport.url import (
+    CLUSTER_SCHEMES,
+    Endpoint,
+    node_url,
+    parse_cluster_url,
+    parse_url,
+)
 
 __all__ = [
+    "CLUSTER_SCHEMES",
     "Arg",
     "Batch",
+    "ClusterError",
+    "ClusterRouter",
     "ConnectError",
     "Connection",
     "ConnectionLost",
@@ -41,5 +52,7 @@ __all__ = [
     "TransportError",
     "encode",
     "key_slot",
+    "node_url",
+    "parse_cluster_url",
     "parse_url",
 ]

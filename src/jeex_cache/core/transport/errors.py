@@ -11,6 +11,7 @@ from __future__ import annotations
 import hiredis
 
 __all__ = [
+    "ClusterError",
     "ConnectError",
     "ConnectionLost",
     "DeadlineExceeded",
@@ -71,3 +72,8 @@ class DeadlineExceeded(ConnectionLost):
 
 class ProtocolError(TransportError):
     """The server sent bytes that are not RESP, or a reply nobody asked for."""
+
+
+class ClusterError(TransportError):
+    """The cluster did not settle in time: too many MOVED/ASK redirects, or TRYAGAIN /
+    CLUSTERDOWN past the command's deadline (a failover or a slot migration under way)."""

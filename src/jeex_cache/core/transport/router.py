@@ -1,13 +1,14 @@
 """Routing: which node's connections carry a command.
 
 ``Router`` is the seam between callers and nodes. ``SingleNode`` sends everything to one
-server. A cluster router will map ``key_slot(key)`` to the node that owns the slot (one
-``NodePool`` per node) and follow MOVED/ASK replies; callers already pass a command's first
-key, so nothing above the router changes when it arrives.
+server; ``ClusterRouter`` (``cluster.py``) maps ``key_slot(key)`` to the node that owns the
+slot (one ``NodePool`` per master) and follows MOVED/ASK replies. Callers pass a command's
+first key, so nothing above the router depends on the topology.
 """
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -58,28 +59,15 @@ class SingleNode:
         await self.pool.close()
 
 
-def _crc16_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_CRC16 = _crc16_table()
-
-
 def key_slot(key: str | bytes) -> int:
-    """The Redis Cluster hash slot (0-16383) of ``key``, honouring a ``{hash tag}``."""
+    """The Redis Cluster hash slot (0-16383) of ``key``, honouring a ``{hash tag}``.
+
+    Redis hashes with CRC16/XMODEM, which is ``binascii.crc_hqx`` from 0 (in C).
+    """
     data = key.encode() if isinstance(key, str) else key
     start = data.find(b"{")
     if start >= 0:
         end = data.find(b"}", start + 1)
         if end > start + 1:
             data = data[start + 1 : end]
-    crc = 0
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[((crc >> 8) ^ byte) & 0xFF]
-    return crc % 16384
+    return crc_hqx(data, 0) & 0x3FFF

@@ -7,7 +7,10 @@ Accepted, as redis-py accepts them:
   ``ssl_ca_certs``, ``ssl_ca_path``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_password``,
   ``ssl_check_hostname`` and ``ssl_min_version`` query options;
 - ``unix://[[user]:password@]/path/to/socket[?db=N]``;
-- ``db``, ``client_name`` and ``protocol`` (2 or 3) in the query of any of them.
+- ``db``, ``client_name`` and ``protocol`` (2 or 3) in the query of any of them;
+- ``redis+cluster://[[user]:password@]host:port[,host:port...][?options]`` and
+  ``rediss+cluster://...``: the seed nodes of a Redis Cluster (``parse_cluster_url``), each
+  with the options above; database 0 only (a cluster has no other).
 
 redis-py's other query options (timeouts, pool sizes, keepalive...) are accepted and left to
 the settings; an unknown one is an error, so a typo does not pass silently.
@@ -19,7 +22,9 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["Endpoint", "parse_url"]
+__all__ = ["CLUSTER_SCHEMES", "Endpoint", "node_url", "parse_cluster_url", "parse_url"]
+
+CLUSTER_SCHEMES = frozenset({"redis+cluster", "rediss+cluster"})
 
 _SSL_OPTIONS = frozenset({
     "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_path", "ssl_certfile", "ssl_keyfile",
@@ -127,3 +132,46 @@ def _ssl_context(query: dict[str, str]) -> ssl.SSLContext:
     if "ssl_min_version" in query:
         context.minimum_version = ssl.TLSVersion(_int(query, "ssl_min_version", 0))
     return context
+
+
+def parse_cluster_url(url: str) -> tuple[Endpoint, ...]:
+    """The seed nodes of a ``redis+cluster://`` or ``rediss+cluster://`` URL.
+
+    Raises ``ValueError`` naming the problem (never echoing the URL).
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme not in CLUSTER_SCHEMES:
+        raise ValueError("a Redis Cluster URL starts with redis+cluster:// or rediss+cluster://")
+    netloc, path, query = _split(rest)
+    userinfo, _, hosts = netloc.rpartition("@")
+    seeds = [host.strip() for host in hosts.split(",") if host.strip()]
+    if not seeds:
+        raise ValueError("a Redis Cluster URL needs at least one host:port")
+    if path.strip("/") not in ("", "0"):
+        raise ValueError("a Redis Cluster has database 0 only")
+    endpoints = tuple(parse_url(_node(scheme, userinfo, seed, query)) for seed in seeds)
+    if any(endpoint.db != 0 for endpoint in endpoints):
+        raise ValueError("a Redis Cluster has database 0 only")
+    return endpoints
+
+
+def node_url(url: str, host: str, port: int) -> str:
+    """The plain ``redis[s]://`` URL of one node of the cluster of ``url`` (same credentials,
+    TLS and options), for a driver that connects to a single server."""
+    scheme, _, rest = url.partition("://")
+    netloc, _, query = _split(rest)
+    userinfo = netloc.rpartition("@")[0]
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return _node(scheme, userinfo, address, query)
+
+
+def _split(rest: str) -> tuple[str, str, str]:
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    return netloc, slash + path, query
+
+
+def _node(scheme: str, userinfo: str, address: str, query: str) -> str:
+    plain = "rediss" if scheme.startswith("rediss") else "redis"
+    auth = f"{userinfo}@" if userinfo else ""
+    return f"{plain}://{auth}{address}/0" + (f"?{query}" if query else "")

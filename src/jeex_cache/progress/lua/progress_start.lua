@@ -1,8 +1,9 @@
 -- Start tracking an operation at step 0: the record, a fresh event log, one 'started' event.
 -- KEYS[1] record hash, KEYS[2] event stream (its name is also the notification channel).
 -- ARGV[1] total steps, ARGV[2] message, ARGV[3] ttl ms, ARGV[4] max events, ARGV[5] '1' = restart,
--- ARGV[6] owning project ('' or absent keeps the owner already recorded: a restarted
--- record's, or one that progress_assign.lua left for this start).
+-- ARGV[6] owning project ('' keeps the owner already recorded: a restarted record's, or one
+-- that progress_assign.lua left for this start), ARGV[7] 's': SPUBLISH (a cluster's sharded
+-- pub/sub, the channel in the record's slot), else PUBLISH.
 -- Returns {outcome, total, step, status, message, error, started ms, updated ms, last event id,
 -- project}: 'exists' with the stored state when tracked already and not restarting, else
 -- 'applied'.
@@ -28,5 +29,5 @@ redis.call('HSET', record, 'n', ARGV[1], 's', '0', 'st', 'running', 'm', ARGV[2]
   't0', now, 't', now, 'id', id, 'pj', owner)
 redis.call('PEXPIRE', record, ARGV[3])
 redis.call('PEXPIRE', events, ARGV[3])
-redis.call('PUBLISH', events, cjson.encode({id, previous, 'started', '0', ARGV[1], ARGV[2], '', now}))
+redis.call(ARGV[7] == 's' and 'SPUBLISH' or 'PUBLISH', events, cjson.encode({id, previous, 'started', '0', ARGV[1], ARGV[2], '', now}))
 return {'applied', ARGV[1], '0', 'running', ARGV[2], '', now, now, id, owner}

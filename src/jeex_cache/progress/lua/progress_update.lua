@@ -3,7 +3,8 @@
 -- go backwards or past the total, and an unknown (or expired) operation is never recreated.
 -- KEYS[1] record hash, KEYS[2] event stream (its name is also the notification channel).
 -- ARGV[1] change: 'inc', 'set', 'done' or 'fail'; ARGV[2] step (for 'set'); ARGV[3] message;
--- ARGV[4] error ('' unless 'fail'); ARGV[5] ttl ms; ARGV[6] max events.
+-- ARGV[4] error ('' unless 'fail'); ARGV[5] ttl ms; ARGV[6] max events; ARGV[7] 's': SPUBLISH
+-- (a cluster's sharded pub/sub), else PUBLISH.
 -- Returns {'unknown'}, or {outcome, total, step, status, message, error, started ms,
 -- updated ms, last event id, project}: the new state when 'applied', the stored one when refused.
 local record, events = KEYS[1], KEYS[2]
@@ -44,5 +45,5 @@ local id = redis.call('XADD', events, 'MAXLEN', ARGV[6], '*',
 redis.call('HSET', record, 's', step_s, 'st', status, 'm', ARGV[3], 'e', ARGV[4], 't', now, 'id', id)
 redis.call('PEXPIRE', record, ARGV[5])
 redis.call('PEXPIRE', events, ARGV[5])
-redis.call('PUBLISH', events, cjson.encode({id, r[8], kind, step_s, r[1], ARGV[3], ARGV[4], now}))
+redis.call(ARGV[7] == 's' and 'SPUBLISH' or 'PUBLISH', events, cjson.encode({id, r[8], kind, step_s, r[1], ARGV[3], ARGV[4], now}))
 return {'applied', r[1], step_s, status, ARGV[3], ARGV[4], r[6], now, id, r[9] or ''}

@@ -1,0 +1,52 @@
+"""How the executor sees one call of a batch: its command, first key, name; and which
+commands never share a connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from jeex_cache.core.scripts import Command, ScriptCall
+from jeex_cache.core.transport import ReplyError, encode
+
+__all__ = ["DEDICATED", "call_name", "command_of", "encoded", "first_key", "is_noscript"]
+
+# Never on a shared connection: they block it, or change its state for everyone on it.
+DEDICATED = frozenset({
+    "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH",
+    "UNWATCH", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT", "QUIT",
+})  # fmt: skip
+
+
+def command_of(call: ScriptCall | Command) -> Command:
+    """The command a call sends (EVALSHA for a script)."""
+    if isinstance(call, ScriptCall):
+        keys = call.keys
+        return ("EVALSHA", call.script.sha, len(keys), *keys, *call.args)
+    return call
+
+
+def encoded(call: ScriptCall | Command) -> bytes:
+    """The call's command in RESP."""
+    return encode(command_of(call))
+
+
+def first_key(call: ScriptCall | Command) -> str | None:
+    """The key a call routes by: a script's first key, a command's first argument."""
+    if isinstance(call, ScriptCall):
+        return call.keys[0] if call.keys else None
+    return call[1] if len(call) > 1 and isinstance(call[1], str) else None
+
+
+def is_noscript(result: Any) -> bool:
+    """A NOSCRIPT reply, from either transport."""
+    return isinstance(result, NoScriptError) or (
+        isinstance(result, ReplyError) and result.is_noscript
+    )
+
+
+def call_name(call: ScriptCall | Command) -> str:
+    """The script's or command's name, for messages."""
+    return call.script.name if isinstance(call, ScriptCall) else str(call[0])
