@@ -20,6 +20,7 @@ from jeex_cache.project_cache.failures import (
     CACHE_WRITE,
     FAILED_WRITE,
 )
+from jeex_cache.project_cache.loader_wiring import LOADER
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
@@ -155,7 +156,8 @@ class ProjectCacheAPI(ManagerBase):
         ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
         services = self._project
         view = ProjectCacheView if gate is None else SessionProjectView
-        return view(project_id, services.cache, services.invalidation, self.runtime, gate)
+        loader = LOADER.of(self)
+        return view(project_id, services.cache, services.invalidation, self.runtime, gate, loader)
 
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:

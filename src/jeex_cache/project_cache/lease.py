@@ -1,0 +1,49 @@
+"""The loaders' repository port: loader-aware reads, load metadata, and load leases.
+
+A lease is the right to run an entry's loader, held by one caller of the whole deployment
+for a few seconds at a time and extended while it runs; the others wait to be told it ended.
+A holder that dies frees the entry when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol
+from uuid import UUID
+
+from jeex_cache.project_cache.loading import StoredLoad
+
+__all__ = ["LeaseEnd", "LoadStore"]
+
+
+class LeaseEnd(enum.Enum):
+    """How a wait for another caller's lease ended."""
+
+    FREE = "free"  # no lease was held: look again
+    LOADED = "loaded"  # the holder cached a value
+    FAILED = "failed"  # the holder's loader raised
+    TIMEOUT = "timeout"  # nothing heard within the wait: look again (the holder may be dead)
+
+
+class LoadStore(Protocol):
+    """What the loaders need of a backend, beside the project cache's own writes."""
+
+    async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
+        """The entry with its load metadata (counting the access), or None on a miss."""
+
+    async def mark(
+        self, project_id: UUID, name: str | None, version: int, fresh_until: float, delta: float
+    ) -> bool:
+        """Attach load metadata to the entry if it still holds ``version``."""
+
+    async def acquire(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+        """Take the entry's lease for ``ms`` unless someone holds it."""
+
+    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+        """Give the lease ``ms`` more if ``token`` still holds it."""
+
+    async def release(self, project_id: UUID, name: str | None, token: str, end: LeaseEnd) -> None:
+        """Drop the lease ``token`` holds and tell every waiter how it ended."""
+
+    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+        """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""
