@@ -15,6 +15,7 @@ from jeex_cache.core.errors import (
     InvalidProgressError,
     InvalidTTLError,
     JeexCacheError,
+    LoaderFailedError,
     NotInitializedError,
     PayloadTooLargeError,
     SerializationError,
@@ -31,6 +32,7 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
+from jeex_cache.project_cache.loading import LoadResult, LoadSource
 from jeex_cache.project_cache.model import (
     CacheTag,
     ProjectCache,
@@ -41,6 +43,7 @@ from jeex_cache.project_cache.model import (
 )
 from jeex_cache.project_cache.session_view import SessionCacheView
 from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
+from jeex_cache.project_cache.warm import WarmSummary
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
@@ -62,6 +65,9 @@ __all__ = [
     "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
+    "LoadResult",
+    "LoadSource",
+    "LoaderFailedError",
     "ManualClock",
     "NotInitializedError",
     "PayloadTooLargeError",
@@ -87,6 +93,7 @@ __all__ = [
     "SystemClock",
     "UserSession",
     "VersionLimitError",
+    "WarmSummary",
     "Task",
     "TaskContext",
     "TaskStatus",
