@@ -11,9 +11,9 @@ import enum
 from typing import Protocol
 from uuid import UUID
 
-from jeex_cache.project_cache.loading import StoredLoad
+from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 
-__all__ = ["LeaseEnd", "LoadStore"]
+__all__ = ["Grant", "LeaseEnd", "LoadStore"]
 
 
 class LeaseEnd(enum.Enum):
@@ -25,25 +25,40 @@ class LeaseEnd(enum.Enum):
     TIMEOUT = "timeout"  # nothing heard within the wait: look again (the holder may be dead)
 
 
+class Grant(enum.Enum):
+    """The answer to a lease request."""
+
+    TAKEN = "taken"  # the caller holds the lease now
+    HELD = "held"  # another caller holds it
+    FRESH = "fresh"  # not taken: a fresh value is cached already (loaded meanwhile)
+
+
 class LoadStore(Protocol):
     """What the loaders need of a backend, beside the project cache's own writes."""
 
     async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
         """The entry with its load metadata (counting the access), or None on a miss."""
 
-    async def mark(
-        self, project_id: UUID, name: str | None, version: int, fresh_until: float, delta: float
-    ) -> bool:
-        """Attach load metadata to the entry if it still holds ``version``."""
-
-    async def acquire(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
-        """Take the entry's lease for ``ms`` unless someone holds it."""
+    async def acquire(
+        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+    ) -> Grant:
+        """Take the entry's lease for ``ms`` unless someone holds it, or the entry is fresh
+        beyond ``fresh_after`` (loaded meanwhile: a backend shared by processes checks, in one
+        process the loaders' own flights make that impossible)."""
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
         """Give the lease ``ms`` more if ``token`` still holds it."""
 
-    async def release(self, project_id: UUID, name: str | None, token: str, end: LeaseEnd) -> None:
-        """Drop the lease ``token`` holds and tell every waiter how it ended."""
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        """Attach ``mark`` to the entry if it still holds ``mark.version``, then drop the
+        lease ``token`` holds and tell every waiter how it ended (one step)."""
 
     async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
         """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""

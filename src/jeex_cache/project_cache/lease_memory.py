@@ -12,8 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from jeex_cache.project_cache.lease import LeaseEnd
-from jeex_cache.project_cache.loading import StoredLoad
+from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 
 __all__ = ["MAX_MARKS", "MemoryLoadStore"]
@@ -49,15 +49,12 @@ class MemoryLoadStore:
             return StoredLoad(entry.data, float("inf"), 0.0)
         return StoredLoad(entry.data, mark[1], mark[2])
 
-    async def mark(
-        self, project_id: UUID, name: str | None, version: int, fresh_until: float, delta: float
-    ) -> bool:
+    def _mark(self, project_id: UUID, name: str | None, mark: LoadMark) -> None:
         slot = (project_id, name)
-        self._marks[slot] = (version, fresh_until, delta)
+        self._marks[slot] = (mark.version, mark.fresh_until, mark.delta)
         self._marks.move_to_end(slot)
         while len(self._marks) > MAX_MARKS:
             self._marks.popitem(last=False)
-        return True
 
     def _held(self, slot: _Slot) -> _Lease | None:
         lease = self._leases.get(slot)
@@ -71,13 +68,15 @@ class MemoryLoadStore:
         if not lease.ended.done():
             lease.ended.set_result(end)
 
-    async def acquire(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def acquire(
+        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+    ) -> Grant:
         slot = (project_id, name)
         if self._held(slot) is not None:
-            return False
+            return Grant.HELD
         until = asyncio.get_running_loop().time() + ms / 1000
         self._leases[slot] = _Lease(token, until)
-        return True
+        return Grant.TAKEN
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
         lease = self._held((project_id, name))
@@ -86,7 +85,16 @@ class MemoryLoadStore:
         lease.until = asyncio.get_running_loop().time() + ms / 1000
         return True
 
-    async def release(self, project_id: UUID, name: str | None, token: str, end: LeaseEnd) -> None:
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        if mark is not None:
+            self._mark(project_id, name, mark)
         slot = (project_id, name)
         lease = self._held(slot)
         if lease is not None and lease.token == token:

@@ -17,15 +17,14 @@ from uuid import UUID
 from jeex_cache.core.codec import decode
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import key
-from jeex_cache.core.scripts import LuaScript
+from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.project_cache import keys as project_keys
-from jeex_cache.project_cache.lease import LeaseEnd
-from jeex_cache.project_cache.loading import StoredLoad
+from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 
 __all__ = ["RedisLoadStore"]
 
 _READ = LuaScript.load(__name__, "loader_read")
-_MARK = LuaScript.load(__name__, "loader_mark")
 _ACQUIRE = LuaScript.load(__name__, "lease_acquire")
 _EXTEND = LuaScript.load(__name__, "lease_extend")
 _WATCH = LuaScript.load(__name__, "lease_watch")
@@ -75,24 +74,32 @@ class RedisLoadStore:
             return None if value is None else StoredLoad(value, float("inf"), 0.0)
         return StoredLoad(value, int(fresh_until) / 1000, int(delta) / 1000)
 
-    async def mark(
-        self, project_id: UUID, name: str | None, version: int, fresh_until: float, delta: float
-    ) -> bool:
-        args = (version, round(fresh_until * 1000), round(delta * 1000))
-        return bool(await self._redis.script(_MARK, (self._entry(project_id, name),), args))
-
-    async def acquire(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
-        keys = (self._lease(project_id, name).lease,)
-        return bool(await self._redis.script(_ACQUIRE, keys, (token, ms)))
+    async def acquire(
+        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+    ) -> Grant:
+        keys = (self._lease(project_id, name).lease, self._entry(project_id, name))
+        args = (token, ms, round(fresh_after * 1000))
+        return _GRANTS[await self._redis.script(_ACQUIRE, keys, args)]
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
         keys = (self._lease(project_id, name).lease,)
         return bool(await self._redis.script(_EXTEND, keys, (token, ms)))
 
-    async def release(self, project_id: UUID, name: str | None, token: str, end: LeaseEnd) -> None:
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
         lease = self._lease(project_id, name)
-        keys = (lease.lease, lease.waiters, lease.done)
-        await self._redis.script(_RELEASE, keys, (token, end.value, _LIST_LIFETIME_MS))
+        keys = (lease.lease, lease.waiters, lease.done, self._entry(project_id, name))
+        args: tuple[EncodedArg, ...] = (token, end.value, _LIST_LIFETIME_MS)
+        if mark is not None:
+            fresh_until, delta = round(mark.fresh_until * 1000), round(mark.delta * 1000)
+            args += (mark.version, fresh_until, delta)
+        await self._redis.script(_RELEASE, keys, args)
 
     async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
         lease = self._lease(project_id, name)
@@ -110,3 +117,4 @@ class RedisLoadStore:
 
 
 _PARTS = ("lease", "lease-waiters", "lease-done")
+_GRANTS = {0: Grant.HELD, 1: Grant.TAKEN, 2: Grant.FRESH}

@@ -25,9 +25,15 @@ from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
 from jeex_cache.core.identifiers import parse_uuid, validate_name
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
-from jeex_cache.project_cache.lease import LeaseEnd
+from jeex_cache.project_cache.lease import Grant, LeaseEnd
 from jeex_cache.project_cache.loader_steps import LoadSteps
-from jeex_cache.project_cache.loading import Loader, LoadResult, LoadSource, StoredLoad
+from jeex_cache.project_cache.loading import (
+    Loader,
+    LoadMark,
+    LoadResult,
+    LoadSource,
+    StoredLoad,
+)
 from jeex_cache.project_cache.model import CacheTag
 from jeex_cache.project_cache.service import TagLike, as_tags
 from jeex_cache.project_cache.xfetch import should_refresh
@@ -149,15 +155,17 @@ class LoaderService:
         pid, name = load.project_id, load.name
         while True:
             token = secrets.token_hex(16)
-            acquired = await self._steps.acquire(pid, name, token, self._lease_ms)
-            if acquired.failed:  # no backend to share the load through
+            now = self._clock.time()
+            grant = await self._steps.acquire(pid, name, token, self._lease_ms, now)
+            if grant.value is None:  # no backend to share the load through
                 return await self._run(load, None, stale)
-            if acquired.value:
-                cached = await self._fresh(load)  # cached between our read and our lease?
-                if cached is not None:
-                    await self._steps.release(pid, name, token, LeaseEnd.LOADED)
-                    return cached
+            if grant.value is Grant.TAKEN:
                 return await self._run(load, token, stale)
+            if grant.value is Grant.FRESH:  # loaded between our read and our request
+                cached = await self._fresh(load)
+                if cached is not None:
+                    return cached
+                continue
             end = await self._steps.wait(pid, name, self._lease_ms / 1000)
             cached = await self._fresh(load)
             if cached is not None:
@@ -170,7 +178,7 @@ class LoaderService:
                     return LoadResult(stale.value, LoadSource.STALE, error)
                 raise error
             # FREE, TIMEOUT (a holder that died frees the lease when it runs out), or a
-            # load whose value did not stay: take the lease ourselves.
+            # load whose value did not stay: ask for the lease again.
 
     async def _fresh(self, load: _Load) -> LoadResult | None:
         read = await self._steps.read(load.project_id, load.name)
@@ -199,16 +207,18 @@ class LoaderService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
         now = self._clock.time()
-        written = False
-        if token is not None and value is not None:  # None would read back as a miss
+        if token is None:
+            return LoadResult(value, LoadSource.UNCACHED)
+        version = None
+        if value is not None:  # None would read back as a miss
             physical = TTL.seconds(load.ttl + load.stale_ttl)
-            outcome = await self._steps.write(
-                pid, name, value, physical, load.tags, now + load.ttl, max(0.0, now - started)
-            )
-            written = bool(outcome.value)
-        if token is not None:
-            await self._steps.release(pid, name, token, LeaseEnd.LOADED)
-        return LoadResult(value, LoadSource.LOADED if written else LoadSource.UNCACHED)
+            written = await self._steps.write(pid, name, value, physical, load.tags)
+            version = written.value
+        mark = None
+        if version is not None:
+            mark = LoadMark(version, now + load.ttl, max(0.0, now - started))
+        await self._steps.release(pid, name, token, LeaseEnd.LOADED, mark)
+        return LoadResult(value, LoadSource.UNCACHED if mark is None else LoadSource.LOADED)
 
     async def _keep(self, project_id: UUID, name: str | None, token: str) -> None:
         """Extend the lease every third of its length while the loader runs."""
@@ -231,13 +241,13 @@ class LoaderService:
     async def _refresh_once(self, load: _Load, seen: StoredLoad) -> None:
         pid, name = load.project_id, load.name
         token = secrets.token_hex(16)
-        acquired = await self._steps.acquire(pid, name, token, self._lease_ms)
-        if not acquired.value:  # another caller refreshes it (or the backend is down)
+        grant = await self._steps.acquire(pid, name, token, self._lease_ms, seen.fresh_until)
+        if grant.value is not Grant.TAKEN:  # refreshing or refreshed elsewhere, or no backend
             return
-        read = await self._steps.read(pid, name)
+        read = await self._steps.read(pid, name)  # a refresh is rare: look once more
         if read.value is not None and read.value.fresh_until > seen.fresh_until:
             await self._steps.release(pid, name, token, LeaseEnd.LOADED)
-            return  # refreshed meanwhile
+            return  # refreshed since we read it
         try:
             await self._run(load, token, None)
         except Exception as exc:  # the stale value stays; the next reader tries again

@@ -11,8 +11,8 @@ from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.failures import CACHE_LEASE, CACHE_READ, CACHE_WRITE
-from jeex_cache.project_cache.lease import LeaseEnd, LoadStore
-from jeex_cache.project_cache.loading import StoredLoad
+from jeex_cache.project_cache.lease import Grant, LeaseEnd, LoadStore
+from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 from jeex_cache.project_cache.model import CacheTag
 from jeex_cache.project_cache.service import ProjectCacheService
 
@@ -23,6 +23,10 @@ _SPAN = {"project_id": "project_id", "entry": "name"}
 
 def _false() -> bool:
     return False
+
+
+def _none() -> None:
+    return None
 
 
 def _timeout() -> LeaseEnd:
@@ -44,30 +48,21 @@ class LoadSteps:
         """The entry and its load metadata, or None (a miss, or the backend failed)."""
         return await self._store.read(project_id, name)
 
-    @guarded(CACHE_WRITE, fallback=_false, outcome=True, attributes=_SPAN, name="loader_write")
+    @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
     async def write(
-        self,
-        project_id: UUID,
-        name: str | None,
-        value: Any,
-        ttl: TTL,
-        tags: Iterable[CacheTag],
-        fresh_until: float,
-        delta: float,
-    ) -> bool:
-        """Cache a loaded value for ``ttl`` (its TTL plus its stale window), then mark it
-        fresh until ``fresh_until`` and loaded in ``delta`` seconds (a second round trip:
-        a load is rare beside its reads; in between, the entry reads as plainly fresh)."""
+        self, project_id: UUID, name: str | None, value: Any, ttl: TTL, tags: Iterable[CacheTag]
+    ) -> int | None:
+        """Cache a loaded value for ``ttl`` (its TTL plus its stale window); the version
+        written, or None if refused. Its metadata rides on the lease's release."""
         result = await self._cache.put(project_id, name, value, ttl=ttl, tags=tags)
-        if not result.stored or result.version is None:
-            return False
-        await self._store.mark(project_id, name, result.version, fresh_until, delta)
-        return True
+        return result.version if result.stored else None
 
-    @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_acquire")
-    async def acquire(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
-        """Take the entry's lease; False when another caller holds it."""
-        return await self._store.acquire(project_id, name, token, ms)
+    @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_acquire")
+    async def acquire(
+        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+    ) -> Grant | None:
+        """Take the entry's lease (``LoadStore.acquire``); None when the backend failed."""
+        return await self._store.acquire(project_id, name, token, ms, fresh_after)
 
     @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_extend")
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
@@ -75,9 +70,16 @@ class LoadSteps:
         return await self._store.extend(project_id, name, token, ms)
 
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_release")
-    async def release(self, project_id: UUID, name: str | None, token: str, end: LeaseEnd) -> None:
-        """Drop a held lease and wake its waiters."""
-        await self._store.release(project_id, name, token, end)
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        """Mark the loaded entry, drop the lease and wake its waiters."""
+        await self._store.release(project_id, name, token, end, mark)
 
     @guarded(CACHE_LEASE, fallback=_timeout, outcome=True, attributes=_SPAN, name="lease_wait")
     async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:

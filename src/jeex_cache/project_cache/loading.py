@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LoadResult", "LoadSource", "Loader", "StoredLoad"]
+__all__ = ["LoadMark", "LoadResult", "LoadSource", "Loader", "StoredLoad"]
 
 Loader = Callable[[], Awaitable[Any]]
 """An ``async`` callable that returns the data to cache (e.g. a database query)."""
@@ -50,5 +50,14 @@ class StoredLoad:
     """
 
     value: Any
+    fresh_until: float
+    delta: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoadMark:
+    """The load metadata attached to the entry version a loader wrote."""
+
+    version: int
     fresh_until: float
     delta: float
