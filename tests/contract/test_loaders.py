@@ -234,3 +234,18 @@ async def test_warming_loads_with_bounded_concurrency_and_reports_progress(
     )
     with pytest.raises(InvalidInputError):
         await manager.warm_project_cache(projects, load, concurrency=0)
+
+
+async def test_concurrent_hits_share_a_read_and_every_access_is_counted(
+    manager: CacheManager,
+) -> None:
+    project, load = uuid4(), CountingLoader()
+    await manager.get_or_load_project_data(project, load, 60)  # a miss: no access counted
+    values = await asyncio.gather(
+        *(manager.get_or_load_project_data(project, load, 60) for _ in range(50))
+    )
+    assert values == [{"load": 1}] * 50
+    await manager.get_or_load_project_data(project, load, 60)  # carries who joined, if any
+    entry = await manager.get_project_entry(project)
+    assert entry is not None
+    assert entry.access_count == 52  # 50 + 1, and this read

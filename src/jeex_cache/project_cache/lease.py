@@ -36,8 +36,10 @@ class Grant(enum.Enum):
 class LoadStore(Protocol):
     """What the loaders need of a backend, beside the project cache's own writes."""
 
-    async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
-        """The entry with its load metadata (counting the access), or None on a miss."""
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        """The entry with its load metadata (counting ``accesses``), or None on a miss."""
 
     async def acquire(
         self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float

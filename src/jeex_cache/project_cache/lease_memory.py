@@ -40,7 +40,11 @@ class MemoryLoadStore:
         self._marks: OrderedDict[_Slot, tuple[int, float, float]] = OrderedDict()
         self._leases: dict[_Slot, _Lease] = {}
 
-    async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        for _ in range(accesses - 1):  # readers who shared an earlier read
+            await self._repository.get_and_touch(project_id, name)
         entry = await self._repository.get_entry(project_id, name)
         if entry is None or entry.data is None:
             return None

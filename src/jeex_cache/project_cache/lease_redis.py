@@ -30,6 +30,7 @@ _EXTEND = LuaScript.load(__name__, "lease_extend")
 _WATCH = LuaScript.load(__name__, "lease_watch")
 _RELEASE = LuaScript.load(__name__, "lease_release")
 
+_KEY_CACHE_SIZE = 10_000
 _LIST_LIFETIME_MS = 60_000  # wake-ups nobody took (a waiter that gave up) go away
 
 
@@ -51,11 +52,22 @@ class RedisLoadStore:
         self._redis = executor
         self._waits = waits
         self._space = executor.keys
+        self._entries: dict[tuple[int, str | None], str] = {}
 
     def _entry(self, project_id: UUID, name: str | None) -> str:
-        if name is None:
-            return self._space(project_keys.data(project_id))
-        return self._space(project_keys.entry(project_id, name))
+        # Built once per entry (bounded): formatting and validating cost more than a read.
+        slot = (project_id.int, name)
+        entry = self._entries.get(slot)
+        if entry is None:
+            if len(self._entries) >= _KEY_CACHE_SIZE:
+                self._entries.clear()
+            key = (
+                project_keys.data(project_id)
+                if name is None
+                else project_keys.entry(project_id, name)
+            )
+            entry = self._entries[slot] = self._space(key)
+        return entry
 
     def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
         suffix = ("data",) if name is None else ("kv", name)
@@ -64,8 +76,10 @@ class RedisLoadStore:
             *(self._space(key(project_keys.KIND, tag, part, *suffix)) for part in _PARTS)
         )
 
-    async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
-        row = await self._redis.script(_READ, (self._entry(project_id, name),), ())
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        row = await self._redis.script(_READ, (self._entry(project_id, name),), (accesses,))
         if row is None:
             return None
         payload, version, marked, fresh_until, delta = row

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import secrets
@@ -25,6 +26,7 @@ from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
 from jeex_cache.core.identifiers import parse_uuid, validate_name
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
+from jeex_cache.project_cache._coalesce import Coalescer
 from jeex_cache.project_cache.lease import Grant, LeaseEnd
 from jeex_cache.project_cache.loader_steps import LoadSteps
 from jeex_cache.project_cache.loading import (
@@ -43,6 +45,7 @@ __all__ = ["LoaderService"]
 logger = logging.getLogger("jeex_cache.loader")
 
 _Key = tuple[int, str | None]
+_CallKey = tuple[_Key, float, float, bool, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,15 @@ class _Load:
     @property
     def key(self) -> _Key:
         return (self.project_id.int, self.name)
+
+
+@functools.lru_cache(maxsize=256)
+def _windows(ttl: TTLLike, stale_ttl: TTLLike | None) -> tuple[float, float]:
+    """Seconds fresh and seconds stale, validated (memoized: callers repeat a few values)."""
+    fresh = as_ttl(ttl).milliseconds / 1000
+    stale = 0.0 if stale_ttl is None else as_ttl(stale_ttl).milliseconds / 1000
+    as_ttl(fresh + stale)  # the entry's lifetime in Redis must be valid too
+    return fresh, stale
 
 
 class LoaderService:
@@ -81,6 +93,7 @@ class LoaderService:
         self.rng = random.Random()
         self._flights: dict[_Key, asyncio.Task[LoadResult]] = {}
         self._refreshes: dict[_Key, asyncio.Task[None]] = {}
+        self._calls: Coalescer[_CallKey, LoadResult] = Coalescer()
         self.loads = 0
         """Loader runs this process started (foreground and background)."""
 
@@ -96,9 +109,23 @@ class LoaderService:
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
     ) -> LoadResult:
-        """The cached value, or the loader's (see the module docstring)."""
+        """The cached value, or the loader's (see the module docstring).
+
+        Concurrent calls of one entry with the same windows share one call: one read, and
+        one flight on a miss. The access counter receives the callers who joined with the
+        entry's next read. They share the value object too: treat it as read-only.
+        """
         load = self._validate(project_id, name, loader, ttl, tags, stale_ttl)
-        read = await self._steps.read(load.project_id, load.name)
+        key = (load.key, load.ttl, load.stale_ttl, early_refresh, stale_while_revalidate)
+        return await self._calls.run(
+            key, lambda: self._call(load, key, early_refresh, stale_while_revalidate)
+        )
+
+    async def _call(
+        self, load: _Load, key: _CallKey, early_refresh: bool, stale_while_revalidate: bool
+    ) -> LoadResult:
+        accesses = 1 + self._calls.take_joined(key)
+        read = await self._steps.read(load.project_id, load.name, accesses)
         found = read.value
         now = self._clock.time()
         if found is not None:
@@ -130,9 +157,7 @@ class LoaderService:
             validate_name(name, "entry name")
         if not callable(loader):
             raise InvalidInputError(f"loader must be an async callable, got {loader!r}")
-        fresh = (self._default_ttl if ttl is None else as_ttl(ttl)).milliseconds / 1000
-        stale = 0.0 if stale_ttl is None else as_ttl(stale_ttl).milliseconds / 1000
-        as_ttl(fresh + stale)  # the physical TTL must be valid too
+        fresh, stale = _windows(self._default_ttl if ttl is None else ttl, stale_ttl)
         return _Load(pid, name, loader, fresh, stale, as_tags(tags))
 
     async def _join(self, load: _Load, stale: StoredLoad | None) -> LoadResult:

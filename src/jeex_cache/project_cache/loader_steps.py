@@ -44,9 +44,11 @@ class LoadSteps:
         self.runtime = runtime
 
     @guarded(CACHE_READ, idempotent=True, outcome=True, attributes=_SPAN, name="loader_read")
-    async def read(self, project_id: UUID, name: str | None) -> StoredLoad | None:
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
         """The entry and its load metadata, or None (a miss, or the backend failed)."""
-        return await self._store.read(project_id, name)
+        return await self._store.read(project_id, name, accesses)
 
     @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
     async def write(
