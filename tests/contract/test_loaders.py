@@ -12,8 +12,8 @@ import pytest
 
 from jeex_cache import CacheManager, InvalidInputError, InvalidTTLError, ManualClock
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loader_wiring import LOADER
 from jeex_cache.project_cache.loading import LoadSource
+from jeex_cache.project_cache.wiring import PROJECT_CACHE
 
 
 class CountingLoader:
@@ -43,7 +43,7 @@ class CountingLoader:
 
 
 def loaders(manager: CacheManager) -> LoaderService:
-    return LOADER.of(manager)
+    return PROJECT_CACHE.of(manager).loader
 
 
 async def test_concurrent_misses_run_the_loader_once(manager: CacheManager) -> None:

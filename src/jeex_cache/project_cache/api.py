@@ -20,7 +20,6 @@ from jeex_cache.project_cache.failures import (
     CACHE_WRITE,
     FAILED_WRITE,
 )
-from jeex_cache.project_cache.loader_wiring import LOADER
 from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
 from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
@@ -156,8 +155,9 @@ class ProjectCacheAPI(ManagerBase):
         ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
         services = self._project
         view = ProjectCacheView if gate is None else SessionProjectView
-        loader = LOADER.of(self)
-        return view(project_id, services.cache, services.invalidation, self.runtime, gate, loader)
+        return view(
+            project_id, services.cache, services.invalidation, self.runtime, gate, services.loader
+        )
 
     @asynccontextmanager
     async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:

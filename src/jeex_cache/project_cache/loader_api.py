@@ -9,7 +9,7 @@ from uuid import UUID
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache import warm as warming
-from jeex_cache.project_cache.loader_wiring import LOADER
+from jeex_cache.project_cache import wiring
 from jeex_cache.project_cache.loading import Loader, LoadResult
 from jeex_cache.project_cache.service import TagLike
 
@@ -23,7 +23,7 @@ class LoaderAPI(ManagerBase):
     The loader's own exception reaches its caller (see ``read_or_load_project_data``).
     """
 
-    _loader = LOADER  # the wiring; the service once initialised
+    _project = wiring.PROJECT_CACHE  # the project cache's wiring; its services once initialised
 
     async def get_or_load_project_data(
         self,
@@ -45,7 +45,7 @@ class LoaderAPI(ManagerBase):
         ``stale_while_revalidate=False``, only if the load fails). A loader's exception
         reaches its caller and the next call loads again.
         """
-        result = await self._loader.get_or_load(
+        result = await self._project.loader.get_or_load(
             project_id, None, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
         )  # fmt: skip
@@ -64,7 +64,7 @@ class LoaderAPI(ManagerBase):
     ) -> LoadResult:
         """``get_or_load_project_data`` as a ``LoadResult``: the value and its source
         (HIT, LOADED, STALE with the loader's error if it failed, UNCACHED)."""
-        return await self._loader.get_or_load(
+        return await self._project.loader.get_or_load(
             project_id, None, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
         )  # fmt: skip
