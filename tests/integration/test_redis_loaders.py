@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 import pytest
 import redis
 
-from jeex_cache import CacheManager, LoaderFailedError, Settings
+from jeex_cache import CacheManager, LoaderFailedError, SerializationError, Settings
 from jeex_cache.project_cache.loading import LoadSource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +145,22 @@ async def test_a_loader_failing_in_another_process_reaches_the_waiters(
         assert await cache.get_or_load_project_data(project, load, 60) == "loaded here"
     holder.wait(timeout=60)
     assert holder.returncode != 0  # the loader's own error reached its caller there
+
+
+async def test_a_value_that_cannot_be_cached_frees_the_lease_at_once(
+    redis_url: str, raw: redis.Redis
+) -> None:
+    project = uuid4()
+
+    async def unencodable() -> object:
+        return {1, 2}  # a set: not JSON
+
+    async def good() -> str:
+        return "fine"
+
+    async with CacheManager(Settings(redis_url=redis_url)) as cache:
+        with pytest.raises(SerializationError):
+            await cache.get_or_load_project_data(project, unencodable, 60)
+        assert not raw.exists(f"jeex:proj:{{{project}}}:lease:data")  # not left to run out
+        result = await cache.read_or_load_project_data(project, good, 60)
+    assert (result.source, result.value) == (LoadSource.LOADED, "fine")

@@ -237,7 +237,11 @@ class LoaderService:
         version = None
         if value is not None:  # None would read back as a miss
             physical = TTL.seconds(load.ttl + load.stale_ttl)
-            written = await self._steps.write(pid, name, value, physical, load.tags)
+            try:
+                written = await self._steps.write(pid, name, value, physical, load.tags)
+            except BaseException:  # a value that cannot be cached: free the lease at once
+                await self._steps.release(pid, name, token, LeaseEnd.FAILED)
+                raise
             version = written.value
         mark = None
         if version is not None:
