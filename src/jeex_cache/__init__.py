@@ -15,6 +15,7 @@ from jeex_cache.core.errors import (
     InvalidProgressError,
     InvalidTTLError,
     JeexCacheError,
+    LoaderFailedError,
     NotInitializedError,
     PayloadTooLargeError,
     ReplicationTimeoutError,
@@ -32,6 +33,7 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
+from jeex_cache.project_cache.loading import LoadResult, LoadSource
 from jeex_cache.project_cache.model import (
     CacheTag,
     ProjectCache,
@@ -42,6 +44,7 @@ from jeex_cache.project_cache.model import (
 )
 from jeex_cache.project_cache.session_view import SessionCacheView
 from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
+from jeex_cache.project_cache.warm import WarmSummary
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
@@ -63,6 +66,9 @@ __all__ = [
     "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
+    "LoadResult",
+    "LoadSource",
+    "LoaderFailedError",
     "ManualClock",
     "NotInitializedError",
     "PayloadTooLargeError",
@@ -90,6 +96,7 @@ __all__ = [
     "UserSession",
     "VersionLimitError",
     "QueueStats",
+    "WarmSummary",
     "Task",
     "TaskContext",
     "TaskStatus",

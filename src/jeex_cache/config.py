@@ -130,6 +130,10 @@ class Settings(BaseSettings):
         ",".join(DEFAULT_EXEMPT_PATHS), description="Comma-separated paths the default skips."
     )
 
+    # Loaders (ours): the lease one loader holds (extended while it runs), XFetch's beta.
+    cache_loader_lease_seconds: float = Field(10.0, gt=0, le=3_600)
+    cache_xfetch_beta: float = Field(1.0, ge=0, le=100)
+
     # Ours
     cache_namespace: str = Field("jeex", pattern=r"^[a-z][a-z0-9_\-]{0,31}$")
     cache_max_payload_bytes: int = Field(1_048_576, gt=0, le=512 * 1_048_576)

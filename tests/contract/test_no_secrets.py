@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -165,6 +165,10 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(scoped.invalidate_project_cache(project, "test"))
     await run(scoped.delete_project_data(project))
     await run(api.invalidate_by_tag("t"))
+    # Loaders.
+    await run(api.get_or_load_project_data(project, _load, 60, stale_ttl=30))
+    await run(api.read_or_load_project_data(project, _load, 60))
+    await run(api.warm_project_cache([project, other], _load_project, concurrency=2))
     await run(api.invalidate_tag_in_projects("t", [project, other]))
     await run(api.invalidate_project_cache(project))
     await run(api.delete_project_data(project))
@@ -234,7 +238,17 @@ async def project_view_calls(view: Any, run: Run) -> None:
     await run(view.invalidate_tag("t"))
     await run(view.set("k", {"v": 2}))
     await run(view.delete("k"))
+    await run(view.get_or_load("loaded", _load, 60))
+    await run(view.read_or_load("loaded", _load, 60))
     await run(view.invalidate("test"))
+
+
+async def _load() -> dict[str, int]:
+    return {"loaded": 1}
+
+
+async def _load_project(project_id: UUID) -> dict[str, str]:
+    return {"project": str(project_id)}
 
 
 @dataclass

@@ -78,6 +78,10 @@ def public_methods(cls: type) -> set[str]:
     }
 
 
+async def _overwrite() -> dict[str, bool]:  # a loader a denied call must never run
+    return {"secret": False}
+
+
 # Each operation of the session's views, called on a project the session may not access.
 # Every public coroutine method must be listed: a new one fails the coverage assertion below
 # until it is shown to be checked.
@@ -106,6 +110,8 @@ VIEW_CALLS: dict[str, Call] = {
     "invalidate": lambda v, _: v.invalidate("test"),
     "get_many": lambda v, _: v.get_many(["k"]),
     "set_many": lambda v, _: v.set_many({"k": {"x": 0}}, tags=["t"]),
+    "get_or_load": lambda v, _: v.get_or_load("k", _overwrite, 60),
+    "read_or_load": lambda v, _: v.read_or_load("fresh", _overwrite, 60),
 }
 
 

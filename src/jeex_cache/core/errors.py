@@ -17,6 +17,7 @@ __all__ = [
     "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
+    "LoaderFailedError",
     "NotInitializedError",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",
@@ -68,6 +69,11 @@ class VersionLimitError(InvalidInputError):
         ),
     ) -> None:
         super().__init__(message)
+
+
+class LoaderFailedError(JeexCacheError):
+    """Another process ran the entry's loader and it raised (its error stays there); the
+    next call loads again. A caller in the process that ran it gets the loader's own error."""
 
 
 class ConfigurationError(JeexCacheError, ValueError):

@@ -157,7 +157,9 @@ class ProjectCacheAPI(ManagerBase):
         ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
         services = self._project
         view = ProjectCacheView if gate is None else SessionProjectView
-        return view(project_id, services.cache, services.invalidation, self.runtime, gate)
+        return view(
+            project_id, services.cache, services.invalidation, self.runtime, gate, services.loader
+        )
 
     def near_cache_stats(self) -> dict[str, int | bool]:
         """The near cache's ``hits``, ``misses``, ``invalidations`` received, ``flushes``,

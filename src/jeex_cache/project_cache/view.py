@@ -7,7 +7,7 @@ built with a gate (the session's access check), which every call awaits first.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid
@@ -20,6 +20,8 @@ from jeex_cache.project_cache.failures import (
     CACHE_WRITE,
     FAILED_WRITE,
 )
+from jeex_cache.project_cache.loader import LoaderService
+from jeex_cache.project_cache.loading import Loader, LoadResult
 from jeex_cache.project_cache.model import ProjectCache, WriteResult
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 
@@ -48,8 +50,10 @@ class ProjectCacheView:
         invalidation: CacheInvalidationService,
         runtime: OperationRuntime,
         gate: Gate | None = None,
+        loader: LoaderService | None = None,
     ) -> None:
         self.project_id = parse_uuid(project_id)
+        self._loader = loader
         self._cache = cache
         self._invalidation = invalidation
         self._gate = gate
@@ -86,6 +90,44 @@ class ProjectCacheView:
         return await self._cache.put(
             self.project_id, name, value, ttl=ttl, tags=tags, version=version
         )
+
+    async def get_or_load(
+        self,
+        name: str,
+        loader: Loader,
+        ttl: TTLLike | None = None,
+        *,
+        tags: Iterable[TagLike] = (),
+        stale_ttl: TTLLike | None = None,
+        early_refresh: bool = True,
+        stale_while_revalidate: bool = True,
+    ) -> Any:
+        """``name``'s value, or ``await loader()``'s: ``get_or_load_project_data`` for an
+        entry of this view (one load per deployment, early refresh, stale values)."""
+        result = await self.read_or_load(
+            name, loader, ttl, tags=tags, stale_ttl=stale_ttl, early_refresh=early_refresh,
+            stale_while_revalidate=stale_while_revalidate,
+        )  # fmt: skip
+        return result.value
+
+    async def read_or_load(
+        self,
+        name: str,
+        loader: Loader,
+        ttl: TTLLike | None = None,
+        *,
+        tags: Iterable[TagLike] = (),
+        stale_ttl: TTLLike | None = None,
+        early_refresh: bool = True,
+        stale_while_revalidate: bool = True,
+    ) -> LoadResult:
+        """``get_or_load`` as a ``LoadResult`` (the value and where it came from)."""
+        if self._gate is not None:
+            await self._gate(self.project_id)
+        return await cast(LoaderService, self._loader).get_or_load(
+            self.project_id, name, loader, ttl, tags=tags, stale_ttl=stale_ttl,
+            early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
+        )  # fmt: skip
 
     @guarded(CACHE_WRITE, idempotent=True, attributes=_ENTRY)
     async def delete(self, name: str) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from jeex_cache.backends import Backend, Capability
 from jeex_cache.core.runtime import OperationRuntime
+from jeex_cache.project_cache.loader import LoaderService
+from jeex_cache.project_cache.loader_setup import build_loader
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 from jeex_cache.project_cache.near_repository import near_cached
 from jeex_cache.project_cache.redis import RedisProjectCacheRepository
@@ -21,6 +23,7 @@ class ProjectCacheServices:
 
     cache: ProjectCacheService
     invalidation: CacheInvalidationService
+    loader: LoaderService  # get_or_load: single-flight, early refresh, stale values
 
 
 def _memory(backend: Backend) -> ProjectCacheRepository:
@@ -43,11 +46,13 @@ def _service(
     repository: ProjectCacheRepository, backend: Backend, runtime: OperationRuntime
 ) -> ProjectCacheServices:
     settings = backend.settings
+    cache = ProjectCacheService(
+        repository, settings.project_data_ttl, settings.cache_max_payload_bytes
+    )
     return ProjectCacheServices(
-        ProjectCacheService(
-            repository, settings.project_data_ttl, settings.cache_max_payload_bytes
-        ),
+        cache,
         CacheInvalidationService(repository),
+        build_loader(repository, cache, backend, runtime),
     )
 
 

@@ -1,0 +1,134 @@
+"""``LoadStore`` on Redis: load metadata in the entry's hash, leases beside it in its slot.
+
+Keys, under the project's hash tag (one slot per project, as its entries):
+``proj:{<project>}:lease:<entry>`` holds the holder's token (``SET NX PX``),
+``lease-waiters:<entry>`` counts the processes waiting, and ``lease-done:<entry>`` is the
+list each of them ``BLPOP``s: a release pushes one element per waiter, so they are told at
+once and never poll. A wait lasts at most the lease's remaining time: a holder that died is
+noticed when its lease runs out. ``<entry>`` is ``data``
+or ``kv:<name>``. The metadata fields ``lv``, ``lx``, ``ld`` sit in the entry hash itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from jeex_cache.core.codec import decode
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.keys import key
+from jeex_cache.core.scripts import EncodedArg, LuaScript
+from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.loading import LoadMark, StoredLoad
+
+__all__ = ["RedisLoadStore"]
+
+_READ = LuaScript.load(__name__, "loader_read")
+_ACQUIRE = LuaScript.load(__name__, "lease_acquire")
+_EXTEND = LuaScript.load(__name__, "lease_extend")
+_WATCH = LuaScript.load(__name__, "lease_watch")
+_RELEASE = LuaScript.load(__name__, "lease_release")
+
+_KEY_CACHE_SIZE = 10_000
+_LIST_LIFETIME_MS = 60_000  # wake-ups nobody took (a waiter that gave up) go away
+
+
+@dataclass(frozen=True, slots=True)
+class _LeaseKeys:
+    lease: str
+    waiters: str
+    done: str
+
+
+class RedisLoadStore:
+    """Loader reads, metadata and leases in Redis; see the module docstring for the keys.
+
+    ``waits`` runs the blocking ``BLPOP``s: an executor over a client of its own, whose
+    socket timeout covers a whole lease (the shared one's is shorter than a wait).
+    """
+
+    def __init__(self, executor: RedisExecutor, waits: RedisExecutor) -> None:
+        self._redis = executor
+        self._waits = waits
+        self._space = executor.keys
+        self._entries: dict[tuple[int, str | None], str] = {}
+
+    def _entry(self, project_id: UUID, name: str | None) -> str:
+        # Built once per entry (bounded): formatting and validating cost more than a read.
+        slot = (project_id.int, name)
+        entry = self._entries.get(slot)
+        if entry is None:
+            if len(self._entries) >= _KEY_CACHE_SIZE:
+                self._entries.clear()
+            key = (
+                project_keys.data(project_id)
+                if name is None
+                else project_keys.entry(project_id, name)
+            )
+            entry = self._entries[slot] = self._space(key)
+        return entry
+
+    def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
+        suffix = ("data",) if name is None else ("kv", name)
+        tag = str(project_id)
+        return _LeaseKeys(
+            *(self._space(key(project_keys.KIND, tag, part, *suffix)) for part in _PARTS)
+        )
+
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        row = await self._redis.script(_READ, (self._entry(project_id, name),), (accesses,))
+        if row is None:
+            return None
+        payload, version, marked, fresh_until, delta = row
+        value = decode(payload)
+        if marked != version or not fresh_until:
+            return None if value is None else StoredLoad(value, float("inf"), 0.0)
+        return StoredLoad(value, int(fresh_until) / 1000, int(delta) / 1000)
+
+    async def acquire(
+        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+    ) -> Grant:
+        keys = (self._lease(project_id, name).lease, self._entry(project_id, name))
+        args = (token, ms, round(fresh_after * 1000))
+        return _GRANTS[await self._redis.script(_ACQUIRE, keys, args)]
+
+    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+        keys = (self._lease(project_id, name).lease,)
+        return bool(await self._redis.script(_EXTEND, keys, (token, ms)))
+
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        lease = self._lease(project_id, name)
+        keys = (lease.lease, lease.waiters, lease.done, self._entry(project_id, name))
+        args: tuple[EncodedArg, ...] = (token, end.value, _LIST_LIFETIME_MS)
+        if mark is not None:
+            fresh_until, delta = round(mark.fresh_until * 1000), round(mark.delta * 1000)
+            args += (mark.version, fresh_until, delta)
+        await self._redis.script(_RELEASE, keys, args)
+
+    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+        lease = self._lease(project_id, name)
+        left_ms = await self._redis.script(
+            _WATCH, (lease.lease, lease.waiters), (_LIST_LIFETIME_MS,)
+        )
+        if not left_ms:
+            return LeaseEnd.FREE
+        # Until the lease would run out (plus a little, so that it has): BLPOP's 0 is never.
+        blocking = max(0.01, min(seconds, left_ms / 1000 + 0.01))
+        reply = await self._waits.command("BLPOP", lease.done, f"{blocking:.3f}")
+        if reply is None:
+            return LeaseEnd.TIMEOUT
+        return LeaseEnd(reply[1].decode())
+
+
+_PARTS = ("lease", "lease-waiters", "lease-done")
+_GRANTS = {0: Grant.HELD, 1: Grant.TAKEN, 2: Grant.FRESH}
