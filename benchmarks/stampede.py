@@ -131,7 +131,7 @@ async def aiocache_stampede(url: str, loader: Loader) -> AsyncIterator[Read]:
         connection_pool_class=aioredis.BlockingConnectionPool,
     )  # fmt: skip
 
-    @decorator  # type: ignore[untyped-decorator]
+    @decorator
     async def read() -> Any:
         return await loader()
 
