@@ -12,16 +12,13 @@ import pytest
 from jeex_cache import CacheManager
 from tests.cli.conftest import Cli
 
+ID = str(uuid4())
 LOADER = """
 async def load(project_id):
     if str(project_id).endswith("0bad"):
         raise RuntimeError("no such project upstream")
     return {"name": f"project {project_id}"}
 """
-
-needs_warm = pytest.mark.skipif(
-    not hasattr(CacheManager, "warm_project_cache"), reason="needs warm_project_cache"
-)
 
 
 @pytest.fixture
@@ -31,7 +28,6 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@needs_warm
 async def test_warm_loads_the_projects_of_args_and_file(
     cli: Cli, redis_manager: CacheManager, workdir: Path
 ) -> None:
@@ -47,7 +43,6 @@ async def test_warm_loads_the_projects_of_args_and_file(
         assert await redis_manager.get_project_data(project_id) == {"name": f"project {project_id}"}
 
 
-@needs_warm
 async def test_a_failing_project_is_exit_1(
     cli: Cli, redis_manager: CacheManager, workdir: Path
 ) -> None:
@@ -64,12 +59,13 @@ async def test_a_failing_project_is_exit_1(
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
-        (["--loader", "myloader"], "--loader must look like package.module:function"),
-        (["--loader", "nowhere:load", "x"], "--loader: cannot import 'nowhere'"),
-        (["--loader", "myloader:missing", "x"], "--loader: myloader:missing is not a function"),
+        (["--loader", "myloader"], "a loader is 'module:function'"),
+        (["--loader", "nowhere:load", ID], "cannot import loader 'nowhere:load'"),
+        (["--loader", "myloader:missing", ID], "cannot import loader 'myloader:missing'"),
         (["--loader", "myloader:load"], "no project IDs"),
+        (["--loader", "myloader:load", "not-a-uuid"], "project ID must be a UUID"),
         (["--loader", "myloader:load", "--from-file", "absent.txt"], "--from-file: "),
-        (["--loader", "myloader:load", "x", "--concurrency", "0"], "--concurrency"),
+        (["--loader", "myloader:load", ID, "--concurrency", "0"], "--concurrency"),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(

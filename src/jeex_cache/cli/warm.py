@@ -4,23 +4,24 @@ one loader call per project, with a progress bar; status 1 if any project failed
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
-import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from jeex_cache.cli._common import FAILED, OK, CliError, Examples, print_json, run_with_manager
 from jeex_cache.cli._common import USAGE as _USAGE
+from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.manager import CacheManager
+from jeex_cache.project_cache.warm import ProjectLoader, import_loader, read_project_ids
 
-__all__ = ["load_loader", "read_project_ids", "register"]
+__all__ = ["register"]
 
 EXAMPLES = """examples:
   jeex-cache warm --loader myapp.cache:load_project 6f1c... 9a2e...
@@ -48,8 +49,7 @@ def register(commands: Any) -> None:
 
 def _warm(args: argparse.Namespace) -> int:
     try:
-        loader = load_loader(args.loader)
-        ids = [*args.ids, *read_project_ids(args.from_file)]
+        loader, ids = _inputs(args)
     except CliError as exc:
         print(f"jeex-cache: {exc}", file=sys.stderr)
         return exc.status
@@ -62,42 +62,35 @@ def _warm(args: argparse.Namespace) -> int:
     return run_with_manager(lambda manager: warm(manager, args, loader, ids))
 
 
-def load_loader(spec: str) -> Callable[..., Any]:
-    """Import ``package.module:function`` (the current directory is importable)."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise CliError(f"--loader must look like package.module:function, got {spec!r}", _USAGE)
+def _inputs(args: argparse.Namespace) -> tuple[ProjectLoader, list[UUID]]:
+    """The loader (importable from the current directory too) and the project IDs of the
+    arguments and of ``--from-file`` (``-``: stdin), through the library's own readers."""
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    given = list(args.ids)
+    path = args.from_file
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CliError(f"--loader: cannot import {module_name!r}: {exc}", _USAGE) from None
-    loader: object = getattr(module, attribute, None)
-    if not callable(loader):
-        raise CliError(f"--loader: {spec} is not a function", _USAGE)
-    return loader
-
-
-def read_project_ids(path: str | None) -> list[str]:
-    """The project IDs of a file (``-``: stdin), one a line; none without a path."""
-    if path is None:
-        return []
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        if path == "-":
+            given += sys.stdin.read().splitlines()
+            path = None
+        loader = import_loader(args.loader)
+        ids = read_project_ids([line for line in given if _is_id_line(line)], path)
+    except InvalidInputError as exc:
+        raise CliError(str(exc), _USAGE) from None
     except OSError as exc:
         raise CliError(f"--from-file: {exc.strerror}: {path}", _USAGE) from None
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    return loader, ids
+
+
+def _is_id_line(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and not text.startswith("#")
 
 
 async def warm(
-    manager: CacheManager, args: argparse.Namespace, loader: Callable[..., Any], ids: list[str]
+    manager: CacheManager, args: argparse.Namespace, loader: ProjectLoader, ids: list[UUID]
 ) -> int:
     """Warm ``ids`` with ``loader``; print the summary; 1 if any failed."""
-    warm_project_cache = getattr(manager, "warm_project_cache", None)
-    if warm_project_cache is None:
-        raise CliError("this jeex-cache has no warm_project_cache", FAILED)
     bar = Progress(
         TextColumn("warming"), BarColumn(), MofNCompleteColumn(),
         console=Console(stderr=True), disable=args.json,
@@ -113,28 +106,11 @@ async def warm(
             bar.advance(task)
 
     with bar:
-        summary = await warm_project_cache(ids, counted, concurrency=args.concurrency)
+        summary = await manager.warm_project_cache(ids, counted, concurrency=args.concurrency)
         bar.update(task, completed=len(ids))  # projects already cached fresh load nothing
-    report = _summary(summary)
+    report = dataclasses.asdict(summary)
     if args.json:
         print_json(report)
     else:
         print(" ".join(f"{key}={value}" for key, value in report.items()))
-    return FAILED if report.get("failed") else OK
-
-
-def _summary(summary: Any) -> dict[str, Any]:
-    """The summary as plain data, whatever shape it has (dataclass, named tuple, mapping)."""
-    if isinstance(summary, dict):
-        data = dict(summary)
-    elif hasattr(summary, "_asdict"):  # a named tuple
-        data = dict(summary._asdict())
-    elif hasattr(summary, "__dataclass_fields__"):
-        data = {name: getattr(summary, name) for name in summary.__dataclass_fields__}
-    else:
-        data = {"result": summary}
-    for key, value in data.items():
-        if isinstance(value, list | tuple | set | frozenset | dict):
-            data[key] = len(value) if key in ("loaded", "failed") else list(value)
-    return {key: str(value) if not isinstance(value, int | float | str | list | None) else value
-            for key, value in data.items()}  # fmt: skip
+    return FAILED if summary.failed else OK
