@@ -118,10 +118,9 @@ def create_transport(settings: ConnectionSettings) -> Router:
         return SentinelRouter(sentinel, size=size, limits=limits)
     if _is_cluster(url):
 
-        def client(host: str, port: int) -> aioredis.Redis:
-            return _client(
-                settings, node_url(url, host, port), socket_timeout=_covering_wait(settings)
-            )
+        def client(host: str, port: int, socket_timeout: float | None) -> aioredis.Redis:
+            timeout = socket_timeout or _covering_wait(settings)
+            return _client(settings, node_url(url, host, port), socket_timeout=timeout)
 
         return ClusterRouter(_cluster_seeds(url), size=size, limits=limits, client_factory=client)
     try:

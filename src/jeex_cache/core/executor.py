@@ -67,6 +67,7 @@ class RedisExecutor:
         max_in_flight: int = 1,
         wait_timeout: float = 0.0,  # unused: redis-py's pool has its own (REDIS_POOL_TIMEOUT)
         replication: Replication | None = None,  # WAIT after durable scripts (Cluster, Sentinel)
+        dedicated_timeout: float | None = None,  # cluster: the per-node clients' socket timeout
     ) -> None:
         self.client = client
         self.replication = replication
@@ -80,6 +81,7 @@ class RedisExecutor:
         self._node = router.route(None) if router is not None and self._cluster is None else None
         self._execute = cast(Callable[..., Awaitable[Any]], client.execute_command)
         self._dedicated_max = max_in_flight
+        self._dedicated_timeout = dedicated_timeout
         self._incident: object = None
 
     @property
@@ -110,7 +112,7 @@ class RedisExecutor:
         standalone server ``client``. For blocking and pub/sub commands."""
         if self._cluster is None:
             return self.client
-        return cast(aioredis.Redis, self._cluster.client_for(key))
+        return cast(aioredis.Redis, self._cluster.client_for(key, self._dedicated_timeout))
 
     # -- breaker bookkeeping ---------------------------------------------------------------
 

@@ -28,7 +28,15 @@ def _store(repository: ProjectCacheRepository, backend: Backend) -> LoadStore:
     # The lease waits block: a pool of their own, whose socket timeout covers one wait.
     longest = settings.cache_loader_lease_seconds + settings.redis_socket_timeout + 1
     client = create_client(settings, socket_timeout=longest)
-    waits = RedisExecutor(client, settings.cache_namespace, breaker=shared.breaker)
+    # On a cluster a wait's BLPOP goes to its key's node: per-node clients of that timeout.
+    router = shared.router if shared.sharded else None
+    waits = RedisExecutor(
+        client,
+        settings.cache_namespace,
+        breaker=shared.breaker,
+        router=router,
+        dedicated_timeout=longest,
+    )
     backend.on_close(client.aclose)
     return RedisLoadStore(shared, waits)
 

@@ -43,7 +43,8 @@ _CLUSTER_SLOTS = encode(("CLUSTER", "SLOTS"))
 _REDIRECTS = frozenset({"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"})
 
 Address = tuple[str, int]
-ClientFactory = Callable[[str, int], Any]  # (host, port) -> a redis-py client of that node
+# (host, port, socket timeout or None for the default) -> a redis-py client of that node
+ClientFactory = Callable[[str, int, float | None], Any]
 
 
 class ClusterRouter:
@@ -70,7 +71,7 @@ class ClusterRouter:
         self._slots: list[NodePool | None] = [None] * SLOTS
         self._masters: tuple[NodePool, ...] = ()
         self._replicas: tuple[Address, ...] = ()
-        self._clients: dict[Address, Any] = {}
+        self._clients: dict[tuple[Address, float | None], Any] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._last_refresh = float("-inf")
         self._closed = False
@@ -201,15 +202,17 @@ class ClusterRouter:
 
     # -- dedicated connections -------------------------------------------------------------
 
-    def client_for(self, key: str | bytes | None) -> Any:
-        """The redis-py client (dedicated connections) of the node serving ``key``."""
+    def client_for(self, key: str | bytes | None, socket_timeout: float | None = None) -> Any:
+        """The redis-py client (dedicated connections) of the node serving ``key``; one per
+        node and ``socket_timeout`` (blocking waits need a longer one than the default)."""
         if self._client_factory is None:
             raise RuntimeError("this cluster router has no client factory")
         endpoint = self.route(key).endpoint
         address = (endpoint.host, endpoint.port)
-        client = self._clients.get(address)
+        client = self._clients.get((address, socket_timeout))
         if client is None:
-            client = self._clients[address] = self._client_factory(*address)
+            client = self._client_factory(*address, socket_timeout)
+            self._clients[(address, socket_timeout)] = client
         return client
 
     # -- the slot map ----------------------------------------------------------------------
