@@ -23,34 +23,17 @@ BACKENDS = ["memory", "redis"]
 BACKENDS += ["sentinel"]  # a master, a replica and three sentinels (redis+sentinel://)
 BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 
-# Contract tests that fail on a cluster until their capability's keys share one slot (the
-# tasks rework; project-cache tags and sessions). xfail(strict=False) on "cluster" only; the
-# lead removes entries as the fixes merge. Entries are node-ID prefixes.
+# Contract tests that fail on a cluster until the task queues' keys share one slot.
+# xfail(strict=False) on "cluster" only. Entries are node-ID prefixes.
 PENDING_ON_CLUSTER: list[str] = [
     "tests/contract/test_tasks.py",
     "tests/contract/test_task_progress.py",
     "tests/contract/test_worker_guarded.py",
+    "tests/contract/test_queue_stats.py",
     "tests/contract/test_no_secrets.py::test_no_session_id_in_spans_logs_or_metrics",  # tasks
-    # project_set.lua names the cross-project tag registry (another slot): CROSSSLOT
-    "tests/contract/test_edges.py::test_reasons_that_could_forge_a_log_line_are_refused",
-    "tests/contract/test_isolation.py::test_invalidating_a_project_keeps_other_projects_tags",
-    "tests/contract/test_isolation.py::test_random_operations_on_one_project_never_touch",
-    "tests/contract/test_observability.py::test_cleanup_expired_entries",  # + SCAN per node
-    "tests/contract/test_project_cache.py::test_expired_entries_are_not_counted_as_invalidated",
-    "tests/contract/test_project_cache.py::test_invalidate_by_tag_across_projects",
-    "tests/contract/test_project_cache.py::test_invalidate_project_removes_everything",
-    "tests/contract/test_project_cache.py::test_project_tag_invalidates_dependants_in_other",
-    "tests/contract/test_project_cache.py::test_rewrite_without_a_tag_leaves_the_tag",
-    "tests/contract/test_project_cache.py::test_tag_index_outlives_its_longest_entry",
-    "tests/contract/test_project_cache.py::test_view_entry_carries_version_and_tags",
-    "tests/contract/test_project_cache.py::test_view_invalidates_a_tag_in_its_project_only",
-    "tests/contract/test_reads_and_views.py::test_every_session_operation_is_denied_outside",
-    "tests/contract/test_sessions.py::test_grant_and_revoke_apply_to_the_next_call",
-    "tests/contract/test_sessions.py::test_tag_invalidation_through_a_session_stays_in_its",
     "tests/web/test_progress_sse.py::test_the_stream_of_a_task_ends_with_the_task",  # tasks
-    "tests/web/test_app.py::test_put_get_delete_round_trip",
-    "tests/web/test_app.py::test_tag_invalidation_spans_projects",
-    "tests/web/test_sessions.py::test_a_project_outside_the_session_is_403_and_untouched",
+    "tests/web/test_metrics.py::test_gauges_show_memory_connections_circuit_and_queue_depths",
+    "tests/web/test_pages.py::test_requeue_from_the_dashboard_needs_its_header",
 ]
 
 

@@ -225,6 +225,26 @@ class RedisExecutor:
         self._succeeded()
         return reply
 
+    def walk_nodes(self) -> list[object]:
+        """The nodes a keyspace walk (SCAN) must visit, each for ``command_on``: a cluster's
+        masters, the one server otherwise."""
+        return list(self.router.nodes) if self.router is not None else [None]
+
+    async def command_on(self, node: object, *args: EncodedArg) -> Any:
+        """Run one plain command on ``node`` (one of ``walk_nodes``; None: anywhere)."""
+        if not isinstance(node, NodePool):
+            return await self.command(*args)
+        self._admit()
+        try:
+            reply = shape(args[0], await node.execute(encode(args)))
+        except (TransportError, ReplyError) as exc:
+            raise self._failed(exc, str(args[0])) from exc
+        except BaseException:
+            self.breaker.release_probe()
+            raise
+        self._succeeded()
+        return reply
+
     async def scripts_pipelined(
         self, script: LuaScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodedArg]]]
     ) -> list[Any]:

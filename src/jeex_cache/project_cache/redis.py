@@ -9,6 +9,7 @@ across projects.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -285,11 +286,11 @@ class RedisProjectCacheRepository:
         # each index pruned in bounded steps.
         removed = 0
         patterns = (self._space.glob(project_keys.KIND), self._space.glob(project_keys.TAG_KIND))
-        for pattern in patterns:
+        for node, pattern in itertools.product(self._redis.walk_nodes(), patterns):
             cursor = 0
-            while True:
-                cursor, keys = await self._redis.command(
-                    "SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", 500
+            while True:  # on a cluster, each master's keys in turn
+                cursor, keys = await self._redis.command_on(
+                    node, "SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", 500
                 )
                 while keys:
                     calls = [((key,), (CHUNK,)) for key in keys]
