@@ -98,6 +98,15 @@ local function activate(g)
   end
 end
 
+-- Index a waiting task of group g and priority pr in its group, at place sq (the writes
+-- that can fail come before any record write of the caller's).
+local function index_ready(id, g, pr, sq)
+  local a, b = members(g, pr, sq, id)
+  redis.call('ZADD', K_PRIO, 0, a)
+  redis.call('ZADD', K_FIFO, 0, b)
+  activate(g)
+end
+
 -- Put a waiting task into its group's ready indexes; keep_seq keeps its old place.
 local function make_ready(id, keep_seq)
   local r = rget(id, 'g', 'pr', 'sq')
@@ -106,10 +115,7 @@ local function make_ready(id, keep_seq)
     sq = redis.call('HINCRBY', K_META, 'seq', 1)
     rset(id, 'sq', sq)
   end
-  local a, b = members(r[1], r[2], sq, id)
-  redis.call('ZADD', K_PRIO, 0, a)
-  redis.call('ZADD', K_FIFO, 0, b)
-  activate(r[1])
+  index_ready(id, r[1], r[2], sq)
 end
 
 -- Take a task out of the ready indexes (claimed, cancelled or settled early).
@@ -174,6 +180,13 @@ local function take(cap, aging)
       if not head then
         redis.call('ZREM', K_RING, g)
         redis.call('HDEL', K_META, 'n|' .. g)
+      elseif not rget(string.match(head, '([^|]+)$'), 's')[1] then
+        -- An entry without a record (a failed write left it): dropped on the way.
+        redis.call('ZREM', index, head)
+        if index == K_PRIO then
+          local grp, _, sq, id = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
+          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        end
       else
         local id = string.match(head, '([^|]+)$')
         unready(id)

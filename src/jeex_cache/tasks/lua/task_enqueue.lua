@@ -13,14 +13,21 @@ end
 local now_s = fmt(now)
 local delay = tonumber(ARGV[6])
 local due_s = fmt(now + delay)
-rset(id, 'n', ARGV[3], 'p', ARGV[4], 's', 'queued', 'a', 0, 'm', ARGV[5], 'ct', now_s,
-  'ut', now_s, 'due', due_s, 'rd', 0, 'l', 0, 'g', ARGV[8], 'pr', ARGV[9])
+-- Redis does not undo a script's earlier writes when a later command fails, so the writes
+-- that can fail (a key of the wrong type) come first and the record, new, comes last.
+local sq = false
 if delay > 0 then
   redis.call('ZADD', K_SCHED, due_s, id)
 else
-  make_ready(id, false)
+  sq = redis.call('HINCRBY', K_META, 'seq', 1)
+  index_ready(id, ARGV[8], ARGV[9], sq)
 end
 -- One token per task wakes one idle worker. A worker empties the list before it waits, so
 -- tokens only pile up while every worker is busy; the trim bounds them.
 wake(ARGV[7])
+rset(id, 'n', ARGV[3], 'p', ARGV[4], 's', 'queued', 'a', 0, 'm', ARGV[5], 'ct', now_s,
+  'ut', now_s, 'due', due_s, 'rd', 0, 'l', 0, 'g', ARGV[8], 'pr', ARGV[9])
+if sq then
+  rset(id, 'sq', sq)
+end
 return 1
