@@ -42,7 +42,8 @@ async def test_each_occurrence_is_enqueued_once_across_three_workers(
     first = datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
     assert ids[0] == f"{QUEUE}=cron.cleanup.{int(first.timestamp())}"
     task = await manager.get_task_status(ids[0])
-    assert task is not None and task.payload == {"deep": False}
+    assert task is not None
+    assert task.payload == {"deep": False}
 
 
 async def test_a_missed_occurrence_runs_once_on_restart_or_is_skipped(

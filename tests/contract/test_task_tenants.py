@@ -67,7 +67,8 @@ async def test_a_projects_tasks_run_by_priority_higher_first(manager: CacheManag
         order.append(ids[delivery.task_id])
     assert order == ["p5a", "p5b", "p1", "p0", "n2"]
     task = await manager.get_task_status(next(iter(ids)))
-    assert task is not None and task.priority == 0
+    assert task is not None
+    assert task.priority == 0
 
 
 async def test_a_low_priority_task_does_not_starve(manager: CacheManager) -> None:
@@ -102,19 +103,25 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
     first = (await tasks.claim(QUEUE, "w", 0.3, max_running=2)).delivery
     second = await _claim(manager, max_running=2)
     third = await _claim(manager, max_running=2)
-    assert first is not None and second is not None and third is not None
+    assert first is not None
+    assert second is not None
+    assert third is not None
     assert [first.project_id, second.project_id, third.project_id] == [busy, other, busy]
     assert await _claim(manager, max_running=2) is None  # busy runs 2: it waits
     assert await tasks.complete(third, None)
     freed = await _claim(manager, max_running=2)
-    assert freed is not None and freed.project_id == busy
+    assert freed is not None
+    assert freed.project_id == busy
     assert await _claim(manager, max_running=2) is None
     await elapse(0.4)  # the first lease expires: its slot frees, and it goes back
     again = await _claim(manager, max_running=2)
-    assert again is not None and again.project_id == busy and again.task_id != first.task_id
+    assert again is not None
+    assert again.project_id == busy
+    assert again.task_id != first.task_id
     assert await _claim(manager, max_running=2) is None
     lost = await manager.get_task_status(first.task_id)
-    assert lost is not None and (lost.status, lost.redeliveries) == (TaskStatus.QUEUED, 1)
+    assert lost is not None
+    assert (lost.status, lost.redeliveries) == (TaskStatus.QUEUED, 1)
 
 
 async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
@@ -169,11 +176,14 @@ async def test_wait_for_task_returns_the_finished_task(manager: CacheManager) ->
     done, dead = await waits
     worker.stop()
     await running
-    assert done is not None and (done.status, done.result) == (TaskStatus.SUCCEEDED, {"done": 7})
-    assert dead is not None and dead.status is TaskStatus.DEAD
+    assert done is not None
+    assert (done.status, done.result) == (TaskStatus.SUCCEEDED, {"done": 7})
+    assert dead is not None
+    assert dead.status is TaskStatus.DEAD
     assert dead.error == "RuntimeError: nope"
     again = await manager.wait_for_task(good, timeout=1)  # finished already: at once
-    assert again is not None and again.status is TaskStatus.SUCCEEDED
+    assert again is not None
+    assert again.status is TaskStatus.SUCCEEDED
     assert await manager.wait_for_task("unknown-id", timeout=1) is None
 
 
@@ -185,7 +195,8 @@ async def test_wait_for_task_times_out_and_sees_a_cancel(manager: CacheManager) 
     await asyncio.sleep(0.1)
     assert await manager.cancel_task(task_id)
     task = await waiting
-    assert task is not None and task.status is TaskStatus.CANCELLED
+    assert task is not None
+    assert task.status is TaskStatus.CANCELLED
     with pytest.raises(InvalidInputError):
         await manager.wait_for_task(task_id, timeout=0)
 
@@ -197,7 +208,8 @@ async def test_task_ids_name_their_queue_or_point_to_it(manager: CacheManager) -
     assert own == "order-42"
     assert await manager.enqueue_task("other", "run", 3, task_id="order-42") == "order-42"
     task = await manager.get_task_status("order-42")
-    assert task is not None and (task.queue, task.payload) == (QUEUE, 2)
+    assert task is not None
+    assert (task.queue, task.payload) == (QUEUE, 2)
     with pytest.raises(InvalidInputError):  # an ID naming another queue
         await manager.enqueue_task("other", "run", task_id=f"{QUEUE}=x1")
     assert await manager.cancel_task("order-42")

@@ -42,11 +42,10 @@ return out
 
 async def enqueue(url: str) -> list[str]:
     async with CacheManager(patient(url)) as cache:
-        ids = [
+        return [
             await cache.enqueue_task(QUEUE, "record", {"work": 0.05}, project_id=project)
             for project in [BULK] * 60 + [SMALL] * 20
         ]
-    return ids
 
 
 async def statuses(url: str, ids: list[str]) -> list[TaskStatus | None]:
@@ -68,7 +67,7 @@ def test_a_cap_holds_across_workers_and_survives_a_kill(
         sampler = redis.Redis.from_url(server.url)
         keys = (f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec")
         while not sampling.is_set():
-            groups = [g.decode() for g in sampler.eval(RUNNING, 2, *keys)]  # type: ignore[union-attr]
+            groups = [g.decode() for g in sampler.eval(RUNNING, 2, *keys)]
             for group in set(groups):
                 peak[group] = max(peak.get(group, 0), groups.count(group))
             time.sleep(0.005)

@@ -182,7 +182,8 @@ async def test_a_claim_parks_at_most_16_capped_projects(
     assert (busy.delivery, busy.wait) == (None, 0)  # 16 parked: ask again at once
     assert raw.zcard("jeex:queue:{jobs}:ring") == 4
     idle = await queue.claim("jobs", "w", 30, max_running=1)
-    assert idle.delivery is None and idle.wait != 0
+    assert idle.delivery is None
+    assert idle.wait != 0
     assert raw.zcard("jeex:queue:{jobs}:ring") == 0
 
 
