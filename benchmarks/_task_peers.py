@@ -124,7 +124,11 @@ async def run_worker(
     elif library in ("streaq", "taskiq-redis"):
         from benchmarks import _task_peers_more
 
-        run = _task_peers_more.streaq_worker if library == "streaq" else _task_peers_more.taskiq_worker
+        run = (
+            _task_peers_more.streaq_worker
+            if library == "streaq"
+            else _task_peers_more.taskiq_worker
+        )
         return await run(url, concurrency, ready)
     elif library == "arq":
         from arq import Worker as ArqWorker

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmarks._task_peers import Enqueuer
 
 __all__ = ["streaq_enqueuer", "streaq_worker", "taskiq_enqueuer", "taskiq_worker"]
 
@@ -34,7 +37,7 @@ def _streaq(url: str, concurrency: int) -> tuple[Any, Any]:
     return worker, noop
 
 
-async def streaq_enqueuer(url: str, connections: int) -> Any:
+async def streaq_enqueuer(url: str, connections: int) -> Enqueuer:
     from benchmarks._task_peers import Enqueuer
 
     worker, noop = _streaq(url, connections)
@@ -47,7 +50,7 @@ async def streaq_worker(url: str, concurrency: int, ready: Callable[[], Awaitabl
     worker.burst = True
     await ready()
     await worker.run_async()
-    return Counter.done
+    return int(Counter.done)
 
 
 def _taskiq(url: str, connections: int) -> tuple[Any, Any]:
@@ -62,7 +65,7 @@ def _taskiq(url: str, connections: int) -> tuple[Any, Any]:
     return broker, noop
 
 
-async def taskiq_enqueuer(url: str, connections: int) -> Any:
+async def taskiq_enqueuer(url: str, connections: int) -> Enqueuer:
     from benchmarks._task_peers import Enqueuer
 
     broker, noop = _taskiq(url, connections)
