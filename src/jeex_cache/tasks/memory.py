@@ -1,9 +1,9 @@
 """``TaskQueueRepository`` in process memory: the same contract as Redis, one process only.
 
 Operations are synchronous code inside coroutines, hence atomic on the event loop. Time is
-the injected clock. A queue is a heap of due times with lazy deletion (an entry stands only
-while it is its record's current one), a dict of leased tasks by deadline, and the
-dead-letter dict; idle workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
+the injected clock. A queue (``_memory_state``) holds a heap of scheduled tasks by due time
+with lazy deletion, its projects' ready tasks and their ring, leases and dead letters; idle
+workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
 Stale heap entries (a cancelled task's, say) are counted; once they outnumber the live ones
 by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no place.
 """
@@ -133,11 +133,8 @@ class MemoryTaskQueueRepository:
                 async with asyncio.timeout(seconds):
                     await waiter
             finally:
-                waiters = self._waiting.get(task_id, [])
-                if waiter in waiters:
-                    waiters.remove(waiter)
-                if not waiters:
-                    self._waiting.pop(task_id, None)
+                if rest := [w for w in self._waiting.pop(task_id, []) if w is not waiter]:
+                    self._waiting[task_id] = rest
         return await self.get(task_id)
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:

@@ -10,6 +10,7 @@ start are queued. Cron expressions are parsed by ``cronsim`` (five fields, UTC).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,3 +112,14 @@ class Scheduler:
         if not upcoming:
             return None
         return max(0.0, (min(upcoming) - self._now()).total_seconds())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick as occurrences fall due (a minute's sleep at most), until ``stop`` is set."""
+        while not stop.is_set():
+            await self.tick()
+            wait = self.seconds_to_next()
+            try:
+                async with asyncio.timeout(min(60.0, max(0.05, wait or 60.0))):
+                    await stop.wait()
+            except TimeoutError:
+                pass

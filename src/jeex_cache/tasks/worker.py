@@ -139,7 +139,10 @@ class Worker:
         """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
         self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
         heartbeat = asyncio.create_task(self._heartbeat())
-        scheduling = asyncio.create_task(self._run_schedules()) if self._schedules else None
+        scheduling = None
+        if self._schedules:
+            scheduler = Scheduler(self._manager, self.queue, self._schedules, self._manager.clock)
+            scheduling = asyncio.create_task(scheduler.run(self._stop))
         cancelled = False
         try:
             await self._loop(waiter)
@@ -271,18 +274,6 @@ class Worker:
         if outcome is TaskStatus.SUCCEEDED and managed is not None:
             await managed.succeeded(context)
         return outcome, next_delivery
-
-    async def _run_schedules(self) -> None:
-        """Enqueue the schedules' occurrences as they fall due (a minute's sleep at most)."""
-        scheduler = Scheduler(self._manager, self.queue, self._schedules, self._manager.clock)
-        while not self._stop.is_set():
-            await scheduler.tick()
-            wait = scheduler.seconds_to_next()
-            try:
-                async with asyncio.timeout(min(60.0, max(0.05, wait or 60.0))):
-                    await self._stop.wait()
-            except TimeoutError:
-                pass
 
     async def _heartbeat(self) -> None:
         """Renew the leases of running deliveries every third of the visibility timeout."""
