@@ -189,7 +189,13 @@ local function take(cap, aging)
         end
       else
         local id = string.match(head, '([^|]+)$')
-        unready(id)
+        if index == K_PRIO then  -- the age index's member follows from this one
+          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
+          redis.call('ZREM', K_PRIO, head)
+          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        else
+          unready(id)
+        end
         if group_head(K_PRIO, g) then
           redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
         else

@@ -20,15 +20,20 @@ local done = -1
 if ARGV[9] then
   local id = ARGV[9]
   done = 0
-  if rget(id, 'l')[1] == ARGV[10] then
-    -- A delivery given up for lost may still finish before its task is delivered again:
-    -- the success stands, and the task leaves whichever set holds it.
+  local f = rget(id, 'l', 's', 'e')
+  if f[1] == ARGV[10] then
     leave_running(id)
-    unready(id)
-    redis.call('ZREM', K_SCHED, id)
-    redis.call('ZREM', K_DEAD, id)
+    if f[2] ~= 'running' then
+      -- A delivery given up for lost may still finish before its task is delivered again:
+      -- the success stands, and the task leaves whichever set holds it.
+      unready(id)
+      redis.call('ZREM', K_SCHED, id)
+      redis.call('ZREM', K_DEAD, id)
+    end
     rset(id, 's', 'succeeded', 'r', ARGV[11], 'ut', now_s, 'ft', now_s, 'l', 0)
-    rdel(id, 'e')
+    if f[3] then
+      rdel(id, 'e')
+    end
     finished(id, now, ttl)
     done = 1
   end
