@@ -1,8 +1,9 @@
-"""The task queues compared: jeex-cache, raw redis-py doing the same round trips, arq, SAQ.
+"""The task queues compared: jeex-cache, raw redis-py doing the same round trips, arq, SAQ,
+streaQ and taskiq-redis.
 
 Each library gives an enqueuer (used by the runner's process) and a burst-mode worker (run in
 ``benchmarks._task_worker`` processes). Every handler is the same no-op that only counts.
-arq and SAQ come from the ``bench`` extra; without them those rows are skipped.
+The peers come from the ``bench-tasks`` extra; without them those rows are skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from jeex_cache import CacheManager, Settings, TaskContext, Worker
 __all__ = ["LIBRARIES", "QUEUE", "Enqueuer", "available", "open_enqueuer", "run_worker"]
 
 QUEUE = "bench"
-LIBRARIES = ("jeex-cache", "redis-py", "arq", "saq")
+LIBRARIES = ("jeex-cache", "redis-py", "arq", "saq", "streaq", "taskiq-redis")
+_MODULES = {"arq": "arq", "saq": "saq", "streaq": "streaq", "taskiq-redis": "taskiq_redis"}
 _RAW = "bench:{raw}:"  # the raw queue's keys, apart from everyone else's
 
 # The raw baseline's claim: mark the previous task done (if any), take the oldest task and
@@ -58,8 +60,9 @@ class Enqueuer:
 
 
 def available(library: str) -> bool:
-    """arq and SAQ are optional (the ``bench`` extra)."""
-    return library not in ("arq", "saq") or importlib.util.find_spec(library) is not None
+    """The peers are optional (the ``bench-tasks`` extra)."""
+    module = _MODULES.get(library)
+    return module is None or importlib.util.find_spec(module) is not None
 
 
 def _settings(url: str, connections: int) -> Settings:
@@ -91,6 +94,14 @@ async def open_enqueuer(library: str, url: str, connections: int) -> Enqueuer:
 
         pool = await create_pool(RedisSettings.from_dsn(url), default_queue_name=QUEUE)
         return Enqueuer(lambda: pool.enqueue_job("noop"), pool.aclose)
+    if library == "streaq":
+        from benchmarks._task_peers_more import streaq_enqueuer
+
+        return await streaq_enqueuer(url, connections)
+    if library == "taskiq-redis":
+        from benchmarks._task_peers_more import taskiq_enqueuer
+
+        return await taskiq_enqueuer(url, connections)
     from saq import Queue
 
     queue = Queue.from_url(url, name=QUEUE)
@@ -110,6 +121,15 @@ async def run_worker(
             await worker.run()
     elif library == "redis-py":
         await _raw_worker(url, concurrency, ready)
+    elif library in ("streaq", "taskiq-redis"):
+        from benchmarks import _task_peers_more
+
+        run = (
+            _task_peers_more.streaq_worker
+            if library == "streaq"
+            else _task_peers_more.taskiq_worker
+        )
+        return await run(url, concurrency, ready)
     elif library == "arq":
         from arq import Worker as ArqWorker
         from arq import create_pool

@@ -49,6 +49,7 @@ from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWin
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
+from jeex_cache.tasks.schedule import Schedule
 from jeex_cache.tasks.worker import TaskContext, Worker
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "ReadOutcome",
     "ReadResult",
     "RetryPolicy",
+    "Schedule",
     "SerializationError",
     "SessionCacheView",
     "SessionProjectView",

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     cache_user_session_ttl: float = Field(7_200, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
     cache_progress_ttl: int = Field(1_800, gt=0)
     cache_task_status_ttl: int = Field(86_400, gt=0)
+    # Tasks (ours): most tasks of one project running at once per queue (0: no cap)
+    task_max_running_per_project: int = Field(0, ge=0, le=1_000_000)
     # Progress (ours): events kept per operation, seconds between SSE keep-alive comments
     cache_progress_max_events: int = Field(1_000, ge=10, le=100_000)
     cache_progress_keepalive: float = Field(15.0, gt=0, le=300)

@@ -190,6 +190,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     task_id = await run(api.enqueue_task("emails", "send", {"n": 1}, task_id=f"t-{uuid4().hex}"))
     await run(api.get_task_status(task_id or "t-unknown"))
     await run(api.cancel_task(task_id or "t-unknown"))
+    await run(api.wait_for_task(task_id or "t-unknown", timeout=5))  # cancelled: at once
     await run(api.list_dead_tasks("emails"))
     await run(api.requeue_dead_tasks("emails"))
     await run(api.get_queue_stats("emails", 10))

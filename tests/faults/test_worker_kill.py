@@ -36,7 +36,7 @@ HOLDERS = """
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', 'jeex:task:{' .. id .. '}', 'w') or ''
+  out[#out + 1] = redis.call('HGET', KEYS[2], id .. '|w') or ''
 end
 return out
 """
@@ -48,14 +48,18 @@ def server() -> Iterator[RedisServer]:
         yield own
 
 
-def start_workers(url: str, logs: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    url: str, logs: Path, extra: dict[str, str] | None = None, concurrency: int = 1
+) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    env.update(extra or {})
     env["REDIS_URL"] = url
     env["REDIS_CONNECT_TIMEOUT"] = "10"  # a busy machine may take a while to accept
     command = [
         sys.executable, "-m", "jeex_cache.cli", "worker", "--queue", QUEUE,
         "--handlers", "tests.faults._task_handlers:HANDLERS",
         "--visibility-timeout", str(VISIBILITY), "--shutdown-timeout", "5",
+        "--concurrency", str(concurrency),
     ]  # fmt: skip
     workers = []
     for n in range(WORKERS):
@@ -85,7 +89,8 @@ def kill_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> set
     while time.monotonic() < deadline:
         victim.send_signal(signal.SIGSTOP)
         time.sleep(0.05)
-        reply: list[bytes] = raw.eval(HOLDERS, 1, f"jeex:queue:{{{QUEUE}}}:running")
+        running, records = f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec"
+        reply: list[bytes] = raw.eval(HOLDERS, 2, running, records)
         held = {
             reply[i].decode() for i in range(0, len(reply), 2) if marker in reply[i + 1].decode()
         }
@@ -129,7 +134,7 @@ def test_sigkilled_worker_loses_no_task(server: RedisServer, tmp_path: Path) -> 
         held = kill_while_holding(victim, raw)
         done = f"jeex:queue:{{{QUEUE}}}"
         wait_for(
-            lambda: raw.zcard(done) == 0 and raw.zcard(done + ":running") == 0,
+            lambda: raw.zcard(done + ":prio") == 0 and raw.zcard(done + ":running") == 0,
             60,
             "every task to finish",
         )

@@ -4,6 +4,7 @@ timed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -157,44 +158,46 @@ async def test_cancelling_a_task_removes_its_queue_entry_at_once(
     assert not await cache.cancel_task(task_id)
 
 
-async def test_a_claim_drops_at_most_100_stale_entries(
-    cache: CacheManager, raw: redis.Redis, replies: list[tuple[str, Any]]
+async def test_a_claim_moves_at_most_32_due_tasks(cache: CacheManager, raw: redis.Redis) -> None:
+    for _ in range(100):
+        await cache.enqueue_task("jobs", "noop", delay=0.05)
+    await asyncio.sleep(0.2)
+    first = await cache.task_queue.claim("jobs", "w", 30)
+    assert first.delivery is not None
+    assert raw.zcard("jeex:queue:{jobs}") == 100 - 32  # the rest join at the next claims
+    assert raw.zcard("jeex:queue:{jobs}:prio") == 32 - 1
+
+
+async def test_a_claim_parks_at_most_16_capped_projects(
+    cache: CacheManager, raw: redis.Redis
 ) -> None:
-    # Entries left behind by cancellations whose second step never ran (a crash).
-    for n in range(250):
-        await cache.enqueue_task("jobs", "noop", task_id=f"stale-{n}")
-        raw.hset(f"jeex:task:{{stale-{n}}}", "s", "cancelled")
-    await cache.enqueue_task("jobs", "noop", task_id="live")
+    projects = [uuid4() for _ in range(20)]
+    for project in projects:
+        await cache.enqueue_task("jobs", "noop", project_id=project)
+        await cache.enqueue_task("jobs", "noop", project_id=project)
     queue = cache.task_queue
-    first = await queue.claim("jobs", "w", 30)
-    assert first.delivery is None
-    assert first.wait == 0  # more is due: ask again at once
-    assert raw.zcard("jeex:queue:{jobs}") == 251 - 100
-    assert (await queue.claim("jobs", "w", 30)).delivery is None
-    third = await queue.claim("jobs", "w", 30)
-    assert third.delivery is not None
-    assert third.delivery.task_id == "live"
-    assert (await queue.claim("jobs", "w", 30)).delivery is None  # stale ones queued after it
-    assert raw.zcard("jeex:queue:{jobs}") == 0
+    for _ in projects:  # one running task each: every project is at its cap of 1
+        assert (await queue.claim("jobs", "w", 30, max_running=1)).delivery is not None
+    busy = await queue.claim("jobs", "w", 30, max_running=1)
+    assert (busy.delivery, busy.wait) == (None, 0)  # 16 parked: ask again at once
+    assert raw.zcard("jeex:queue:{jobs}:ring") == 4
+    idle = await queue.claim("jobs", "w", 30, max_running=1)
+    assert idle.delivery is None
+    assert idle.wait != 0
+    assert raw.zcard("jeex:queue:{jobs}:ring") == 0
 
 
-async def test_a_claim_reads_only_the_queues_head_when_it_is_live(
+async def test_a_claims_work_does_not_grow_with_the_tenants(
     cache: CacheManager, round_trips: RoundTrips
 ) -> None:
     for n in range(300):
-        await cache.enqueue_task("jobs", "noop", task_id=f"live-{n}")
+        await cache.enqueue_task("jobs", "noop", n, project_id=uuid4())
     round_trips.count  # noqa: B018 - the monitor has seen everything so far
     before = len(round_trips.script_commands)
     claim = await cache.task_queue.claim("jobs", "w", 30)
     round_trips.count  # noqa: B018 - and the claim's own commands
     assert claim.delivery is not None
-    reads = [
-        command
-        for command in round_trips.script_commands[before:]
-        if command.startswith("ZRANGEBYSCORE jeex:queue:{jobs} ")
-    ]
-    assert len(reads) == 1
-    assert reads[0].endswith("LIMIT 0 1")  # one entry touched, not a page of 100
+    assert len(round_trips.script_commands[before:]) < 40  # 300 tenants, a fixed few steps
 
 
 async def test_dead_tasks_are_listed_and_requeued_in_bounded_pages(
@@ -218,5 +221,7 @@ async def test_dead_tasks_are_listed_and_requeued_in_bounded_pages(
     assert all((len(page) - 3) // 2 <= tasks.CHUNK for page in pages)
     assert await cache.requeue_dead_tasks("jobs") == count
     steps = [reply for name, reply in replies if name == "task_requeue"]
-    assert steps == [[tasks.CHUNK, 0, 1], [tasks.CHUNK, 0, 1], [100, 0, 0]]
-    assert raw.zcard("jeex:queue:{jobs}") == count
+    assert [(len(step) - 2, step[:2]) for step in steps] == [
+        (tasks.CHUNK, [0, 1]), (tasks.CHUNK, [0, 1]), (100, [0, 0])
+    ]  # fmt: skip
+    assert raw.zcard("jeex:queue:{jobs}:prio") == count

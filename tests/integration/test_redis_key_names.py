@@ -40,7 +40,11 @@ async def test_one_call_per_capability_writes_exactly_these_keys(
         "ns-1:rl:{user.u1}:minute",
         "ns-1:progress:{op-1}",
         "ns-1:progress:{op-1}:events",
-        "ns-1:task:{t-1}",
-        "ns-1:queue:{emails}",
+        "ns-1:task:{t-1}",  # the pointer of a caller-chosen task ID to its queue
+        "ns-1:queue:{emails}:rec",
+        "ns-1:queue:{emails}:prio",
+        "ns-1:queue:{emails}:fifo",
+        "ns-1:queue:{emails}:ring",
+        "ns-1:queue:{emails}:meta",
         "ns-1:queue:{emails}:wake",
     }

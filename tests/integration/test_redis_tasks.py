@@ -22,12 +22,12 @@ async def test_every_task_operation_is_one_round_trip(
     cache: CacheManager, round_trips: RoundTrips
 ) -> None:
     tasks = cache.task_queue
-    task_id = "rt-1"
-    assert (
-        await round_trips.of(lambda: cache.enqueue_task(QUEUE, "noop", {"a": 1}, task_id=task_id))
-        == 1
-    )
+    task_id = await cache.enqueue_task(QUEUE, "noop")  # an ID that names its queue
+    assert await round_trips.of(lambda: cache.enqueue_task(QUEUE, "noop", {"a": 1})) == 1
     assert await round_trips.of(lambda: cache.get_task_status(task_id)) == 1
+    delivery = (await tasks.claim(QUEUE, "w", 30)).delivery
+    assert delivery is not None
+    await tasks.complete(delivery, None)
     delivery = (await tasks.claim(QUEUE, "w", 30)).delivery
     assert delivery is not None
     assert await round_trips.of(lambda: tasks.claim(QUEUE, "w", 30)) == 1  # an empty claim too
@@ -39,15 +39,24 @@ async def test_every_task_operation_is_one_round_trip(
     third = (await tasks.claim(QUEUE, "w", 30)).delivery
     assert third is not None
     assert await round_trips.of(lambda: tasks.complete(third, "ok")) == 1
-    await cache.enqueue_task(QUEUE, "noop", task_id="rt-2", max_attempts=1)
-    # Cancelling is two single-slot steps: the record, then its queue entry (another slot).
-    assert await round_trips.of(lambda: cache.cancel_task("rt-2")) == 2
-    await cache.enqueue_task(QUEUE, "noop", task_id="rt-3", max_attempts=1)
+    cancelled = await cache.enqueue_task(QUEUE, "noop", max_attempts=1)
+    assert await round_trips.of(lambda: cache.cancel_task(cancelled)) == 1
+    await cache.enqueue_task(QUEUE, "noop", max_attempts=1)
     last = (await tasks.claim(QUEUE, "w", 30)).delivery
     assert last is not None
     await tasks.fail(last, "boom", 0)
     assert await round_trips.of(lambda: cache.list_dead_tasks(QUEUE)) == 1
     assert await round_trips.of(lambda: cache.requeue_dead_tasks(QUEUE)) == 1
+
+
+async def test_a_caller_chosen_id_costs_a_pointer_step(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    # The pointer ``task:{<id>}`` (its own slot) is written before the queue's script.
+    assert await round_trips.of(lambda: cache.enqueue_task(QUEUE, "noop", task_id="rt-1")) == 2
+    assert await round_trips.of(lambda: cache.get_task_status("rt-1")) == 2
+    # Cancelling: the pointer, the queue's script, then the pointer's expiry with the record.
+    assert await round_trips.of(lambda: cache.cancel_task("rt-1")) == 3
 
 
 async def test_a_busy_worker_spends_one_round_trip_per_task(
@@ -74,17 +83,39 @@ async def test_a_single_run_once_is_a_claim_and_an_acknowledgement(
 
 async def test_keys_and_expiry(cache: CacheManager, raw: redis.Redis) -> None:
     task_id = await cache.enqueue_task(QUEUE, "noop", task_id="k-1")
+    later = await cache.enqueue_task(QUEUE, "noop", delay=3600)
     assert sorted(raw.scan_iter("*")) == [
-        b"jeex:queue:{jobs}",
+        b"jeex:queue:{jobs}",  # scheduled: the delayed task
+        b"jeex:queue:{jobs}:fifo",
+        b"jeex:queue:{jobs}:meta",
+        b"jeex:queue:{jobs}:prio",
+        b"jeex:queue:{jobs}:rec",
+        b"jeex:queue:{jobs}:ring",
         b"jeex:queue:{jobs}:wake",
         b"jeex:task:{k-1}",
     ]
-    assert raw.pttl(f"jeex:task:{{{task_id}}}") == -1  # waiting tasks never expire
+    assert raw.pttl("jeex:task:{k-1}") == -1  # waiting tasks never expire
     await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
-    ttl = raw.pttl(f"jeex:task:{{{task_id}}}")
+    ttl = raw.pttl("jeex:task:{k-1}")  # the pointer expires with the record
     assert 86_000_000 < ttl <= 86_400_000
-    assert raw.zcard("jeex:queue:{jobs}") == 0
-    assert raw.zcard("jeex:queue:{jobs}:running") == 0
+    expires = raw.zscore("jeex:queue:{jobs}:expiry", task_id)
+    assert expires is not None
+    assert raw.zcard("jeex:queue:{jobs}:prio") == raw.zcard("jeex:queue:{jobs}:running") == 0
+    assert raw.zrange("jeex:queue:{jobs}", 0, -1) == [later.encode()]
+    assert raw.hget("jeex:queue:{jobs}:rec", f"{task_id}|s") == b"succeeded"
+
+
+async def test_expired_records_are_swept_by_later_calls(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    done = await cache.enqueue_task(QUEUE, "noop")
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    raw.zadd("jeex:queue:{jobs}:expiry", {done: 1})  # as if its status TTL had passed
+    raw.hset("jeex:queue:{jobs}:rec", f"{done}|x", 1)
+    assert await cache.get_task_status(done) is None
+    fields: list[bytes] = raw.hkeys("jeex:queue:{jobs}:rec")  # type: ignore[assignment]
+    assert not [f for f in fields if f.startswith(done.encode())]
+    assert raw.zcard("jeex:queue:{jobs}:expiry") == 0
 
 
 async def test_concurrent_enqueues_of_one_id_queue_it_once(
@@ -104,17 +135,17 @@ async def test_concurrent_enqueues_of_one_id_queue_it_once(
         for manager in managers:
             await manager.close()
     assert sorted(set(ids)) == sorted(f"same-{n}" for n in range(20))
-    assert raw.zcard("jeex:queue:{jobs}") == 20
+    assert raw.zcard("jeex:queue:{jobs}:prio") == 20
     assert len(list(raw.scan_iter("jeex:task:*"))) == 20
 
 
 async def test_a_failed_enqueue_leaves_nothing_behind(
     cache: CacheManager, raw: redis.Redis
 ) -> None:
-    raw.set("jeex:queue:{jobs}", "not a sorted set")  # a command in the script fails
+    raw.set("jeex:queue:{jobs}:prio", "not a sorted set")  # a command in the script fails
     with pytest.raises(BackendError):
-        await cache.enqueue_task(QUEUE, "noop", task_id="x-1")
-    assert await cache.get_task_status("x-1") is None
+        await cache.enqueue_task(QUEUE, "noop")
+    assert raw.hlen("jeex:queue:{jobs}:rec") == 0
     assert cache.failure_tracker.failures["enqueue_task"] == 1
 
 

@@ -27,17 +27,22 @@ class LuaScript:
     name: str
     source: str
     sha: bytes  # hex digest, pre-encoded
-    durable: bool = False  # acknowledged only once a replica has it (core.replication)
+    durable: bool = False  # a write that must reach a replica before it is acknowledged
 
     @classmethod
-    def load(cls, owner: str, name: str, *, durable: bool = False) -> LuaScript:
+    def load(
+        cls, owner: str, name: str, durable: bool = False, library: str | None = None
+    ) -> LuaScript:
         """Read ``lua/<name>.lua`` from the package of module ``owner`` (pass ``__name__``),
-        and register it for the start-up preload. ``durable``: a write that must reach a
-        replica before it is acknowledged (on Cluster and Sentinel; see ``core.replication``)."""
+        and register it for the start-up preload. ``library`` names a ``lua/<library>.lua``
+        of shared functions put in front of it."""
         package = owner.rpartition(".")[0]
-        source = resources.files(package).joinpath(f"lua/{name}.lua").read_text()
-        sha = hashlib.sha1(source.encode()).hexdigest().encode()
-        script = cls(name, source, sha, durable)
+        folder = resources.files(package)
+        source = folder.joinpath(f"lua/{name}.lua").read_text()
+        if library is not None:
+            source = folder.joinpath(f"lua/{library}.lua").read_text() + source
+        digest = hashlib.sha1(source.encode()).hexdigest().encode()
+        script = cls(name, source, digest, durable)
         return _LOADED.setdefault(script.sha, script)
 
 

@@ -1,7 +1,14 @@
-"""The in-process task store's state: task records and queues (see ``tasks.memory``)."""
+"""The in-process task store's state: task records and queues (see ``tasks.memory``).
+
+A queue's ready tasks are grouped by project, as on Redis: each group keeps two heaps (by
+priority, by age) with lazy deletion (an entry stands while it is its record's current
+``ready_sq``), and the ring holds the groups with ready tasks in turn order.
+"""
 
 from __future__ import annotations
 
+import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -9,12 +16,14 @@ from jeex_cache.core.codec import decode
 from jeex_cache.tasks._wake import Wake
 from jeex_cache.tasks.model import Task, TaskStatus
 
-__all__ = ["QueueState", "Record", "task_of"]
+__all__ = ["Group", "QueueState", "Record", "task_of"]
+
+NO_PROJECT = "-"
 
 
 @dataclass(slots=True)
 class Record:
-    """One task's record: what Redis keeps in ``task:{<id>}``, plus its heap entry."""
+    """One task's record: what Redis keeps under ``<id>|...`` in ``:rec``, plus entries."""
 
     queue: str
     name: str
@@ -23,10 +32,14 @@ class Record:
     created_ms: int
     updated_ms: int
     due_ms: int
+    group: str = NO_PROJECT
+    priority: int = 0
     status: TaskStatus = TaskStatus.QUEUED
     attempts: int = 0
-    lease: int = 0  # the attempt of the delivery that may settle the task; 0: none
-    entry: int = -1  # the sequence number of its current heap entry; -1: none
+    lease: int = 0  # the attempt of the delivery that may settle it; 0: none
+    entry: int = -1  # the sequence number of its scheduled-heap entry; -1: none
+    sq: int = -1  # its place in its group (kept across a release or a redelivery)
+    ready_sq: int = -1  # its live entry in its group's heaps; -1: not ready
     started_ms: int | None = None
     finished_ms: int | None = None
     result: bytes | None = None
@@ -36,14 +49,110 @@ class Record:
 
 
 @dataclass(slots=True)
+class Group:
+    """One project's ready tasks in a queue."""
+
+    by_priority: list[tuple[int, int, str]] = field(default_factory=list)  # (-prio, sq, id)
+    by_age: list[tuple[int, str]] = field(default_factory=list)  # (sq, id)
+    live: int = 0
+    claims: int = 0
+
+
+@dataclass(slots=True)
 class QueueState:
-    """One queue: due heap, leases, dead letters, and the wake-up tokens."""
+    """One queue: scheduled heap, groups and their ring, leases, dead letters, wake-ups."""
 
     pending: list[tuple[int, int, str]] = field(default_factory=list)  # (due, entry, id)
     running: dict[str, int] = field(default_factory=dict)  # id -> visibility deadline
     dead: dict[str, int] = field(default_factory=dict)  # id -> buried at (insertion order)
     wake: Wake = field(default_factory=Wake)
-    stale: int = 0  # heap entries no longer their record's current one
+    stale: int = 0  # scheduled-heap entries no longer their record's current one
+    groups: dict[str, Group] = field(default_factory=dict)
+    ring: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    parked: set[str] = field(default_factory=set)  # groups at their cap, with ready tasks
+    running_by_group: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+
+    def make_ready(self, task_id: str, record: Record, keep_place: bool) -> None:
+        """Put a waiting task into its group; ``keep_place`` keeps its old sequence."""
+        if not keep_place or record.sq < 0:
+            self.seq += 1
+            record.sq = self.seq
+        record.ready_sq = record.sq
+        group = self.groups.get(record.group)
+        if group is None:
+            group = self.groups[record.group] = Group()
+        heapq.heappush(group.by_priority, (-record.priority, record.sq, task_id))
+        heapq.heappush(group.by_age, (record.sq, task_id))
+        group.live += 1
+        if record.group not in self.ring and record.group not in self.parked:
+            self.ring[record.group] = None
+
+    def unready(self, record: Record) -> None:
+        """Take a task out of its group (its heap entries go stale)."""
+        if record.ready_sq >= 0:
+            record.ready_sq = -1
+            group = self.groups[record.group]
+            group.live -= 1
+            if group.live == 0:  # only stale entries are left
+                group.by_priority.clear()
+                group.by_age.clear()
+
+    def leave_running(self, task_id: str, record: Record | None) -> None:
+        """A running delivery ended: free its group's slot, and unpark the group."""
+        if self.running.pop(task_id, None) is None or record is None:
+            return
+        count = self.running_by_group.get(record.group, 0) - 1
+        if count > 0:
+            self.running_by_group[record.group] = count
+        else:
+            self.running_by_group.pop(record.group, None)
+        if record.group in self.parked:
+            self.parked.discard(record.group)
+            self.ring[record.group] = None
+
+    def take(self, records: dict[str, Record], cap: int, aging: int) -> str | bool:
+        """The next ready task's ID (see ``_task_lib.lua``'s ``take``), False, or True
+        (busy: ask again)."""
+        for _ in range(16):
+            if not self.ring:
+                return False
+            name = next(iter(self.ring))
+            group = self.groups[name]
+            if cap and self.running_by_group.get(name, 0) >= cap:
+                del self.ring[name]
+                self.parked.add(name)
+                continue
+            if group.live <= 0:
+                del self.ring[name]
+                group.claims = 0
+                continue
+            group.claims += 1
+            by_age = aging > 0 and group.claims % aging == 0
+            task_id = _pop_live(group, records, by_age)
+            self.unready(records[task_id])
+            if group.live > 0:
+                self.ring.move_to_end(name)
+            else:
+                del self.ring[name]
+                group.claims = 0
+            self.running_by_group[name] = self.running_by_group.get(name, 0) + 1
+            return task_id
+        return True
+
+
+def _pop_live(group: Group, records: dict[str, Record], by_age: bool) -> str:
+    def live(sq: int, task_id: str) -> bool:
+        record = records.get(task_id)
+        return record is not None and record.ready_sq == sq
+
+    if by_age:
+        while not live(*group.by_age[0]):
+            heapq.heappop(group.by_age)
+        return heapq.heappop(group.by_age)[1]
+    while not live(*group.by_priority[0][1:]):
+        heapq.heappop(group.by_priority)
+    return heapq.heappop(group.by_priority)[2]
 
 
 def task_of(task_id: str, r: Record) -> Task:
@@ -64,6 +173,8 @@ def task_of(task_id: str, r: Record) -> Task:
         result=None if r.result is None else decode(r.result),
         error=r.error,
         redeliveries=r.redeliveries,
+        project_id=None if r.group == NO_PROJECT else r.group,
+        priority=r.priority,
     )
 
 

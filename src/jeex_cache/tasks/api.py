@@ -57,6 +57,7 @@ class TaskQueueAPI(ManagerBase):
         delay: DelayLike | None = None,
         max_attempts: int = 3,
         project_id: UUID | str | None = None,
+        priority: int = 0,
     ) -> str:
         """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
 
@@ -65,13 +66,19 @@ class TaskQueueAPI(ManagerBase):
         retried enqueue is harmless. ``delay`` (seconds or a ``timedelta``) postpones the first
         run; a failing task is retried with backoff until ``max_attempts`` deliveries, then
         goes to the queue's dead-letter list. Raises ``BackendError`` if it was not stored.
-        The task's progress (``ctx.start_progress``) belongs to ``project_id``, if given (one
-        more round trip, after the task is queued).
+
+        Workers serve the projects of a queue in turn (tasks without ``project_id`` form one
+        group of their own), and a project's tasks by ``priority``, higher first (every 8th
+        claim of a project takes its oldest task, so none starves). The task's progress
+        (``ctx.start_progress``) belongs to ``project_id``, if given (one more round trip,
+        after the task is queued). Generated IDs name their queue (``<queue>=<hex>``); a
+        ``task_id`` of your own costs a pointer write first.
         """
         owner = None if project_id is None else parse_uuid(project_id)
         task_id, created = await self._tasks.enqueue(
-            queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts
-        )
+            queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts,
+            project=None if owner is None else str(owner), priority=priority,
+        )  # fmt: skip
         if owner is not None and created:
             await self._own_progress(task_id, owner, delay)
         return task_id
@@ -101,6 +108,13 @@ class TaskQueueAPI(ManagerBase):
         """
         return await self._tasks.status(task_id)
 
+    async def wait_for_task(self, task_id: str, timeout: float) -> Task | None:  # noqa: ASYNC109
+        """Wait until the task finishes (succeeded, dead or cancelled) and return it; None if
+        the ID is unknown. Woken by the task's end (pub/sub on Redis), not by polling.
+        Raises ``TimeoutError`` after ``timeout`` seconds, ``BackendError`` on a failure.
+        A wait is not an operation: its length would pollute the latency figures."""
+        return await self._tasks.wait(task_id, timeout)
+
     @guarded(TASK_CONTROL, attributes=_TASK)
     async def cancel_task(self, task_id: str) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
@@ -126,9 +140,18 @@ class TaskQueueAPI(ManagerBase):
 
     # -- the worker's side: ``Worker`` calls these; they raise ``BackendError`` ------------
     @guarded(TASK_WORKER, name="worker.claim")
-    async def claim_task(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
-        """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
-        return await self._tasks.claim(queue, worker, visibility_timeout)
+    async def claim_task(
+        self, queue: str, worker: str, visibility_timeout: float, max_running: int | None = None
+    ) -> TaskClaim:
+        """Lease the next task of ``queue`` (the next project's turn) for
+        ``visibility_timeout`` seconds; a project already running ``max_running`` tasks
+        (default ``TASK_MAX_RUNNING_PER_PROJECT``; 0 no cap) waits its turn."""
+        return await self._tasks.claim(queue, worker, visibility_timeout, self._cap(max_running))
+
+    def _cap(self, max_running: int | None) -> int:
+        if max_running is None:
+            return self.settings.task_max_running_per_project
+        return max_running
 
     @guarded(TASK_WORKER, name="worker.complete")
     async def complete_task(self, delivery: Delivery, result: Any) -> bool:
@@ -137,10 +160,17 @@ class TaskQueueAPI(ManagerBase):
 
     @guarded(TASK_WORKER, name="worker.complete_and_claim")
     async def complete_and_claim_task(
-        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+        self,
+        delivery: Delivery,
+        result: Any,
+        worker: str,
+        visibility_timeout: float,
+        max_running: int | None = None,
     ) -> tuple[bool, TaskClaim]:
         """``complete_task``, then lease the queue's next due task, in one round trip."""
-        return await self._tasks.complete_and_claim(delivery, result, worker, visibility_timeout)
+        return await self._tasks.complete_and_claim(
+            delivery, result, worker, visibility_timeout, self._cap(max_running)
+        )
 
     @guarded(TASK_WORKER, name="worker.fail")
     async def fail_task(

@@ -1,25 +1,63 @@
-"""Task keys: ``task:{<id>}`` a task's record; ``queue:{<q>}`` a queue and
-``queue:{<q>}:<part>`` its other structures, in the queue's hash tag."""
+"""Task keys and IDs. Every key of one queue is in the queue's hash tag: ``queue:{<q>}`` (its
+scheduled tasks) and ``queue:{<q>}:<part>`` (records, ready indexes, ring...). A task ID of
+the form ``<queue>=<token>`` names its queue; any other ID (a caller's own) is found through
+its pointer ``task:{<id>}``, whose value is the queue's name.
+"""
 
 from __future__ import annotations
 
+from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import validate_name, validate_token
 from jeex_cache.core.keys import CacheKey, key
 
-__all__ = ["task", "task_queue", "task_queue_part"]
+__all__ = [
+    "QUEUE_MARK",
+    "check_id_queue",
+    "queue_of",
+    "task",
+    "task_queue",
+    "task_queue_part",
+    "validate_task_id",
+]
+
+QUEUE_MARK = "="
+"""Separates the queue from the rest of a queue-named task ID (``emails=3f2a...``)."""
+
+
+def validate_task_id(task_id: str) -> str:
+    """A task ID: a token (letters, digits, ``_-.@+=``), optionally ``<queue>=`` first."""
+    if isinstance(task_id, str) and QUEUE_MARK in task_id:
+        queue, _, rest = task_id.partition(QUEUE_MARK)
+        validate_name(queue, "task ID's queue", max_length=64)
+        validate_token(rest, "task ID")
+        return task_id
+    return validate_token(task_id, "task ID")
+
+
+def queue_of(task_id: str) -> str | None:
+    """The queue a (validated) task ID names, or None for a caller's own ID."""
+    queue, mark, _ = task_id.partition(QUEUE_MARK)
+    return queue if mark else None
+
+
+def check_id_queue(task_id: str, queue: str) -> None:
+    """Refuse a queue-named ID given for another queue."""
+    named = queue_of(task_id)
+    if named is not None and named != queue:
+        raise InvalidInputError(f"task ID names queue {named!r}, not {queue!r}")
 
 
 def task(task_id: str) -> CacheKey:
-    """A background task's status record."""
+    """Where a caller-chosen task ID's queue is recorded."""
     return key("task", validate_token(task_id, "task ID"))
 
 
 def task_queue(queue: str) -> CacheKey:
-    """A background task queue."""
+    """A background task queue (its scheduled tasks)."""
     return key("queue", validate_name(queue, "queue name", max_length=64))
 
 
 def task_queue_part(queue: str, part: str) -> CacheKey:
-    """A queue's other structures (``running``, ``dead``, ``wake``), in its hash tag."""
+    """A queue's other structures (``running``, ``dead``, ``wake``...), in its hash tag."""
     tag = validate_name(queue, "queue name", max_length=64)
     return key("queue", tag, validate_name(part, "queue part"))

@@ -1,15 +1,16 @@
 """``TaskQueueRepository`` in process memory: the same contract as Redis, one process only.
 
 Operations are synchronous code inside coroutines, hence atomic on the event loop. Time is
-the injected clock. A queue is a heap of due times with lazy deletion (an entry stands only
-while it is its record's current one), a dict of leased tasks by deadline, and the
-dead-letter dict; idle workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
+the injected clock. A queue (``_memory_state``) holds a heap of scheduled tasks by due time
+with lazy deletion, its projects' ready tasks and their ring, leases and dead letters; idle
+workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
 Stale heap entries (a cancelled task's, say) are counted; once they outnumber the live ones
 by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no place.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 from collections.abc import Sequence
@@ -17,10 +18,10 @@ from collections.abc import Sequence
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks._memory_state import QueueState, Record, task_of
+from jeex_cache.tasks._memory_state import NO_PROJECT, QueueState, Record, task_of
 from jeex_cache.tasks._wake import WakeWaiter
 from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
-from jeex_cache.tasks.service import LOST_ERROR
+from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["MemoryTaskQueueRepository"]
 
@@ -37,6 +38,7 @@ class MemoryTaskQueueRepository:
         self._queues: dict[str, QueueState] = {}
         self._expiry: list[tuple[int, str]] = []
         self._sequence = itertools.count()
+        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
 
     def _now(self) -> int:
         return int(self._clock.time() * 1000)
@@ -65,12 +67,16 @@ class MemoryTaskQueueRepository:
             self._unschedule(queue, record)
         record.status, record.lease, record.entry = status, 0, -1
         record.updated_ms = record.finished_ms = now
+        queue.unready(record)
         record.expires_ms = now + ttl.milliseconds
         heapq.heappush(self._expiry, (record.expires_ms, task_id))
-        queue.running.pop(task_id, None)
+        queue.leave_running(task_id, record)
         queue.dead.pop(task_id, None)
         if status is TaskStatus.DEAD:
             queue.dead[task_id] = now
+        for waiter in self._waiting.pop(task_id, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _unschedule(self, queue: QueueState, record: Record) -> None:
         """Make the record's heap entry stale; rebuild the heap once stale entries dominate."""
@@ -87,22 +93,49 @@ class MemoryTaskQueueRepository:
             queue.stale = 0
 
     async def enqueue(
-        self, task_id: str, queue: str, name: str, payload: bytes, max_attempts: int, delay_ms: int
+        self,
+        task_id: str,
+        queue: str,
+        name: str,
+        payload: bytes,
+        max_attempts: int,
+        delay_ms: int,
+        project: str | None = None,
+        priority: int = 0,
     ) -> bool:
         now = self._now()
         while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
             self._record(heapq.heappop(self._expiry)[1], now)
         if self._record(task_id, now) is not None:
             return False
-        record = Record(queue, name, payload, max_attempts, now, now, now + delay_ms)
+        record = Record(
+            queue, name, payload, max_attempts, now, now, now + delay_ms,
+            project or NO_PROJECT, priority,
+        )  # fmt: skip
         self._records[task_id] = record
-        self._schedule(task_id, record, now + delay_ms)
+        if delay_ms > 0:
+            self._schedule(task_id, record, now + delay_ms)
+        else:
+            self._queue(queue).make_ready(task_id, record, False)
         self._queue(queue).wake.notify()
         return True
 
     async def get(self, task_id: str) -> Task | None:
         record = self._record(task_id, self._now())
         return None if record is None else task_of(task_id, record)
+
+    async def wait(self, task_id: str, seconds: float) -> Task | None:
+        record = self._record(task_id, self._now())
+        if record is not None and not record.status.finished:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.setdefault(task_id, []).append(waiter)
+            try:
+                async with asyncio.timeout(seconds):
+                    await waiter
+            finally:
+                if rest := [w for w in self._waiting.pop(task_id, []) if w is not waiter]:
+                    self._waiting[task_id] = rest
+        return await self.get(task_id)
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
         now = self._now()
@@ -113,14 +146,14 @@ class MemoryTaskQueueRepository:
         return True
 
     async def claim(
-        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
+        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL, cap: int = 0
     ) -> TaskClaim:
         now = self._now()
         q = self._queue(queue)
-        for task_id in [i for i, deadline in q.running.items() if deadline <= now]:
-            del q.running[task_id]
+        for task_id in [i for i, deadline in q.running.items() if deadline <= now][:32]:
             lost = self._record(task_id, now)
             if lost is None or lost.status is not TaskStatus.RUNNING:
+                q.leave_running(task_id, lost)
                 continue
             if lost.attempts >= lost.max_attempts:
                 lease = lost.lease  # a late acknowledgement still wins
@@ -128,23 +161,33 @@ class MemoryTaskQueueRepository:
                 lost.lease = lease
                 lost.error = LOST_ERROR % lost.attempts
             else:
-                lost.status, lost.updated_ms = TaskStatus.QUEUED, now
+                q.leave_running(task_id, lost)
+                lost.status, lost.updated_ms, lost.due_ms = TaskStatus.QUEUED, now, now
                 lost.redeliveries += 1
-                self._schedule(task_id, lost, now)
-        while q.pending and q.pending[0][0] <= now:
+                q.make_ready(task_id, lost, False)
+        for _ in range(32):  # delayed tasks and retries that fell due join their group
+            if not q.pending or q.pending[0][0] > now:
+                break
             _, entry, task_id = heapq.heappop(q.pending)
             record = self._record(task_id, now)
             if record is None or record.entry != entry or record.status not in _WAITING:
                 q.stale = max(0, q.stale - 1)
                 continue  # cancelled, settled or rescheduled since: a stale entry
+            record.entry = -1
+            q.make_ready(task_id, record, False)
+        taken = q.take(self._records, cap, AGING)
+        if taken is True:
+            return TaskClaim(None, 0.0)  # groups at their cap were parked: ask again
+        if isinstance(taken, str):
+            record = self._records[taken]
             record.attempts += 1
-            record.status, record.lease, record.entry = TaskStatus.RUNNING, record.attempts, -1
+            record.status, record.lease = TaskStatus.RUNNING, record.attempts
             record.started_ms = record.updated_ms = now
-            q.running[task_id] = now + visibility_ms
-            payload = decode(record.payload)
+            q.running[taken] = now + visibility_ms
+            group = None if record.group == NO_PROJECT else record.group
             delivery = Delivery(
-                task_id, queue, record.name, payload, record.attempts, record.max_attempts,
-                record.redeliveries,
+                taken, queue, record.name, decode(record.payload), record.attempts,
+                record.max_attempts, record.redeliveries, group,
             )  # fmt: skip
             return TaskClaim(delivery)
         q.wake.clear()
@@ -165,10 +208,17 @@ class MemoryTaskQueueRepository:
         return True
 
     async def complete_and_claim(
-        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+        self,
+        delivery: Delivery,
+        result: bytes,
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
     ) -> tuple[bool, TaskClaim]:
         completed = await self.complete(delivery, result, status_ttl)
-        return completed, await self.claim(delivery.queue, worker, visibility_ms, status_ttl)
+        claim = await self.claim(delivery.queue, worker, visibility_ms, status_ttl, cap)
+        return completed, claim
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
@@ -181,7 +231,8 @@ class MemoryTaskQueueRepository:
         if record.attempts >= record.max_attempts:
             self._finish(delivery.task_id, record, TaskStatus.DEAD, now, status_ttl)
             return TaskStatus.DEAD
-        self._queue(record.queue).running.pop(delivery.task_id, None)
+        self._queue(record.queue).leave_running(delivery.task_id, record)
+        self._queue(record.queue).unready(record)
         record.status, record.lease, record.updated_ms = TaskStatus.FAILED, 0, now
         self._schedule(delivery.task_id, record, now + retry_delay_ms)
         return TaskStatus.FAILED
@@ -192,10 +243,11 @@ class MemoryTaskQueueRepository:
         if record is None or record.status is not TaskStatus.RUNNING:
             return False
         queue = self._queue(record.queue)
-        queue.running.pop(delivery.task_id, None)
+        queue.leave_running(delivery.task_id, record)
         record.attempts -= 1
         record.status, record.lease, record.updated_ms = TaskStatus.QUEUED, 0, now
-        self._schedule(delivery.task_id, record, now)
+        record.due_ms = now
+        queue.make_ready(delivery.task_id, record, True)
         queue.wake.notify()
         return True
 
@@ -237,7 +289,8 @@ class MemoryTaskQueueRepository:
                 continue
             record.status, record.attempts, record.lease = TaskStatus.QUEUED, 0, 0
             record.updated_ms, record.finished_ms, record.expires_ms = now, None, None
-            self._schedule(task_id, record, now)
+            record.due_ms = now
+            q.make_ready(task_id, record, False)
             requeued += 1
         if requeued:
             q.wake.notify()
@@ -248,7 +301,8 @@ class MemoryTaskQueueRepository:
         now = self._now()
         dead = sum(1 for task_id in q.dead if self._record(task_id, now) is not None)
         ids = tuple(list(q.running)[:sample])
-        return QueueStats(queue, len(q.pending) - q.stale, len(q.running), dead, ids)
+        ready = sum(group.live for group in q.groups.values())
+        return QueueStats(queue, len(q.pending) - q.stale + ready, len(q.running), dead, ids)
 
     async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
         return WakeWaiter(self._queue(queue).wake, max_wait)

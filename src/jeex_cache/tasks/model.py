@@ -40,7 +40,8 @@ class Task:
 
     ``attempts`` counts deliveries to a handler (a delivery lost with its worker counts);
     ``redeliveries`` those made because a worker disappeared without acknowledging.
-    ``scheduled_at`` is when the task is (or was last) due to run.
+    ``scheduled_at`` is when the task is (or was last) due to run. ``project_id`` is the
+    tenant whose turn it takes (None: the queue's group of tasks without a project).
     """
 
     task_id: str
@@ -58,6 +59,8 @@ class Task:
     result: Any = None
     error: str | None = None
     redeliveries: int = 0
+    project_id: str | None = None
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class Delivery:
     attempt: int
     max_attempts: int
     redeliveries: int = 0
+    project_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,60 +1,63 @@
 """``TaskQueueRepository`` on Redis: every operation is one Lua script (or one command).
 
-Keys (namespace first): ``task:{<id>}`` a task's status record (hash); per queue,
-``queue:{<q>}`` its tasks by due time (ms, zset; delayed tasks and retries included),
-``queue:{<q>}:running`` leased deliveries by visibility deadline, ``queue:{<q>}:dead`` its
-dead-letter set by burial time, and ``queue:{<q>}:wake``, the wake-up list idle workers block
-on (``BLPOP``, on a connection of their own). Scripts read the clock with ``TIME``.
+Every key of a queue is in its hash tag ``{<q>}``, so each script's keys share a slot and it
+declares them all (the same ten, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
+tasks (delayed, retries) by due ms, ``:running`` leased deliveries by deadline, ``:dead``,
+``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash, ``<id>|<field>``),
+``:prio`` and ``:fifo`` the ready tasks of every group (lex-ordered), ``:ring`` the groups
+with ready tasks by turn, ``:meta`` counters, and ``:expiry`` finished records by expiry.
+A caller-chosen task ID also has a pointer ``task:{<id>}`` to its queue (see ``_pointers``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Coroutine, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from jeex_cache.config import Settings
-from jeex_cache.core.codec import decode
-from jeex_cache.core.connect import create_client
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
+from jeex_cache.tasks._redis_records import STATUS, claim_of, task_of
+from jeex_cache.tasks._redis_waiter import RedisTaskWaiter, wait_finished
 from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
-from jeex_cache.tasks.service import LOST_ERROR
+from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
 
-_ENQUEUE = LuaScript.load(__name__, "task_enqueue", durable=True)
-_CLAIM = LuaScript.load(__name__, "task_claim")
-_FAIL = LuaScript.load(__name__, "task_fail")
-_RELEASE = LuaScript.load(__name__, "task_release")
-_EXTEND = LuaScript.load(__name__, "task_extend")
-_CANCEL = LuaScript.load(__name__, "task_cancel")
-_DEAD_LIST = LuaScript.load(__name__, "task_dead_list")
-_REQUEUE = LuaScript.load(__name__, "task_requeue")
-_INTERRUPT = LuaScript.load(__name__, "task_interrupt")
+
+def _load(name: str, durable: bool = False) -> LuaScript:
+    return LuaScript.load(__name__, name, durable=durable, library="_task_lib")
+
+
+_ENQUEUE = _load("task_enqueue", durable=True)
+_CLAIM = _load("task_claim")
+_FAIL = _load("task_fail")
+_RELEASE = _load("task_release")
+_EXTEND = _load("task_extend")
+_CANCEL = _load("task_cancel")
+_GET = _load("task_get")
+_DEAD_LIST = _load("task_dead_list")
+_REQUEUE = _load("task_requeue")
 
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
 CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
-# Scripts build a task's record key from an ID held in a queue: the text around the ID,
-# taken from ``tasks.keys`` so that the key format stays in one place.
-_RECORD_HEAD, _, _RECORD_TAIL = task_keys.task("ID").value.partition("ID")
-_STATUS = {status.value.encode(): status for status in TaskStatus}
+_PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "expiry")
 
 
 class _QueueKeys:
-    """The namespaced keys of one queue."""
+    """The namespaced keys of one queue, in the order every script takes them."""
 
-    __slots__ = ("dead", "pending", "running", "wake")
+    __slots__ = ("all", "done", "wake")
 
     def __init__(self, keys: KeySpace, queue: str) -> None:
-        self.pending = keys(task_keys.task_queue(queue))
-        self.running = keys(task_keys.task_queue_part(queue, "running"))
-        self.dead = keys(task_keys.task_queue_part(queue, "dead"))
-        self.wake = keys(task_keys.task_queue_part(queue, "wake"))
+        parts = [keys(task_keys.task_queue_part(queue, part)) for part in _PARTS]
+        self.all = (keys(task_keys.task_queue(queue)), *parts)
+        self.wake = parts[2]
+        self.done = keys(task_keys.task_queue_part(queue, "done")) + ":"
 
 
 class RedisTaskQueueRepository:
@@ -64,7 +67,6 @@ class RedisTaskQueueRepository:
         self._redis = executor
         self._settings = settings
         self._keys = executor.keys
-        self._head = executor.keys.prefixed(_RECORD_HEAD)
         self._queues: dict[str, _QueueKeys] = {}
 
     def _q(self, queue: str) -> _QueueKeys:
@@ -75,231 +77,186 @@ class RedisTaskQueueRepository:
             keys = self._queues[queue] = _QueueKeys(self._keys, queue)
         return keys
 
-    def _record(self, task_id: str) -> str:
-        return self._head + task_id + _RECORD_TAIL
-
-    async def enqueue(
-        self, task_id: str, queue: str, name: str, payload: bytes, max_attempts: int, delay_ms: int
-    ) -> bool:
+    async def _run(self, script: LuaScript, queue: str, *args: EncodedArg) -> Any:
         q = self._q(queue)
-        keys = (self._record(task_id), q.pending, q.wake)
-        args = (task_id, queue, name, payload, max_attempts, delay_ms, WAKE_TOKENS)
-        return bool(await self._redis.script(_ENQUEUE, keys, args))
+        return await self._redis.script(script, q.all, (q.done, *args))
+
+    # -- caller-chosen IDs: two single-slot steps, the pointer first ------------------------
+    def _pointer(self, task_id: str) -> str:
+        return self._keys(task_keys.task(task_id))
+
+    async def _queue_of(self, task_id: str) -> str | None:
+        queue = task_keys.queue_of(task_id)
+        if queue is not None:
+            return queue
+        named = await self._redis.command("GET", self._pointer(task_id))
+        return None if named is None else str(named.decode())
+
+    async def _claim_pointer(self, task_id: str, queue: str) -> bool:
+        """Point the ID at ``queue``; False if it names another queue that still holds it."""
+        old = await self._redis.command("SET", self._pointer(task_id), queue, "NX", "GET")
+        if old is None or old.decode() == queue:
+            return True
+        if await self._get_in(old.decode(), task_id) is not None:
+            return False
+        await self._redis.command("SET", self._pointer(task_id), queue)
+        return True
+
+    async def _expire_pointer(self, task_id: str, status_ttl: TTL) -> None:
+        if task_keys.queue_of(task_id) is None:
+            await self._redis.command("PEXPIRE", self._pointer(task_id), status_ttl.milliseconds)
+
+    # -- the operations ---------------------------------------------------------------------
+    async def enqueue(
+        self,
+        task_id: str,
+        queue: str,
+        name: str,
+        payload: bytes,
+        max_attempts: int,
+        delay_ms: int,
+        project: str | None = None,
+        priority: int = 0,
+    ) -> bool:
+        if task_keys.queue_of(task_id) is None and not await self._claim_pointer(task_id, queue):
+            return False
+        args = (task_id, name, payload, max_attempts, delay_ms, WAKE_TOKENS, project or "-")
+        return bool(await self._run(_ENQUEUE, queue, *args, priority))
+
+    async def _get_in(self, queue: str, task_id: str) -> Task | None:
+        fields = await self._run(_GET, queue, task_id)
+        if not fields:
+            return None
+        return task_of(task_id, queue, dict(zip(fields[::2], fields[1::2], strict=True)))
 
     async def get(self, task_id: str) -> Task | None:
-        fields = await self._redis.command("HGETALL", self._record(task_id))
-        return _task(task_id, fields) if fields else None
+        queue = await self._queue_of(task_id)
+        return None if queue is None else await self._get_in(queue, task_id)
+
+    async def wait(self, task_id: str, seconds: float) -> Task | None:
+        queue = await self._queue_of(task_id)
+        if queue is None:
+            return None
+        channel = self._q(queue).done + task_id
+        return await wait_finished(
+            self._redis, channel, lambda: self._get_in(queue, task_id), seconds
+        )
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
-        # Two single-slot steps (the record and its queue hash to different slots): should
-        # the second never run, the next claim to reach the entry drops it.
-        keys = (self._record(task_id),)
-        queue = await self._redis.script(_CANCEL, keys, (status_ttl.milliseconds,))
-        if not queue:
+        queue = await self._queue_of(task_id)
+        if queue is None or not await self._run(_CANCEL, queue, task_id, status_ttl.milliseconds):
             return False
-        await self._redis.command("ZREM", self._q(queue.decode()).pending, task_id)
+        await self._expire_pointer(task_id, status_ttl)
         return True
 
     async def claim(
-        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
+        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL, cap: int = 0
     ) -> TaskClaim:
-        reply = await self._claim_script(queue, worker, visibility_ms, status_ttl, None, b"")
-        return _claim(queue, reply)
+        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
+        return claim_of(queue, await self._run(_CLAIM, queue, *args))
 
     async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
-        reply = await self._claim_script(delivery.queue, "", 0, status_ttl, delivery, result, False)
+        args = _claim_args(0, status_ttl, "", False, 0)
+        args += [delivery.task_id, delivery.attempt, result]
+        reply = await self._run(_CLAIM, delivery.queue, *args)
+        if reply[0] == 1:
+            await self._expire_pointer(delivery.task_id, status_ttl)
         return bool(reply[0] == 1)
 
     async def complete_and_claim(
-        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
-    ) -> tuple[bool, TaskClaim]:
-        queue = delivery.queue
-        reply = await self._claim_script(queue, worker, visibility_ms, status_ttl, delivery, result)
-        return reply[0] == 1, _claim(queue, reply)
-
-    def _claim_script(
         self,
-        queue: str,
+        delivery: Delivery,
+        result: bytes,
         worker: str,
         visibility_ms: int,
         status_ttl: TTL,
-        completed: Delivery | None,
-        result: bytes,
-        take: bool = True,
-    ) -> Coroutine[Any, Any, Any]:
-        q = self._q(queue)
-        keys = (q.pending, q.running, q.dead, q.wake)
-        args: list[EncodedArg] = [
-            self._head, _RECORD_TAIL, visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR,
-            "1" if take else "0",
-        ]  # fmt: skip
-        if completed is not None:
-            args += [completed.task_id, completed.attempt, result]
-        return self._redis.script(_CLAIM, keys, args)
-
-    def _settle_keys(self, delivery: Delivery) -> tuple[str, str, str, str]:
-        q = self._q(delivery.queue)
-        return self._record(delivery.task_id), q.pending, q.running, q.dead
+        cap: int = 0,
+    ) -> tuple[bool, TaskClaim]:
+        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
+        args += [delivery.task_id, delivery.attempt, result]
+        reply = await self._run(_CLAIM, delivery.queue, *args)
+        if reply[0] == 1:
+            await self._expire_pointer(delivery.task_id, status_ttl)
+        return reply[0] == 1, claim_of(delivery.queue, reply)
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
     ) -> TaskStatus | None:
         args = (delivery.task_id, delivery.attempt, error, retry_delay_ms, status_ttl.milliseconds)
-        outcome = await self._redis.script(_FAIL, self._settle_keys(delivery), args)
-        return _STATUS.get(outcome)
+        outcome = STATUS.get(await self._run(_FAIL, delivery.queue, *args))
+        if outcome is TaskStatus.DEAD:
+            await self._expire_pointer(delivery.task_id, status_ttl)
+        return outcome
 
     async def release(self, delivery: Delivery) -> bool:
-        q = self._q(delivery.queue)
-        keys = (self._record(delivery.task_id), q.pending, q.running, q.wake)
         args = (delivery.task_id, delivery.attempt, WAKE_TOKENS)
-        return bool(await self._redis.script(_RELEASE, keys, args))
+        return bool(await self._run(_RELEASE, delivery.queue, *args))
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
-        args: list[EncodedArg] = [self._head, _RECORD_TAIL, visibility_ms]
+        args: list[EncodedArg] = [visibility_ms]
         for delivery in deliveries:
             args += [delivery.task_id, delivery.attempt]
-        return int(await self._redis.script(_EXTEND, (self._q(queue).running,), args))
+        return int(await self._run(_EXTEND, queue, *args))
 
     async def list_dead(self, queue: str, limit: int, status_ttl: TTL) -> list[Task]:
-        keys = (self._q(queue).dead,)
         found: dict[str, Task] = {}
         cursor: tuple[EncodedArg, EncodedArg] = ("", "")
         while len(found) < limit:  # bounded pages, each starting after the last
             size = min(CHUNK, limit - len(found))
-            args = (self._head, _RECORD_TAIL, size, status_ttl.milliseconds, *cursor)
-            more, last, burial, *rows = await self._redis.script(_DEAD_LIST, keys, args)
+            args = (size, status_ttl.milliseconds, *cursor)
+            more, last, burial, *rows = await self._run(_DEAD_LIST, queue, *args)
             for i in range(0, len(rows), 2):
+                task_id = rows[i].decode()
                 fields = dict(zip(rows[i + 1][::2], rows[i + 1][1::2], strict=True))
-                found.setdefault(rows[i].decode(), _task(rows[i].decode(), fields))
+                found.setdefault(task_id, task_of(task_id, queue, fields))
             if not more:
                 break
             cursor = (last, burial)
         return list(found.values())[:limit]
 
     async def requeue_dead(self, queue: str, task_ids: Sequence[str] | None) -> int:
-        q = self._q(queue)
-        keys = (q.dead, q.pending, q.wake)
-        head: list[EncodedArg] = [self._head, _RECORD_TAIL, WAKE_TOKENS, CHUNK]
-        requeued = 0
+        requeued: list[str] = []
         if task_ids is not None:
             for start in range(0, len(task_ids), CHUNK):
                 ids = task_ids[start : start + CHUNK]
-                done, _, _ = await self._redis.script(_REQUEUE, keys, [*head, 0, *ids])
-                requeued += done
-            return requeued
-        start, more = 0, 1
-        while more:  # bounded pages of the dead set; those that stay in it are stepped over
-            done, kept, more = await self._redis.script(_REQUEUE, keys, [*head, start])
-            requeued += done
-            start += kept
-        return requeued
+                _, _, *done = await self._run(_REQUEUE, queue, WAKE_TOKENS, CHUNK, 0, *ids)
+                requeued += [task_id.decode() for task_id in done]
+        else:
+            start, more = 0, 1
+            while more:  # bounded pages of the dead set; those that stay are stepped over
+                kept, more, *done = await self._run(_REQUEUE, queue, WAKE_TOKENS, CHUNK, start)
+                requeued += [task_id.decode() for task_id in done]
+                start += kept
+        # A requeued task lives again: its pointer, set to expire when it died, stays.
+        for task_id in requeued:
+            if task_keys.queue_of(task_id) is None:
+                await self._redis.command("PERSIST", self._pointer(task_id))
+        return len(requeued)
 
     async def stats(self, queue: str, sample: int) -> QueueStats:
-        q = self._q(queue)  # one hash tag: one pipeline to one node
-        pending, running, dead, ids = await self._redis.batch(
-            [
-                ("ZCARD", q.pending),
-                ("ZCARD", q.running),
-                ("ZCARD", q.dead),
-                ("ZRANGE", q.running, 0, sample - 1),
+        scheduled, running, dead, ready = (self._q(queue).all[i] for i in (0, 1, 2, 6))
+        waiting, ready_count, leased, buried, ids = await self._redis.batch(
+            [  # one hash tag: one pipeline to one node
+                ("ZCARD", scheduled),
+                ("ZCARD", ready),
+                ("ZCARD", running),
+                ("ZCARD", dead),
+                ("ZRANGE", running, 0, sample - 1),
             ]
         )
         sampled = tuple(i.decode() for i in ids) if sample else ()
-        return QueueStats(queue, int(pending), int(running), int(dead), sampled)
+        pending = int(waiting) + int(ready_count)
+        return QueueStats(queue, pending, int(leased), int(buried), sampled)
 
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))
         return RedisTaskWaiter(self._redis, self._settings, self._q(queue).wake, own, max_wait)
 
 
-class RedisTaskWaiter:
-    """Blocks on a queue's wake-up list with ``BLPOP`` on a connection of its own.
-
-    A blocked command holds its connection for the whole wait: taken from the shared pool,
-    it would starve other callers behind the executor's gate, and the pool's socket timeout
-    (a stalled server's bound) is shorter than the wait. So each waiter has a one-connection
-    client whose socket timeout covers ``max_wait``, behind an executor of its own.
-
-    ``interrupt`` pushes to a second key the waiter also blocks on, through the shared
-    connections: cancelling a blocked read is not reliable (redis-py may swallow the
-    cancellation while it reconnects), a message through Redis is.
-    """
-
-    def __init__(
-        self,
-        shared: RedisExecutor,
-        settings: Settings,
-        wake_key: str,
-        own_key: str,
-        max_wait: float,
-    ) -> None:
-        self._shared = shared
-        self._own_key = own_key
-        self._client = create_client(
-            settings,
-            max_connections=1,
-            socket_timeout=max_wait + settings.redis_socket_timeout + 1.0,
-        )
-        self._redis = RedisExecutor(
-            self._client,
-            settings.cache_namespace,
-            max_in_flight=1,
-            wait_timeout=settings.redis_pool_timeout,
-            breaker=shared.breaker,  # one view of the server's health per backend
-        )
-        self._key = wake_key
-        self._max_wait = max_wait
-
-    async def wait(self, seconds: float) -> bool:
-        blocking = min(seconds, self._max_wait)
-        if blocking < 0.001:  # BLPOP's 0 would block for ever
-            return False
-        reply = await self._redis.command("BLPOP", self._key, self._own_key, f"{blocking:.3f}")
-        return reply is not None
-
-    async def interrupt(self) -> None:
-        expiry_ms = round((self._max_wait + 60) * 1000)
-        await self._shared.script(_INTERRUPT, (self._own_key,), (expiry_ms,))
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
-
-def _claim(queue: str, reply: list[Any]) -> TaskClaim:
-    if reply[1]:
-        _, task_id, attempt, name, payload, max_attempts, redeliveries = reply
-        return TaskClaim(Delivery(
-            task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
-            redeliveries,
-        ))  # fmt: skip
-    wait = reply[2]
-    return TaskClaim(None, None if wait < 0 else wait / 1000)
-
-
-def _ms(fields: dict[bytes, bytes], name: bytes) -> datetime | None:
-    value = fields.get(name)
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value else None
-
-
-def _task(task_id: str, fields: dict[bytes, Any]) -> Task:
-    created = _ms(fields, b"ct")
-    assert created is not None
-    result = fields.get(b"r")
-    error = fields.get(b"e")
-    return Task(
-        task_id=task_id,
-        queue=fields[b"q"].decode(),
-        name=fields[b"n"].decode(),
-        payload=decode(fields[b"p"]),
-        status=_STATUS[fields[b"s"]],
-        attempts=int(fields[b"a"]),
-        max_attempts=int(fields[b"m"]),
-        created_at=created,
-        updated_at=_ms(fields, b"ut") or created,
-        scheduled_at=_ms(fields, b"due") or created,
-        started_at=_ms(fields, b"st"),
-        finished_at=_ms(fields, b"ft"),
-        result=None if result is None else decode(result),
-        error=None if error is None else error.decode(),
-        redeliveries=int(fields.get(b"rd", 0)),
-    )
+def _claim_args(
+    visibility_ms: int, status_ttl: TTL, worker: str, take: bool, cap: int
+) -> list[EncodedArg]:
+    return [
+        visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, "1" if take else "0", cap,
+        AGING,
+    ]  # fmt: skip

@@ -43,12 +43,22 @@ class TaskQueueRepository(Protocol):
         payload: bytes,
         max_attempts: int,
         delay_ms: int,
+        project: str | None = None,
+        priority: int = 0,
     ) -> bool:
-        """Store and queue a task in one step; False (nothing changed) if the ID exists."""
+        """Store and queue a task in one step; False (nothing changed) if the ID exists.
+
+        ``project`` is its group (None: the queue's group without a project); ``priority``
+        orders the group's tasks, higher first."""
         ...
 
     async def get(self, task_id: str) -> Task | None:
         """The task's status record, or None if unknown or expired."""
+        ...
+
+    async def wait(self, task_id: str, seconds: float) -> Task | None:
+        """The task once finished (None if unknown), woken by its end, not by polling;
+        ``TimeoutError`` after ``seconds``."""
         ...
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
@@ -56,9 +66,11 @@ class TaskQueueRepository(Protocol):
         ...
 
     async def claim(
-        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL
+        self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL, cap: int = 0
     ) -> TaskClaim:
-        """Requeue expired deliveries, then lease the first due task, if any."""
+        """Requeue expired deliveries, then lease the next ready task, if any: the first by
+        priority of the group (project) whose turn it is, skipping groups that run ``cap``
+        tasks already (0: no cap)."""
         ...
 
     async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
@@ -66,7 +78,13 @@ class TaskQueueRepository(Protocol):
         ...
 
     async def complete_and_claim(
-        self, delivery: Delivery, result: bytes, worker: str, visibility_ms: int, status_ttl: TTL
+        self,
+        delivery: Delivery,
+        result: bytes,
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
     ) -> tuple[bool, TaskClaim]:
         """``complete``, then ``claim`` on the delivery's queue, in one atomic step."""
         ...

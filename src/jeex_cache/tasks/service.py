@@ -16,13 +16,16 @@ from typing import Any
 
 from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import validate_name, validate_token
+from jeex_cache.core.identifiers import validate_name
 from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
 from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
+    "AGING",
     "LOST_ERROR",
+    "MAX_PRIORITY",
     "MAX_ATTEMPTS",
     "MAX_ERROR_LENGTH",
     "DelayLike",
@@ -40,11 +43,16 @@ MAX_STATS_SAMPLE = 100  # running task IDs a queue's stats may carry
 # The error of a task whose last delivery was never acknowledged (its worker died).
 LOST_ERROR = "lost: no acknowledgement within the visibility timeout (attempt %d)"
 _MAX_DELAY_MS = TTL.MAX_MILLISECONDS
+MAX_PRIORITY = 999_999
+AGING = 8
+"""Every 8th claim of a project's group takes its oldest task instead of its first by
+priority: a task with ``n`` tasks of its group ahead of it by age starts within
+``8 * (n + 1)`` claims of its group, whatever the priorities."""
 
 
-def new_task_id() -> str:
-    """A fresh random task ID (32 hex digits)."""
-    return uuid.uuid4().hex
+def new_task_id(queue: str) -> str:
+    """A fresh random task ID that names its queue: ``<queue>=<32 hex digits>``."""
+    return f"{queue}{QUEUE_MARK}{uuid.uuid4().hex}"
 
 
 def validate_queue(queue: str) -> str:
@@ -71,11 +79,24 @@ class TaskQueueService:
         task_id: str | None = None,
         delay: DelayLike | None = None,
         max_attempts: int = 3,
+        project: str | None = None,
+        priority: int = 0,
     ) -> tuple[str, bool]:
-        """Store and queue a task; return its ID and whether it was new (False: ID in use)."""
+        """Store and queue a task; return its ID and whether it was new (False: ID in use).
+
+        ``project`` is the tenant group whose turn the task takes; ``priority`` orders the
+        group's tasks, higher first."""
         validate_queue(queue)
         validate_name(name, "task name")
-        task_id = new_task_id() if task_id is None else validate_token(task_id, "task ID")
+        if task_id is None:
+            task_id = new_task_id(queue)
+        else:
+            check_id_queue(validate_task_id(task_id), queue)
+        if type(priority) is not int or not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
+            raise InvalidInputError(
+                f"priority must be an integer from {-MAX_PRIORITY} to {MAX_PRIORITY}, "
+                f"got {priority!r}"
+            )
         if type(max_attempts) is not int or not 1 <= max_attempts <= MAX_ATTEMPTS:
             raise InvalidInputError(
                 f"max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {max_attempts!r}"
@@ -83,17 +104,24 @@ class TaskQueueService:
         delay_ms = _delay_ms(delay)
         encoded = encode(payload, self._max_payload_bytes)
         created = await self._repository.enqueue(
-            task_id, queue, name, encoded, max_attempts, delay_ms
+            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority
         )
         return task_id, created
 
     async def status(self, task_id: str) -> Task | None:
         """The task's status, or None if unknown (or finished more than the TTL ago)."""
-        return await self._repository.get(validate_token(task_id, "task ID"))
+        return await self._repository.get(validate_task_id(task_id))
+
+    async def wait(self, task_id: str, seconds: float) -> Task | None:
+        """The task once finished (None if unknown); ``TimeoutError`` after ``seconds``."""
+        validate_task_id(task_id)
+        if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+            raise InvalidInputError(f"timeout must be positive seconds, got {seconds!r}")
+        return await self._repository.wait(task_id, float(seconds))
 
     async def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not started (or awaits a retry); False otherwise."""
-        return await self._repository.cancel(validate_token(task_id, "task ID"), self._status_ttl)
+        return await self._repository.cancel(validate_task_id(task_id), self._status_ttl)
 
     async def list_dead(self, queue: str, limit: int = 100) -> list[Task]:
         """The queue's dead-letter list, oldest first, at most ``limit`` tasks."""
@@ -108,7 +136,7 @@ class TaskQueueService:
         if task_ids is not None:
             if isinstance(task_ids, str):
                 raise InvalidInputError("task_ids must be a sequence of task IDs, not one string")
-            ids = [validate_token(task_id, "task ID") for task_id in task_ids]
+            ids = [validate_task_id(task_id) for task_id in task_ids]
             if not ids:
                 return 0
         return await self._repository.requeue_dead(queue, ids)
@@ -120,11 +148,15 @@ class TaskQueueService:
         return await self._repository.stats(validate_queue(queue), sample)
 
     # -- the worker's side ---------------------------------------------------------------
-    async def claim(self, queue: str, worker: str, visibility_timeout: float) -> TaskClaim:
-        """Lease the first due task of ``queue`` for ``visibility_timeout`` seconds."""
+    async def claim(
+        self, queue: str, worker: str, visibility_timeout: float, max_running: int = 0
+    ) -> TaskClaim:
+        """Lease the next task of ``queue`` (the next project's turn) for
+        ``visibility_timeout`` seconds; ``max_running`` caps one project's running tasks."""
         return await self._repository.claim(
-            queue, worker, _positive_ms(visibility_timeout), self._status_ttl
-        )
+            queue, worker, _positive_ms(visibility_timeout), self._status_ttl,
+            _cap(max_running),
+        )  # fmt: skip
 
     async def complete(self, delivery: Delivery, result: Any) -> bool:
         """Record success with ``result`` (JSON); False if the lease was lost meanwhile."""
@@ -132,13 +164,19 @@ class TaskQueueService:
         return await self._repository.complete(delivery, encoded, self._status_ttl)
 
     async def complete_and_claim(
-        self, delivery: Delivery, result: Any, worker: str, visibility_timeout: float
+        self,
+        delivery: Delivery,
+        result: Any,
+        worker: str,
+        visibility_timeout: float,
+        max_running: int = 0,
     ) -> tuple[bool, TaskClaim]:
         """``complete``, then lease the queue's next due task, in one round trip."""
         encoded = encode(result, self._max_payload_bytes)
         return await self._repository.complete_and_claim(
-            delivery, encoded, worker, _positive_ms(visibility_timeout), self._status_ttl
-        )
+            delivery, encoded, worker, _positive_ms(visibility_timeout), self._status_ttl,
+            _cap(max_running),
+        )  # fmt: skip
 
     async def fail(self, delivery: Delivery, error: str, retry_delay: float) -> TaskStatus | None:
         """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
@@ -176,6 +214,12 @@ def _delay_ms(delay: DelayLike | None) -> int:
     if not math.isfinite(seconds) or seconds < 0 or seconds * 1000 > _MAX_DELAY_MS:
         raise InvalidInputError(f"delay must be 0 to ten years, got {delay!r}")
     return round(seconds * 1000)
+
+
+def _cap(max_running: int) -> int:
+    if type(max_running) is not int or max_running < 0:
+        raise InvalidInputError(f"max_running must be 0 (no cap) or more, got {max_running!r}")
+    return max_running
 
 
 def _positive_ms(seconds: float) -> int:

@@ -31,7 +31,9 @@ _UNSETTLED = object()
 class Settlements:
     """Release, complete or fail one worker's deliveries, counting them in its stats."""
 
-    __slots__ = ("_failed", "_managed", "_manager", "_retry", "_stats", "_visibility", "_worker")
+    __slots__ = (
+        "_cap", "_failed", "_managed", "_manager", "_retry", "_stats", "_visibility", "_worker",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -42,7 +44,9 @@ class Settlements:
         stats: WorkerStats,
         managed: ManagedProgress | None,
         backend_failed: Callable[[], None],
+        cap: int | None = None,
     ) -> None:
+        self._cap = cap
         self._manager = manager
         self._worker = worker
         self._visibility = visibility
@@ -65,7 +69,7 @@ class Settlements:
             if chain:
                 settled = await self._settle(
                     manager.complete_and_claim_task, delivery, result, self._worker,
-                    self._visibility,
+                    self._visibility, self._cap,
                 )  # fmt: skip
             else:
                 settled = await self._settle(manager.complete_task, delivery, result)

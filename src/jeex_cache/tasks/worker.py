@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from jeex_cache.core.errors import BackendError, InvalidInputError
@@ -30,10 +30,11 @@ from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskCont
 from jeex_cache.tasks.failures import TASK_WORKER
 from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
+from jeex_cache.tasks.schedule import Schedule, Scheduler
 from jeex_cache.tasks.service import validate_queue
 from jeex_cache.tasks.settlement import Settlements
 
-__all__ = ["Handler", "ProgressReporter", "TaskContext", "Worker", "WorkerStats"]
+__all__ = ["Handler", "ProgressReporter", "Schedule", "TaskContext", "Worker", "WorkerStats"]
 
 logger = logging.getLogger("jeex_cache.worker")
 
@@ -51,7 +52,10 @@ class Worker:
     seconds, then cancels them and returns their tasks to the queue. ``burst`` makes ``run``
     return once no task is due. ``progress`` receives ``ctx.report_progress`` calls; without
     it the task's progress is the manager's, under the task ID, and ends with the task
-    (completed on success, failed when dead).
+    (completed on success, failed when dead). ``max_running_per_project`` caps one
+    project's running tasks on the queue across all workers (default
+    ``TASK_MAX_RUNNING_PER_PROJECT``; 0: no cap). ``schedules`` are enqueued as they fall
+    due, each occurrence once however many workers run them (see ``Schedule``).
     """
 
     def __init__(
@@ -69,6 +73,8 @@ class Worker:
         burst: bool = False,
         progress: ProgressReporter | None = None,
         name: str | None = None,
+        max_running_per_project: int | None = None,
+        schedules: Sequence[Schedule] = (),
     ) -> None:
         self.queue = validate_queue(queue)
         if not handlers:
@@ -82,6 +88,16 @@ class Worker:
         for what, value in (("visibility_timeout", visibility_timeout), ("max_wait", max_wait)):
             if not isinstance(value, int | float) or value <= 0:
                 raise InvalidInputError(f"{what} must be positive seconds, got {value!r}")
+        if max_running_per_project is not None and (
+            type(max_running_per_project) is not int or max_running_per_project < 0
+        ):
+            raise InvalidInputError(
+                f"max_running_per_project must be 0 or more, got {max_running_per_project!r}"
+            )
+        if any(not isinstance(schedule, Schedule) for schedule in schedules):
+            raise InvalidInputError("schedules must be Schedule objects")
+        self._cap = max_running_per_project
+        self._schedules = list(schedules)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stats = WorkerStats()
         self._manager = cache_manager
@@ -98,7 +114,7 @@ class Worker:
         self._progress: ProgressReporter = progress or managed.report
         self._settlements = Settlements(
             cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
-            self._managed, self._backend_failed,
+            self._managed, self._backend_failed, max_running_per_project,
         )  # fmt: skip
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
@@ -123,6 +139,10 @@ class Worker:
         """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
         self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
         heartbeat = asyncio.create_task(self._heartbeat())
+        scheduling = None
+        if self._schedules:
+            scheduler = Scheduler(self._manager, self.queue, self._schedules, self._manager.clock)
+            scheduling = asyncio.create_task(scheduler.run(self._stop))
         cancelled = False
         try:
             await self._loop(waiter)
@@ -132,7 +152,9 @@ class Worker:
         finally:
             await self._drain(0.0 if cancelled else self._shutdown_timeout)
             heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            if scheduling is not None:
+                scheduling.cancel()
+            await asyncio.gather(heartbeat, *filter(None, [scheduling]), return_exceptions=True)
             if self._interrupting is not None:
                 await asyncio.gather(self._interrupting, return_exceptions=True)
             self._waiter = None
@@ -202,7 +224,9 @@ class Worker:
 
     async def _claim(self) -> TaskClaim | None:
         try:
-            claim = await self._manager.claim_task(self.queue, self.name, self._visibility)
+            claim = await self._manager.claim_task(
+                self.queue, self.name, self._visibility, self._cap
+            )
         except BackendError:  # counted and logged by the guard
             self._backend_failed()
             return None

@@ -1,0 +1,59 @@
+"""Replies of the Redis task scripts, read into ``Task`` and ``TaskClaim``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jeex_cache.core.codec import decode
+from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+
+__all__ = ["NO_PROJECT", "STATUS", "claim_of", "task_of"]
+
+STATUS = {status.value.encode(): status for status in TaskStatus}
+NO_PROJECT = b"-"  # the group of tasks without a project
+
+
+def claim_of(queue: str, reply: list[Any]) -> TaskClaim:
+    """A claim script's reply: a delivery, or the wait until one may be due."""
+    if reply[1]:
+        _, task_id, attempt, name, payload, max_attempts, redeliveries, group = reply
+        return TaskClaim(Delivery(
+            task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
+            redeliveries, None if group == NO_PROJECT else group.decode(),
+        ))  # fmt: skip
+    wait = reply[2]
+    return TaskClaim(None, None if wait < 0 else wait / 1000)
+
+
+def _ms(fields: dict[bytes, bytes], name: bytes) -> datetime | None:
+    value = fields.get(name)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value else None
+
+
+def task_of(task_id: str, queue: str, fields: dict[bytes, Any]) -> Task:
+    """A task record's fields (see ``lua/_task_lib.lua``) as a ``Task``."""
+    created = _ms(fields, b"ct")
+    assert created is not None
+    result = fields.get(b"r")
+    error = fields.get(b"e")
+    group = fields.get(b"g", NO_PROJECT)
+    return Task(
+        task_id=task_id,
+        queue=queue,
+        name=fields[b"n"].decode(),
+        payload=decode(fields[b"p"]),
+        status=STATUS[fields[b"s"]],
+        attempts=int(fields[b"a"]),
+        max_attempts=int(fields[b"m"]),
+        created_at=created,
+        updated_at=_ms(fields, b"ut") or created,
+        scheduled_at=_ms(fields, b"due") or created,
+        started_at=_ms(fields, b"st"),
+        finished_at=_ms(fields, b"ft"),
+        result=None if result is None else decode(result),
+        error=None if error is None else error.decode(),
+        redeliveries=int(fields.get(b"rd", 0)),
+        project_id=None if group == NO_PROJECT else group.decode(),
+        priority=int(fields.get(b"pr", 0)),
+    )

@@ -1,0 +1,106 @@
+"""Blocking waits on Redis: a worker's wait for new tasks (``BLPOP`` on the queue's wake-up
+list) and a caller's wait for one task to finish (its pub/sub channel)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from jeex_cache.config import Settings
+from jeex_cache.core.connect import create_client
+from jeex_cache.core.errors import BackendError
+from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.scripts import LuaScript
+from jeex_cache.tasks.model import Task
+
+__all__ = ["RedisTaskWaiter", "wait_finished"]
+
+_INTERRUPT = LuaScript.load(__name__, "task_interrupt")
+
+
+async def wait_finished(
+    executor: RedisExecutor,
+    channel: str,
+    read: Callable[[], Awaitable[Task | None]],
+    seconds: float,
+) -> Task | None:
+    """Subscribe to the task's channel, read it, and if it runs still, wait for the message
+    its end publishes (no polling); ``TimeoutError`` after ``seconds``."""
+    pubsub = executor.client.pubsub()
+    try:
+        return await _wait(pubsub, channel, read, seconds)
+    except RedisError as exc:
+        raise BackendError(f"waiting for a task failed: {type(exc).__name__}") from exc
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+async def _wait(
+    pubsub: PubSub, channel: str, read: Callable[[], Awaitable[Task | None]], seconds: float
+) -> Task | None:
+    async with asyncio.timeout(seconds):
+        await pubsub.subscribe(channel)
+        while await pubsub.get_message(timeout=None) is None:
+            pass  # the confirmation: from now on no end is missed
+        task = await read()
+        if task is None or task.status.finished:
+            return task
+        while await pubsub.get_message(ignore_subscribe_messages=True, timeout=None) is None:
+            pass
+    return await read()
+
+
+class RedisTaskWaiter:
+    """Blocks on a queue's wake-up list with ``BLPOP`` on a connection of its own.
+
+    A blocked command holds its connection for the whole wait: taken from the shared pool,
+    it would starve other callers behind the executor's gate, and the pool's socket timeout
+    (a stalled server's bound) is shorter than the wait. So each waiter has a one-connection
+    client whose socket timeout covers ``max_wait``, behind an executor of its own.
+
+    ``interrupt`` pushes to a second key the waiter also blocks on, through the shared
+    connections: cancelling a blocked read is not reliable (redis-py may swallow the
+    cancellation while it reconnects), a message through Redis is.
+    """
+
+    def __init__(
+        self,
+        shared: RedisExecutor,
+        settings: Settings,
+        wake_key: str,
+        own_key: str,
+        max_wait: float,
+    ) -> None:
+        self._shared = shared
+        self._own_key = own_key
+        self._client = create_client(
+            settings,
+            max_connections=1,
+            socket_timeout=max_wait + settings.redis_socket_timeout + 1.0,
+        )
+        self._redis = RedisExecutor(
+            self._client,
+            settings.cache_namespace,
+            max_in_flight=1,
+            wait_timeout=settings.redis_pool_timeout,
+            breaker=shared.breaker,  # one view of the server's health per backend
+        )
+        self._key = wake_key
+        self._max_wait = max_wait
+
+    async def wait(self, seconds: float) -> bool:
+        blocking = min(seconds, self._max_wait)
+        if blocking < 0.001:  # BLPOP's 0 would block for ever
+            return False
+        reply = await self._redis.command("BLPOP", self._key, self._own_key, f"{blocking:.3f}")
+        return reply is not None
+
+    async def interrupt(self) -> None:
+        expiry_ms = round((self._max_wait + 60) * 1000)
+        await self._shared.script(_INTERRUPT, (self._own_key,), (expiry_ms,))
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,211 @@
+-- Shared by every task script (prepended to it). All keys of one queue share its hash tag,
+-- and every script gets the same ten, declared in KEYS:
+-- KEYS[1] scheduled (task IDs by due ms: delayed tasks and retries), KEYS[2] running (by
+-- visibility deadline ms), KEYS[3] dead (by burial ms), KEYS[4] wake-up list, KEYS[5] records
+-- (hash: '<id>|<field>'), KEYS[6] ready by priority (lex zset 'group|prio|seq|id'),
+-- KEYS[7] ready by age (lex zset 'group|seq|id'), KEYS[8] ring (groups with ready tasks, by
+-- turn), KEYS[9] meta (hash: seq, rr, 'run|<g>' running count, 'pk|<g>' parked at its cap,
+-- 'n|<g>' claims), KEYS[10] expiry (finished task IDs by record expiry ms).
+-- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
+local K_SCHED, K_RUN, K_DEAD, K_WAKE, K_REC = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_PRIO, K_FIFO, K_RING, K_META, K_EXP = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local NOTIFY = ARGV[1]
+-- Record fields: n name, p payload, s status, a attempts, m max attempts, ct created,
+-- ut updated, due, rd redeliveries, l lease (attempt of the delivery that may settle it),
+-- st started, ft finished, r result, e error, w worker, g group (project or '-'),
+-- pr priority, sq ready sequence, x expiry ms (finished tasks only).
+local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
+  'w', 'g', 'pr', 'sq', 'x'}
+local PRIO_BASE = 1000000
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+local function rget(id, ...)
+  local names = {...}
+  for i = 1, #names do
+    names[i] = id .. '|' .. names[i]
+  end
+  return redis.call('HMGET', K_REC, unpack(names))
+end
+
+local function rset(id, ...)
+  local pairs_ = {...}
+  for i = 1, #pairs_, 2 do
+    pairs_[i] = id .. '|' .. pairs_[i]
+  end
+  redis.call('HSET', K_REC, unpack(pairs_))
+end
+
+local function rdel(id, ...)
+  local names = {...}
+  for i = 1, #names do
+    names[i] = id .. '|' .. names[i]
+  end
+  redis.call('HDEL', K_REC, unpack(names))
+end
+
+local function drop(id)
+  rdel(id, unpack(FIELDS))
+  redis.call('ZREM', K_EXP, id)
+end
+
+-- The record's status, or nil when there is none or it has expired (then it is dropped).
+local function status_of(id, now)
+  local f = rget(id, 's', 'x')
+  if not f[1] then
+    return nil
+  end
+  if f[2] and tonumber(f[2]) <= now then
+    drop(id)
+    return nil
+  end
+  return f[1]
+end
+
+-- Drop at most n finished records past their expiry.
+local function sweep(now, n)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_EXP, '-inf', fmt(now), 'LIMIT', 0, n)) do
+    drop(id)
+  end
+end
+
+-- A task reached an end state: its record expires after the status TTL; waiters are told.
+local function finished(id, now, ttl)
+  local x = fmt(now + tonumber(ttl))
+  rset(id, 'x', x)
+  redis.call('ZADD', K_EXP, x, id)
+  redis.call('PUBLISH', NOTIFY .. id, 1)
+end
+
+local function members(g, pr, sq, id)
+  local s = string.format('%015d', tonumber(sq))
+  local p = string.format('%07d', PRIO_BASE - tonumber(pr))
+  return g .. '|' .. p .. '|' .. s .. '|' .. id, g .. '|' .. s .. '|' .. id
+end
+
+-- Give a group with ready tasks a turn at the back of the ring (unless it has one, or is
+-- parked at its concurrency cap: a freed slot brings it back).
+local function activate(g)
+  if not redis.call('ZSCORE', K_RING, g) and redis.call('HEXISTS', K_META, 'pk|' .. g) == 0 then
+    redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+  end
+end
+
+-- Index a waiting task of group g and priority pr in its group, at place sq (the writes
+-- that can fail come before any record write of the caller's).
+local function index_ready(id, g, pr, sq)
+  local a, b = members(g, pr, sq, id)
+  redis.call('ZADD', K_PRIO, 0, a)
+  redis.call('ZADD', K_FIFO, 0, b)
+  activate(g)
+end
+
+-- Put a waiting task into its group's ready indexes; keep_seq keeps its old place.
+local function make_ready(id, keep_seq)
+  local r = rget(id, 'g', 'pr', 'sq')
+  local sq = r[3]
+  if not keep_seq or not sq then
+    sq = redis.call('HINCRBY', K_META, 'seq', 1)
+    rset(id, 'sq', sq)
+  end
+  index_ready(id, r[1], r[2], sq)
+end
+
+-- Take a task out of the ready indexes (claimed, cancelled or settled early).
+local function unready(id)
+  local r = rget(id, 'g', 'pr', 'sq')
+  if r[3] then
+    local a, b = members(r[1], r[2], r[3], id)
+    redis.call('ZREM', K_PRIO, a)
+    redis.call('ZREM', K_FIFO, b)
+  end
+end
+
+-- A running delivery ended (or was given up for lost): its group's slot is freed.
+local function leave_running(id)
+  if redis.call('ZREM', K_RUN, id) == 0 then
+    return
+  end
+  local g = rget(id, 'g')[1] or '-'
+  if redis.call('HINCRBY', K_META, 'run|' .. g, -1) <= 0 then
+    redis.call('HDEL', K_META, 'run|' .. g)
+  end
+  if redis.call('HDEL', K_META, 'pk|' .. g) == 1 then
+    activate(g)
+  end
+end
+
+local function wake(tokens)
+  redis.call('LPUSH', K_WAKE, 1)
+  redis.call('LTRIM', K_WAKE, 0, tonumber(tokens) - 1)
+end
+
+local function trim_dead(now, ttl)
+  local old = redis.call('ZCOUNT', K_DEAD, '-inf', '(' .. fmt(now - tonumber(ttl)))
+  if old > 0 then
+    redis.call('ZREMRANGEBYRANK', K_DEAD, 0, math.min(old, 100) - 1)
+  end
+end
+
+local function group_head(index, g)
+  return redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, 1)[1]
+end
+
+-- Lease the next ready task: the group whose turn it is gives its first task by priority
+-- (every aging-th claim of a group, its oldest instead, so no task starves), then goes to
+-- the back of the ring if it has more. A group at its cap leaves the ring until a slot
+-- frees. Returns the task ID, false when none is ready, or 'busy' after 16 steps.
+local function take(cap, aging)
+  for _ = 1, 16 do
+    local g = redis.call('ZRANGE', K_RING, 0, 0)[1]
+    if not g then
+      return false
+    end
+    if cap > 0 and tonumber(redis.call('HGET', K_META, 'run|' .. g) or 0) >= cap then
+      redis.call('ZREM', K_RING, g)
+      redis.call('HSET', K_META, 'pk|' .. g, 1)
+    else
+      local index = K_PRIO
+      if aging > 0 and redis.call('HINCRBY', K_META, 'n|' .. g, 1) % aging == 0 then
+        index = K_FIFO
+      end
+      local head = group_head(index, g)
+      if not head then
+        redis.call('ZREM', K_RING, g)
+        redis.call('HDEL', K_META, 'n|' .. g)
+      elseif not rget(string.match(head, '([^|]+)$'), 's')[1] then
+        -- An entry without a record (a failed write left it): dropped on the way.
+        redis.call('ZREM', index, head)
+        if index == K_PRIO then
+          local grp, _, sq, id = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
+          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        end
+      else
+        local id = string.match(head, '([^|]+)$')
+        if index == K_PRIO then  -- the age index's member follows from this one
+          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
+          redis.call('ZREM', K_PRIO, head)
+          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        else
+          unready(id)
+        end
+        if group_head(K_PRIO, g) then
+          redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+        else
+          redis.call('ZREM', K_RING, g)
+          redis.call('HDEL', K_META, 'n|' .. g)
+        end
+        redis.call('HINCRBY', K_META, 'run|' .. g, 1)
+        return id
+      end
+    end
+  end
+  return 'busy'
+end

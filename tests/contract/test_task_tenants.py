@@ -1,0 +1,216 @@
+"""Task queues for many tenants, on memory and on Redis: per-project turns, priorities with
+aging, per-project concurrency caps, and ``wait_for_task``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from jeex_cache import CacheManager, InvalidInputError, TaskContext, TaskStatus, Worker
+from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.tasks.model import Delivery
+from jeex_cache.tasks.service import AGING
+from tests.conftest import Elapse
+
+QUEUE = "jobs"
+
+
+async def _claim(manager: CacheManager, **options: Any) -> Delivery | None:
+    return (await manager.task_queue.claim(QUEUE, "w", 30, **options)).delivery
+
+
+async def test_a_small_tenant_starts_within_twice_its_count_behind_a_bulk_one(
+    manager: CacheManager,
+) -> None:
+    bulk, small = str(uuid4()), str(uuid4())
+    for n in range(2_000):
+        await manager.enqueue_task(QUEUE, "run", n, project_id=bulk)
+    for n in range(20):
+        await manager.enqueue_task(QUEUE, "run", n, project_id=small)
+    order: list[str | None] = []
+
+    async def run(ctx: TaskContext, payload: Any) -> None:
+        task = await manager.get_task_status(ctx.task_id)
+        assert task is not None
+        order.append(task.project_id)
+        if len(order) == 40:
+            worker.stop()
+
+    worker = Worker(manager, QUEUE, {"run": run}, concurrency=1)
+    await worker.run()
+    assert order[:40].count(small) == 20  # all 20 ran within the first 2 x 20 claims
+    assert order[:40].count(bulk) == 20
+
+
+async def test_projects_take_turns_and_tasks_without_one_form_a_group(
+    manager: CacheManager,
+) -> None:
+    a, b = str(uuid4()), str(uuid4())
+    for project in [a] * 6 + [None] * 3 + [b] * 3:
+        await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    seen = []
+    while (delivery := await _claim(manager)) is not None:
+        seen.append(delivery.project_id)
+        assert await manager.task_queue.complete(delivery, None)
+    assert seen == [a, None, b, a, None, b, a, None, b, a, a, a]
+
+
+async def test_a_projects_tasks_run_by_priority_higher_first(manager: CacheManager) -> None:
+    ids = {}
+    for label, priority in [("p0", 0), ("p5a", 5), ("p1", 1), ("p5b", 5), ("n2", -2)]:
+        ids[await manager.enqueue_task(QUEUE, "run", label, priority=priority)] = label
+    order = []
+    while (delivery := await _claim(manager)) is not None:
+        order.append(ids[delivery.task_id])
+    assert order == ["p5a", "p5b", "p1", "p0", "n2"]
+    task = await manager.get_task_status(next(iter(ids)))
+    assert task is not None
+    assert task.priority == 0
+
+
+async def test_a_low_priority_task_does_not_starve(manager: CacheManager) -> None:
+    low = await manager.enqueue_task(QUEUE, "run", "low", priority=-100)
+    for _ in range(3):
+        await manager.enqueue_task(QUEUE, "run", "high", priority=100)
+    claims = 0
+    while True:
+        delivery = await _claim(manager)
+        assert delivery is not None
+        claims += 1
+        if delivery.task_id == low:
+            break
+        await manager.enqueue_task(QUEUE, "run", "high", priority=100)  # a steady stream
+    assert claims <= AGING
+
+
+async def test_bad_priorities_are_refused(manager: CacheManager) -> None:
+    for bad in (1.5, True, 10**7, "1"):
+        with pytest.raises(InvalidInputError):
+            await manager.enqueue_task(QUEUE, "run", priority=bad)  # type: ignore[arg-type]
+
+
+async def test_a_cap_holds_a_project_back_until_a_slot_frees(
+    manager: CacheManager, elapse: Elapse
+) -> None:
+    busy, other = str(uuid4()), str(uuid4())
+    for _ in range(4):
+        await manager.enqueue_task(QUEUE, "run", None, project_id=busy)
+    await manager.enqueue_task(QUEUE, "run", None, project_id=other)
+    tasks = manager.task_queue
+    first = (await tasks.claim(QUEUE, "w", 0.3, max_running=2)).delivery
+    second = await _claim(manager, max_running=2)
+    third = await _claim(manager, max_running=2)
+    assert first is not None
+    assert second is not None
+    assert third is not None
+    assert [first.project_id, second.project_id, third.project_id] == [busy, other, busy]
+    assert await _claim(manager, max_running=2) is None  # busy runs 2: it waits
+    assert await tasks.complete(third, None)
+    freed = await _claim(manager, max_running=2)
+    assert freed is not None
+    assert freed.project_id == busy
+    assert await _claim(manager, max_running=2) is None
+    await elapse(0.4)  # the first lease expires: its slot frees, and it goes back
+    again = await _claim(manager, max_running=2)
+    assert again is not None
+    assert again.project_id == busy
+    assert again.task_id != first.task_id
+    assert await _claim(manager, max_running=2) is None
+    lost = await manager.get_task_status(first.task_id)
+    assert lost is not None
+    assert (lost.status, lost.redeliveries) == (TaskStatus.QUEUED, 1)
+
+
+async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
+    manager: CacheManager,
+) -> None:
+    project = str(uuid4())
+    for _ in range(3):
+        await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    running = 0
+    peak = 0
+    release = asyncio.Event()
+
+    async def run(ctx: TaskContext, payload: Any) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    worker = Worker(manager, QUEUE, {"run": run}, concurrency=3, max_running_per_project=1)
+    task = asyncio.create_task(worker.run())
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+    release.set()
+    for _ in range(100):
+        if worker.stats.succeeded == 3:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await task
+    assert (peak, worker.stats.succeeded) == (1, 3)
+    with pytest.raises(InvalidInputError):
+        Worker(manager, QUEUE, {"run": run}, max_running_per_project=-1)
+
+
+async def test_wait_for_task_returns_the_finished_task(manager: CacheManager) -> None:
+    async def ok(ctx: TaskContext, payload: Any) -> Any:
+        return {"done": payload}
+
+    async def bad(ctx: TaskContext, payload: Any) -> Any:
+        raise RuntimeError("nope")
+
+    fast = RetryPolicy(delay=0.01, multiplier=1.0)
+    worker = Worker(manager, QUEUE, {"ok": ok, "bad": bad}, retry=fast, max_wait=0.5)
+    good = await manager.enqueue_task(QUEUE, "ok", 7)
+    failing = await manager.enqueue_task(QUEUE, "bad", None, max_attempts=1)
+    waits = asyncio.gather(
+        manager.wait_for_task(good, timeout=30), manager.wait_for_task(failing, timeout=30)
+    )
+    await asyncio.sleep(0.05)  # both wait before the worker starts
+    running = asyncio.create_task(worker.run())
+    done, dead = await waits
+    worker.stop()
+    await running
+    assert done is not None
+    assert (done.status, done.result) == (TaskStatus.SUCCEEDED, {"done": 7})
+    assert dead is not None
+    assert dead.status is TaskStatus.DEAD
+    assert dead.error == "RuntimeError: nope"
+    again = await manager.wait_for_task(good, timeout=1)  # finished already: at once
+    assert again is not None
+    assert again.status is TaskStatus.SUCCEEDED
+    assert await manager.wait_for_task("unknown-id", timeout=1) is None
+
+
+async def test_wait_for_task_times_out_and_sees_a_cancel(manager: CacheManager) -> None:
+    task_id = await manager.enqueue_task(QUEUE, "run", None, delay=60)
+    with pytest.raises(TimeoutError):
+        await manager.wait_for_task(task_id, timeout=0.2)
+    waiting = asyncio.create_task(manager.wait_for_task(task_id, timeout=30))
+    await asyncio.sleep(0.1)
+    assert await manager.cancel_task(task_id)
+    task = await waiting
+    assert task is not None
+    assert task.status is TaskStatus.CANCELLED
+    with pytest.raises(InvalidInputError):
+        await manager.wait_for_task(task_id, timeout=0)
+
+
+async def test_task_ids_name_their_queue_or_point_to_it(manager: CacheManager) -> None:
+    generated = await manager.enqueue_task(QUEUE, "run", 1)
+    assert generated.startswith(f"{QUEUE}=")
+    own = await manager.enqueue_task(QUEUE, "run", 2, task_id="order-42")
+    assert own == "order-42"
+    assert await manager.enqueue_task("other", "run", 3, task_id="order-42") == "order-42"
+    task = await manager.get_task_status("order-42")
+    assert task is not None
+    assert (task.queue, task.payload) == (QUEUE, 2)
+    with pytest.raises(InvalidInputError):  # an ID naming another queue
+        await manager.enqueue_task("other", "run", task_id=f"{QUEUE}=x1")
+    assert await manager.cancel_task("order-42")
+    assert await manager.cancel_task(generated)
