@@ -23,29 +23,6 @@ BACKENDS = ["memory", "redis"]
 BACKENDS += ["sentinel"]  # a master, a replica and three sentinels (redis+sentinel://)
 BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 
-# Contract tests that fail on a cluster until the task queues' keys share one slot.
-# xfail(strict=False) on "cluster" only. Entries are node-ID prefixes.
-PENDING_ON_CLUSTER: list[str] = [
-    "tests/contract/test_tasks.py",
-    "tests/contract/test_task_progress.py",
-    "tests/contract/test_worker_guarded.py",
-    "tests/contract/test_queue_stats.py",
-    "tests/contract/test_no_secrets.py::test_no_session_id_in_spans_logs_or_metrics",  # tasks
-    "tests/web/test_progress_sse.py::test_the_stream_of_a_task_ends_with_the_task",  # tasks
-    "tests/web/test_metrics.py::test_gauges_show_memory_connections_circuit_and_queue_depths",
-    "tests/web/test_pages.py::test_requeue_from_the_dashboard_needs_its_header",
-]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the ``PENDING_ON_CLUSTER`` tests xfail on the cluster backend."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or callspec.params.get("backend") != "cluster":
-            continue
-        if any(item.nodeid.startswith(entry) for entry in PENDING_ON_CLUSTER):
-            item.add_marker(pytest.mark.xfail(reason="pending on a cluster", strict=False))
-
 
 Elapse = Callable[[float], Awaitable[None]]
 

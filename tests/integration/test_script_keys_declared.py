@@ -8,6 +8,7 @@ declared keys (Redis 7.0 does not refuse undeclared ones on its own node: hence 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
@@ -25,15 +26,9 @@ from jeex_cache import CacheManager, Settings
 from jeex_cache.core.scripts import loaded
 from jeex_cache.core.transport.router import key_slot
 from jeex_cache.core.ttl import TTL
+from jeex_cache.tasks.redis import RedisTaskQueueRepository
 from jeex_cache.testing import RedisServer
 from tests.contract.test_no_secrets import Run, exercise
-
-# Task scripts are being rewritten for the cluster (issue 12, tasks); the lead empties this
-# list when that work is merged.
-PENDING_TASK_SCRIPTS = frozenset({
-    "task_cancel", "task_claim", "task_dead_list", "task_enqueue", "task_extend", "task_fail",
-    "task_interrupt", "task_release", "task_requeue",
-})  # fmt: skip
 
 _ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
 _ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|.)", re.DOTALL)
@@ -98,10 +93,6 @@ def cluster_node() -> Iterator[RedisServer]:
         yield node
 
 
-def _pending_task_operation(operation: str) -> bool:
-    return bool(PENDING_TASK_SCRIPTS) and ("task" in operation or operation.startswith("worker."))
-
-
 def _bus_safe_port() -> int:
     """A free port whose cluster bus port (+10000) is valid and free too."""
     for _ in range(100):
@@ -147,7 +138,7 @@ def audit(lines: list[tuple[str, list[bytes]]], url: str) -> tuple[list[str], se
                 continue
             verb = args[0].upper()
             if who == "lua":
-                if declared is None or script in PENDING_TASK_SCRIPTS:
+                if declared is None:
                     continue
                 for key in _keys_of(client, args, getkeys):
                     if key not in declared:
@@ -159,8 +150,6 @@ def audit(lines: list[tuple[str, list[bytes]]], url: str) -> tuple[list[str], se
                 script = names.get(sha, sha.decode())
                 seen.add(script)
                 declared = args[3 : 3 + int(args[2])]
-                if script in PENDING_TASK_SCRIPTS:
-                    continue
                 if len({key_slot(key) for key in declared}) > 1:
                     problems.append(f"{script}: declared keys span slots: {declared!r}")
             elif verb not in (b"COMMAND", b"MONITOR"):
@@ -170,49 +159,68 @@ def audit(lines: list[tuple[str, list[bytes]]], url: str) -> tuple[list[str], se
     return problems, seen
 
 
+async def loads_waited_for_and_extended(url: str) -> None:
+    """The loaders' lease steps: a holder whose lease is extended, a second manager that
+    finds the lease and waits for it (``lease_watch``, then its BLPOP), and near-cache reads
+    (``project_get_near``)."""
+    project = uuid4()
+    started, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> dict[str, int]:
+        started.set()
+        await finish.wait()
+        return {"v": 1}
+
+    short = Settings(redis_url=url, cache_loader_lease_seconds=0.3)
+    near = Settings(redis_url=url, near_cache_max_bytes=100_000)
+    async with CacheManager(short) as holder, CacheManager(near) as other:
+        loading = asyncio.create_task(holder.get_or_load_project_data(project, slow, 60))
+        await started.wait()
+        waiting = asyncio.create_task(other.get_or_load_project_data(project, slow, 60))
+        await asyncio.sleep(0.4)  # more than a third of the lease: it is extended
+        finish.set()
+        assert await loading == await waiting == {"v": 1}
+        for _ in range(3):
+            assert await other.get_project_data(project) == {"v": 1}
+
+
+async def a_worker_woken_to_stop(cache: CacheManager) -> None:
+    """An idle worker's waiter, interrupted (``task_interrupt``), as a stopping worker is."""
+    backend = cache._backend
+    assert backend is not None
+    repository = backend.repositories["tasks"]
+    assert isinstance(repository, RedisTaskQueueRepository)
+    waiter = await repository.open_waiter("audit", 5.0)
+    try:
+        waiting = asyncio.create_task(waiter.wait(5.0))
+        await waiter.interrupt()
+        assert await waiting
+    finally:
+        await waiter.close()
+
+
 async def test_every_script_declares_its_keys_in_one_slot(cluster_node: RedisServer) -> None:
     settings = Settings(redis_url=cluster_node.plain_url)
     async with CacheManager(settings) as cache:
         await cache.health_check()
         monitor = Monitor(cluster_node.plain_url)
         try:
-            # While the task scripts are pending, their refused calls are tolerated here (and
-            # only theirs: see the failure count below).
-            await exercise(cache, Run(down=bool(PENDING_TASK_SCRIPTS)))
+            await exercise(cache, Run(down=False))
             more = await cache.cache_project_data(
                 "6f1c56a4-8b53-4a3e-9d0a-52b9e0f1a2b3", {"x": 1}, tags=["a", "b", "c"]
             )
             assert more  # several tags, each registry in a slot of its own: stored
             assert await cache.invalidate_by_tag("b") == 1
             # A task's progress owner (enqueue_task(project_id=...), the step after the
-            # enqueue), called directly while task scripts are pending.
+            # enqueue), called directly.
             assert await vars(cache)["_progress"].assign(f"op-{uuid4().hex}", uuid4(), TTL(60_000))
+            await loads_waited_for_and_extended(cluster_node.plain_url)
+            await a_worker_woken_to_stop(cache)
         finally:
             monitor.stop()
         # The failure table hides a refused script (a write says False): none may have failed.
-        failures = cache.failure_tracker.failures
-        assert {op: n for op, n in failures.items() if not _pending_task_operation(op)} == {}
+        assert cache.failure_tracker.failures == {}
     problems, seen = audit(monitor.lines, cluster_node.plain_url)
     assert problems == []
-    ours = {script.name for script in loaded()} - PENDING_TASK_SCRIPTS
+    ours = {script.name for script in loaded()}
     assert ours - seen == set(), sorted(ours - seen)  # every script of ours was audited
-
-
-def test_the_audit_catches_an_undeclared_key_and_a_cross_slot_call(
-    cluster_node: RedisServer,
-) -> None:
-    # What the project cache's invalidation did before: UNLINK keys read inside the script.
-    source = "local k = redis.call('ZRANGE', KEYS[1], 0, -1); return redis.call('UNLINK', k[1])"
-    with redis.Redis.from_url(cluster_node.plain_url) as client:
-        client.zadd("jeex:proj:{p}:index", {"jeex:proj:{p}:data": 1})
-        monitor = Monitor(cluster_node.plain_url)
-        client.eval(source, 1, "jeex:proj:{p}:index")
-        monitor.stop()
-    lines = [*monitor.lines, ("127.0.0.1:1", [b"EXISTS", b"jeex:a", b"jeex:b"])]  # two slots
-    problems, _ = audit(lines, cluster_node.plain_url)
-    assert problems == [
-        "<EVAL>: UNLINK touches undeclared b'jeex:proj:{p}:data'".replace(
-            "<EVAL>", hashlib.sha1(source.encode()).hexdigest()
-        ),
-        "EXISTS spans slots: [b'jeex:a', b'jeex:b']",
-    ]

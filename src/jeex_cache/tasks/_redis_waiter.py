@@ -76,17 +76,17 @@ class RedisTaskWaiter:
     ) -> None:
         self._shared = shared
         self._own_key = own_key
-        self._client = create_client(
-            settings,
-            max_connections=1,
-            socket_timeout=max_wait + settings.redis_socket_timeout + 1.0,
-        )
+        timeout = max_wait + settings.redis_socket_timeout + 1.0
+        self._client = create_client(settings, max_connections=1, socket_timeout=timeout)
         self._redis = RedisExecutor(
             self._client,
             settings.cache_namespace,
             max_in_flight=1,
             wait_timeout=settings.redis_pool_timeout,
             breaker=shared.breaker,  # one view of the server's health per backend
+            # On a cluster the BLPOP goes to the queue's node: per-node clients of `timeout`.
+            router=shared.router if shared.sharded else None,
+            dedicated_timeout=timeout,
         )
         self._key = wake_key
         self._max_wait = max_wait
