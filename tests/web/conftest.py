@@ -1,5 +1,8 @@
 """Fixtures of the web tests: the reference app over the ``manager`` of the backend matrix.
 
+The HTTP layer is the same on every topology, so the web tests run on the embedded backend
+and one Redis server; the contract suite (tests/contract) runs on Sentinel and Cluster too.
+
 ``client`` carries a session (``Authorization: Bearer``) that may access no project until a
 test asks ``new_project()`` for one; ``anonymous`` carries none.
 """
@@ -18,6 +21,13 @@ from jeex_cache.web import create_app
 from tests.web._serve import issuer, serve
 
 NewProject = Callable[[], Awaitable[UUID]]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test: the web layer's matrix."""
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
