@@ -2,13 +2,16 @@
 
 ``TASK_MAX_RUNNING_PER_PROJECT=2``: a bulk project's tasks never run more than two at once
 across all workers (sampled from the queue's running set), the killed worker's slots come
-back when its leases expire, and every task still succeeds.
+back when its leases expire, and every task still succeeds. The victim starts first and is
+frozen while it holds a delivery (so that it surely holds one, however the machine schedules
+the processes); the three others start then, run beside its held leases, and it is killed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,8 +22,8 @@ import redis
 from jeex_cache import CacheManager, TaskStatus
 from jeex_cache.testing import RedisServer
 from tests.faults.test_worker_kill import (
+    HOLDERS,
     QUEUE,
-    kill_while_holding,
     patient,
     server,  # noqa: F401 - the fixture
     start_workers,
@@ -54,6 +57,22 @@ async def statuses(url: str, ids: list[str]) -> list[TaskStatus | None]:
     return [None if task is None else task.status for task in found]
 
 
+def freeze_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> None:
+    """SIGSTOP the victim at a moment it holds a delivery (it stays frozen, its leases live)."""
+    marker = f":{victim.pid}:"
+    running, records = f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.05)
+        reply: list[bytes] = raw.eval(HOLDERS, 2, running, records)
+        if any(marker in reply[i + 1].decode() for i in range(0, len(reply), 2)):
+            return
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the victim never held a task")
+
+
 def test_a_cap_holds_across_workers_and_survives_a_kill(
     server: RedisServer,  # noqa: F811
     tmp_path: Path,
@@ -75,11 +94,17 @@ def test_a_cap_holds_across_workers_and_survives_a_kill(
     thread = threading.Thread(target=sample)
     thread.start()
     cap = {"TASK_MAX_RUNNING_PER_PROJECT": str(CAP)}
-    workers = start_workers(server.url, tmp_path, cap, concurrency=4)
-    victim, survivors = workers[0], workers[1:]
+    workers = start_workers(server.url, tmp_path, cap, concurrency=4, count=1)
+    victim = workers[0]
     try:
-        wait_for(lambda: raw.llen("test:executions") >= 5, 60, "the workers to start")
-        kill_while_holding(victim, raw)
+        wait_for(lambda: raw.llen("test:executions") >= 1, 60, "the first worker to start")
+        freeze_while_holding(victim, raw)
+        survivors = start_workers(server.url, tmp_path, cap, concurrency=4, count=3, first=1)
+        workers += survivors
+        started = raw.llen("test:executions")
+        wait_for(lambda: raw.llen("test:executions") >= started + 5, 60, "the others to run")
+        victim.kill()
+        victim.wait(timeout=10)
         done = f"jeex:queue:{{{QUEUE}}}"
         wait_for(
             lambda: raw.zcard(done + ":prio") == 0 and raw.zcard(done + ":running") == 0,

@@ -49,7 +49,12 @@ def server() -> Iterator[RedisServer]:
 
 
 def start_workers(
-    url: str, logs: Path, extra: dict[str, str] | None = None, concurrency: int = 1
+    url: str,
+    logs: Path,
+    extra: dict[str, str] | None = None,
+    concurrency: int = 1,
+    count: int | None = None,
+    first: int = 0,
 ) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     env.update(extra or {})
@@ -62,7 +67,7 @@ def start_workers(
         "--concurrency", str(concurrency),
     ]  # fmt: skip
     workers = []
-    for n in range(WORKERS):
+    for n in range(first, first + (WORKERS if count is None else count)):
         with (logs / f"worker-{n}.log").open("wb") as log:
             workers.append(
                 subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
