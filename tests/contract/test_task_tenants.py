@@ -187,6 +187,28 @@ async def test_wait_for_task_returns_the_finished_task(manager: CacheManager) ->
     assert await manager.wait_for_task("unknown-id", timeout=1) is None
 
 
+async def test_wait_for_task_outlasts_the_connections_socket_timeout(
+    manager: CacheManager,
+) -> None:
+    """A task that runs longer than ``REDIS_SOCKET_TIMEOUT`` (0.25 s) is waited for, not
+    failed: the wait's reads are bounded by its own timeout, not the socket's."""
+
+    async def slow(ctx: TaskContext, payload: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return "late"
+
+    worker = Worker(manager, QUEUE, {"slow": slow}, max_wait=0.5)
+    task_id = await manager.enqueue_task(QUEUE, "slow", None)
+    running = asyncio.create_task(worker.run())
+    try:
+        task = await manager.wait_for_task(task_id, timeout=60)
+    finally:
+        worker.stop()
+        await running
+    assert task is not None
+    assert (task.status, task.result) == (TaskStatus.SUCCEEDED, "late")
+
+
 async def test_wait_for_task_times_out_and_sees_a_cancel(manager: CacheManager) -> None:
     task_id = await manager.enqueue_task(QUEUE, "run", None, delay=60)
     with pytest.raises(TimeoutError):

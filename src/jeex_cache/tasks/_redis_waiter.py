@@ -41,14 +41,16 @@ async def wait_finished(
 async def _wait(
     pubsub: PubSub, channel: str, read: Callable[[], Awaitable[Task | None]], seconds: float
 ) -> Task | None:
+    # Each read blocks for the whole budget, given explicitly: with ``timeout=None`` some
+    # redis-py releases (5.x) would bound the read by the client's short socket timeout.
     async with asyncio.timeout(seconds):
         await pubsub.subscribe(channel)
-        while await pubsub.get_message(timeout=None) is None:
+        while await pubsub.get_message(timeout=seconds) is None:
             pass  # the confirmation: from now on no end is missed
         task = await read()
         if task is None or task.status.finished:
             return task
-        while await pubsub.get_message(ignore_subscribe_messages=True, timeout=None) is None:
+        while await pubsub.get_message(ignore_subscribe_messages=True, timeout=seconds) is None:
             pass
     return await read()
 
