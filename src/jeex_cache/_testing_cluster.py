@@ -15,12 +15,10 @@ import shutil
 import socket
 import subprocess
 import time
-from types import TracebackType
-from typing import Self
 
 import redis
 
-from jeex_cache.testing import RedisServer, RedisServerError
+from jeex_cache.testing import RedisServer, RedisServerError, StoppedOnExit
 
 __all__ = ["RedisCluster", "key_count"]
 
@@ -66,7 +64,7 @@ def key_count(url: str) -> int:
     return total
 
 
-class RedisCluster:
+class RedisCluster(StoppedOnExit):
     """``masters`` masters with ``replicas`` replicas each, on 127.0.0.1."""
 
     def __init__(self, nodes: list[RedisServer], replicas: int) -> None:
@@ -195,14 +193,3 @@ class RedisCluster:
         """Stop every node and remove their working directories."""
         for server in self.servers.values():
             server.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

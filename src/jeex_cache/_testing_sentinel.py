@@ -18,17 +18,16 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import hiredis
 
-from jeex_cache.testing import RedisServer, RedisServerError, free_port
+from jeex_cache.testing import RedisServer, RedisServerError, StoppedOnExit, free_port
 
 __all__ = ["SentinelSet"]
 
 
-class SentinelSet:
+class SentinelSet(StoppedOnExit):
     """A master, ``replicas`` replicas and ``sentinels`` sentinels on 127.0.0.1."""
 
     def __init__(
@@ -149,17 +148,6 @@ class SentinelSet:
         for server in self.servers:
             server.stop()
         shutil.rmtree(self._workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _linked(port: int) -> bool:

@@ -47,7 +47,25 @@ def free_port() -> int:
         return port
 
 
-class RedisServer:
+class StoppedOnExit:
+    """``with Thing.start() as thing:`` stops it on the way out (``stop`` is the subclass's)."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RedisServer(StoppedOnExit):
     """A ``redis-server`` child process on 127.0.0.1; stop, kill, pause and restart it."""
 
     def __init__(
@@ -183,17 +201,6 @@ class RedisServer:
             self.resume()
             self.kill()
         shutil.rmtree(self._workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _make_certificates(directory: str) -> str:
