@@ -11,7 +11,10 @@ from uuid import uuid4
 import redis
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.core.transport import Limits, parse_url
+from jeex_cache.project_cache.near_cache import NearCache
 from jeex_cache.project_cache.near_repository import NearCachedRepository
+from jeex_cache.project_cache.tracking import InvalidationTracker
 from jeex_cache.testing import RedisServer
 
 WAIT = 15.0  # a bound on reconnecting (backoff included), not a speed target
@@ -90,3 +93,38 @@ async def test_a_silent_server_is_noticed_by_the_keepalive(server: RedisServer) 
         finally:
             server.resume()
         await asyncio.wait_for(repo.tracker.wait_serving(), WAIT)
+
+
+async def test_the_tracker_follows_a_repointed_node() -> None:
+    """After a failover the router's node is another server (Sentinel re-points its pool):
+    the tracker drops the old server's connection, tracks the new one, and the near cache
+    serves again, invalidated by the new server's writes."""
+    with RedisServer.start() as old, RedisServer.start() as new:
+        current = [parse_url(old.url)]
+        near = NearCache(100_000)
+        limits = Limits(deadline=1.0, connect_timeout=2.0)
+        tracker = InvalidationTracker(near, lambda: current, "jeex:proj:", limits)
+        tracker.start()
+        try:
+            await asyncio.wait_for(tracker.wait_serving(), 30)
+            flushes = near.flushes
+            current[:] = [parse_url(new.url)]  # the failover: the node is the new server now
+            old.kill()
+            deadline = time.monotonic() + 30
+            while not near.serving or near.flushes < flushes + 2:  # suspended, resumed on `new`
+                assert time.monotonic() < deadline, "the near cache never served again"
+                await asyncio.sleep(0.01)
+            ticket = near.begin("jeex:proj:{p}:data")
+            near.store(ticket, b"1", 60_000, "")
+            near.end(ticket)
+            assert near.get("jeex:proj:{p}:data") == b"1"
+            received = near.invalidations
+            with redis.Redis.from_url(new.url) as client:
+                client.set("jeex:proj:{p}:data", "2")  # a write on the new server
+            while near.invalidations == received:  # its invalidation reaches us
+                assert time.monotonic() < deadline, "no invalidation from the new server"
+                await asyncio.sleep(0.01)
+            assert near.serving
+            assert near.get("jeex:proj:{p}:data") is None
+        finally:
+            await tracker.close()
