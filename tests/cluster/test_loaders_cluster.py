@@ -53,7 +53,6 @@ async def test_a_second_manager_waits_on_the_leases_node_and_gets_the_holders_va
             while not node.exists(waiters):  # the waiter has registered: it is in its BLPOP
                 assert time.monotonic() < deadline, "the second manager never waited"
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.2)  # not needed for the outcome: lets the BLPOP arrive
             finish.set()
             assert await holder == {"v": 1}
             assert await waiter == {"v": 1}

@@ -177,7 +177,7 @@ async def loads_waited_for_and_extended(url: str) -> None:
         loading = asyncio.create_task(holder.get_or_load_project_data(project, slow, 60))
         await started.wait()
         waiting = asyncio.create_task(other.get_or_load_project_data(project, slow, 60))
-        await asyncio.sleep(0.4)  # more than a third of the lease: it is extended
+        await asyncio.sleep(1.0)  # over three leases long: extended even on a busy loop
         finish.set()
         assert await loading == await waiting == {"v": 1}
         for _ in range(3):

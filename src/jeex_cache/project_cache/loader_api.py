@@ -45,8 +45,8 @@ class LoaderAPI(ManagerBase):
         ``stale_while_revalidate=False``, only if the load fails). A loader's exception
         reaches its caller and the next call loads again.
         """
-        result = await self._project.loader.get_or_load(
-            project_id, None, loader, ttl, tags=tags, stale_ttl=stale_ttl,
+        result = await self.read_or_load_project_data(
+            project_id, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
         )  # fmt: skip
         return result.value
