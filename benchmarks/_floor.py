@@ -3,7 +3,7 @@
 ``bare multiplexed GET``: ``orjson.loads`` of a GET sent straight through
 ``jeex_cache.core.transport`` (no executor, no failure policy, no script): the least a read
 can cost on our connections. valkey-glide (Rust core, multiplexed) rows are added when it is
-installed (``pip install -e '.[bench]'``), skipped with a note otherwise.
+installed (``uv pip install -r benchmarks/requirements.txt``), skipped with a note otherwise.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ async def open_floor_candidates(
     try:
         candidates += await _glide(stack, url, document, ttl_ms)
     except ImportError:
-        notes.append("valkey-glide rows skipped: pip install -e '.[bench]'")
+        notes.append("valkey-glide rows skipped: uv pip install -r benchmarks/requirements.txt")
     return candidates, notes
 
 

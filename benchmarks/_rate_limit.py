@@ -153,7 +153,7 @@ async def open_rate_limit_candidates(
     try:
         candidates += await _limits(stack, url, settings)
     except ImportError as exc:
-        notes.append(f"'limits' row skipped ({exc}): pip install -e '.[bench]'")
+        notes.append(f"'limits' row skipped ({exc}): uv pip install -r benchmarks/requirements.txt")
     for candidate in candidates:
         if not await candidate.call():
             raise RuntimeError(f"{candidate.key} failed before the benchmark started")

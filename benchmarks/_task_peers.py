@@ -3,7 +3,7 @@ streaQ and taskiq-redis.
 
 Each library gives an enqueuer (used by the runner's process) and a burst-mode worker (run in
 ``benchmarks._task_worker`` processes). Every handler is the same no-op that only counts.
-The peers come from the ``bench-tasks`` extra; without them those rows are skipped.
+The peers come from ``benchmarks/requirements-tasks.txt``; without them those rows are skipped.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Enqueuer:
 
 
 def available(library: str) -> bool:
-    """The peers are optional (the ``bench-tasks`` extra)."""
+    """The peers are optional (the ``benchmarks/requirements-tasks.txt`` peers)."""
     module = _MODULES.get(library)
     return module is None or importlib.util.find_spec(module) is not None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -39,10 +40,9 @@ def raw_redis(url: str) -> redis.Redis:
     if "+sentinel://" in url:
         config = parse_sentinel_url(url)
         nodes = [(node.host, node.port) for node in config.sentinels]
-        sentinel = redis.sentinel.Sentinel(nodes)  # type: ignore[no-untyped-call]
-        master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            config.service, db=config.master.db
-        )
+        # Through Any: redis-py types Sentinel from 8.2 on, not before.
+        sentinel: Any = redis.sentinel.Sentinel(nodes)
+        master: redis.Redis = sentinel.master_for(config.service, db=config.master.db)
         return master
     return redis.Redis.from_url(url)
 

@@ -53,7 +53,9 @@ def sentinel_client(
     timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": connect_timeout}
     sentinel_kwargs = {**_kwargs(config.sentinel_node_url), **timeouts}
     sentinel_kwargs.pop("db", None)
-    manager = Sentinel(  # type: ignore[no-untyped-call]
+    # Through Any: redis-py types Sentinel from 8.2 on, not before (either must type-check).
+    sentinel_class: Any = Sentinel
+    manager = sentinel_class(
         [(node.host, node.port) for node in config.sentinels],
         sentinel_kwargs=sentinel_kwargs,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -35,7 +36,13 @@ async def wait_finished(
     except RedisError as exc:
         raise BackendError(f"waiting for a task failed: {type(exc).__name__}") from exc
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await _close(pubsub)
+
+
+async def _close(pubsub: PubSub) -> None:
+    # Through Any: redis-py types PubSub.aclose from 8.2 on, not before.
+    closable: Any = pubsub
+    await closable.aclose()
 
 
 async def _wait(
