@@ -3,6 +3,7 @@ for multi-tenant asyncio backends, on Redis or in process memory."""
 
 from __future__ import annotations
 
+from jeex_cache._extras import MissingExtraError
 from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock, ManualClock, SystemClock
@@ -71,6 +72,7 @@ __all__ = [
     "LoadSource",
     "LoaderFailedError",
     "ManualClock",
+    "MissingExtraError",
     "NotInitializedError",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",

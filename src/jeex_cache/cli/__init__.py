@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from jeex_cache import __version__
-from jeex_cache.cli import health, progress, serve, tasks, warm
+from jeex_cache._extras import MissingExtraError, require_extra
 from jeex_cache.cli._common import USAGE, Examples
 
 __all__ = ["main"]
@@ -41,7 +41,16 @@ shared state need it). Exit status: 0 ok, 1 failed (or degraded), 2 bad usage or
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    parser = _parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv == ["--version"]:  # answers without the extra
+        print(f"jeex-cache {__version__}")
+        return 0
+    try:
+        parser = _parser()
+    except MissingExtraError as exc:
+        print(f"jeex-cache: {exc}", file=sys.stderr)
+        return USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already reported
@@ -58,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    require_extra("server", "the jeex-cache command")
+    from jeex_cache.cli import health, progress, serve, tasks, warm
+
     parser = argparse.ArgumentParser(
         prog="jeex-cache",
         description="jeex-cache: per-project application state.",

@@ -1,7 +1,14 @@
-"""FastAPI integration: ``create_app`` builds the reference service over a ``CacheManager``."""
+"""The reference service (``jeex-cache serve``): ``create_app`` builds it over a ``CacheManager``.
+
+Needs the ``server`` extra: ``pip install 'jeex-cache[server]'``.
+"""
 
 from __future__ import annotations
 
-from jeex_cache.web.app import create_app
+from jeex_cache._extras import require_extra
+
+require_extra("server", "the reference service (jeex_cache.web)")
+
+from jeex_cache.web.app import create_app  # noqa: E402 - after the extra's check
 
 __all__ = ["create_app"]
