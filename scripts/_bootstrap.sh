@@ -54,7 +54,8 @@ bootstrap_env() {
       VENV=".venv-$1"
       local resolution=(--resolution lowest-direct)
       [ "$1" = newest ] && resolution=(--upgrade)
-      "$UV" venv --quiet --allow-existing --python "$PYTHON" "$VENV"
+      rm -rf "$VENV"  # anew each time: what an earlier run installed must not satisfy this one
+      "$UV" venv --quiet --python "$PYTHON" "$VENV"
       "$UV" pip install --quiet --python "$VENV/bin/python" "${resolution[@]}" \
         -e ".[all]" --group dev
       echo "== $1 versions:"

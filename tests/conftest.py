@@ -41,7 +41,8 @@ def raw_redis(url: str) -> redis.Redis:
         config = parse_sentinel_url(url)
         nodes = [(node.host, node.port) for node in config.sentinels]
         # Through Any: redis-py types Sentinel from 8.2 on, not before.
-        sentinel: Any = redis.sentinel.Sentinel(nodes)
+        sentinel_class: Any = redis.sentinel.Sentinel
+        sentinel = sentinel_class(nodes)
         master: redis.Redis = sentinel.master_for(config.service, db=config.master.db)
         return master
     return redis.Redis.from_url(url)

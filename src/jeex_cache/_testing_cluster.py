@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
+from typing import Any
 
 import redis
 
@@ -49,19 +50,32 @@ def key_count(url: str) -> int:
     """Keys stored behind ``url``: DBSIZE of a standalone server, summed over a cluster's
     masters for a ``redis+cluster://`` URL."""
     if "+cluster://" not in url:
-        with redis.Redis.from_url(url) as client:
-            return int(client.dbsize())
+        return _dbsize(_sync_client(url=url))
     seed = url.partition("://")[2].split(",")[0].split("?")[0].rsplit("@", 1)[-1]
     host, _, port = seed.rpartition(":")
+    seed_client = _sync_client(host=host, port=int(port))
+    try:
+        nodes = seed_client.cluster("NODES")
+    finally:
+        seed_client.close()
     total = 0
-    with redis.Redis(host=host, port=int(port)) as client:
-        nodes = client.cluster("NODES")
     for address, node in nodes.items():
         if "master" in node["flags"] and "fail" not in node["flags"]:
             node_host, _, node_port = address.rpartition(":")
-            with redis.Redis(host=node_host, port=int(node_port)) as client:
-                total += int(client.dbsize())
+            total += _dbsize(_sync_client(host=node_host, port=int(node_port)))
     return total
+
+
+def _sync_client(*, url: str | None = None, host: str = "", port: int = 0) -> Any:
+    # Any: redis-py types the synchronous client's replies from 8.0 on, not before.
+    return redis.Redis.from_url(url) if url else redis.Redis(host=host, port=port)
+
+
+def _dbsize(client: Any) -> int:
+    try:
+        return int(client.dbsize())
+    finally:
+        client.close()
 
 
 class RedisCluster(StoppedOnExit):

@@ -14,11 +14,9 @@ from __future__ import annotations
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from jeex_cache.core.errors import ConfigurationError
-from jeex_cache.core.sentinel_client import sentinel_client
+from jeex_cache.core.sentinel_client import no_retry, sentinel_client
 from jeex_cache.core.transport import (
     CLUSTER_SCHEMES,
     ClusterRouter,
@@ -93,7 +91,7 @@ def _client(
         max_connections=max_connections or settings.redis_max_connections,
         socket_timeout=socket_timeout or settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_connect_timeout,
-        retry=Retry(NoBackoff(), 0),
+        retry=no_retry(),
     )
     return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
 

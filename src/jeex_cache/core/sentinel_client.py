@@ -17,7 +17,7 @@ from redis.backoff import NoBackoff
 
 from jeex_cache.core.transport.sentinel_url import SentinelConfig
 
-__all__ = ["SentinelRedis", "sentinel_client"]
+__all__ = ["SentinelRedis", "no_retry", "sentinel_client"]
 
 
 class SentinelRedis(aioredis.Redis):
@@ -63,8 +63,15 @@ def sentinel_client(
         **_kwargs(config.node_url),
         **timeouts,
         "max_connections": max_connections,
-        "retry": Retry(NoBackoff(), 0),
+        "retry": no_retry(),
     }
     client: SentinelRedis = manager.master_for(config.service, SentinelRedis, **kwargs)
     client.sentinel_manager = manager
     return client
+
+
+def no_retry() -> Retry:
+    """No driver-level retries: retries belong to our resilience layer."""
+    # Through Any: redis-py types NoBackoff from 5.1 on, not before.
+    backoff_class: Any = NoBackoff
+    return Retry(backoff_class(), 0)

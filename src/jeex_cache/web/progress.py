@@ -171,7 +171,7 @@ def sse_response(events: AsyncIterator[ProgressEvent], keepalive: float) -> Even
     return EventSourceResponse(
         _stream(events),
         headers=SSE_HEADERS,
-        ping=keepalive,
+        ping=_seconds(keepalive),
         sep=_SEP,
         ping_message_factory=_keep_alive,
         send_timeout=SEND_TIMEOUT,
@@ -187,3 +187,8 @@ async def _stream(events: AsyncIterator[ProgressEvent]) -> AsyncGenerator[Server
         closing = getattr(events, "aclose", None)
         if closing is not None:
             await closing()
+
+
+def _seconds(value: float) -> Any:
+    # Through Any: sse-starlette types ``ping`` as int before 3.x and as float after.
+    return value
