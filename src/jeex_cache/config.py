@@ -31,6 +31,7 @@ from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.core.ttl import TTL
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import MAX_LIMIT, MAX_WINDOW_SECONDS
+from jeex_cache.tasks.service import validate_queue
 
 __all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 
@@ -229,6 +230,14 @@ class Settings(BaseSettings):
                     f"use at least {MIN_TOKEN_LENGTH} printable characters "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                 )
+        return value
+
+    @field_validator("metrics_queues")
+    @classmethod
+    def _queues(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                validate_queue(part.strip())  # InvalidIdentifierError is a ValueError
         return value
 
     @field_validator("rate_limit_exempt_paths")

@@ -223,6 +223,7 @@ def test_good_urls_pass(url: str) -> None:
         ("cache_health_check_interval", math.nan),
         ("rate_limit_trusted_proxies", "10.0.0.0/8,not-a-network"),
         ("session_issuer_token", "short"),
+        ("metrics_queues", "emails,bad queue!"),  # failed at each scrape of /metrics
     ],
 )
 def test_values_that_failed_at_initialize_fail_at_construction(field: str, value: object) -> None:
