@@ -162,6 +162,7 @@ BAD_URLS = [
     "redis://h:6379/0?protocol=4",
     "redis://h:6379/0?socket_timeout=abc",  # redis-py's own option parsing
     "redis://h:99999/0",
+    "redis://h:port/0",
     "redis://h:6379/0?ssl_ca_certs=/ca.pem",  # TLS options on a plain URL
     "rediss://h:6379/0?ssl_cert_reqs=sometimes",
     "rediss://h:6379/0?ssl_ca_certs=/nonexistent/ca.pem",
@@ -190,6 +191,13 @@ def test_a_bad_url_fails_at_construction_without_echoing_its_password(
     monkeypatch.setenv("JEEX_REDIS_URL", with_password)
     with pytest.raises(ConfigurationError, match="JEEX_REDIS_URL"):
         Settings()
+
+
+@pytest.mark.parametrize("password", ["s3c/ret", "s3c?ret", "s3c#ret"])
+def test_a_password_that_breaks_the_url_is_not_echoed(password: str) -> None:
+    with pytest.raises(ConfigurationError, match="percent-encode") as caught:
+        Settings(redis_url=f"redis://user:{password}@h:6379/0")
+    assert "s3c" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -236,6 +244,7 @@ SECRET_URLS = [
     "rediss+sentinel://:s3cret@s1:26379,s2:26379/jeex/0?sentinel_password=s3cret2",
     "redis+cluster://admin:s3cret@n1:7000,n2:7001",
     "rediss://:s3cret@h:6380/0?ssl_cert_reqs=none&ssl_password=s3cret3",
+    "redis://:s3cret@h:6379/0?client_name=app@host",  # an '@' past the credentials
 ]
 
 

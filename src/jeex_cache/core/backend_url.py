@@ -20,6 +20,10 @@ from jeex_cache.core.transport.url import CLUSTER_SCHEMES, node_url, parse_clust
 __all__ = ["MASK", "check_url", "masked_url"]
 
 MASK = "***"
+_BAD_PORT = (
+    "the port must be a number from 1 to 65535 "
+    "(percent-encode any '/', '?', '#' or '@' of the password)"
+)
 _SECRET_OPTION = re.compile(r"((?:^|&)[^=&]*password=)[^&]*", re.IGNORECASE)
 
 
@@ -40,16 +44,24 @@ def check_url(url: str) -> None:
     except (ssl.SSLError, OSError) as exc:  # a TLS file of the query that cannot be loaded
         reason = exc.strerror or type(exc).__name__
         raise ValueError(f"a TLS file its ssl_* options name cannot be loaded ({reason})") from None
+    except ValueError as exc:
+        if "could not be cast" in str(exc):  # urllib's message quotes the "port": maybe a password
+            raise ValueError(_BAD_PORT) from None
+        raise
 
 
 def masked_url(url: str) -> str:
-    """``url`` with the password of its user part and of its query options masked."""
-    head, mark, query = url.partition("?")
-    scheme, sep, rest = head.rpartition("://")
-    userinfo, at, hosts = rest.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.partition(":")[0] + ":" + MASK
-    masked = f"{scheme}{sep}{userinfo}{at}{hosts}"
-    if mark:
-        masked += mark + _SECRET_OPTION.sub(lambda match: match.group(1) + MASK, query)
-    return masked
+    """``url`` with the password of its user part and of its query options masked.
+
+    Everything before the URL's last ``@`` but a plain user name is masked, so a password
+    holding a raw ``/``, ``?`` or ``@`` does not show either.
+    """
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, tail = rest.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        plain = not any(mark in user for mark in "/?#")
+        userinfo = (user if plain else "") + ":" + MASK if colon or not plain else userinfo
+    address, mark, query = tail.partition("?")
+    query = _SECRET_OPTION.sub(lambda match: match.group(1) + MASK, query)
+    return f"{scheme}{sep}{userinfo}{at}{address}{mark}{query}"
