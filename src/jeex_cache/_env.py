@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_settings import PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-__all__ = ["PREFIX", "SPEC_NAMES", "Environment", "find", "prefixed", "variable"]
+__all__ = [
+    "PREFIX",
+    "SPEC_NAMES",
+    "Environment",
+    "field_names",
+    "find",
+    "prefixed",
+    "upper_environ",
+    "variable",
+]
 
 logger = logging.getLogger("jeex_cache.config")
 
@@ -55,13 +65,29 @@ def find(field: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
+def field_names(model: type[BaseModel]) -> dict[str, str]:
+    """Field name of each name a keyword argument may use (the fields' own and their aliases)."""
+    names = {name: name for name in model.model_fields}
+    for name, info in model.model_fields.items():
+        if isinstance(info.validation_alias, AliasChoices):
+            names.update({str(choice): name for choice in info.validation_alias.choices})
+    return names
+
+
 def upper_environ() -> dict[str, str]:
     """``os.environ`` with upper-case names (the settings match names case-insensitively)."""
     return {name.upper(): value for name, value in os.environ.items()}
 
 
 class Environment(PydanticBaseSettingsSource):
-    """The settings source of the environment: prefixed names, spec names, deprecated names."""
+    """The settings source of the environment: prefixed names, spec names, deprecated names.
+
+    ``overridden``: the fields given as keyword arguments, whose variables are not read.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], overridden: Iterable[str] = ()) -> None:
+        super().__init__(settings_cls)
+        self.overridden = frozenset(overridden)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         environ = upper_environ()
@@ -72,6 +98,8 @@ class Environment(PydanticBaseSettingsSource):
         environ = upper_environ()
         values: dict[str, Any] = {}
         for field in self.settings_cls.model_fields:
+            if field in self.overridden:
+                continue
             found = find(field, environ)
             if found is None:
                 continue

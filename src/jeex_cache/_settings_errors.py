@@ -7,10 +7,10 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
-from jeex_cache._env import find, prefixed, upper_environ
+from jeex_cache._env import field_names, find, prefixed, upper_environ
 
 __all__ = ["describe"]
 
@@ -21,7 +21,7 @@ _KINDS: dict[Any, str] = {int: "an integer", float: "a number", bool: "true or f
 
 def describe(exc: ValidationError, model: type[BaseModel], *, given: Mapping[str, Any]) -> str:
     """``invalid configuration: JEEX_X (from X): <problem> (got <value>); accepted: <form>``."""
-    fields = _fields_by_alias(model)
+    fields = field_names(model)
     environ = upper_environ()
     problems = []
     for error in exc.errors():
@@ -39,14 +39,6 @@ def describe(exc: ValidationError, model: type[BaseModel], *, given: Mapping[str
             problem += f"; accepted: {_accepted(model.model_fields[field])}"
         problems.append(problem)
     return "invalid configuration: " + "; ".join(problems)
-
-
-def _fields_by_alias(model: type[BaseModel]) -> dict[str, str]:
-    names = {name: name for name in model.model_fields}
-    for name, info in model.model_fields.items():
-        if isinstance(info.validation_alias, AliasChoices):
-            names.update({str(choice): name for choice in info.validation_alias.choices})
-    return names
 
 
 def _label(field: str, key: str, given: Mapping[str, Any], environ: Mapping[str, str]) -> str:

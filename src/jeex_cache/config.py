@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from jeex_cache._env import Environment
+from jeex_cache._env import Environment, field_names
 from jeex_cache._settings_errors import describe
 from jeex_cache.core.backend_url import check_url, masked_url
 from jeex_cache.core.errors import ConfigurationError
@@ -182,7 +182,14 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments, then ``JEEX_`` and bare names (``_env``), then files."""
-        return init_settings, Environment(settings_cls), dotenv_settings, file_secret_settings
+        given = getattr(init_settings, "init_kwargs", {})  # not read, nor warned about
+        fields = {field_names(settings_cls).get(key, key) for key in given}
+        return (
+            init_settings,
+            Environment(settings_cls, fields),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

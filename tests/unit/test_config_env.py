@@ -125,9 +125,19 @@ def test_names_match_case_insensitively(monkeypatch: pytest.MonkeyPatch) -> None
     assert Settings().max_retries == 5
 
 
-def test_keyword_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyword_arguments_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, config_log: Records
+) -> None:
     monkeypatch.setenv("JEEX_MAX_RETRIES", "5")
-    assert Settings(max_retries=2).max_retries == 2
+    monkeypatch.setenv("RETRY_DELAY", "not a number")  # overridden: neither read nor warned of
+    monkeypatch.setenv("NEAR_CACHE_MAX_BYTES", "-1")
+    settings = Settings(max_retries=2, retry_delay=0.5, cache_near_cache_max_bytes=1024)
+    assert (settings.max_retries, settings.retry_delay, settings.near_cache_max_bytes) == (
+        2,
+        0.5,
+        1024,
+    )
+    assert config_log.messages == []
 
 
 @pytest.mark.parametrize(
