@@ -179,10 +179,8 @@ async def open_session_candidates(
     diagnostics: bool = True,
 ) -> tuple[list[Candidate], list[str]]:
     """The session candidates (closed with ``stack``), validate first; and notes."""
-    session_settings = Settings(
-        **settings.model_dump()
-        | {"cache_user_session_ttl": IDLE_SECONDS, "cache_session_absolute_ttl": LIFETIME_SECONDS}
-    )
+    ttls = {"cache_user_session_ttl": IDLE_SECONDS, "cache_session_absolute_ttl": LIFETIME_SECONDS}
+    session_settings = settings.model_copy(update=ttls)  # a dump masks the URL's password
     candidates = await _ours(stack, session_settings)
     candidates += await _raw(stack, url, settings, concurrency)
     notes: list[str] = []

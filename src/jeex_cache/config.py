@@ -1,21 +1,37 @@
 """Settings: the spec's environment variables (and ours), with their defaults.
 
-``Settings()`` reads the environment; keyword arguments override it. An invalid value raises
-``ConfigurationError`` naming the environment variable, so a bad deployment fails at start-up.
+``Settings()`` reads the environment (``JEEX_<NAME>``, and the spec's names bare: see
+``_env``); keyword arguments override it. Every value is checked here, the backend URL as
+connecting would check it, so a bad deployment fails when the settings are built: the
+``ConfigurationError`` names the variable and the accepted form. ``repr``, ``str`` and the
+dumps mask the URL's password and the tokens.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from jeex_cache._env import Environment, field_names
+from jeex_cache._settings_errors import describe
+from jeex_cache.core.backend_url import check_url, masked_url
 from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.core.ttl import TTL
 from jeex_cache.rate_limit.model import RateLimitConfig
+from jeex_cache.rate_limit.policy import MAX_LIMIT, MAX_WINDOW_SECONDS
+from jeex_cache.tasks.service import validate_queue
 
 __all__ = ["BACKEND_SCHEMES", "DEFAULT_EXEMPT_PATHS", "Settings"]
 
@@ -32,13 +48,22 @@ DEFAULT_EXEMPT_PATHS = (
     "/openapi.json",
     "/ui/api/overview",  # the dashboard's poll (operators only)
 )
+URL_FORMS = (
+    "memory://, redis[s]://[[user]:password@]host[:port][/db], unix://[[user]:password@]/path, "
+    "redis[s]+sentinel://host:port[,host:port...]/<service>[/<db>], "
+    "redis[s]+cluster://host:port[,host:port...] (docs/configuration.md)"
+)
 MIN_TOKEN_LENGTH = 16
+_MAX_TTL_SECONDS = TTL.MAX_MILLISECONDS // 1000
 
 
 class Settings(BaseSettings):
-    """Configuration of a ``CacheManager``; field ``x_y`` is read from env variable ``X_Y``."""
+    """Configuration of a ``CacheManager``; field ``x_y`` is read from env variable
+    ``JEEX_X_Y`` (and ``X_Y``: for good for the spec's names, deprecated for the others)."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
     # Redis (spec)
     redis_url: str | None = Field(
@@ -64,10 +89,10 @@ class Settings(BaseSettings):
     redis_wait_timeout: int = Field(500, ge=1, le=60_000)
 
     # Cache TTLs in seconds (spec)
-    cache_project_data_ttl: int = Field(3_600, gt=0)
-    cache_user_session_ttl: float = Field(7_200, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
-    cache_progress_ttl: int = Field(1_800, gt=0)
-    cache_task_status_ttl: int = Field(86_400, gt=0)
+    cache_project_data_ttl: int = Field(3_600, gt=0, le=_MAX_TTL_SECONDS)
+    cache_user_session_ttl: float = Field(7_200, ge=0.001, le=_MAX_TTL_SECONDS)
+    cache_progress_ttl: int = Field(1_800, gt=0, le=_MAX_TTL_SECONDS)
+    cache_task_status_ttl: int = Field(86_400, gt=0, le=_MAX_TTL_SECONDS)
     # Tasks (ours): most tasks of one project running at once per queue (0: no cap)
     task_max_running_per_project: int = Field(0, ge=0, le=1_000_000)
     # Progress (ours): events kept per operation, seconds between SSE keep-alive comments
@@ -77,8 +102,8 @@ class Settings(BaseSettings):
     progress_public: bool = False
 
     # Rate limiting (spec)
-    rate_limit_default_requests: int = Field(100, gt=0)
-    rate_limit_default_window: int = Field(3_600, gt=0)
+    rate_limit_default_requests: int = Field(100, gt=0, le=MAX_LIMIT)
+    rate_limit_default_window: int = Field(3_600, gt=0, le=MAX_WINDOW_SECONDS)
     # Rate limiting (ours): see README "Rate limiting".
     rate_limit_enabled: bool = True
     rate_limit_fail_closed: bool = False
@@ -101,7 +126,7 @@ class Settings(BaseSettings):
     cache_slow_operation_ms: float = Field(10.0, gt=0)
 
     # Sessions (ours): the idle timeout above slides; these bound a session whatever it does.
-    cache_session_absolute_ttl: float = Field(86_400, gt=0, le=TTL.MAX_MILLISECONDS / 1000)
+    cache_session_absolute_ttl: float = Field(86_400, ge=0.001, le=_MAX_TTL_SECONDS)
     cache_max_sessions_per_user: int = Field(10, ge=1, le=1_000)
     cache_session_max_data_bytes: int = Field(16_384, gt=0, le=1_048_576)
     cache_session_cookie_name: str = Field("jeex_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
@@ -145,17 +170,49 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise ConfigurationError(_describe(exc)) from None
+            raise ConfigurationError(describe(exc, type(self), given=values)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then ``JEEX_`` and bare names (``_env``), then files."""
+        given = getattr(init_settings, "init_kwargs", {})  # not read, nor warned about
+        fields = {field_names(settings_cls).get(key, key) for key in given}
+        return (
+            init_settings,
+            Environment(settings_cls, fields),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, (masked_url(value) if name == "redis_url" and value else value)
+
+    @field_serializer("redis_url")
+    def _masked(self, url: str | None) -> str | None:
+        return None if url is None else masked_url(url)
 
     @field_validator("redis_url")
     @classmethod
-    def _known_scheme(cls, url: str | None) -> str | None:
+    def _backend_url(cls, url: str | None) -> str | None:
         if url is None or url == "":
             return None
         scheme = urlsplit(url).scheme
         if scheme not in BACKEND_SCHEMES:
             known = ", ".join(sorted(f"{s}://" for s in BACKEND_SCHEMES))
             raise ValueError(f"unsupported scheme {scheme or '(none)'!r}; use one of {known}")
+        if scheme != "memory":
+            try:
+                check_url(url)
+            except ValueError as exc:
+                raise ValueError(f"{exc}; accepted: {URL_FORMS}") from None
         return url
 
     @field_validator("rate_limit_trusted_proxies")
@@ -180,6 +237,14 @@ class Settings(BaseSettings):
                     f"use at least {MIN_TOKEN_LENGTH} printable characters "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                 )
+        return value
+
+    @field_validator("metrics_queues")
+    @classmethod
+    def _queues(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                validate_queue(part.strip())  # InvalidIdentifierError is a ValueError
         return value
 
     @field_validator("rate_limit_exempt_paths")
@@ -242,17 +307,3 @@ class Settings(BaseSettings):
     def progress_ttl(self) -> TTL:
         """How long progress records and events live after their last update."""
         return TTL(self.cache_progress_ttl * 1000)
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "settings"
-        if field.endswith(("url", "token")):  # a URL may carry a password: never echo it
-            problems.append(f"{field.upper()}: {error['msg']}")
-            continue
-        shown = repr(error.get("input"))
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        problems.append(f"{field.upper()}: {error['msg']} (got {shown})")
-    return "invalid configuration: " + "; ".join(problems)

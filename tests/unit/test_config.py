@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jeex_cache import ConfigurationError, Settings
+from jeex_cache._env import prefixed, variable
 
 SPEC_DEFAULTS = {
     "redis_max_connections": 20,
@@ -32,8 +33,9 @@ SESSION_DEFAULTS = {
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [*Settings.model_fields]:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for field in Settings.model_fields:
+        for name in (variable(field), prefixed(field), field.upper()):
+            monkeypatch.delenv(name, raising=False)
 
 
 def test_spec_defaults() -> None:

@@ -8,24 +8,30 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import AliasChoices, SecretStr
+from pydantic import SecretStr
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache._env import SPEC_NAMES, prefixed, variable
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 CONFIGURATION = DOCS / "configuration.md"
 FILES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
-ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|", re.M)
+ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \| ([^|]*) \|", re.M)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def documented_rows() -> dict[str, tuple[str, str]]:
+    """Variable -> (bare-name cell, default cell) of every row of the configuration tables."""
+    rows = ROW.findall(CONFIGURATION.read_text())
+    names = [name for name, _, _ in rows]
+    assert len(names) == len(set(names)), "a variable is documented twice"
+    return {name: (bare.strip(), cell.strip().replace("`", "")) for name, bare, cell in rows}
 
 
 def documented_defaults() -> dict[str, str]:
     """Variable -> default cell of every row of the configuration tables."""
-    rows = ROW.findall(CONFIGURATION.read_text())
-    names = [name for name, _ in rows]
-    assert len(names) == len(set(names)), "a variable is documented twice"
-    return {name: cell.strip().replace("`", "") for name, cell in rows}
+    return {name: default for name, (_, default) in documented_rows().items()}
 
 
 def matches(default: object, cell: str) -> bool:
@@ -45,11 +51,15 @@ def matches(default: object, cell: str) -> bool:
 
 
 def variable_of(field: str) -> str:
-    """The environment variable of a setting: its name, or the last of its aliases."""
-    alias = Settings.model_fields[field].validation_alias
-    if isinstance(alias, AliasChoices):
-        return str(alias.choices[-1]).upper()
-    return field.upper()
+    """The environment variable of a setting (``JEEX_`` and its bare name)."""
+    return prefixed(field)
+
+
+def test_every_setting_shows_its_bare_name_and_whether_it_is_deprecated() -> None:
+    rows = documented_rows()
+    for field in Settings.model_fields:
+        suffix = "" if field in SPEC_NAMES else " (deprecated)"
+        assert rows[prefixed(field)][0] == f"`{variable(field)}`{suffix}", field
 
 
 def test_every_setting_is_documented_with_its_default() -> None:
@@ -74,7 +84,7 @@ def test_the_default_check_can_fail() -> None:
     assert not matches(None, "20")
     assert not matches(True, "false")
     assert matches(2.0, "2")
-    assert matches(None, "unset (REDIS_SOCKET_TIMEOUT)")
+    assert matches(None, "unset (JEEX_REDIS_SOCKET_TIMEOUT)")
 
 
 def slug(heading: str) -> str:

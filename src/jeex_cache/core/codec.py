@@ -35,7 +35,7 @@ def encode(value: Any, max_bytes: int) -> bytes:
     if len(payload) > max_bytes:
         raise PayloadTooLargeError(
             f"encoded value is {len(payload)} bytes, over the limit of {max_bytes} "
-            "(CACHE_MAX_PAYLOAD_BYTES)"
+            "(JEEX_CACHE_MAX_PAYLOAD_BYTES)"
         )
     return payload
 

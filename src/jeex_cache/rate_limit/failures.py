@@ -20,7 +20,7 @@ def _answer(owner: Any, exc: BackendError) -> RateLimitResult:
 
 RATE_LIMIT = Family(
     "rate_limit",
-    "allow, with error in the result (fail open; RATE_LIMIT_FAIL_CLOSED refuses)",
+    "allow, with error in the result (fail open; JEEX_RATE_LIMIT_FAIL_CLOSED refuses)",
     fallback=lambda: RateLimitResult.unavailable("rate limiting unavailable", allowed=True),
     answer=_answer,
 )

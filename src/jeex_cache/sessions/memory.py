@@ -153,7 +153,7 @@ class MemoryUserSessionRepository:
         if size > max_bytes:
             raise PayloadTooLargeError(
                 f"user data would be {size} bytes, over the limit of {max_bytes} "
-                "(CACHE_SESSION_MAX_DATA_BYTES)"
+                "(JEEX_CACHE_SESSION_MAX_DATA_BYTES)"
             )
         record.data = merged
         return True

@@ -186,7 +186,7 @@ class RedisUserSessionRepository:
         if result < 0:
             raise PayloadTooLargeError(
                 f"user data would be over the limit of {max_bytes} bytes "
-                "(CACHE_SESSION_MAX_DATA_BYTES)"
+                "(JEEX_CACHE_SESSION_MAX_DATA_BYTES)"
             )
         return result == 1
 

@@ -244,13 +244,13 @@ class SessionManagementService:
             except PayloadTooLargeError:
                 raise PayloadTooLargeError(
                     f"a user data value is over the limit of {self._max_data_bytes} bytes "
-                    "(CACHE_SESSION_MAX_DATA_BYTES)"
+                    "(JEEX_CACHE_SESSION_MAX_DATA_BYTES)"
                 ) from None
         size = user_data_size(encoded)
         if size > self._max_data_bytes:
             raise PayloadTooLargeError(
                 f"user data is {size} bytes, over the limit of {self._max_data_bytes} "
-                "(CACHE_SESSION_MAX_DATA_BYTES)"
+                "(JEEX_CACHE_SESSION_MAX_DATA_BYTES)"
             )
         return encoded
 

@@ -113,7 +113,7 @@ def _announce(manager: CacheManager, issuer: BearerToken) -> None:
         logger.info("backend: redis (%s)", _where(settings.redis_url))
     if issuer.generated:
         logger.warning(
-            "SESSION_ISSUER_TOKEN is unset. POST /sessions accepts only this token, generated "
+            "JEEX_SESSION_ISSUER_TOKEN is unset. POST /sessions accepts only this token, generated "
             "for this process: Authorization: Bearer %s",
             issuer.token,
         )

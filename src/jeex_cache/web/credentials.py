@@ -63,11 +63,11 @@ def require_issuer(request: HTTPConnection) -> None:
     """Dependency of ``POST /sessions``: 401 unless the caller presents the issuer token."""
     issuer: BearerToken = request.app.state.session_issuer
     if not issuer.accepts(request):
-        raise _refuse("issuing a session needs the issuer token (SESSION_ISSUER_TOKEN)")
+        raise _refuse("issuing a session needs the issuer token (JEEX_SESSION_ISSUER_TOKEN)")
 
 
 def require_metrics_token(request: HTTPConnection) -> None:
     """Dependency of ``GET /metrics``: 401 without ``METRICS_TOKEN`` when one is set."""
     token: BearerToken | None = request.app.state.metrics_token
     if token is not None and not token.accepts(request):
-        raise _refuse("the metrics need the metrics token (METRICS_TOKEN)")
+        raise _refuse("the metrics need the metrics token (JEEX_METRICS_TOKEN)")

@@ -49,7 +49,7 @@ _PAGES = (
     ("/redoc", "API reference (ReDoc)"),
     ("/openapi.json", "OpenAPI schema"),
     ("/health", "health (JSON)"),
-    ("/metrics", "metrics (Prometheus text; METRICS_TOKEN when set)"),
+    ("/metrics", "metrics (Prometheus text; JEEX_METRICS_TOKEN when set)"),
     ("/ui", "operations dashboard (issuer token)"),
 )
 

@@ -64,7 +64,7 @@ def require_operator(request: Request) -> None:
     if not _operator(request):
         raise HTTPException(
             401,
-            "the dashboard needs the issuer token (SESSION_ISSUER_TOKEN): log in at /ui/login",
+            "the dashboard needs the issuer token (JEEX_SESSION_ISSUER_TOKEN): log in at /ui/login",
             {"WWW-Authenticate": "Bearer"},
         )
 
