@@ -1,0 +1,54 @@
+"""Fixtures of the integration's tests: an app over the ``manager`` of the backend matrix.
+
+The HTTP layer is the same on every topology, so these tests run on the embedded backend and
+one Redis server (the contract suite covers Sentinel and Cluster).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from fastapi import FastAPI
+from jeex_cache import CacheManager, Settings
+from jeex_cache.fastapi import install, lifespan
+from jeex_cache.fastapi.testclient import app_client
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test: the web layer's matrix."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings of ``backend`` whose session cookie also travels over plain HTTP."""
+    url = None if backend == "memory" else request.getfixturevalue("redis_url")
+    return Settings(redis_url=url, cache_session_cookie_secure=False)
+
+
+def new_app(manager: CacheManager) -> FastAPI:
+    """An empty app wired to ``manager``: its lifespan and error handlers."""
+    app = FastAPI(lifespan=lifespan(manager))
+    install(app, manager)
+    return app
+
+
+def serve(app: FastAPI) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """Run ``app``'s lifespan and yield an HTTP client of it."""
+    return app_client(app)
+
+
+async def bearer(
+    manager: CacheManager, *projects: UUID, user: UUID | None = None
+) -> dict[str, str]:
+    """The header of a fresh session of ``user`` with access to ``projects``."""
+    session = await manager.create_user_session(user or uuid4(), {}, projects)
+    assert session is not None
+    assert session.session_id is not None
+    return {"Authorization": f"Bearer {session.session_id}"}
