@@ -6,6 +6,7 @@ one Redis server (the contract suite covers Sentinel and Cluster).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from uuid import UUID, uuid4
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from fastapi import FastAPI
-from jeex_cache import CacheManager, Settings
+from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.fastapi import install, lifespan
 from jeex_cache.fastapi.testclient import app_client
 
@@ -30,6 +31,16 @@ def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
     """Settings of ``backend`` whose session cookie also travels over plain HTTP."""
     url = None if backend == "memory" else request.getfixturevalue("redis_url")
     return Settings(redis_url=url, cache_session_cookie_secure=False)
+
+
+@pytest.fixture
+async def manager(
+    settings: Settings, backend: str, clock: ManualClock
+) -> AsyncIterator[CacheManager]:
+    """An initialised manager; on Redis with the system clock, which the server's TTLs follow
+    (the manual clock drives the embedded backend alone)."""
+    async with CacheManager(settings, clock=clock if backend == "memory" else None) as cache:
+        yield cache
 
 
 def new_app(manager: CacheManager) -> FastAPI:

@@ -14,6 +14,7 @@ this package: ``import jeex_cache``, ``CacheManager`` and ``Worker`` need no Fas
 
 from __future__ import annotations
 
+from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
 from jeex_cache.fastapi.problems import Problem, problem_response
 from jeex_cache.fastapi.rate_limit import (
@@ -39,6 +40,7 @@ __all__ = [
     "RateLimitMiddleware",
     "RateLimitPolicy",
     "RateLimitRule",
+    "cached",
     "clear_session_cookie",
     "install",
     "install_rate_limiting",
