@@ -17,6 +17,7 @@ from __future__ import annotations
 from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
 from jeex_cache.fastapi.problems import Problem, problem_response
+from jeex_cache.fastapi.progress import progress_not_found, progress_stream
 from jeex_cache.fastapi.rate_limit import (
     RateLimitMiddleware,
     RateLimitRule,
@@ -47,6 +48,8 @@ __all__ = [
     "lifespan",
     "manager_of",
     "problem_response",
+    "progress_not_found",
+    "progress_stream",
     "rate_limit",
     "require_project_access",
     "require_session",

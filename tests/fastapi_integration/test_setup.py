@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-
 from fastapi import FastAPI, Request
+
 from jeex_cache import (
     AccessDenied,
     BackendError,
@@ -22,7 +22,7 @@ from jeex_cache import (
     Settings,
 )
 from jeex_cache.fastapi import install, lifespan
-from tests.fastapi.conftest import new_app, serve
+from tests.fastapi_integration.conftest import new_app, serve
 
 
 async def test_lifespan_opens_the_manager_around_the_apps_own() -> None:

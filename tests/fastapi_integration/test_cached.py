@@ -9,13 +9,13 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from fastapi import Depends, HTTPException, Request
 from jeex_cache import CacheManager, UserSession
 from jeex_cache.fastapi import cached, require_project_access
 from tests.conftest import Elapse
-from tests.fastapi.conftest import bearer, new_app, serve
+from tests.fastapi_integration.conftest import bearer, new_app, serve
 
 ProjectSession = Annotated[UserSession, Depends(require_project_access())]
 

@@ -12,8 +12,8 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-
 from fastapi import FastAPI
+
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.fastapi import install, lifespan
 from jeex_cache.fastapi.testclient import app_client

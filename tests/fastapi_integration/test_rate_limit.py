@@ -6,9 +6,10 @@ from __future__ import annotations
 from uuid import uuid4
 
 from fastapi import Depends, FastAPI
+
 from jeex_cache import CacheManager
 from jeex_cache.fastapi import RateLimitPolicy, RateLimitRule, rate_limit
-from tests.fastapi.conftest import bearer, new_app, serve
+from tests.fastapi_integration.conftest import bearer, new_app, serve
 
 
 def limited(manager: CacheManager, *rules: RateLimitRule, path: str = "/limited") -> FastAPI:

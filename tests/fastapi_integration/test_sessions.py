@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from uuid import uuid4
 
 import pytest
-
 from fastapi import Depends, FastAPI, Request, Response
+
 from jeex_cache import CacheManager, Settings, UserSession
 from jeex_cache.fastapi import (
     clear_session_cookie,
@@ -17,7 +17,7 @@ from jeex_cache.fastapi import (
     set_session_cookie,
 )
 from jeex_cache.testing import free_port
-from tests.fastapi.conftest import bearer, new_app, serve
+from tests.fastapi_integration.conftest import bearer, new_app, serve
 
 Session = Annotated[UserSession, Depends(require_session)]
 ProjectSession = Annotated[UserSession, Depends(require_project_access())]
