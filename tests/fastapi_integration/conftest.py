@@ -6,8 +6,10 @@ one Redis server (the contract suite covers Sentinel and Cluster).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from importlib import metadata
 from uuid import UUID, uuid4
 
 import httpx
@@ -63,3 +65,15 @@ async def bearer(
     assert session is not None
     assert session.session_id is not None
     return {"Authorization": f"Bearer {session.session_id}"}
+
+
+PLUGIN = "jeex_cache.pytest_plugin"
+
+
+def plugin_pytest_command() -> list[str]:
+    """The command that runs pytest with jeex-cache's plugin, as a user's suite gets it."""
+    registered = any(
+        point.value == PLUGIN for point in metadata.entry_points(group="pytest11")
+    )  # once the package declares its entry point, pytest loads the plugin by itself
+    load = [] if registered else ["-p", PLUGIN]
+    return [sys.executable, "-m", "pytest", *load, "-p", "no:cacheprovider", "-q", "-rs"]

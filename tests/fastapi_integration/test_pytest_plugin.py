@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-PLUGIN = "jeex_cache.pytest_plugin"
+from tests.fastapi_integration.conftest import plugin_pytest_command
 
 USER_TESTS = """
 from uuid import uuid4
@@ -49,12 +48,7 @@ def test_a_real_redis(redis_server):
 
 def run_user_suite(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_user.py").write_text(USER_TESTS)
-    registered = any(
-        point.value == PLUGIN for point in metadata.entry_points(group="pytest11")
-    )  # once the package declares its entry point, pytest loads the plugin by itself
-    load = [] if registered else ["-p", PLUGIN]
-    command = [sys.executable, "-m", "pytest", *load, "-p", "no:cacheprovider", "-q", "-rs",
-               "-o", "asyncio_mode=auto", str(tmp_path)]  # fmt: skip
+    command = [*plugin_pytest_command(), "-o", "asyncio_mode=auto", str(tmp_path)]
     return subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, env={**os.environ, **env},
         timeout=120, check=False,
