@@ -12,8 +12,9 @@ import pytest
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from jeex_cache import CacheManager, UserSession
+from jeex_cache import CacheManager, Settings, UserSession
 from jeex_cache.fastapi import cached, require_project_access
+from jeex_cache.testing import free_port
 from tests.conftest import Elapse
 from tests.fastapi_integration.conftest import bearer, new_app, serve
 
@@ -235,3 +236,23 @@ async def test_expiry_and_stale_if_error(
     assert stale.status_code == 200
     assert stale.json() == {"revision": 1}
     assert stale.headers["cache-control"] == "private, max-age=0"
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_with_the_backend_down_the_route_answers_uncached(backend: str) -> None:
+    manager = CacheManager(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    app = new_app(manager)
+    calls = Counter[str]()
+
+    @app.get("/projects/{project_id}/public")
+    @cached(60, per_user=False)
+    async def public(project_id: UUID) -> dict[str, int]:
+        calls["public"] += 1
+        return {"calls": calls["public"]}
+
+    async with serve(app) as client:
+        project = uuid4()
+        responses = [await client.get(f"/projects/{project}/public") for _ in range(2)]
+    assert [r.json() for r in responses] == [{"calls": 1}, {"calls": 2}]
+    assert {r.headers["cache-control"] for r in responses} == {"no-store"}
+    assert not any("etag" in r.headers for r in responses)

@@ -11,16 +11,13 @@ from uuid import uuid4
 import httpx
 import orjson
 import pytest
-import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
 
 from jeex_cache import CacheManager, Settings, UserSession
 from jeex_cache.fastapi import progress_stream, require_session
-from jeex_cache.testing import free_port
-from tests.fastapi_integration.conftest import bearer, new_app, serve
+from tests.fastapi_integration.conftest import WAIT, bearer, new_app, serve, served
 
 Session = Annotated[UserSession, Depends(require_session)]
-WAIT = 10.0
 
 
 def progress_app(manager: CacheManager) -> FastAPI:
@@ -109,21 +106,8 @@ async def live(settings: Settings) -> AsyncIterator[tuple[CacheManager, str]]:
         cache_session_cookie_secure=False,
     )
     manager = CacheManager(tuned)
-    port = free_port()
-    config = uvicorn.Config(
-        progress_app(manager), host="127.0.0.1", port=port, log_level="warning", ws="none",
-        timeout_graceful_shutdown=2,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    for _ in range(int(WAIT / 0.01)):
-        if server.started or serving.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    yield manager, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(serving, WAIT)
+    async with served(progress_app(manager)) as url:
+        yield manager, url
 
 
 async def test_a_live_stream_sends_keep_alives_then_each_event_until_the_last(
