@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import redis
-from examples.fastapi_app.app import ACME, GLOBEX, QUERIES, create_app
 
+from examples.fastapi_app.app import ACME, GLOBEX, QUERIES, create_app
 from jeex_cache import CacheManager, Settings
 from jeex_cache.fastapi.testclient import app_client
 from jeex_cache.testing import RedisServer

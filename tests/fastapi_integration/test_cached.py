@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from jeex_cache import CacheManager, Settings, UserSession
@@ -256,3 +256,39 @@ async def test_with_the_backend_down_the_route_answers_uncached(backend: str) ->
     assert [r.json() for r in responses] == [{"calls": 1}, {"calls": 2}]
     assert {r.headers["cache-control"] for r in responses} == {"no-store"}
     assert not any("etag" in r.headers for r in responses)
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_a_cold_key_runs_the_route_once_across_processes(
+    settings: Settings, backend: str
+) -> None:
+    """Two managers on one Redis stand for two processes: their apps share one route call."""
+    calls = Counter[str]()
+    release = asyncio.Event()
+
+    def process_app(manager: CacheManager) -> FastAPI:
+        app = new_app(manager)
+
+        @app.get("/projects/{project_id}/shared")
+        @cached(60, per_user=False)
+        async def shared(project_id: UUID) -> dict[str, int]:
+            calls["shared"] += 1
+            await release.wait()
+            return {"calls": calls["shared"]}
+
+        return app
+
+    project = uuid4()
+    url = f"/projects/{project}/shared"
+    async with (
+        serve(process_app(CacheManager(settings))) as first,
+        serve(process_app(CacheManager(settings))) as second,
+    ):
+        requests = [asyncio.create_task(c.get(url)) for c in (first, second) for _ in range(10)]
+        await asyncio.sleep(0.5)  # every request has reached its process's loader
+        release.set()
+        responses = await asyncio.gather(*requests)
+    assert {r.status_code for r in responses} == {200}
+    assert {r.json()["calls"] for r in responses} == {1}
+    assert len({r.headers["etag"] for r in responses}) == 1
+    assert calls["shared"] == 1
