@@ -22,6 +22,7 @@ from jeex_cache import (
     Settings,
 )
 from jeex_cache.fastapi import install, lifespan
+from jeex_cache.fastapi.testclient import LifespanError
 from tests.fastapi_integration.conftest import new_app, serve
 
 
@@ -108,3 +109,15 @@ def test_the_library_imports_no_fastapi() -> None:
         " or m.startswith('jeex_cache.fastapi')], sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_app_client_says_why_the_app_did_not_start() -> None:
+    @asynccontextmanager
+    async def broken(app: FastAPI) -> AsyncIterator[None]:
+        raise RuntimeError("no database configured")
+        yield
+
+    app = FastAPI(lifespan=broken)
+    with pytest.raises(LifespanError, match="no database configured"):
+        async with serve(app):
+            pass

@@ -61,14 +61,17 @@ async def _lifespan(app: ASGIApp, state: dict[str, Any]) -> AsyncIterator[None]:
     try:
         await inbox.put({"type": "lifespan.startup"})
         await _expect(outbox, task, "lifespan.startup.complete")
+    except BaseException:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    try:
         yield
     finally:
         await inbox.put({"type": "lifespan.shutdown"})
-        try:
-            await _expect(outbox, task, "lifespan.shutdown.complete")
-        finally:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _expect(outbox, task, "lifespan.shutdown.complete")
+        await task
 
 
 async def _expect(outbox: asyncio.Queue[Message], task: asyncio.Task[None], kind: str) -> None:
