@@ -124,6 +124,7 @@ def cached(
                 entry = await view.get_entry(name)
                 if entry is None:  # the backend failed, or it was invalidated at once
                     return _uncached(loaded.value)
+                now = datetime.fromtimestamp(manager.clock.time(), UTC)
             return _answer(request, entry, max(0.0, entry.ttl_remaining(now) - stale), vary_names)
 
         if given is None:
