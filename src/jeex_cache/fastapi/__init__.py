@@ -1,0 +1,57 @@
+"""``jeex_cache.fastapi``: jeex-cache in your own FastAPI app (the ``[fastapi]`` extra).
+
+    manager = CacheManager()
+    app = FastAPI(lifespan=lifespan(manager))
+    install(app, manager)
+
+    @app.get("/projects/{project_id}/report", dependencies=[Depends(rate_limit(per_user))])
+    @cached(60, tags=["reports"])
+    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+
+See the guide "Use it in your FastAPI app" (docs/fastapi.md). Nothing of the library imports
+this package: ``import jeex_cache``, ``CacheManager`` and ``Worker`` need no FastAPI.
+"""
+
+from __future__ import annotations
+
+from jeex_cache.fastapi.caching import cached
+from jeex_cache.fastapi.client_ip import ClientAddress
+from jeex_cache.fastapi.problems import Problem, problem_response
+from jeex_cache.fastapi.progress import progress_not_found, progress_stream
+from jeex_cache.fastapi.rate_limit import (
+    RateLimitMiddleware,
+    RateLimitRule,
+    install_rate_limiting,
+    rate_limit,
+)
+from jeex_cache.fastapi.rate_limit_http import RateLimitExceeded
+from jeex_cache.fastapi.sessions import (
+    clear_session_cookie,
+    require_project_access,
+    require_session,
+    set_session_cookie,
+)
+from jeex_cache.fastapi.setup import install, lifespan, manager_of
+from jeex_cache.rate_limit.policy import RateLimitPolicy
+
+__all__ = [
+    "ClientAddress",
+    "Problem",
+    "RateLimitExceeded",
+    "RateLimitMiddleware",
+    "RateLimitPolicy",
+    "RateLimitRule",
+    "cached",
+    "clear_session_cookie",
+    "install",
+    "install_rate_limiting",
+    "lifespan",
+    "manager_of",
+    "problem_response",
+    "progress_not_found",
+    "progress_stream",
+    "rate_limit",
+    "require_project_access",
+    "require_session",
+    "set_session_cookie",
+]
