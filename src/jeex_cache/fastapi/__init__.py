@@ -14,6 +14,10 @@ this package: ``import jeex_cache``, ``CacheManager`` and ``Worker`` need no Fas
 
 from __future__ import annotations
 
+from jeex_cache._extras import require_extra
+
+require_extra("fastapi", "jeex_cache.fastapi")
+
 from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
 from jeex_cache.fastapi.problems import Problem, problem_response

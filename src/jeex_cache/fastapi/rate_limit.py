@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi import Depends, FastAPI
 from jeex_cache.config import DEFAULT_EXEMPT_PATHS
 from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.fastapi._app import manager_of

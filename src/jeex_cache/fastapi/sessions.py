@@ -21,10 +21,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from fastapi import Depends, Request, Response, Security
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import AccessDenied, ConfigurationError, InvalidIdentifierError
 from jeex_cache.core.identifiers import parse_uuid

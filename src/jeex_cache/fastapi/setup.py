@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+
 from jeex_cache.fastapi._app import manager_of, remember
 from jeex_cache.fastapi.problems import install_problem_handlers
 from jeex_cache.fastapi.rate_limit import RateLimitMiddleware

@@ -9,6 +9,6 @@ from jeex_cache._extras import require_extra
 
 require_extra("server", "the reference service (jeex_cache.web)")
 
-from jeex_cache.web.app import create_app  # noqa: E402 - after the extra's check
+from jeex_cache.web.app import create_app
 
 __all__ = ["create_app"]
