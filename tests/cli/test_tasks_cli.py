@@ -41,6 +41,7 @@ async def test_stats_counts_pending_running_and_dead(cli: Cli, redis_manager: Ca
 
 async def test_dead_lists_the_dead_letters(cli: Cli, redis_manager: CacheManager) -> None:
     first = await bury(redis_manager, "SMTP said [550] no")
+    await asyncio.sleep(0.01)  # buried a later millisecond: the list is oldest first, ties unordered
     second = await bury(redis_manager, "timeout")
 
     ran = await asyncio.to_thread(cli, "tasks", "dead", QUEUE, "--json")
