@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from jeex_cache import CacheManager, TaskStatus
-from jeex_cache.testing import free_port
+from jeex_cache.testing import RedisServer, free_port
 from tests.cli.conftest import Cli, run_cli
 
 QUEUE = "emails"
@@ -97,3 +97,14 @@ def test_an_unreachable_redis_is_exit_4_without_a_traceback() -> None:
     assert ran.status == 4
     assert ran.err.startswith("jeex-cache: the backend did not answer: ")
     assert ran.err.count("\n") == 1  # the library's warnings stay quiet: one line, no traceback
+
+
+def test_a_refused_password_is_exit_4_in_one_line() -> None:
+    with RedisServer.start("--requirepass", "right") as server:
+        url = f"redis://:wrong@127.0.0.1:{server.port}/0"
+        ran = run_cli("tasks", "stats", QUEUE, redis_url=url)
+    assert ran.status == 4, ran.err
+    assert ran.err.startswith("jeex-cache: the backend did not answer: ")
+    assert "Traceback" not in ran.err
+    assert ran.err.count("\n") == 1
+    assert "wrong" not in ran.err  # the password never printed
