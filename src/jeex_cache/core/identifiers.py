@@ -14,10 +14,13 @@ from jeex_cache.core.errors import InvalidIdentifierError
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "SCOPE_LENGTH",
     "SESSION_ID_BYTES",
     "is_session_digest",
     "is_session_id",
     "parse_uuid",
+    "scope_id",
+    "scope_of",
     "validate_name",
     "validate_token",
 ]
@@ -55,6 +58,35 @@ def is_session_id(value: object) -> bool:
 def is_session_digest(value: object) -> bool:
     """True if ``value`` is a SHA-256 hex digest (how storage names a session)."""
     return isinstance(value, str) and _SESSION_DIGEST.fullmatch(value) is not None
+
+
+# A caller's task or progress ID in a project's scope: ``@<project hex>@<the caller's ID>``.
+_SCOPED = re.compile(r"@([0-9a-f]{32})@")
+SCOPE_LENGTH = 34
+"""What a project's scope adds to an ID (``@``, 32 hex digits, ``@``)."""
+
+
+def scope_id(value: str, project: UUID | None) -> str:
+    """``value`` in ``project``'s scope: unchanged without a project, ``@<hex>@<value>`` with
+    one, so two projects' equal IDs never name one record.
+
+    An ID scoped already is a full name: kept as it is, but refused for another project.
+    ``value`` must be validated already.
+    """
+    match = _SCOPED.match(value)
+    if match is not None:
+        if project is not None and match.group(1) != project.hex:
+            raise InvalidIdentifierError("the ID is scoped to another project than the one given")
+        return value
+    return value if project is None else f"@{project.hex}@{value}"
+
+
+def scope_of(value: str) -> tuple[UUID | None, str]:
+    """The project a (scoped) ID belongs to, or None, and the caller's own ID within it."""
+    match = _SCOPED.match(value)
+    if match is None:
+        return None, value
+    return UUID(hex=match.group(1)), value[match.end() :]
 
 
 def validate_name(value: str, what: str, max_length: int = MAX_NAME_LENGTH) -> str:
