@@ -108,3 +108,12 @@ def test_a_refused_password_is_exit_4_in_one_line() -> None:
     assert "Traceback" not in ran.err
     assert ran.err.count("\n") == 1
     assert "wrong" not in ran.err  # the password never printed
+
+
+async def test_dead_shows_control_characters_escaped(cli: Cli, redis_manager: CacheManager) -> None:
+    await bury(redis_manager, "\x1b[2J\x1b]8;;http://evil\x07click\x1b]8;;\x07")
+    table = await asyncio.to_thread(cli, "tasks", "dead", QUEUE)
+    assert table.status == 0, table.err
+    assert "\x1b" not in table.out
+    assert "\x07" not in table.out
+    assert "\\x1b[2J" in table.out

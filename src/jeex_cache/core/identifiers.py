@@ -47,7 +47,7 @@ def parse_uuid(value: UUID | str, what: str = "project ID") -> UUID:
             return UUID(value)
         except ValueError:
             pass
-    raise InvalidIdentifierError(f"{what} must be a UUID, got {_shown(value)}")
+    raise InvalidIdentifierError(f"{what} must be a UUID, got {_described(value, _UUID_CHAR)}")
 
 
 def is_session_id(value: object) -> bool:
@@ -107,10 +107,21 @@ def _check(value: str, pattern: re.Pattern[str], what: str, max_length: int, all
             f"{what} must be 1 to {max_length} characters long, got {len(value)}"
         )
     if pattern.fullmatch(value) is None:
-        raise InvalidIdentifierError(f"{what} may only hold {allowed}; got {_shown(value)}")
+        raise InvalidIdentifierError(
+            f"{what} may only hold {allowed}; got {_described(value, pattern)}"
+        )
     return value
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _described(value: object, allowed: re.Pattern[str]) -> str:
+    """What is wrong with ``value``, never the value: an identifier may be a secret (an API
+    key), and error texts reach logs, spans and HTTP answers. Its length, and its first
+    character out of ``allowed``."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    first = next((char for char in value if not allowed.fullmatch(char)), None)
+    shown = "" if first is None else f" holding {first!r}"
+    return f"{len(value)} characters{shown}"
+
+
+_UUID_CHAR = re.compile(r"[0-9A-Fa-f{}\-]")
