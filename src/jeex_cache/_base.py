@@ -111,11 +111,17 @@ class ManagerBase:
         for capability in capabilities:
             capability.install(self, backend, self.runtime)
         self._backend = backend
+        durability = "none"
         if HEALTH in capabilities:
             self._watcher = asyncio.create_task(
                 self._watch_health(settings.cache_health_check_interval)
             )
-        logger.info("cache manager initialised on the %s backend", backend.name)
+            reached = backend.breaker is None or not backend.breaker.consecutive_failures
+            durability = await HEALTH.of(self).durability() if reached else "unknown"
+        logger.info(
+            "cache manager initialised on the %s backend (durability: %s)",
+            backend.name, durability,
+        )  # fmt: skip
 
     async def _watch_health(self, interval: float) -> None:
         """Check health every ``interval`` seconds; keep the latest report in ``last_health``.

@@ -106,3 +106,19 @@ async def test_losing_redis_while_watching_is_exit_4() -> None:
     assert out == b""
     assert process.returncode == 4, err.decode()
     assert err.decode().startswith("jeex-cache: lost the backend while watching")
+
+
+async def test_control_characters_in_messages_are_shown_escaped(
+    cli: Cli, redis_manager: CacheManager
+) -> None:
+    await redis_manager.start_progress_tracking("op-esc", 2, "\x1b]0;pwned\x07start")
+    await redis_manager.update_progress("op-esc", 1, "\x1b[2Jcleared\nforged 2/2 100.0%")
+    await redis_manager.fail_progress("op-esc", "bad\x1b[31m\u202eerror")
+
+    ran = await asyncio.to_thread(cli, "progress", "watch", "op-esc")
+    assert ran.status == 1
+    assert "\x1b" not in ran.out + ran.err
+    assert "\u202e" not in ran.out + ran.err
+    assert "\\x1b[2Jcleared\\nforged" in ran.out  # one line, the sequence as text
+    assert not any(line.startswith("forged") for line in ran.out.splitlines())
+    assert "bad\\x1b[31m\\u202eerror" in ran.err

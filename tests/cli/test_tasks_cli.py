@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from jeex_cache import CacheManager, TaskStatus
-from jeex_cache.testing import free_port
+from jeex_cache.testing import RedisServer, free_port
 from tests.cli.conftest import Cli, run_cli
 
 QUEUE = "emails"
@@ -41,7 +41,7 @@ async def test_stats_counts_pending_running_and_dead(cli: Cli, redis_manager: Ca
 
 async def test_dead_lists_the_dead_letters(cli: Cli, redis_manager: CacheManager) -> None:
     first = await bury(redis_manager, "SMTP said [550] no")
-    await asyncio.sleep(0.01)  # buried a later millisecond: the list is oldest first, ties unordered
+    await asyncio.sleep(0.01)  # a later millisecond: oldest first, and a tie has no order
     second = await bury(redis_manager, "timeout")
 
     ran = await asyncio.to_thread(cli, "tasks", "dead", QUEUE, "--json")
@@ -98,3 +98,23 @@ def test_an_unreachable_redis_is_exit_4_without_a_traceback() -> None:
     assert ran.status == 4
     assert ran.err.startswith("jeex-cache: the backend did not answer: ")
     assert ran.err.count("\n") == 1  # the library's warnings stay quiet: one line, no traceback
+
+
+def test_a_refused_password_is_exit_4_in_one_line() -> None:
+    with RedisServer.start("--requirepass", "right") as server:
+        url = f"redis://:wrong@127.0.0.1:{server.port}/0"
+        ran = run_cli("tasks", "stats", QUEUE, redis_url=url)
+    assert ran.status == 4, ran.err
+    assert ran.err.startswith("jeex-cache: the backend did not answer: ")
+    assert "Traceback" not in ran.err
+    assert ran.err.count("\n") == 1
+    assert "wrong" not in ran.err  # the password never printed
+
+
+async def test_dead_shows_control_characters_escaped(cli: Cli, redis_manager: CacheManager) -> None:
+    await bury(redis_manager, "\x1b[2J\x1b]8;;http://evil\x07click\x1b]8;;\x07")
+    table = await asyncio.to_thread(cli, "tasks", "dead", QUEUE)
+    assert table.status == 0, table.err
+    assert "\x1b" not in table.out
+    assert "\x07" not in table.out
+    assert "\\x1b[2J" in table.out

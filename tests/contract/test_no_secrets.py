@@ -183,8 +183,8 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.complete_progress(correlation, "done"))
     async for _ in api.progress_events(correlation, check_every=0.05):
         pass
-    await run(api.start_progress_tracking(failing, 2))
-    await run(api.fail_progress(failing, RuntimeError("boom")))
+    await run(api.start_progress_tracking(api.progress_id(failing, project), 2))
+    await run(api.fail_progress(failing, RuntimeError("boom"), project_id=project))
 
     # Tasks.
     task_id = await run(api.enqueue_task("emails", "send", {"n": 1}, task_id=f"t-{uuid4().hex}"))

@@ -84,3 +84,9 @@ async def test_cleanup_expired_entries(manager: CacheManager, elapse: Elapse) ->
     assert await manager.cleanup_expired_entries() >= 1
     assert await view.keys() == ["long"]
     assert await manager.cleanup_expired_entries() == 0
+
+
+async def test_health_reads_the_durability_of_every_topology(manager: CacheManager) -> None:
+    # The test servers keep nothing on disk (no AOF, no snapshots), nor does the embedded one:
+    # on a cluster every master is read, and the weakest counts.
+    assert (await manager.health_check())["durability"] == "none"

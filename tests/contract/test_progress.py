@@ -313,23 +313,31 @@ async def test_progress_belongs_to_the_project_given_at_the_start(manager: Cache
         == project
     )
     assert owner_of(await manager.start_progress_tracking(nobodys, 3)) is None
-    # Updates keep the owner, and so does a start that finds the operation tracked.
-    assert owner_of(await manager.increment_progress(owned, "one")) == project
-    again = await manager.start_progress_tracking(owned, 3, project_id=other)
+    # Updates in the project's scope keep the owner, and so does a start that finds it.
+    assert owner_of(await manager.increment_progress(owned, "one", project_id=project)) == project
+    again = await manager.start_progress_tracking(owned, 3, project_id=project)
     assert again.outcome is ProgressOutcome.EXISTS
     assert owner_of(again) == project
-    # A restart keeps it too, unless it names another project.
-    assert owner_of(await manager.start_progress_tracking(owned, 5, restart=True)) == project
-    await manager.complete_progress(owned)
-    state = await manager.get_progress(owned)
+    # A restart in the project keeps it too.
+    restarted = await manager.start_progress_tracking(owned, 5, restart=True, project_id=project)
+    assert owner_of(restarted) == project
+    await manager.complete_progress(owned, project_id=project)
+    state = await manager.get_progress(owned, project_id=project)
     assert state is not None
     assert (state["project_id"], state["status"]) == (project, "completed")
-    await manager.start_progress_tracking(owned, 2, restart=True, project_id=other)
-    moved, ownerless = await manager.get_progress(owned), await manager.get_progress(nobodys)
-    assert moved is not None
-    assert moved["project_id"] == other
+    # Another project's start of the same ID is another operation: the first is untouched.
+    theirs = await manager.start_progress_tracking(owned, 2, project_id=other)
+    assert theirs.outcome is ProgressOutcome.APPLIED
+    assert owner_of(theirs) == other
+    kept, ownerless = (
+        await manager.get_progress(owned, project_id=project),
+        await manager.get_progress(nobodys),
+    )
+    assert kept is not None
+    assert (kept["project_id"], kept["status"]) == (project, "completed")
     assert ownerless is not None
     assert ownerless["project_id"] is None
+    assert await manager.get_progress(owned) is None  # nor in the scope of no project
 
 
 @pytest.mark.parametrize(

@@ -136,26 +136,28 @@ async def test_the_project_given_at_enqueue_owns_the_tasks_progress(
     assert progress["project_id"] is None
 
 
-async def test_an_enqueue_owns_progress_started_before_it_but_never_takes_it_over(
+async def test_an_enqueue_owns_its_progress_never_one_of_the_same_id_elsewhere(
     manager: CacheManager,
 ) -> None:
     mine, theirs = uuid4(), uuid4()
-    await manager.start_progress_tracking("early", 2)  # started by the app, ownerless
-    await manager.enqueue_task(QUEUE, "steps", {}, task_id="early", project_id=mine)
-    early = await manager.get_progress("early")
-    assert early is not None
-    assert early["project_id"] == mine
+    await manager.start_progress_tracking("early", 2)  # started by the app, in no project
+    early_id = await manager.enqueue_task(QUEUE, "steps", {}, task_id="early", project_id=mine)
+    assert early_id != "early"  # the task's ID is in its project's scope
+    apps = await manager.get_progress("early")
+    assert apps is not None
+    assert apps["project_id"] is None
     await manager.start_progress_tracking("owned", 2, project_id=theirs)
     await manager.enqueue_task(QUEUE, "steps", {}, task_id="owned", project_id=mine)
-    owned = await manager.get_progress("owned")
+    owned = await manager.get_progress("owned", project_id=theirs)
     assert owned is not None
     assert owned["project_id"] == theirs
-    # A second enqueue of a task ID in use changes nothing either.
-    await manager.enqueue_task(QUEUE, "steps", {}, task_id="early", project_id=theirs)
+    # A second enqueue of a task ID in use in the project changes nothing either.
+    await manager.enqueue_task(QUEUE, "steps", {}, task_id="early", project_id=mine)
     assert await runner(manager).run_once() is TaskStatus.SUCCEEDED
-    again = await manager.get_progress("early")
+    again = await manager.get_progress("early", project_id=mine)
     assert again is not None
     assert again["project_id"] == mine
+    assert await manager.get_progress(early_id) == again
 
 
 async def test_tasks_report_progress_under_their_id(manager: CacheManager) -> None:

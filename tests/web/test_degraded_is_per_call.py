@@ -50,7 +50,8 @@ async def test_a_failure_elsewhere_does_not_turn_answers_into_503(
     client: httpx.AsyncClient, manager: CacheManager, new_project: NewProject
 ) -> None:
     project = await new_project()
-    assert await manager.start_progress_tracking("op-1", 2, project_id=project)
+    op = manager.progress_id("op-1", project)  # what GET /progress/{id} takes
+    assert await manager.start_progress_tracking(op, 2, project_id=project)
     manager.runtime.tracker = tracker = FailureElsewhere()
 
     miss = await client.get(f"/projects/{project}/cache")
@@ -62,7 +63,7 @@ async def test_a_failure_elsewhere_does_not_turn_answers_into_503(
     assert tagged.status_code == 200, tagged.text
     assert tagged.json() == {"invalidated": 0}
     assert (await client.get("/progress/op-unknown")).status_code == 404
-    assert (await client.get("/progress/op-1")).status_code == 200
+    assert (await client.get(f"/progress/{op}")).status_code == 200
 
     assert tracker.degraded  # all along: the routes did not read it
     assert tracker.failures["elsewhere"] > 5

@@ -59,7 +59,8 @@ async def test_the_api_docs_load_nothing_from_another_host(
 async def test_the_progress_page_has_the_progress_apis_access_rule(
     anonymous: httpx.AsyncClient, manager: CacheManager
 ) -> None:
-    cid, project = uuid4(), uuid4()
+    project = uuid4()
+    cid = manager.progress_id(uuid4(), project)
     await manager.start_progress_tracking(cid, 2, project_id=project)
     view = f"/progress/{cid}/view"
     assert (await anonymous.get(view)).status_code == 401  # no session

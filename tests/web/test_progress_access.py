@@ -23,7 +23,7 @@ async def bearer(manager: CacheManager, *projects: UUID) -> dict[str, str]:
     return {"Authorization": f"Bearer {session.session_id}"}
 
 
-def paths(cid: UUID) -> list[str]:
+def paths(cid: UUID | str) -> list[str]:
     return [f"/progress/{cid}", f"/progress/{cid}/events"]
 
 
@@ -36,7 +36,7 @@ async def get(
 
 
 async def answers(
-    http: httpx.AsyncClient, cid: UUID, headers: dict[str, str] | None = None
+    http: httpx.AsyncClient, cid: UUID | str, headers: dict[str, str] | None = None
 ) -> list[tuple[int, str]]:
     """Both endpoints' status and body."""
     responses = [await get(http, path, headers) for path in paths(cid)]
@@ -46,7 +46,8 @@ async def answers(
 async def test_only_a_session_with_access_to_the_owner_reads_progress(
     anonymous: httpx.AsyncClient, manager: CacheManager
 ) -> None:
-    project, cid = uuid4(), uuid4()
+    project = uuid4()
+    cid = manager.progress_id(uuid4(), project)
     member, outsider = await bearer(manager, project), await bearer(manager, uuid4())
     unknown = await answers(anonymous, cid, outsider)
     assert [status for status, _ in unknown] == [404, 404]
@@ -89,7 +90,8 @@ async def test_progress_public_opens_ownerless_progress_only(
         CacheManager(opened, clock=clock) as manager,
         serve(create_app(manager=manager)) as http,
     ):
-        ownerless, owned, project = uuid4(), uuid4(), uuid4()
+        ownerless, project = uuid4(), uuid4()
+        owned = manager.progress_id(uuid4(), project)
         await manager.start_progress_tracking(ownerless, 2)
         unknown = await answers(http, owned)
         await manager.start_progress_tracking(owned, 2, project_id=project)

@@ -136,7 +136,7 @@ def events_url(cid: object) -> str:
 
 
 async def test_state_endpoint(client: httpx.AsyncClient, sse_manager: CacheManager) -> None:
-    cid = uuid4()
+    cid = sse_manager.progress_id(uuid4(), PROJECT)
     missing = await client.get(f"/progress/{cid}")
     assert missing.status_code == 404
     assert missing.json()["error"] == "NotFound"
@@ -157,7 +157,7 @@ async def test_state_endpoint(client: httpx.AsyncClient, sse_manager: CacheManag
 async def test_a_live_stream_has_ids_keepalives_and_ends_after_the_last_event(
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
-    cid = uuid4()
+    cid = sse_manager.progress_id(uuid4(), PROJECT)
     results = [await sse_manager.start_progress_tracking(cid, 3, "queued", project_id=PROJECT)]
     async with client.stream("GET", events_url(cid)) as response:
         assert response.status_code == 200
@@ -190,7 +190,7 @@ async def test_a_live_stream_has_ids_keepalives_and_ends_after_the_last_event(
 async def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing(
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
-    cid = uuid4()
+    cid = sse_manager.progress_id(uuid4(), PROJECT)
     results: list[ProgressResult] = [
         await sse_manager.start_progress_tracking(cid, 5, project_id=PROJECT)
     ]
@@ -223,7 +223,7 @@ async def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing
 async def test_many_listeners_each_get_every_event(
     client: httpx.AsyncClient, sse_manager: CacheManager
 ) -> None:
-    cid = uuid4()
+    cid = sse_manager.progress_id(uuid4(), PROJECT)
     await sse_manager.start_progress_tracking(cid, 10, project_id=PROJECT)
     connected = asyncio.Event()
     ready: list[int] = []
@@ -321,7 +321,8 @@ async def _report_and_listen(base_url: str, redis_url: str) -> Stream:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
-        cid, project = uuid4(), uuid4()
+        project = uuid4()
+        cid = reporter.progress_id(uuid4(), project)
         await reporter.start_progress_tracking(cid, 3, project_id=project)
         http.headers.update(await bearer(reporter, project))
         async with http.stream("GET", events_url(cid)) as response:

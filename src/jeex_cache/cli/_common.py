@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "print_json",
     "run_with_manager",
     "say",
+    "shown",
 ]
 
 OK, FAILED, USAGE, NOT_FOUND, BACKEND_DOWN = 0, 1, 2, 3, 4
@@ -43,6 +45,17 @@ class CliError(Exception):
 
 class Examples(argparse.RawDescriptionHelpFormatter):
     """Help that keeps the epilog's examples as written."""
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder a line on screen.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: every control character (an escape sequence, a newline,
+    a bidi override) as its Python escape (``\\x1b``), so that task-controlled text never
+    acts on the screen or forges a line."""
+    return _CONTROLS.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
 
 
 def say(message: str) -> None:

@@ -20,6 +20,7 @@ from jeex_cache.cli._common import (
     print_json,
     run_with_manager,
     say,
+    shown,
 )
 from jeex_cache.manager import CacheManager
 from jeex_cache.progress.model import EventKind, ProgressEvent
@@ -67,7 +68,9 @@ async def watch(manager: CacheManager, args: argparse.Namespace) -> int:
     if state.failed:
         raise CliError("the backend did not answer", BACKEND_DOWN)
     if state.value is None:
-        raise CliError(f"no progress is tracked under {args.id!r} (unknown or expired)", NOT_FOUND)
+        raise CliError(
+            f"no progress is tracked under {shown(args.id)!r} (unknown or expired)", NOT_FOUND
+        )
     last: ProgressEvent | None = None
     with _Display(args.json, state.value) as display:
         async for event in manager.progress_events(args.id, check_every=args.check_every):
@@ -76,9 +79,9 @@ async def watch(manager: CacheManager, args: argparse.Namespace) -> int:
     if last is None or not last.terminal:
         if manager.degraded:
             raise CliError("lost the backend while watching", BACKEND_DOWN)
-        raise CliError(f"{args.id!r} expired before it finished", NOT_FOUND)
+        raise CliError(f"{shown(args.id)!r} expired before it finished", NOT_FOUND)
     if last.kind is EventKind.FAILED:
-        say(f"{args.id} failed: {last.error}")
+        say(f"{shown(args.id)} failed: {shown(last.error or '')}")
         return FAILED
     return OK
 
@@ -95,7 +98,7 @@ class _Display:
         )  # fmt: skip
         self._task = self._bar.add_task(
             "running", total=state["total_steps"], completed=state["current_step"],
-            message=state["message"],
+            message=shown(state["message"]),
         )  # fmt: skip
 
     def __enter__(self) -> _Display:
@@ -112,12 +115,12 @@ class _Display:
             return
         self._bar.update(
             self._task, total=event.total_steps, completed=event.current_step,
-            message=event.message, description=event.status.value,
+            message=shown(event.message), description=event.status.value,
         )  # fmt: skip
         time = event.timestamp.astimezone().strftime("%H:%M:%S")
         text = event.error if event.kind is EventKind.FAILED else event.message
         self._bar.console.print(
             f"{time} {event.kind.value:<9} {event.current_step}/{event.total_steps} "
-            f"{event.percentage:5.1f}%  {text}",
+            f"{event.percentage:5.1f}%  {shown(text or '')}",
             markup=False,
         )

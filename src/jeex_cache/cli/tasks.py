@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from jeex_cache.cli._common import OK, Examples, print_json, run_with_manager
+from jeex_cache.cli._common import OK, Examples, print_json, run_with_manager, shown
 from jeex_cache.manager import CacheManager
 from jeex_cache.tasks.model import Task
 
@@ -71,7 +71,7 @@ async def _stats(manager: CacheManager, args: argparse.Namespace) -> int:
     console = Console()
     console.print(table)
     for task_id in stats.running_ids:
-        console.print(f"running: {task_id}", markup=False)
+        console.print(f"running: {shown(task_id)}", markup=False)
     return OK
 
 
@@ -84,8 +84,9 @@ async def _dead(manager: CacheManager, args: argparse.Namespace) -> int:
     for task in tasks:
         died = task.finished_at or task.updated_at
         table.add_row(
-            Text(task.task_id), Text(task.name), f"{task.attempts}/{task.max_attempts}",
-            died.isoformat(timespec="seconds"), Text(task.error or ""),
+            Text(shown(task.task_id)), Text(shown(task.name)),
+            f"{task.attempts}/{task.max_attempts}", died.isoformat(timespec="seconds"),
+            Text(shown(task.error or "")),
         )  # fmt: skip
     console = Console()
     console.print(table)

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import (
+    NoPermissionError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+)
 
 from jeex_cache.core.scripts import Command, ScriptCall
-from jeex_cache.core.transport import ReplyError, encode
+from jeex_cache.core.transport import OUTAGE_REPLIES, ReplyError, encode
 
-__all__ = ["DEDICATED", "call_name", "command_of", "encoded", "first_key", "is_noscript"]
+__all__ = [
+    "DEDICATED",
+    "call_name",
+    "command_of",
+    "encoded",
+    "first_key",
+    "is_noscript",
+    "outage_reply",
+]
 
 # Never on a shared connection: they block it, or change its state for everyone on it.
 DEDICATED = frozenset({
@@ -45,6 +59,26 @@ def is_noscript(result: Any) -> bool:
     return isinstance(result, NoScriptError) or (
         isinstance(result, ReplyError) and result.is_noscript
     )
+
+
+# redis-py strips the code of the replies it has a class for.
+_REDIS_PY_OUTAGES: tuple[tuple[type[ResponseError], str], ...] = (
+    (NoPermissionError, "NOPERM"), (ReadOnlyError, "READONLY"), (OutOfMemoryError, "OOM"),
+)  # fmt: skip
+
+
+def outage_reply(error: object) -> str | None:
+    """The code of an error reply that refuses service (NOAUTH, LOADING, OOM...), from
+    either transport; None for anything else. See ``OUTAGE_REPLIES``."""
+    if isinstance(error, ReplyError):
+        return error.code if error.is_outage else None
+    if isinstance(error, ResponseError):
+        for kind, code in _REDIS_PY_OUTAGES:
+            if isinstance(error, kind):
+                return code
+        word = str(error).split(" ", 1)[0]
+        return word if word in OUTAGE_REPLIES else None
+    return None
 
 
 def call_name(call: ScriptCall | Command) -> str:

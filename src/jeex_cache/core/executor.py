@@ -27,6 +27,7 @@ from jeex_cache.core._calls import (
     encoded,
     first_key,
     is_noscript,
+    outage_reply,
 )
 from jeex_cache.core._replies import shape
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
@@ -35,6 +36,7 @@ from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.transport import (
+    RETRYABLE_REPLIES,
     ClusterError,
     ClusterRouter,
     NodePool,
@@ -126,19 +128,26 @@ class RedisExecutor:
             breaker.record_success()
 
     def _failed(self, exc: BaseException, operation: str) -> BackendError:
-        """Translate ``exc`` and count it: an outage is transient, an error reply is not."""
-        if isinstance(exc, ReplyError | ResponseError):
+        """Translate ``exc`` and count it: an outage (a lost link, or a reply such as NOAUTH,
+        LOADING or OOM that refuses service) is a backend failure; any other error reply
+        says the call was wrong, and the server is up."""
+        outage = outage_reply(exc)
+        if outage is None and isinstance(exc, ReplyError | ResponseError):
             self.breaker.record_success()  # the server answered: it is up
             return BackendError(f"redis {operation} failed: {exc}", transient=False)
         if isinstance(exc, ClusterError):  # the cluster answered, settling: retry, no outage
             self.breaker.release_probe()
             return BackendError(f"redis {operation} failed: {exc}")
-        incident = getattr(exc, "incident", exc)
+        incident = getattr(exc, "incident", None) or exc
         if incident is not self._incident:
             self._incident = incident
             self.breaker.record_failure()
         else:
             self.breaker.release_probe()
+        if outage is not None:
+            return BackendError(
+                f"redis {operation} failed: {exc}", transient=outage in RETRYABLE_REPLIES
+            )
         return BackendError(f"redis {operation} failed: {type(exc).__name__}: {exc}")
 
     # -- calls -----------------------------------------------------------------------------
@@ -272,9 +281,11 @@ class RedisExecutor:
         for i, result in enumerate(results):
             call = calls[i]
             if isinstance(result, Exception):
+                code = outage_reply(result)
                 error = BackendError(
                     f"redis {call_name(call)} failed: {result}",
-                    transient=not isinstance(result, ReplyError | ResponseError),
+                    transient=code in RETRYABLE_REPLIES
+                    or (code is None and not isinstance(result, ReplyError | ResponseError)),
                 )
                 if raise_on_error:
                     raise error
@@ -296,7 +307,7 @@ class RedisExecutor:
                 key = first.keys[0] if isinstance(first, ScriptCall) and first.keys else None
                 data = b"".join(encoded(call) for call in calls)
                 results = await self._node_for(key).execute_many(data, len(calls))
-        except (TransportError, RedisError, OSError) as exc:
+        except (TransportError, ReplyError, RedisError, OSError) as exc:
             raise self._failed(exc, "pipeline") from exc
         except BaseException:
             self.breaker.release_probe()

@@ -14,10 +14,13 @@ from jeex_cache.core.errors import InvalidIdentifierError
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "SCOPE_LENGTH",
     "SESSION_ID_BYTES",
     "is_session_digest",
     "is_session_id",
     "parse_uuid",
+    "scope_id",
+    "scope_of",
     "validate_name",
     "validate_token",
 ]
@@ -44,7 +47,7 @@ def parse_uuid(value: UUID | str, what: str = "project ID") -> UUID:
             return UUID(value)
         except ValueError:
             pass
-    raise InvalidIdentifierError(f"{what} must be a UUID, got {_shown(value)}")
+    raise InvalidIdentifierError(f"{what} must be a UUID, got {_described(value, _UUID_CHAR)}")
 
 
 def is_session_id(value: object) -> bool:
@@ -55,6 +58,35 @@ def is_session_id(value: object) -> bool:
 def is_session_digest(value: object) -> bool:
     """True if ``value`` is a SHA-256 hex digest (how storage names a session)."""
     return isinstance(value, str) and _SESSION_DIGEST.fullmatch(value) is not None
+
+
+# A caller's task or progress ID in a project's scope: ``@<project hex>@<the caller's ID>``.
+_SCOPED = re.compile(r"@([0-9a-f]{32})@")
+SCOPE_LENGTH = 34
+"""What a project's scope adds to an ID (``@``, 32 hex digits, ``@``)."""
+
+
+def scope_id(value: str, project: UUID | None) -> str:
+    """``value`` in ``project``'s scope: unchanged without a project, ``@<hex>@<value>`` with
+    one, so two projects' equal IDs never name one record.
+
+    An ID scoped already is a full name: kept as it is, but refused for another project.
+    ``value`` must be validated already.
+    """
+    match = _SCOPED.match(value)
+    if match is not None:
+        if project is not None and match.group(1) != project.hex:
+            raise InvalidIdentifierError("the ID is scoped to another project than the one given")
+        return value
+    return value if project is None else f"@{project.hex}@{value}"
+
+
+def scope_of(value: str) -> tuple[UUID | None, str]:
+    """The project a (scoped) ID belongs to, or None, and the caller's own ID within it."""
+    match = _SCOPED.match(value)
+    if match is None:
+        return None, value
+    return UUID(hex=match.group(1)), value[match.end() :]
 
 
 def validate_name(value: str, what: str, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -75,10 +107,21 @@ def _check(value: str, pattern: re.Pattern[str], what: str, max_length: int, all
             f"{what} must be 1 to {max_length} characters long, got {len(value)}"
         )
     if pattern.fullmatch(value) is None:
-        raise InvalidIdentifierError(f"{what} may only hold {allowed}; got {_shown(value)}")
+        raise InvalidIdentifierError(
+            f"{what} may only hold {allowed}; got {_described(value, pattern)}"
+        )
     return value
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _described(value: object, allowed: re.Pattern[str]) -> str:
+    """What is wrong with ``value``, never the value: an identifier may be a secret (an API
+    key), and error texts reach logs, spans and HTTP answers. Its length, and its first
+    character out of ``allowed``."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    first = next((char for char in value if not allowed.fullmatch(char)), None)
+    shown = "" if first is None else f" holding {first!r}"
+    return f"{len(value)} characters{shown}"
+
+
+_UUID_CHAR = re.compile(r"[0-9A-Fa-f{}\-]")

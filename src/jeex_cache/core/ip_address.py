@@ -25,7 +25,7 @@ def parse_ip(value: str) -> IPAddress:
     """Parse an IPv4 or IPv6 address (brackets and an IPv6 zone allowed); IPv4-mapped IPv6
     addresses become IPv4. Raises ``InvalidIdentifierError``."""
     if not isinstance(value, str) or not 2 <= len(value) <= 64:
-        raise InvalidIdentifierError(f"not an IP address: {value!r:.60}")
+        raise InvalidIdentifierError("not an IP address (2 to 64 characters)")
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
@@ -33,7 +33,7 @@ def parse_ip(value: str) -> IPAddress:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        raise InvalidIdentifierError(f"not an IP address: {value!r:.60}") from None
+        raise InvalidIdentifierError("not an IP address") from None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address

@@ -189,12 +189,18 @@ class OperationRuntime:
             done = await self._call(op, method, owner, args, kwargs, started)
             self.record(op, perf_counter() - started, "degraded" if done.failed else "ok")
             return done
-        with self.tracer.start_as_current_span(f"cache_manager.{op.name}") as span:
+        with self.tracer.start_as_current_span(
+            f"cache_manager.{op.name}", record_exception=False, set_status_on_exception=False
+        ) as span:
             if span.is_recording():
                 span.set_attribute("operation", op.name)
                 span.set_attribute("family", op.family.name)
                 op.attributes.apply(span, owner, args, kwargs)
-            done = await self._call(op, method, owner, args, kwargs, started)
+            try:
+                done = await self._call(op, method, owner, args, kwargs, started)
+            except Exception as exc:
+                _record_error(span, exc)
+                raise
             result = "degraded" if done.failed else "ok"
             if op.counts_hits and not done.failed:
                 span.set_attribute("cache_hit", done.value is not None)
@@ -230,3 +236,11 @@ class OperationRuntime:
             seconds * 1000,
             extra={"operation": operation, "ms": round(seconds * 1000, 3)},
         )
+
+
+def _record_error(span: trace.Span, exc: Exception) -> None:
+    """An error on ``span``: its type only. Its text may hold what the span must not (an
+    identifier, a loader's message), so it stays with the caller."""
+    kind = type(exc)
+    span.set_status(trace.Status(trace.StatusCode.ERROR, kind.__name__))
+    span.add_event("exception", {"exception.type": f"{kind.__module__}.{kind.__qualname__}"})

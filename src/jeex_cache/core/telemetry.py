@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 import time
 from bisect import bisect_left
 from collections import deque
@@ -190,7 +191,7 @@ SESSION_ATTRIBUTE = "session"
 """The span attribute of a session: the prefix of its SHA-256 that the audit log shows."""
 
 _FINGERPRINT_LENGTH = 12  # as ``UserSession.fingerprint`` and the audit records
-_MAX_TEXT = 128  # an attribute is set before the input is validated: bound what it may hold
+_MAX_TEXT = 200  # an attribute is set before the input is validated: bound what it may hold
 _SELF = "self."
 _OWNER = -1  # the index of a ``self.<name>`` source
 _Source = tuple[str, str, int | None, Any, Callable[[Any], str | None]]
@@ -207,9 +208,17 @@ def show_in_spans(kind: type) -> None:
         _TEXT_TYPES = (*_TEXT_TYPES, kind)
 
 
+# An attribute is read before the input is validated: only what an identifier may hold is
+# shown; anything else (a malformed API key, escape sequences) may be a secret or a trap.
+_SHOWN = re.compile(rf"[A-Za-z0-9_.\-@+=:]{{1,{_MAX_TEXT}}}")
+MALFORMED = "(malformed)"
+"""What a span shows of a declared string that is no well-formed identifier."""
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, _TEXT_TYPES):
-        return str(value)[:_MAX_TEXT]
+        text = str(value)
+        return text if _SHOWN.fullmatch(text) else MALFORMED
     return None  # anything else (payloads, collections, iterators) is never read
 
 

@@ -9,6 +9,8 @@ has none: its ``memory`` is the project cache's bytes against ``CACHE_MEMORY_MAX
 A full embedded backend is not degraded: evicting the least recently used is how its bound
 works.
 ``unhealthy``: it does not answer, or the breaker is open.
+
+``durability`` says what a restart of the server would keep (``DURABILITY_LEVELS``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ __all__ = [
     "CacheHealthRepository",
     "CacheHealthService",
     "DEGRADED_ERROR_RATE",
+    "DURABILITY_LEVELS",
     "MEMORY_WARNING_PERCENT",
+    "durability_of",
 ]
 
 
@@ -34,6 +38,20 @@ MEMORY_WARNING_PERCENT = 90.0
 
 
 StatusProbe = Callable[[], dict[str, Any]]
+
+DURABILITY_LEVELS = ("none", "unknown", "snapshot", "aof")
+"""What survives a restart of the server, weakest first: nothing (no persistence, or the
+in-process backend); unknown (the server would not say: ``CONFIG`` denied or renamed);
+the last RDB snapshot (``save``); every write, give or take a second (``appendonly yes``)."""
+
+
+def durability_of(appendonly: str | None, save: str | None) -> str:
+    """The level a server's ``appendonly`` and ``save`` settings give (None: unreadable)."""
+    if appendonly == "yes":
+        return "aof"
+    if appendonly is None or save is None:
+        return "unknown"
+    return "snapshot" if save.strip() else "none"
 
 
 class CacheHealthService:
@@ -59,6 +77,14 @@ class CacheHealthService:
         percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
         return {**info, "used": used, "max": maximum, "usage_percentage": percentage}
 
+    async def durability(self) -> str:
+        """``none``, ``snapshot``, ``aof`` or ``unknown`` (``DURABILITY_LEVELS``): what of the
+        backend's state would survive a restart of its server. Never raises."""
+        try:
+            return await self._repository.durability()
+        except BackendError:
+            return "unknown"
+
     async def check(self) -> dict[str, Any]:
         """``status`` with the evidence: ping latency, memory, circuit, pool, error rate."""
         report: dict[str, Any] = {"backend": self._backend_name, "checked_at": time.time()}
@@ -71,6 +97,7 @@ class CacheHealthService:
             if self._has_server:
                 report["redis"] = {"reachable": False}
             return report
+        report["durability"] = await self.durability()
         report["latency_ms"] = round(latency * 1000, 3)
         if self._has_server:
             report["redis"] = {"reachable": True, "ping_ms": report["latency_ms"]}
@@ -100,4 +127,8 @@ class CacheHealthRepository(Protocol):
 
     async def memory_info(self) -> dict[str, Any]:
         """``used`` and ``max`` in bytes (``max`` 0 when unbounded)."""
+        ...
+
+    async def durability(self) -> str:
+        """One of ``DURABILITY_LEVELS``: the weakest of the servers holding the state."""
         ...

@@ -22,3 +22,6 @@ class MemoryHealthRepository:
 
     async def memory_info(self) -> dict[str, Any]:
         return dict(self._usage())
+
+    async def durability(self) -> str:
+        return "none"  # in process: nothing outlives it

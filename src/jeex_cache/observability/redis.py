@@ -1,11 +1,13 @@
-"""``CacheHealthRepository`` on Redis: PING round trip and INFO memory."""
+"""``CacheHealthRepository`` on Redis: PING round trip, INFO memory, and persistence."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.observability.health import DURABILITY_LEVELS, durability_of
 
 __all__ = ["RedisHealthRepository"]
 
@@ -24,3 +26,35 @@ class RedisHealthRepository:
     async def memory_info(self) -> dict[str, Any]:
         info = await self._redis.command("INFO", "memory")
         return {"used": int(info.get("used_memory", 0)), "max": int(info.get("maxmemory", 0))}
+
+    async def durability(self) -> str:
+        """The weakest persistence of the masters (one server, or each cluster master)."""
+        levels = [await self._node_durability(node) for node in self._redis.walk_nodes()]
+        return min(levels, key=DURABILITY_LEVELS.index, default="unknown")
+
+    async def _node_durability(self, node: object) -> str:
+        # INFO persistence first: it is readable where CONFIG is denied (an ACL) or renamed.
+        info = await self._redis.command_on(node, "INFO", "persistence")
+        if isinstance(info, dict) and str(info.get("aof_enabled")) == "1":
+            return "aof"
+        try:
+            reply = await self._redis.command_on(node, "CONFIG", "GET", "save")
+        except BackendError as exc:
+            if exc.transient:
+                raise
+            return "unknown"
+        return durability_of("no", _config_value(reply))
+
+
+def _config_value(reply: Any) -> str | None:
+    """The value of a one-setting ``CONFIG GET`` reply (a pair list, or a RESP3 map)."""
+    if isinstance(reply, dict):
+        values = list(reply.values())
+    elif isinstance(reply, list):
+        values = reply[1::2]
+    else:
+        return None
+    if not values:
+        return None
+    value = values[0]
+    return value.decode() if isinstance(value, bytes) else str(value)

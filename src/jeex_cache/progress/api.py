@@ -16,19 +16,21 @@ from uuid import UUID
 
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
+from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.progress import wiring
 from jeex_cache.progress.failures import PROGRESS
 from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
-from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH
+from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH, scoped_correlation_id
 
 __all__ = ["ProgressAPI"]
 
-_CORRELATION = {"correlation_id": "correlation_id"}  # span attributes (see ``guarded``)
-_START = {**_CORRELATION, "project_id": "project_id"}
+# span attributes (see ``guarded``)
+_CORRELATION = {"correlation_id": "correlation_id", "project_id": "project_id"}
 
 CorrelationId = UUID | str
+Project = UUID | str | None
 
 
 def _unavailable() -> ProgressResult:
@@ -45,7 +47,14 @@ class ProgressAPI(ManagerBase):
 
     _progress = wiring.PROGRESS  # the wiring; the service once initialised
 
-    @guarded(PROGRESS, fallback=_unavailable, attributes=_START)
+    def progress_id(self, correlation_id: CorrelationId, project_id: Project = None) -> str:
+        """The ID an operation of ``project_id`` is tracked under: ``@<project hex>@<id>``,
+        or yours unchanged without a project. ``GET /progress/{id}`` takes it, as does
+        every call without ``project_id=``. No round trip."""
+        owner = None if project_id is None else parse_uuid(project_id)
+        return scoped_correlation_id(correlation_id, owner)
+
+    @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def start_progress_tracking(
         self,
         correlation_id: CorrelationId,
@@ -56,6 +65,10 @@ class ProgressAPI(ManagerBase):
         project_id: UUID | str | None = None,
     ) -> ProgressResult:
         """Track an operation of ``total_steps`` steps, at step 0, owned by ``project_id``.
+
+        The ID is the caller's within ``project_id``'s scope: two projects' equal IDs are
+        two operations, and every later call names the project too, or passes the scoped
+        ID (``progress_id``, e.g. for ``GET /progress/{id}``).
 
         An operation already tracked (running or finished) is left alone (``EXISTS``)
         unless ``restart``, which replaces it and starts its event log afresh: a retried
@@ -69,45 +82,59 @@ class ProgressAPI(ManagerBase):
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def increment_progress(
-        self, correlation_id: CorrelationId, message: str = ""
+        self, correlation_id: CorrelationId, message: str = "", *, project_id: Project = None
     ) -> ProgressResult:
         """One step further, with ``message``; ``BEYOND_TOTAL`` past the last step."""
-        return await self._progress.increment(correlation_id, message)
+        return await self._progress.increment(correlation_id, message, project_id)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def update_progress(
-        self, correlation_id: CorrelationId, step: int, message: str = ""
+        self,
+        correlation_id: CorrelationId,
+        step: int,
+        message: str = "",
+        *,
+        project_id: Project = None,
     ) -> ProgressResult:
         """To ``step``: the same step again is accepted, an earlier one is ``BACKWARDS``."""
-        return await self._progress.update(correlation_id, step, message)
+        return await self._progress.update(correlation_id, step, message, project_id)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def complete_progress(
-        self, correlation_id: CorrelationId, message: str = ""
+        self, correlation_id: CorrelationId, message: str = "", *, project_id: Project = None
     ) -> ProgressResult:
         """Completed (the step becomes the total); final, like ``fail_progress``."""
-        return await self._progress.complete(correlation_id, message)
+        return await self._progress.complete(correlation_id, message, project_id)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
     async def fail_progress(
-        self, correlation_id: CorrelationId, error: str | BaseException
+        self,
+        correlation_id: CorrelationId,
+        error: str | BaseException,
+        *,
+        project_id: Project = None,
     ) -> ProgressResult:
         """Failed with ``error`` (an exception is shown as ``Type: message``); final."""
-        return await self._progress.fail(correlation_id, _error_text(error))
+        return await self._progress.fail(correlation_id, _error_text(error), project_id)
 
     @guarded(PROGRESS, attributes=_CORRELATION)
-    async def get_progress(self, correlation_id: CorrelationId) -> dict[str, Any] | None:
+    async def get_progress(
+        self, correlation_id: CorrelationId, *, project_id: Project = None
+    ) -> dict[str, Any] | None:
         """``percentage``, ``message``, ``current_step``, ``total_steps``, ``status``,
         ``error``, times, ``last_event_id`` and ``project_id`` (the owner, or None); None if
-        unknown or expired."""
-        progress = await self._progress.get(correlation_id)
+        unknown or expired. ``project_id``: the project in whose scope the ID is (a read
+        never reaches another project's operation of the same ID)."""
+        progress = await self._progress.get(correlation_id, project_id)
         return None if progress is None else progress.as_dict()
 
     @guarded(PROGRESS, fallback=failed_read, attributes=_CORRELATION)
-    async def read_progress(self, correlation_id: CorrelationId) -> ReadResult[dict[str, Any]]:
+    async def read_progress(
+        self, correlation_id: CorrelationId, *, project_id: Project = None
+    ) -> ReadResult[dict[str, Any]]:
         """``get_progress`` that tells unknown from a backend failure: a ``ReadResult``
         (HIT with the state, MISS, or FAILED)."""
-        progress = await self._progress.get(correlation_id)
+        progress = await self._progress.get(correlation_id, project_id)
         return ReadResult.of(None if progress is None else progress.as_dict())
 
     def progress_events(
@@ -116,6 +143,7 @@ class ProgressAPI(ManagerBase):
         after: str | None = None,
         *,
         check_every: float = 5.0,
+        project_id: Project = None,
     ) -> AsyncIterator[ProgressEvent]:
         """Every event of the operation after the event ID ``after`` (all kept if None),
         then each new one as it happens, in order; for SSE and other listeners.
@@ -125,7 +153,9 @@ class ProgressAPI(ManagerBase):
         An idle listener re-reads the log every ``check_every`` seconds. On Redis, listeners
         share one dedicated connection: they hold no pooled one.
         """
-        events = self._progress.events(correlation_id, after, check_every=check_every)
+        events = self._progress.events(
+            correlation_id, after, check_every=check_every, project=project_id
+        )
         return self._guarded_events(events)
 
     async def _guarded_events(

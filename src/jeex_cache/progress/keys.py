@@ -1,11 +1,12 @@
 """Progress keys: ``progress:{<id>}`` (the record) and ``progress:{<id>}:events`` (its
-stream, also the name of its pub/sub channel), in one hash tag."""
+stream, also the name of its pub/sub channel), in one hash tag. The ID of a project's
+progress is in the project's scope (``@<project hex>@<id>``), so the tag holds the project."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from jeex_cache.core.identifiers import validate_token
+from jeex_cache.core.identifiers import SCOPE_LENGTH, validate_token
 from jeex_cache.core.keys import CacheKey, key
 
 __all__ = ["progress", "progress_events"]
@@ -24,4 +25,4 @@ def progress_events(correlation_id: UUID | str) -> CacheKey:
 def _correlation(correlation_id: UUID | str) -> str:
     if isinstance(correlation_id, UUID):
         return str(correlation_id)
-    return validate_token(correlation_id, "correlation ID")
+    return validate_token(correlation_id, "correlation ID", max_length=128 + SCOPE_LENGTH)

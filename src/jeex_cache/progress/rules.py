@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from dataclasses import dataclass
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
-from jeex_cache.core.identifiers import validate_token
+from jeex_cache.core.identifiers import scope_id, scope_of, validate_token
 from jeex_cache.progress.model import EventKind, Progress, ProgressOutcome
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "event_order",
     "parse_correlation_id",
     "parse_event_id",
+    "scoped_correlation_id",
     "validate_message",
     "validate_step",
     "validate_total_steps",
@@ -99,13 +101,17 @@ def parse_correlation_id(value: UUID | str) -> str:
     """
     if isinstance(value, UUID):
         return str(value)
-    token = validate_token(value, "correlation ID")
+    project, own = scope_of(value) if isinstance(value, str) else (None, value)
+    token = validate_token(own, "correlation ID")
     if len(token) == 36 and token.count("-") == 4:
-        try:
-            return str(UUID(token))
-        except ValueError:
-            pass
-    return token
+        with contextlib.suppress(ValueError):
+            token = str(UUID(token))
+    return scope_id(token, project)
+
+
+def scoped_correlation_id(value: UUID | str, project: UUID | None) -> str:
+    """``parse_correlation_id`` in ``project``'s scope (``core.identifiers.scope_id``)."""
+    return scope_id(parse_correlation_id(value), project)
 
 
 def validate_total_steps(value: int) -> int:

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import parse_uuid, scope_of
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import Progress, ProgressEvent, ProgressResult
 from jeex_cache.progress.repository import ProgressRepository
@@ -21,8 +21,8 @@ from jeex_cache.progress.rules import (
     Change,
     ChangeKind,
     event_order,
-    parse_correlation_id,
     parse_event_id,
+    scoped_correlation_id,
     validate_message,
     validate_step,
     validate_total_steps,
@@ -32,6 +32,9 @@ from jeex_cache.progress.stream import Signal
 __all__ = ["ProgressService"]
 
 READ_PAGE = 200
+
+Project = UUID | str | None
+"""The project in whose scope a call names its operation (None: the scope of no project)."""
 
 
 class ProgressService:
@@ -50,11 +53,14 @@ class ProgressService:
         restart: bool = False,
         project_id: UUID | str | None = None,
     ) -> ProgressResult:
-        """Track a new operation at step 0 of ``total_steps``, owned by ``project_id``."""
-        cid = parse_correlation_id(correlation_id)
+        """Track a new operation at step 0 of ``total_steps``, owned by ``project_id``, in
+        whose scope its ID is (an ID scoped already gives its own project)."""
+        owner = None if project_id is None else parse_uuid(project_id)
+        cid = scoped_correlation_id(correlation_id, owner)
         validate_total_steps(total_steps)
         validate_message(message)
-        owner = None if project_id is None else parse_uuid(project_id)
+        if owner is None:
+            owner = scope_of(cid)[0]
         return await self._repository.start(
             cid, total_steps, message, self._ttl, bool(restart), owner
         )
@@ -62,47 +68,62 @@ class ProgressService:
     async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
         """Make ``project_id`` the owner of an operation that has none, even before it starts
         (the owner waits ``ttl`` for the start); False if it has an owner already."""
-        cid = parse_correlation_id(correlation_id)
-        return await self._repository.assign(cid, parse_uuid(project_id), ttl)
+        owner = parse_uuid(project_id)
+        cid = scoped_correlation_id(correlation_id, owner)
+        return await self._repository.assign(cid, owner, ttl)
 
-    async def increment(self, correlation_id: UUID | str, message: str = "") -> ProgressResult:
+    async def increment(
+        self, correlation_id: UUID | str, message: str = "", project: Project = None
+    ) -> ProgressResult:
         """One step further."""
-        return await self._apply(correlation_id, Change(ChangeKind.INCREMENT, message))
+        return await self._apply(correlation_id, Change(ChangeKind.INCREMENT, message), project)
 
     async def update(
-        self, correlation_id: UUID | str, step: int, message: str = ""
+        self, correlation_id: UUID | str, step: int, message: str = "", project: Project = None
     ) -> ProgressResult:
         """To ``step`` (never backwards, never past the total)."""
         change = Change(ChangeKind.SET, message, step=validate_step(step))
-        return await self._apply(correlation_id, change)
+        return await self._apply(correlation_id, change, project)
 
-    async def complete(self, correlation_id: UUID | str, message: str = "") -> ProgressResult:
+    async def complete(
+        self, correlation_id: UUID | str, message: str = "", project: Project = None
+    ) -> ProgressResult:
         """Completed: the step becomes the total."""
-        return await self._apply(correlation_id, Change(ChangeKind.COMPLETE, message))
+        return await self._apply(correlation_id, Change(ChangeKind.COMPLETE, message), project)
 
-    async def fail(self, correlation_id: UUID | str, error: str) -> ProgressResult:
+    async def fail(
+        self, correlation_id: UUID | str, error: str, project: Project = None
+    ) -> ProgressResult:
         """Failed with ``error`` (also the message shown)."""
         validate_message(error, "error")
-        return await self._apply(correlation_id, Change(ChangeKind.FAIL, error, error=error))
+        change = Change(ChangeKind.FAIL, error, error=error)
+        return await self._apply(correlation_id, change, project)
 
-    async def _apply(self, correlation_id: UUID | str, change: Change) -> ProgressResult:
-        cid = parse_correlation_id(correlation_id)
+    async def _apply(
+        self, correlation_id: UUID | str, change: Change, project: Project
+    ) -> ProgressResult:
+        cid = _scoped(correlation_id, project)
         validate_message(change.message)
         return await self._repository.apply(cid, change, self._ttl)
 
-    async def get(self, correlation_id: UUID | str) -> Progress | None:
-        """The current state, or None if unknown or expired."""
-        return await self._repository.get(parse_correlation_id(correlation_id))
+    async def get(self, correlation_id: UUID | str, project: Project = None) -> Progress | None:
+        """The current state, or None if unknown or expired (in ``project``'s scope)."""
+        return await self._repository.get(_scoped(correlation_id, project))
 
     def events(
-        self, correlation_id: UUID | str, after: str | None = None, *, check_every: float = 5.0
+        self,
+        correlation_id: UUID | str,
+        after: str | None = None,
+        *,
+        check_every: float = 5.0,
+        project: Project = None,
     ) -> AsyncGenerator[ProgressEvent, None]:
         """Every event after ``after`` (from the first kept if None), live, in order.
 
         Ends after the terminal event, or when the operation is unknown or has expired.
         Arguments are checked now, not on the first iteration.
         """
-        cid = parse_correlation_id(correlation_id)
+        cid = _scoped(correlation_id, project)
         position = None if after is None else parse_event_id(after)
         if not check_every > 0:
             raise InvalidProgressError(f"check_every must be positive, got {check_every!r}")
@@ -138,6 +159,11 @@ class ProgressService:
                             return
                     if live.lost:
                         break
+
+
+def _scoped(correlation_id: UUID | str, project: Project) -> str:
+    owner = None if project is None else parse_uuid(project)
+    return scoped_correlation_id(correlation_id, owner)
 
 
 def _already_seen(event: ProgressEvent, last: str | None) -> bool:

@@ -70,7 +70,9 @@ class RateLimitingService:
     def subject(self, scope: str, identifier: str | UUID) -> RateLimitSubject:
         """Validate and normalise ``identifier`` in ``scope``."""
         if not isinstance(identifier, str | UUID):
-            raise InvalidIdentifierError(f"not an identifier: {identifier!r:.60}")
+            raise InvalidIdentifierError(
+                f"an identifier is a string or a UUID, got {type(identifier).__name__}"
+            )
         prefix = rate_limit_keys.prefix(scope, identifier, ipv6_prefix=self._ipv6_prefix)
         normalised = rate_limit_identifier(scope, identifier, self._ipv6_prefix)
         return RateLimitSubject(scope, normalised, prefix)

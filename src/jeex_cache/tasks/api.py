@@ -28,7 +28,7 @@ __all__ = ["TaskQueueAPI"]
 
 # Span attributes (see ``guarded``); payloads never.
 _ENQUEUE = {"queue": "queue", "task_name": "name", "task_id": "task_id", "project_id": "project_id"}
-_TASK = {"task_id": "task_id"}
+_TASK = {"task_id": "task_id", "project_id": "project_id"}
 _QUEUE = {"queue": "queue"}
 
 
@@ -73,6 +73,11 @@ class TaskQueueAPI(ManagerBase):
         (``ctx.start_progress``) belongs to ``project_id``, if given (one more round trip,
         after the task is queued). Generated IDs name their queue (``<queue>=<hex>``); a
         ``task_id`` of your own costs a pointer write first.
+
+        With ``project_id`` the ID is in the project's scope: the ID returned is
+        ``@<project hex>@<id>``, so two projects using one ``task_id`` get two tasks, and
+        the same project gets its one task back. Status, wait, cancel and the task's
+        progress (``GET /progress/{id}``) take that ID, or yours with ``project_id=``.
         """
         owner = None if project_id is None else parse_uuid(project_id)
         task_id, created = await self._tasks.enqueue(
@@ -100,26 +105,36 @@ class TaskQueueAPI(ManagerBase):
             self.failure_tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
 
     @guarded(TASK_CONTROL, attributes=_TASK)
-    async def get_task_status(self, task_id: str) -> Task | None:
+    async def get_task_status(
+        self, task_id: str, *, project_id: UUID | str | None = None
+    ) -> Task | None:
         """The task's status, attempts, result or error and times; None if unknown.
 
+        ``project_id``: the project given at enqueue, in whose scope the ID is (or pass the
+        scoped ID ``enqueue_task`` returned); one project never reads another's task.
         Finished tasks are kept ``CACHE_TASK_STATUS_TTL`` (24 h); waiting and running ones
         until they finish.
         """
-        return await self._tasks.status(task_id)
+        return await self._tasks.status(task_id, project_id)
 
-    async def wait_for_task(self, task_id: str, timeout: float) -> Task | None:  # noqa: ASYNC109
+    async def wait_for_task(
+        self,
+        task_id: str,
+        timeout: float,  # noqa: ASYNC109
+        *,
+        project_id: UUID | str | None = None,
+    ) -> Task | None:
         """Wait until the task finishes (succeeded, dead or cancelled) and return it; None if
         the ID is unknown. Woken by the task's end (pub/sub on Redis), not by polling.
         Raises ``TimeoutError`` after ``timeout`` seconds, ``BackendError`` on a failure.
         A wait is not an operation: its length would pollute the latency figures."""
-        return await self._tasks.wait(task_id, timeout)
+        return await self._tasks.wait(task_id, timeout, project_id)
 
     @guarded(TASK_CONTROL, attributes=_TASK)
-    async def cancel_task(self, task_id: str) -> bool:
+    async def cancel_task(self, task_id: str, *, project_id: UUID | str | None = None) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
-        finished or unknown."""
-        return await self._tasks.cancel(task_id)
+        finished or unknown (in ``project_id``'s scope)."""
+        return await self._tasks.cancel(task_id, project_id)
 
     @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def list_dead_tasks(self, queue: str, limit: int = 100) -> list[Task]:

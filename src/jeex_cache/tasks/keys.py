@@ -1,13 +1,15 @@
 """Task keys and IDs. Every key of one queue is in the queue's hash tag: ``queue:{<q>}`` (its
 scheduled tasks) and ``queue:{<q>}:<part>`` (records, ready indexes, ring...). A task ID of
 the form ``<queue>=<token>`` names its queue; any other ID (a caller's own) is found through
-its pointer ``task:{<id>}``, whose value is the queue's name.
+its pointer ``task:{<id>}``, whose value is the queue's name. A task of a project has its ID
+in the project's scope (``@<project hex>@<id>``, see ``core.identifiers.scope_id``), so two
+projects' equal IDs are two tasks, with two pointers.
 """
 
 from __future__ import annotations
 
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import validate_name, validate_token
+from jeex_cache.core.identifiers import SCOPE_LENGTH, scope_of, validate_name, validate_token
 from jeex_cache.core.keys import CacheKey, key
 
 __all__ = [
@@ -25,18 +27,21 @@ QUEUE_MARK = "="
 
 
 def validate_task_id(task_id: str) -> str:
-    """A task ID: a token (letters, digits, ``_-.@+=``), optionally ``<queue>=`` first."""
-    if isinstance(task_id, str) and QUEUE_MARK in task_id:
-        queue, _, rest = task_id.partition(QUEUE_MARK)
+    """A task ID: a token (letters, digits, ``_-.@+=``), optionally ``<queue>=`` first, and
+    optionally in a project's scope (``@<project hex>@`` first)."""
+    own = scope_of(task_id)[1] if isinstance(task_id, str) else task_id
+    if isinstance(own, str) and QUEUE_MARK in own:
+        queue, _, rest = own.partition(QUEUE_MARK)
         validate_name(queue, "task ID's queue", max_length=64)
         validate_token(rest, "task ID")
         return task_id
-    return validate_token(task_id, "task ID")
+    validate_token(own, "task ID")
+    return task_id
 
 
 def queue_of(task_id: str) -> str | None:
     """The queue a (validated) task ID names, or None for a caller's own ID."""
-    queue, mark, _ = task_id.partition(QUEUE_MARK)
+    queue, mark, _ = scope_of(task_id)[1].partition(QUEUE_MARK)
     return queue if mark else None
 
 
@@ -49,7 +54,7 @@ def check_id_queue(task_id: str, queue: str) -> None:
 
 def task(task_id: str) -> CacheKey:
     """Where a caller-chosen task ID's queue is recorded."""
-    return key("task", validate_token(task_id, "task ID"))
+    return key("task", validate_token(task_id, "task ID", max_length=128 + SCOPE_LENGTH))
 
 
 def task_queue(queue: str) -> CacheKey:

@@ -16,7 +16,7 @@ from typing import Any
 
 from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import validate_name
+from jeex_cache.core.identifiers import parse_uuid, scope_id, scope_of, validate_name
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
 from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
@@ -31,6 +31,7 @@ __all__ = [
     "DelayLike",
     "TaskQueueService",
     "new_task_id",
+    "scoped_task_id",
     "validate_queue",
 ]
 
@@ -53,6 +54,16 @@ priority: a task with ``n`` tasks of its group ahead of it by age starts within
 def new_task_id(queue: str) -> str:
     """A fresh random task ID that names its queue: ``<queue>=<32 hex digits>``."""
     return f"{queue}{QUEUE_MARK}{uuid.uuid4().hex}"
+
+
+Project = uuid.UUID | str | None
+"""The project in whose scope a call names its task (None: the scope of no project)."""
+
+
+def scoped_task_id(task_id: str, project: Project) -> str:
+    """A validated task ID in ``project``'s scope (``core.identifiers.scope_id``)."""
+    owner = None if project is None else parse_uuid(project)
+    return scope_id(validate_task_id(task_id), owner)
 
 
 def validate_queue(queue: str) -> str:
@@ -84,14 +95,19 @@ class TaskQueueService:
     ) -> tuple[str, bool]:
         """Store and queue a task; return its ID and whether it was new (False: ID in use).
 
-        ``project`` is the tenant group whose turn the task takes; ``priority`` orders the
-        group's tasks, higher first."""
+        ``project`` is the tenant group whose turn the task takes, and the scope of its ID
+        (``scope_id``: two projects' equal IDs are two tasks); an ID scoped already gives
+        its project. ``priority`` orders the group's tasks, higher first."""
         validate_queue(queue)
         validate_name(name, "task name")
+        owner = None if project is None else parse_uuid(project)
         if task_id is None:
             task_id = new_task_id(queue)
         else:
             check_id_queue(validate_task_id(task_id), queue)
+        task_id = scope_id(task_id, owner)
+        scope = scope_of(task_id)[0]
+        project = None if scope is None else str(scope)
         if type(priority) is not int or not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
             raise InvalidInputError(
                 f"priority must be an integer from {-MAX_PRIORITY} to {MAX_PRIORITY}, "
@@ -108,20 +124,22 @@ class TaskQueueService:
         )
         return task_id, created
 
-    async def status(self, task_id: str) -> Task | None:
-        """The task's status, or None if unknown (or finished more than the TTL ago)."""
-        return await self._repository.get(validate_task_id(task_id))
+    async def status(self, task_id: str, project: Project = None) -> Task | None:
+        """The task's status, or None if unknown (or finished more than the TTL ago);
+        ``project``: the scope the ID is in."""
+        return await self._repository.get(scoped_task_id(task_id, project))
 
-    async def wait(self, task_id: str, seconds: float) -> Task | None:
+    async def wait(self, task_id: str, seconds: float, project: Project = None) -> Task | None:
         """The task once finished (None if unknown); ``TimeoutError`` after ``seconds``."""
-        validate_task_id(task_id)
+        task_id = scoped_task_id(task_id, project)
         if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
             raise InvalidInputError(f"timeout must be positive seconds, got {seconds!r}")
         return await self._repository.wait(task_id, float(seconds))
 
-    async def cancel(self, task_id: str) -> bool:
+    async def cancel(self, task_id: str, project: Project = None) -> bool:
         """Cancel a task that has not started (or awaits a retry); False otherwise."""
-        return await self._repository.cancel(validate_task_id(task_id), self._status_ttl)
+        task_id = scoped_task_id(task_id, project)
+        return await self._repository.cancel(task_id, self._status_ttl)
 
     async def list_dead(self, queue: str, limit: int = 100) -> list[Task]:
         """The queue's dead-letter list, oldest first, at most ``limit`` tasks."""

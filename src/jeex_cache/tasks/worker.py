@@ -135,9 +135,23 @@ class Worker:
         if self._waiter is not None and self._interrupting is None:
             self._interrupting = asyncio.ensure_future(self._interrupt(self._waiter))
 
+    async def _check_durability(self) -> None:
+        """Warn when the queue lives on a server that would lose it in a restart."""
+        if self._manager.backend_name == "memory":
+            return  # the in-process backend: its workers die with their tasks anyway
+        durability = await self._manager.health_service.durability()
+        if durability != "aof":
+            logger.warning(
+                "worker %s: queue %s lives on a Redis without AOF (durability: %s): a restart "
+                "of the server loses queued tasks silently; set appendonly yes "
+                "(docs/deploying.md#durability)",
+                self.name, self.queue, durability,
+            )  # fmt: skip
+
     async def run(self) -> None:
         """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
         self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
+        await self._check_durability()
         heartbeat = asyncio.create_task(self._heartbeat())
         scheduling = None
         if self._schedules:

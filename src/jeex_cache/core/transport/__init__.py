@@ -11,6 +11,8 @@ first in, first out; a few connections per node carry every call. See docs/trans
 from jeex_cache.core.transport.cluster import ClusterRouter
 from jeex_cache.core.transport.connection import Connection, Limits
 from jeex_cache.core.transport.errors import (
+    OUTAGE_REPLIES,
+    RETRYABLE_REPLIES,
     ClusterError,
     ConnectError,
     ConnectionLost,
@@ -32,6 +34,8 @@ from jeex_cache.core.transport.url import (
 
 __all__ = [
     "CLUSTER_SCHEMES",
+    "OUTAGE_REPLIES",
+    "RETRYABLE_REPLIES",
     "Arg",
     "Batch",
     "ClusterError",

@@ -1,9 +1,13 @@
 """The transport's errors: a server's error reply, and the transient failures of a link.
 
 ``ReplyError`` is the server answering (a wrong type, a script error, NOSCRIPT): retrying
-changes nothing. ``TransportError`` and its subclasses say the link failed: transient, so an
-idempotent call may be tried again. ``ConnectionLost.sent`` tells whether the command may have
-reached the server; one that was never written is safe to send again on another connection.
+changes nothing. Some replies say the server cannot serve us at all (refused credentials,
+loading its data, out of memory, a replica): ``is_outage`` marks them, and the executor
+treats them as the backend failing, not as a bug of the call.
+
+``TransportError`` and its subclasses say the link failed: transient, so an idempotent call
+may be tried again. ``ConnectionLost.sent`` tells whether the command may have reached the
+server; one that was never written is safe to send again on another connection.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hiredis
 
 __all__ = [
+    "OUTAGE_REPLIES",
+    "RETRYABLE_REPLIES",
     "ClusterError",
     "ConnectError",
     "ConnectionLost",
@@ -21,17 +27,36 @@ __all__ = [
 ]
 
 
+OUTAGE_REPLIES = frozenset(
+    {"NOAUTH", "WRONGPASS", "NOPERM", "LOADING", "MASTERDOWN", "READONLY", "OOM", "MISCONF"}
+)
+"""Error codes that say the server cannot serve this client now: credentials refused or
+rotated, an ACL that denies us, a dataset loading, a replica cut from its master or
+promoted away, memory full, snapshots failing. Backend failures, not bad calls."""
+
+RETRYABLE_REPLIES = frozenset({"LOADING", "MASTERDOWN", "READONLY"})
+"""Outage replies that a moment may cure (a load ending, a failover settling)."""
+
+
 class ReplyError(hiredis.ReplyError):
     """An error reply from the server, e.g. ``WRONGTYPE ...`` or ``NOSCRIPT ...``.
 
     hiredis builds these for error replies, also inside pipelines (in place) and arrays.
+    ``incident`` is set on the copies one refused handshake hands to each waiting caller.
     """
+
+    incident: object = None
 
     @property
     def code(self) -> str:
         """The error's first word (``ERR``, ``WRONGTYPE``, ``NOSCRIPT``...)."""
         text = str(self)
         return text.split(" ", 1)[0] if text else ""
+
+    @property
+    def is_outage(self) -> bool:
+        """The server refuses to serve us now (``OUTAGE_REPLIES``): a backend failure."""
+        return self.code in OUTAGE_REPLIES
 
     @property
     def is_noscript(self) -> bool:

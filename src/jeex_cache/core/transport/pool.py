@@ -233,11 +233,12 @@ class NodePool:
             entry, _, _ = self._waiters.popleft()
             future = entry.future if type(entry) is Batch else entry
             if not future.done():
-                copy = (
-                    ReplyError(str(error))
-                    if isinstance(error, ReplyError)
-                    else ConnectError(str(error), incident=incident)
-                )
+                if isinstance(error, ReplyError):  # a refused handshake: one incident too
+                    refused = ReplyError(str(error))
+                    refused.incident = incident
+                    copy: Exception = refused
+                else:
+                    copy = ConnectError(str(error), incident=incident)
                 future.set_result(copy)
 
     async def close(self) -> None:
