@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ def encode(value: Any, max_bytes: int) -> bytes:
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise SerializationError(f"value is not JSON-serialisable: {exc}") from None
     # orjson writes a non-finite float as null: only a payload holding a null can hide one.
-    if b"null" in payload and _has_non_finite(value):
+    if b"null" in payload and _has_non_finite((value,)):
         raise SerializationError(
             "value holds NaN or an infinity, which JSON cannot represent: "
             "send null or a finite number instead"
@@ -40,21 +40,41 @@ def encode(value: Any, max_bytes: int) -> bytes:
     return payload
 
 
-def _has_non_finite(value: Any) -> bool:
-    """True if a float that is NaN or infinite sits anywhere in ``value`` (already encodable,
-    so its nesting is bounded by orjson's depth limit)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
+def _has_non_finite(items: Iterable[Any]) -> bool:
+    """True if a NaN or an infinity sits anywhere in ``items`` (already encodable by orjson, so
+    nested no deeper than its limit of 255).
+
+    The hot loop dispatches on exact types, the JSON ones first; anything else (subclasses,
+    enums, dataclasses) goes through ``_children``. ``x - x`` is 0.0 for a finite float and NaN
+    (truthy) for NaN and the infinities.
+    """
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if item - item:
                 return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, enum.Enum):
-            stack.append(item.value)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif kind is dict:
+            if _has_non_finite(item.values()):
+                return True
+        elif kind is list or kind is tuple:
+            if _has_non_finite(item):
+                return True
+        elif _has_non_finite(_children(item)):
+            return True
     return False
+
+
+def _children(item: object) -> Iterable[Any]:
+    """What orjson would encode inside ``item``, a value of a type outside JSON's own (orjson
+    refuses float subclasses, so none reaches here)."""
+    if isinstance(item, dict):
+        return item.values()
+    if isinstance(item, list | tuple):
+        return item
+    if isinstance(item, enum.Enum):
+        return (item.value,)
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return [getattr(item, field.name) for field in dataclasses.fields(item)]
+    return ()
