@@ -27,7 +27,7 @@ def encode(value: Any, max_bytes: int) -> bytes:
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise SerializationError(f"value is not JSON-serialisable: {exc}") from None
     # orjson writes a non-finite float as null: only a payload holding a null can hide one.
-    if b"null" in payload and _has_non_finite((value,)):
+    if b"null" in payload and _has_non_finite(value):
         raise SerializationError(
             "value holds NaN or an infinity, which JSON cannot represent: "
             "send null or a finite number instead"
@@ -40,29 +40,28 @@ def encode(value: Any, max_bytes: int) -> bytes:
     return payload
 
 
-def _has_non_finite(items: Iterable[Any]) -> bool:
-    """True if a NaN or an infinity sits anywhere in ``items`` (already encodable by orjson, so
-    nested no deeper than its limit of 255).
+def _has_non_finite(value: Any) -> bool:
+    """True if a NaN or an infinity sits anywhere in ``value`` (already encodable by orjson).
 
-    The hot loop dispatches on exact types, the JSON ones first; anything else (subclasses,
-    enums, dataclasses) goes through ``_children``. ``x - x`` is 0.0 for a finite float and NaN
-    (truthy) for NaN and the infinities.
+    One frame for the whole walk, dispatching on exact types, the JSON ones first; anything
+    else (subclasses, enums, dataclasses) goes through ``_children``. ``x - x`` is 0.0 for a
+    finite float and NaN (truthy) for NaN and the infinities.
     """
-    for item in items:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float:
-            if item - item:
-                return True
-        elif kind is dict:
-            if _has_non_finite(item.values()):
-                return True
-        elif kind is list or kind is tuple:
-            if _has_non_finite(item):
-                return True
-        elif _has_non_finite(_children(item)):
-            return True
+    stack: list[Iterable[Any]] = [(value,)]
+    while stack:
+        for item in stack.pop():
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is float:
+                if item - item:
+                    return True
+            elif kind is dict:
+                stack.append(item.values())
+            elif kind is list or kind is tuple:
+                stack.append(item)
+            else:
+                stack.append(_children(item))
     return False
 
 
