@@ -53,3 +53,33 @@ FINE = {
 @pytest.mark.parametrize("value", FINE.values(), ids=FINE.keys())
 def test_finite_values_with_nulls_encode(value: Any) -> None:
     assert b"null" in encode(value, 1 << 20)
+
+
+@dataclasses.dataclass(slots=True)
+class Slotted:
+    x: float
+    _hidden: float = 0.0
+
+
+def _with_extra_attribute(value: float | None) -> Point:
+    point = Point(1.0)
+    vars(point)["extra"] = value  # orjson encodes a dataclass's __dict__, extras too
+    return point
+
+
+def test_an_attribute_set_after_init_is_checked_as_orjson_encodes_it() -> None:
+    assert b'"extra":null' in encode(_with_extra_attribute(None), 1 << 20)
+    with pytest.raises(SerializationError, match="NaN or an infinity"):
+        encode([None, _with_extra_attribute(NAN)], 1 << 20)
+
+
+PRIVATE = {
+    "dict": (Point(1.0), b'[null,{"x":1.0,"label":null}]'),
+    "slots": (Slotted(1.0), b'[null,{"x":1.0}]'),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), PRIVATE.values(), ids=PRIVATE.keys())
+def test_a_private_field_orjson_leaves_out_is_not_checked(value: Any, expected: bytes) -> None:
+    object.__setattr__(value, "_hidden", NAN)
+    assert encode([None, value], 1 << 20) == expected

@@ -75,5 +75,10 @@ def _children(item: object) -> Iterable[Any]:
     if isinstance(item, enum.Enum):
         return (item.value,)
     if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        return [getattr(item, field.name) for field in dataclasses.fields(item)]
+        # As orjson does: the instance's __dict__ if it has one (attributes set after
+        # __init__ included), else its fields; a name with a leading underscore is left out.
+        if hasattr(item, "__dict__"):
+            return [value for name, value in vars(item).items() if not name.startswith("_")]
+        names = [field.name for field in dataclasses.fields(item)]
+        return [getattr(item, name) for name in names if not name.startswith("_")]
     return ()
