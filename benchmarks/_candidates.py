@@ -20,6 +20,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from benchmarks._measure import Call, Candidate
+from benchmarks._payloads import nested_1kb
 from jeex_cache import CacheManager, Settings
 
 __all__ = [
@@ -41,33 +42,8 @@ _RAW_KEYS = tuple(_RAW + name for name in ("doc", "entry", "setentry", "index", 
 
 
 def sample_document() -> dict[str, Any]:
-    """A nested project document of about 1 KB once encoded as JSON."""
-    return {
-        "id": str(PROJECT_ID),
-        "name": "Atlas: customer onboarding revamp",
-        "description": "Rework the onboarding flow for enterprise tenants, SSO first.",
-        "owner": {"id": "u-1042", "name": "Dana Whitfield", "email": "dana@example.com"},
-        "settings": {
-            "visibility": "private",
-            "default_branch": "main",
-            "features": ["wiki", "issues", "boards", "ci"],
-            "limits": {"members": 50, "storage_mb": 2048, "api_rpm": 600},
-        },
-        "members": [
-            {"id": f"u-{1042 + i}", "role": role, "joined": f"2025-0{i + 1}-1{i}T09:30:00Z"}
-            for i, role in enumerate(["owner", "maintainer", "developer", "developer"])
-        ],
-        "milestones": [
-            {"title": "Discovery", "due": "2025-03-01", "done": True, "progress": 1.0},
-            {"title": "SSO integration", "due": "2025-05-15", "done": False, "progress": 0.62},
-            {"title": "Rollout", "due": "2025-07-01", "done": False, "progress": 0.05},
-        ],
-        "stats": {"open_issues": 37, "closed_issues": 412, "commits": 1894, "stars": 21},
-        "labels": ["frontend", "auth", "enterprise", "q2"],
-        "created_at": "2024-11-04T08:12:45Z",
-        "updated_at": "2025-04-22T16:48:03Z",
-        "version": 17,
-    }
+    """The 1 KB nested document (floats, booleans and nulls) of ``benchmarks._payloads``."""
+    return nested_1kb()
 
 
 def pool_description(settings: Settings, concurrency: int) -> str:

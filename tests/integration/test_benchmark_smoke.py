@@ -27,3 +27,5 @@ def test_quick_benchmark_run_prints_the_table() -> None:
     assert "| increment_progress | **jeex-cache** |" in run.stdout
     assert "| check_rate_limit | **jeex-cache** |" in run.stdout
     assert "Targets:" in run.stdout
+    for payload in ("1kb", "100b", "100kb"):  # the project cache's rows, once per document
+        assert f"## Payload {payload}" in run.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -41,20 +41,44 @@ def encode(value: Any, max_bytes: int) -> bytes:
 
 
 def _has_non_finite(value: Any) -> bool:
-    """True if a float that is NaN or infinite sits anywhere in ``value`` (already encodable,
-    so its nesting is bounded by orjson's depth limit)."""
-    stack = [value]
+    """True if a NaN or an infinity sits anywhere in ``value`` (already encodable by orjson).
+
+    One frame for the whole walk, dispatching on exact types, the JSON ones first; anything
+    else (subclasses, enums, dataclasses) goes through ``_children``. ``x - x`` is 0.0 for a
+    finite float and NaN (truthy) for NaN and the infinities.
+    """
+    stack: list[Iterable[Any]] = [(value,)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, enum.Enum):
-            stack.append(item.value)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        for item in stack.pop():
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is float:
+                if item - item:
+                    return True
+            elif kind is dict:
+                stack.append(item.values())
+            elif kind is list or kind is tuple:
+                stack.append(item)
+            else:
+                stack.append(_children(item))
     return False
+
+
+def _children(item: object) -> Iterable[Any]:
+    """What orjson would encode inside ``item``, a value of a type outside JSON's own (orjson
+    refuses float subclasses, so none reaches here)."""
+    if isinstance(item, dict):
+        return item.values()
+    if isinstance(item, list | tuple):
+        return item
+    if isinstance(item, enum.Enum):
+        return (item.value,)
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        # As orjson does: the instance's __dict__ if it has one (attributes set after
+        # __init__ included), else its fields; a name with a leading underscore is left out.
+        if hasattr(item, "__dict__"):
+            return [value for name, value in vars(item).items() if not name.startswith("_")]
+        names = [field.name for field in dataclasses.fields(item)]
+        return [getattr(item, name) for name in names if not name.startswith("_")]
+    return ()
