@@ -51,6 +51,7 @@ def parse(text: str) -> tuple[list[dict[str, Any]], int]:
 async def finished_job(manager: CacheManager) -> tuple[str, Any]:
     job, project = f"job-{uuid4().hex[:8]}", uuid4()
     await manager.start_progress_tracking(job, 2, "starting", project_id=project)
+    job = manager.progress_id(job, project)  # a project's operation: its scoped ID
     await manager.increment_progress(job, "one")
     await manager.increment_progress(job, "two")
     await manager.complete_progress(job, "done")
@@ -116,6 +117,7 @@ async def test_a_live_stream_sends_keep_alives_then_each_event_until_the_last(
     manager, url = live
     job, project = f"job-{uuid4().hex[:8]}", uuid4()
     await manager.start_progress_tracking(job, 2, "starting", project_id=project)
+    job = manager.progress_id(job, project)  # a project's operation: its scoped ID
     headers = await bearer(manager, project)
     text = ""
     async with (
@@ -141,6 +143,7 @@ async def test_a_client_that_leaves_does_not_stop_the_server(
     manager, url = live
     job, project = f"job-{uuid4().hex[:8]}", uuid4()
     await manager.start_progress_tracking(job, 2, "starting", project_id=project)
+    job = manager.progress_id(job, project)  # a project's operation: its scoped ID
     headers = await bearer(manager, project)
     async with httpx.AsyncClient(base_url=url, timeout=WAIT) as client:
         for _ in range(3):
