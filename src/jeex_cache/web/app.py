@@ -21,6 +21,7 @@ from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.manager import CacheManager
 from jeex_cache.web import multiprocess
+from jeex_cache.web.bodies import BodyGate
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     )
     app.state.manager = cache
     app.state.session_issuer = issuer
+    app.state.body_gate = BodyGate.from_settings(settings)
     scrape = settings.metrics_token
     app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
     install_error_handlers(app)

@@ -23,10 +23,12 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from jeex_cache.core.errors import BackendError, InvalidInputError
+from jeex_cache.core.errors import BackendError
 from jeex_cache.manager import CacheManager
+from jeex_cache.web.bodies import json_body
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.metrics import public_operation
 from jeex_cache.web.pages import STATIC, page
@@ -163,19 +165,17 @@ async def _queue(manager: CacheManager, queue: str) -> dict[str, Any]:
     }
 
 
+class RequeueBody(BaseModel):
+    """``POST /ui/api/queues/{queue}/requeue``: the dead tasks to requeue (null: all)."""
+
+    task_ids: list[str] | None = None
+
+
 @router.post("/api/queues/{queue}/requeue")
 async def requeue(queue: str, request: Request, manager: Manager, _: Operator) -> JSONResponse:
     """Requeue the dead tasks named in ``{"task_ids": [...]}`` (all with null)."""
     if request.headers.get(_CSRF_HEADER) != "1":
         raise HTTPException(403, "send the header 'X-Jeex-UI: 1' (the dashboard does)")
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInputError('the body must be JSON: {"task_ids": [...] or null}') from exc
-    task_ids = body.get("task_ids") if isinstance(body, dict) else None
-    if task_ids is not None and not (
-        isinstance(task_ids, list) and all(isinstance(t, str) for t in task_ids)
-    ):
-        raise InvalidInputError("task_ids must be a list of task IDs, or null for all")
-    requeued = await manager.requeue_dead_tasks(queue, task_ids)
+    async with json_body(request, RequeueBody) as body:
+        requeued = await manager.requeue_dead_tasks(queue, body.task_ids)
     return JSONResponse({"queue": queue, "requeued": requeued})
