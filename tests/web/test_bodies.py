@@ -130,3 +130,16 @@ async def test_unpaired_brackets_are_the_parsers_422(member: httpx.AsyncClient) 
     response = await member.put(f"/projects/{PROJECT}/cache", content=b"[" * 100, headers=JSON)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["type"] == "json_invalid"
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "application/x-www-form-urlencoded"])
+async def test_a_body_not_declared_json_is_422_and_stores_nothing(
+    member: httpx.AsyncClient, kind: str
+) -> None:
+    """What a cross-site form can send is never parsed as the JSON it may spell."""
+    url = f"/projects/{PROJECT}/cache"
+    response = await member.put(url, content=b'{"data": 1}', headers={"content-type": kind})
+    assert response.status_code == 422, response.text
+    assert (await member.get(url)).status_code == 404
+    typed = {"content-type": "application/merge-patch+json; charset=utf-8"}
+    assert (await member.put(url, content=b'{"data": 1}', headers=typed)).status_code == 200

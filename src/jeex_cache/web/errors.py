@@ -108,8 +108,10 @@ async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _presents_session(request: Request) -> bool:
-    cookie = request.app.state.manager.settings.cache_session_cookie_name
-    return presents_bearer(request) or cookie in request.cookies
+    manager = getattr(request.app.state, "manager", None)
+    if presents_bearer(request):
+        return True
+    return manager is not None and manager.settings.cache_session_cookie_name in request.cookies
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
