@@ -180,3 +180,10 @@ async def test_the_api_docs_may_not_be_framed(http: httpx.AsyncClient, path: str
     response = await http.get(path)
     assert response.status_code == 200
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_the_login_form_is_read_up_to_4_kib(http: httpx.AsyncClient) -> None:
+    form = {"token": ISSUER, "padding": "p" * 5_000}
+    response = await http.post("/ui/login", data=form, headers=SELF)
+    assert response.status_code == 413, response.text
+    assert COOKIE not in response.cookies
