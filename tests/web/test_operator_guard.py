@@ -187,3 +187,14 @@ async def test_the_login_form_is_read_up_to_4_kib(http: httpx.AsyncClient) -> No
     response = await http.post("/ui/login", data=form, headers=SELF)
     assert response.status_code == 413, response.text
     assert COOKIE not in response.cookies
+
+
+async def test_an_ipv6_network_is_one_guesser(guarded_app: FastAPI) -> None:
+    """Failures from one /64 (RATE_LIMIT_IPV6_PREFIX) shut the door on all of it."""
+    async with serve(guarded_app, peer=("2001:db8:1:2::1", 40_000)) as first:
+        for _ in range(FAILURES):
+            assert (await first.get("/ui/api/overview", headers=WRONG)).status_code == 401
+        transport = httpx.ASGITransport(app=guarded_app, client=("2001:db8:1:2::99", 40_001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as sibling:
+            right = {"Authorization": f"Bearer {ISSUER}"}
+            assert (await sibling.get("/ui/api/overview", headers=right)).status_code == 429

@@ -20,6 +20,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jeex_cache.config import Settings
+from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.ip_address import normalize_ip
 from jeex_cache.manager import CacheManager
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy
@@ -56,6 +58,7 @@ class FailedCredentialLimit:
         self.app = app
         self.manager = manager
         self.rule = rule
+        self._ipv6_prefix = manager.settings.rate_limit_ipv6_prefix
         self._blocked: dict[str, float] = {}  # address -> monotonic time it may try again
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,7 +66,7 @@ class FailedCredentialLimit:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
-        address = str(self.rule.identify(connection))
+        address = self._counted_as(connection)
         wait = self._blocked.get(address, 0.0) - time.monotonic()
         if wait > 0 and _presents_credential(scope):
             retry = str(max(1, math.ceil(wait)))
@@ -84,6 +87,15 @@ class FailedCredentialLimit:
                 self._block(address, result.retry_after)
             elif result.remaining == 0:  # this was the last failure the window admits
                 self._block(address, result.reset_seconds)
+
+    def _counted_as(self, connection: HTTPConnection) -> str:
+        """The address as the count keys it: an IPv6 client by its network, as the backend
+        counts it, so that no address of one network escapes the block."""
+        address = str(self.rule.identify(connection))
+        try:
+            return normalize_ip(address, self._ipv6_prefix)
+        except InvalidInputError:
+            return address
 
     def _block(self, address: str, seconds: float) -> None:
         now = time.monotonic()
