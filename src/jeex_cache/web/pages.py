@@ -3,7 +3,8 @@
 Every page and asset is served by the service itself (``jeex_cache/web/static`` and the
 Swagger UI / ReDoc files of fastapi-offline), so nothing loads from another host: the pages
 work offline and behind a strict proxy. Our own pages carry a ``Content-Security-Policy``
-that allows this origin only.
+that allows this origin only; the API docs (inline scripts of theirs) one that forbids
+framing them (``frame-ancestors 'none'``).
 
 ``GET /progress/{id}/view`` has the access rule of ``GET /progress/{id}``: the browser sends
 the session cookie (``CACHE_SESSION_COOKIE_NAME``, HttpOnly, set when the application logs the
