@@ -166,6 +166,14 @@ class Settings(BaseSettings):
     cache_max_payload_bytes: int = Field(1_048_576, gt=0, le=512 * 1_048_576)
     cache_debug: bool = False
 
+    # Request bodies of the reference service (ours): see docs/deploying.md.
+    http_max_concurrent_bodies: int = Field(8, ge=1, le=10_000)
+    http_body_wait_seconds: float = Field(2.0, ge=0, le=60)
+    http_max_json_depth: int = Field(64, ge=1, le=250)
+    http_max_json_elements: int = Field(200_000, ge=1, le=100_000_000)
+    http_credential_failures: int = Field(20, ge=1, le=1_000_000)
+    http_credential_failure_window: int = Field(300, ge=1, le=86_400)
+
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)

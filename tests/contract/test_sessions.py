@@ -94,6 +94,8 @@ async def test_create_then_validate(manager: CacheManager) -> None:
     assert valid.created_at == session.created_at
     assert valid.last_activity >= session.last_activity
     assert session.session_id not in repr(valid)
+    assert "john@example.com" not in repr(valid)  # user data is the application's: no repr
+    assert "john@example.com" not in repr(session)
 
 
 async def test_ids_carry_256_bits_and_are_url_safe(manager: CacheManager) -> None:

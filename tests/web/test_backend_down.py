@@ -73,15 +73,18 @@ async def test_routes_answer_503_while_redis_is_down(
     assert "set-cookie" not in login.headers
 
 
-async def test_bad_input_is_still_422_while_redis_is_down(
+async def test_credentials_come_before_the_body_while_redis_is_down(
     client: httpx.AsyncClient, own_server: RedisServer
 ) -> None:
+    """The body is read only once the credentials are checked: a session cannot be, so the
+    bad body is never looked at (503); the issuer token needs no backend (then 422)."""
     own_server.kill()
     response = await client.put(f"/projects/{PROJECT}/cache", json={"data": 1, "ttl": -1})
-    assert response.status_code == 422
-    assert response.json()["error"] == "RequestValidationError"
+    assert response.status_code == 503
+    assert response.json()["reason"] == "unavailable"
     login = await client.post("/sessions", json={"user_id": "nobody"}, headers=issuer(client))
     assert login.status_code == 422
+    assert login.json()["error"] == "RequestValidationError"
 
 
 async def test_service_starts_degraded_when_redis_is_unreachable() -> None:

@@ -93,8 +93,8 @@ async def test_streamed_body_over_the_limit_is_413(small_client: httpx.AsyncClie
             yield b"x" * 1024
         yield b'"}'
 
-    response = await small_client.put(
-        f"/projects/{uuid4()}/cache", content=chunks(), headers={"content-type": "application/json"}
+    response = await small_client.put(  # a project of the session: the body is then read
+        f"/projects/{PROJECT}/cache", content=chunks(), headers={"content-type": "application/json"}
     )
     assert "content-length" not in response.request.headers
     assert response.status_code == 413, response.text

@@ -21,7 +21,6 @@ import httpx
 import orjson
 import pytest
 import redis
-import uvicorn
 
 from jeex_cache import (
     CacheManager,
@@ -34,6 +33,7 @@ from jeex_cache import (
 )
 from jeex_cache.testing import free_port
 from jeex_cache.web import create_app
+from tests.web._uvicorn import uvicorn_serving
 
 KEEPALIVE = 0.2
 WAIT = 10.0
@@ -74,7 +74,7 @@ class Stream:
                 elif "retry" in fields:
                     self.retry, fields = int(fields["retry"]), {}
                 elif fields:
-                    event = {"id": fields["id"], "event": fields["event"]}
+                    event = {"id": fields.get("id"), "event": fields["event"]}
                     self.events.append(event | {"data": orjson.loads(fields["data"])})
                     fields = {}
                     if count is not None and len(self.events) >= count:
@@ -94,25 +94,8 @@ async def sse_manager(settings: Settings, clock: ManualClock) -> AsyncIterator[C
 @pytest.fixture
 async def base_url(sse_manager: CacheManager) -> AsyncIterator[str]:
     """The reference service over ``sse_manager``, served by uvicorn on a free port."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(manager=sse_manager),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    for _ in range(int(WAIT / 0.01)):
-        if server.started or serving.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(serving, WAIT)
+    async with uvicorn_serving(create_app(manager=sse_manager)) as url:
+        yield url
 
 
 async def bearer(manager: CacheManager, *projects: UUID) -> dict[str, str]:

@@ -1,82 +1,20 @@
 """``jeex-cache serve`` as deployed: a real uvicorn process, its log, its client addresses.
 
-Each test starts ``python -m jeex_cache.cli serve`` on a free port with a clean environment
-(no ``Settings`` variable but the test's) and ``FORWARDED_ALLOW_IPS=*``: uvicorn's own proxy
-trust at its widest, to show it no longer decides anything.
+Each test starts ``python -m jeex_cache.cli serve`` (``tests.web._process.serving``) on a free
+port with a clean environment (no ``Settings`` variable but the test's) and
+``FORWARDED_ALLOW_IPS=*``: uvicorn's own proxy trust at its widest, to show it no longer
+decides anything.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 
 from jeex_cache import Settings
-from jeex_cache.testing import free_port
-
-ISSUER_LINE = re.compile(r"Authorization: Bearer (\S+)")
-
-
-@dataclass
-class Served:
-    """A running ``serve``: its base URL and its log so far."""
-
-    url: str
-    log_path: Path
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-
-@contextmanager
-def serving(tmp_path: Path, **variables: str) -> Iterator[Served]:
-    """Run ``jeex-cache serve`` with ``variables`` in its environment until the block ends."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    env.update(FORWARDED_ALLOW_IPS="*", **variables)
-    log_path = tmp_path / f"serve-{port}.log"
-    command = [sys.executable, "-m", "jeex_cache.cli", "serve", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            served = Served(f"http://127.0.0.1:{port}", log_path)
-            _wait_until_up(served, process)
-            yield served
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_up(served: Served, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if client.get(f"{served.url}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError(f"serve did not come up:\n{served.log}")
-
-
-def backend_variables(settings: Settings) -> dict[str, str]:
-    """``REDIS_URL`` for the backend under test (none for memory)."""
-    return {} if settings.redis_url is None else {"REDIS_URL": settings.redis_url}
+from tests.web._process import ISSUER_LINE, backend_variables, serving
 
 
 def test_a_default_serve_issues_no_session_to_an_anonymous_caller(

@@ -5,6 +5,7 @@ returned and every access check denies; a revocation that could not be stored ra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from jeex_cache.core.errors import AccessDenied
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.sessions import wiring
+from jeex_cache.sessions.changes import SessionChanges
 from jeex_cache.sessions.failures import SESSION, SESSION_REVOKE
 from jeex_cache.sessions.model import UserSession
 
@@ -29,6 +31,12 @@ class SessionAPI(ManagerBase):
     ``CACHE_SESSION_ABSOLUTE_TTL`` cap, ``CACHE_MAX_SESSIONS_PER_USER``)."""
 
     _sessions = wiring.SESSIONS  # the wiring; the service once initialised
+
+    @cached_property
+    def session_changes(self) -> SessionChanges:
+        """This process's notices of sessions that lost rights (revoked, rotated, a project
+        removed): long-lived readers watch them to re-check their access at once."""
+        return SessionChanges()
 
     @guarded(SESSION, attributes=_USER)
     async def create_user_session(
@@ -68,7 +76,9 @@ class SessionAPI(ManagerBase):
     async def revoke_project_access(self, session_id: str, project_id: UUID | str) -> bool:
         """Remove a project from the access list; True if it was there. Raises
         ``BackendError`` if the backend failed (the access may still stand)."""
-        return await self._sessions.set_project_access(session_id, project_id, False)
+        removed = await self._sessions.set_project_access(session_id, project_id, False)
+        self.session_changes.session_changed(session_id)
+        return removed
 
     @guarded(SESSION, fallback=lambda: False, attributes=_SESSION)
     async def update_session_data(self, session_id: str, changes: Mapping[str, Any]) -> bool:
@@ -80,7 +90,10 @@ class SessionAPI(ManagerBase):
     async def rotate_session(self, session_id: str) -> UserSession | None:
         """Move the session to a new ID (after a login or a privilege change); the old ID is
         dead at once. None if it was not live or the backend failed (log in again)."""
-        return await self._sessions.rotate(session_id)
+        rotated = await self._sessions.rotate(session_id)
+        if rotated is not None:
+            self.session_changes.session_changed(session_id)
+        return rotated
 
     @guarded(SESSION, attributes=_SESSION)
     async def _rotate_or_denial(self, session_id: str) -> UserSession | None:
@@ -91,13 +104,16 @@ class SessionAPI(ManagerBase):
             raise AccessDenied(
                 "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
             )
+        self.session_changes.session_changed(session_id)
         return rotated
 
     @guarded(SESSION_REVOKE, attributes=_SESSION)
     async def revoke_user_session(self, session_id: str, reason: str = "unspecified") -> bool:
         """End a session at once (logout); True if it was live. Raises ``BackendError`` if
         the backend failed: the session may still be live."""
-        return await self._sessions.revoke(session_id, reason)
+        revoked = await self._sessions.revoke(session_id, reason)
+        self.session_changes.session_changed(session_id)
+        return revoked
 
     @guarded(SESSION_REVOKE, attributes=_USER)
     async def revoke_all_user_sessions(
@@ -105,7 +121,9 @@ class SessionAPI(ManagerBase):
     ) -> int:
         """End every session of a user (logout everywhere); return how many were live.
         Raises ``BackendError`` if the backend failed."""
-        return await self._sessions.revoke_all(user_id, reason)
+        revoked = await self._sessions.revoke_all(user_id, reason)
+        self.session_changes.user_changed(user_id)
+        return revoked
 
     @guarded(SESSION, fallback=list, attributes=_USER)
     async def list_user_sessions(self, user_id: UUID | str) -> list[UserSession]:

@@ -17,13 +17,14 @@ class UserSession:
     ``session_id`` is the raw ID, known only where the caller handed it in or it was just
     issued (create, validate, rotate); listings carry None. ``session_hash`` (SHA-256 hex of
     the ID) is what storage keys and logs hold. ``expires_at`` is the sliding idle expiry,
-    never later than ``absolute_expires_at``. The raw ID is left out of ``repr``.
+    never later than ``absolute_expires_at``. The raw ID and ``user_data`` are left out of
+    ``repr``.
     """
 
     session_id: str | None = field(repr=False)
     session_hash: str
     user_id: UUID
-    user_data: dict[str, Any]
+    user_data: dict[str, Any] = field(repr=False)
     project_access: frozenset[UUID]
     created_at: datetime
     last_activity: datetime

@@ -21,6 +21,8 @@ from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.manager import CacheManager
 from jeex_cache.web import multiprocess
+from jeex_cache.web.bodies import BodyGate
+from jeex_cache.web.credential_limit import FailedCredentialLimit, failure_rule
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.limits import BodySizeLimit, body_limit_for
@@ -30,6 +32,7 @@ from jeex_cache.web.pages import install_pages
 from jeex_cache.web.progress import router as progress_router
 from jeex_cache.web.rate_limit import install_rate_limiting
 from jeex_cache.web.routes import router
+from jeex_cache.web.same_origin import SameOriginForCookies
 from jeex_cache.web.sessions import router as sessions_router
 from jeex_cache.web.ui import router as ui_router
 
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     )
     app.state.manager = cache
     app.state.session_issuer = issuer
+    app.state.body_gate = BodyGate.from_settings(settings)
     scrape = settings.metrics_token
     app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
     install_error_handlers(app)
@@ -93,6 +97,9 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     app.include_router(sessions_router)
     # Per client IP, RATE_LIMIT_DEFAULT_*, outside RATE_LIMIT_EXEMPT_PATHS (outermost).
     install_rate_limiting(app, cache, exempt=settings.rate_limit_exempt)
+    app.add_middleware(SameOriginForCookies)
+    # Failed credentials per client address, on every path (outermost: before any check).
+    app.add_middleware(FailedCredentialLimit, manager=cache, rule=failure_rule(settings))
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)

@@ -16,9 +16,28 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-__all__ = ["BearerToken", "require_issuer", "require_metrics_token"]
+__all__ = [
+    "FAILED_STATE",
+    "BearerToken",
+    "credential_failed",
+    "presents_bearer",
+    "require_issuer",
+    "require_metrics_token",
+]
 
 GENERATED_TOKEN_BYTES = 32
+FAILED_STATE = "jeex_credential_failed"  # in the request's state: a presented one was refused
+
+
+def credential_failed(connection: HTTPConnection) -> None:
+    """Mark the request: a credential it presented was refused (``FailedCredentialLimit``
+    counts it against the client address)."""
+    connection.scope.setdefault("state", {})[FAILED_STATE] = True
+
+
+def presents_bearer(connection: HTTPConnection) -> bool:
+    """Whether the request carries an ``Authorization`` header at all."""
+    return bool(connection.headers.get("authorization", "").strip())
 
 
 class BearerToken:
@@ -63,6 +82,8 @@ def require_issuer(request: HTTPConnection) -> None:
     """Dependency of ``POST /sessions``: 401 unless the caller presents the issuer token."""
     issuer: BearerToken = request.app.state.session_issuer
     if not issuer.accepts(request):
+        if presents_bearer(request):
+            credential_failed(request)
         raise _refuse("issuing a session needs the issuer token (JEEX_SESSION_ISSUER_TOKEN)")
 
 
@@ -70,4 +91,6 @@ def require_metrics_token(request: HTTPConnection) -> None:
     """Dependency of ``GET /metrics``: 401 without ``METRICS_TOKEN`` when one is set."""
     token: BearerToken | None = request.app.state.metrics_token
     if token is not None and not token.accepts(request):
+        if presents_bearer(request):
+            credential_failed(request)
         raise _refuse("the metrics need the metrics token (JEEX_METRICS_TOKEN)")

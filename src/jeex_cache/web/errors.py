@@ -25,6 +25,7 @@ from jeex_cache.core.errors import (
     JeexCacheError,
     PayloadTooLargeError,
 )
+from jeex_cache.web.credentials import credential_failed, presents_bearer
 
 __all__ = ["error_response", "install_error_handlers", "status_name"]
 
@@ -100,8 +101,17 @@ _DENIALS = {
 async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AccessDenied)
     status, error = _DENIALS.get(exc.reason, (403, "AccessDenied"))
+    if status == 401 and _presents_session(request):  # a session was named, and is not live
+        credential_failed(request)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(status, error, str(exc), headers=headers, reason=exc.reason)
+
+
+def _presents_session(request: Request) -> bool:
+    manager = getattr(request.app.state, "manager", None)
+    if presents_bearer(request):
+        return True
+    return manager is not None and manager.settings.cache_session_cookie_name in request.cookies
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

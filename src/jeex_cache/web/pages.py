@@ -3,7 +3,8 @@
 Every page and asset is served by the service itself (``jeex_cache/web/static`` and the
 Swagger UI / ReDoc files of fastapi-offline), so nothing loads from another host: the pages
 work offline and behind a strict proxy. Our own pages carry a ``Content-Security-Policy``
-that allows this origin only.
+that allows this origin only; the API docs (inline scripts of theirs) one that forbids
+framing them (``frame-ancestors 'none'``).
 
 ``GET /progress/{id}/view`` has the access rule of ``GET /progress/{id}``: the browser sends
 the session cookie (``CACHE_SESSION_COOKIE_NAME``, HttpOnly, set when the application logs the
@@ -28,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from jeex_cache.web.progress import readable
 from jeex_cache.web.routes import Manager
 
-__all__ = ["PAGE_HEADERS", "STATIC", "install_pages", "router"]
+__all__ = ["DOCS_HEADERS", "PAGE_HEADERS", "STATIC", "install_pages", "router"]
 
 STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -38,6 +39,14 @@ PAGE_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
     "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+# Swagger UI and ReDoc run inline scripts: their pages may not be framed, at the least.
+DOCS_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
@@ -92,28 +101,37 @@ def _docs_routes(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} · Swagger UI",
-            oauth2_redirect_url=redirect,
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon.png",
+        return _framed_by_none(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} · Swagger UI",
+                oauth2_redirect_url=redirect,
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/docs-assets/favicon.png",
+            )
         )
 
     @app.get(redirect, include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _framed_by_none(get_swagger_ui_oauth2_redirect_html())
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} · ReDoc",
-            redoc_js_url="/docs-assets/redoc.standalone.js",
-            redoc_favicon_url="/docs-assets/favicon.png",
-            with_google_fonts=False,
+        return _framed_by_none(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} · ReDoc",
+                redoc_js_url="/docs-assets/redoc.standalone.js",
+                redoc_favicon_url="/docs-assets/favicon.png",
+                with_google_fonts=False,
+            )
         )
+
+
+def _framed_by_none(response: HTMLResponse) -> HTMLResponse:
+    response.headers.update(DOCS_HEADERS)
+    return response
 
 
 def install_pages(app: FastAPI) -> None:

@@ -11,6 +11,9 @@ Both endpoints need a session (``Authorization: Bearer`` or the session cookie, 
 ``EventSource`` sends) with access to the project that owns the operation. Progress that no
 project owns is shown to nobody, unless ``PROGRESS_PUBLIC=true`` shows it to anyone. An
 unknown operation and one the caller may not read get the same 404: IDs cannot be probed.
+An open stream re-checks that access every keep-alive, and at once when this process
+revokes the session or the project (``progress_access``); when it has ended, the stream's
+last event is ``event: closed`` with ``data: {"reason": ..., "detail": ...}``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from jeex_cache.progress.model import ProgressEvent
 from jeex_cache.progress.rules import event_order, parse_event_id
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
+from jeex_cache.web.progress_access import AccessEnded, while_allowed
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
 from jeex_cache.web.sessions import session_token
@@ -77,6 +81,13 @@ async def readable(
     The session is checked before the progress is read, so neither a 401 nor its absence
     depends on whether the operation exists.
     """
+    return (await _reader(request, manager, correlation_id))[0]
+
+
+async def _reader(
+    request: Request, manager: Manager, correlation_id: str
+) -> tuple[dict[str, Any] | JSONResponse, str | None, UserSession | None]:
+    """``readable``'s answer, with the session token and the session it was read for."""
     public = manager.settings.progress_public
     try:
         token: str | None = session_token(request)
@@ -87,13 +98,15 @@ async def readable(
     session = None if token is None else await manager.require_session(token)
     read = await manager.read_progress(correlation_id)
     if read.failed:  # an outage, the same answer for every ID: nothing about this one
-        return error_response(503, "BackendUnavailable", "the progress could not be read")
+        answer = error_response(503, "BackendUnavailable", "the progress could not be read")
+        return answer, token, session
     state = read.value
     if state is not None and _may_read(state["project_id"], session, public):
-        return state
-    return error_response(
+        return state, token, session
+    answer = error_response(
         404, "NotFound", f"no operation {correlation_id} is tracked that this session may read"
     )
+    return answer, token, session
 
 
 def _may_read(owner: UUID | None, session: UserSession | None, public: bool) -> bool:
@@ -139,7 +152,7 @@ async def progress_events(
     position = last_event_id or after
     if position is not None:
         parse_event_id(position)
-    state = await readable(request, manager, correlation_id)
+    state, token, session = await _reader(request, manager, correlation_id)
     if isinstance(state, JSONResponse):
         return state
     last = state["last_event_id"]
@@ -148,7 +161,10 @@ async def progress_events(
         return Response(status_code=204)
     keepalive = manager.settings.cache_progress_keepalive
     events = manager.progress_events(correlation_id, position, check_every=keepalive)
-    return sse_response(events, keepalive)
+    owner = state["project_id"]
+    if owner is None or token is None or session is None:  # public progress: nobody's access
+        return sse_response(events, keepalive)
+    return sse_response(while_allowed(events, manager, token, session, owner, keepalive), keepalive)
 
 
 def server_sent(event: ProgressEvent) -> ServerSentEvent:
@@ -161,7 +177,9 @@ def _keep_alive() -> ServerSentEvent:
     return ServerSentEvent(comment="keep-alive", sep=_SEP)
 
 
-def sse_response(events: AsyncIterator[ProgressEvent], keepalive: float) -> EventSourceResponse:
+def sse_response(
+    events: AsyncIterator[ProgressEvent | AccessEnded], keepalive: float
+) -> EventSourceResponse:
     """``events`` as Server-Sent Events through sse-starlette.
 
     It sends a ``: keep-alive`` comment every ``keepalive`` seconds, notices a client that
@@ -178,10 +196,20 @@ def sse_response(events: AsyncIterator[ProgressEvent], keepalive: float) -> Even
     )
 
 
-async def _stream(events: AsyncIterator[ProgressEvent]) -> AsyncGenerator[ServerSentEvent, None]:
+def _access_ended(ended: AccessEnded) -> ServerSentEvent:
+    data = orjson.dumps({"reason": ended.reason, "detail": ended.detail}).decode()
+    return ServerSentEvent(data=data, event="closed", sep=_SEP)
+
+
+async def _stream(
+    events: AsyncIterator[ProgressEvent | AccessEnded],
+) -> AsyncGenerator[ServerSentEvent, None]:
     yield ServerSentEvent(retry=RETRY_MS, sep=_SEP)  # EventSource waits this, then reconnects
     try:
         async for event in events:
+            if isinstance(event, AccessEnded):
+                yield _access_ended(event)
+                return
             yield server_sent(event)
     finally:
         closing = getattr(events, "aclose", None)

@@ -3,6 +3,7 @@
 Each route delegates to the ``CacheManager`` in ``app.state.manager``. The cache routes need a
 session (``jeex_cache.web.sessions``) and go through ``manager.for_session(...)``: 401 without
 a valid session, 403 for a project outside its access list, 503 if the session store is down.
+The PUT checks the session's access before it reads the body (``jeex_cache.web.bodies``).
 Past the access check the manager never raises for a backend failure (reads miss, writes
 fail, invalidations remove 0); a route reports such a failure as 503, deciding from its own
 call's result (``read_project_entry``'s FAILED, an invalidation's None), never from the
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from jeex_cache.manager import CacheManager
 from jeex_cache.project_cache.model import WriteOutcome
+from jeex_cache.web.bodies import json_body, request_body
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,
@@ -67,14 +69,17 @@ def _unavailable(what: str, **extra: Any) -> JSONResponse:
         503: {"model": WriteRefused},
     },
     summary="Cache a project's document",
+    openapi_extra=request_body(CacheWrite),
 )
 async def put_project_cache(
-    project_id: UUID, body: CacheWrite, manager: Manager, token: SessionToken
+    project_id: UUID, request: Request, manager: Manager, token: SessionToken
 ) -> Stored | JSONResponse:
     """Store ``data``, unless the stored version is newer than ``version`` (409)."""
-    result = await manager.for_session(token).write_project_data(
-        project_id, body.data, body.ttl, tags=body.tags, version=body.version
-    )
+    await manager.for_session(token).allow(project_id)  # before the body is even read
+    async with json_body(request, CacheWrite) as body:
+        result = await manager.write_project_data(
+            project_id, body.data, body.ttl, tags=body.tags, version=body.version
+        )
     if result.outcome is WriteOutcome.STORED and result.version is not None:
         return Stored(version=result.version)
     if result.outcome is WriteOutcome.STALE:

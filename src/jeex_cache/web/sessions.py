@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
 from jeex_cache.manager import CacheManager
 from jeex_cache.sessions.model import UserSession
+from jeex_cache.web.bodies import json_body, request_body
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
@@ -92,15 +93,19 @@ def _clear_cookie(response: Response, manager: CacheManager) -> None:
     status_code=201,
     response_model=SessionIssued,
     responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}, **_RESPONSES},
-    dependencies=[Depends(require_issuer)],
+    dependencies=[Depends(require_issuer)],  # runs before the body is read
     summary="Issue a session (needs the issuer token: 'Authorization: Bearer <token>')",
+    openapi_extra=request_body(SessionCreate),
 )
 async def create_session(
-    body: SessionCreate, manager: Manager, response: Response
+    request: Request, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Issue a session for ``user_id`` with access to ``project_access``; sets the cookie."""
-    _check_bounds(body, manager)
-    session = await manager.create_user_session(body.user_id, body.user_data, body.project_access)
+    async with json_body(request, SessionCreate) as body:
+        _check_bounds(body, manager)
+        session = await manager.create_user_session(
+            body.user_id, body.user_data, body.project_access
+        )
     if session is None:
         return error_response(503, "BackendUnavailable", "no session could be issued")
     _set_cookie(response, manager, session)

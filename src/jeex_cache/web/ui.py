@@ -1,11 +1,9 @@
 """``GET /ui``: the operations dashboard, for holders of the issuer token.
 
-An operator logs in at ``/ui/login`` with the issuer token (``SESSION_ISSUER_TOKEN``). The
-answer is a cookie ``jeex_ui`` (HttpOnly, ``SameSite=Strict``, path ``/ui``, 8 hours) holding
-an expiry and its HMAC under the issuer token: never the token itself, and stateless, so every
-worker process of one deployment accepts it. A script may send ``Authorization: Bearer
-<issuer token>`` instead. The requeue POST also needs the header ``X-Jeex-UI``, which a
-cross-site form cannot send.
+An operator logs in at ``/ui/login`` with the issuer token (``SESSION_ISSUER_TOKEN``) and gets
+the login cookie ``jeex_ui``; ``POST /ui/logout`` revokes that login at once. A script may send
+``Authorization: Bearer <issuer token>`` instead (``jeex_cache.web.operator``). The requeue
+POST also needs the header ``X-Jeex-UI``, which a cross-site form cannot send.
 
 The page polls ``/ui/api/overview``: health, circuit and memory, per-operation rates and
 latency percentiles, and for each ``METRICS_QUEUES`` queue its depths, dead tasks and the
@@ -14,7 +12,6 @@ progress of running ones.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from typing import Annotated, Any
@@ -23,45 +20,39 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from jeex_cache.core.errors import BackendError, InvalidInputError
+from jeex_cache.core.errors import BackendError
 from jeex_cache.manager import CacheManager
-from jeex_cache.web.credentials import BearerToken
+from jeex_cache.web.bodies import json_body
+from jeex_cache.web.credentials import BearerToken, credential_failed
+from jeex_cache.web.errors import error_response
 from jeex_cache.web.metrics import public_operation
+from jeex_cache.web.operator import (
+    COOKIE,
+    LOGIN_SECONDS,
+    OPERATOR,
+    is_operator,
+    login_cookie,
+    parse_login,
+)
 from jeex_cache.web.pages import STATIC, page
 from jeex_cache.web.routes import Manager
 
 __all__ = ["COOKIE", "LOGIN_SECONDS", "router"]
 
-COOKIE = "jeex_ui"
-LOGIN_SECONDS = 8 * 3600
 DEAD_SHOWN = 50  # dead tasks listed per queue
 RUNNING_SHOWN = 20  # running tasks whose progress is shown per queue
+MAX_LOGIN_FORM_BYTES = 4_096
 _CSRF_HEADER = "x-jeex-ui"
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
-def _signature(issuer: BearerToken, expires: int) -> str:
-    key = issuer.token.encode()
-    return hmac.new(key, f"jeex-ui:{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def _operator(request: Request) -> bool:
-    """Whether the request comes from an operator: the issuer token, or a valid login cookie."""
-    issuer: BearerToken = request.app.state.session_issuer
-    if issuer.accepts(request):
-        return True
-    expires_text, _, signature = request.cookies.get(COOKIE, "").partition(".")
-    if not expires_text.isdigit() or int(expires_text) < time.time():
-        return False
-    return hmac.compare_digest(signature, _signature(issuer, int(expires_text)))
-
-
-def require_operator(request: Request) -> None:
+async def require_operator(request: Request, manager: Manager) -> None:
     """401 unless the caller is an operator."""
-    if not _operator(request):
+    if not await is_operator(request, manager):
         raise HTTPException(
             401,
             "the dashboard needs the issuer token (JEEX_SESSION_ISSUER_TOKEN): log in at /ui/login",
@@ -73,9 +64,9 @@ Operator = Annotated[None, Depends(require_operator)]
 
 
 @router.get("")
-async def dashboard(request: Request) -> Response:
+async def dashboard(request: Request, manager: Manager) -> Response:
     """The dashboard; the login page for a caller who is not logged in."""
-    if not _operator(request):
+    if not await is_operator(request, manager):
         return RedirectResponse("/ui/login", status_code=303)
     return page(STATIC / "ui.html")
 
@@ -88,18 +79,28 @@ async def login_page() -> Response:
 
 @router.post("/login")
 async def login(request: Request, manager: Manager) -> Response:
-    """Check the posted issuer token; set the operator cookie and go to the dashboard."""
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    """Check the posted issuer token; log the operator in and go to the dashboard."""
+    form = parse_qs((await _login_form(request)).decode("utf-8", "replace"))
     presented = (form.get("token") or [""])[0].strip().encode()
     issuer: BearerToken = request.app.state.session_issuer
     if not hmac.compare_digest(presented, issuer.token.encode()):
+        credential_failed(request)
         return RedirectResponse("/ui/login?failed=1", status_code=303)
-    expires = int(time.time()) + LOGIN_SECONDS
+    session = await manager.create_user_session(OPERATOR, {"jeex_ui": True})
+    if session is None or session.session_id is None:
+        return error_response(
+            503,
+            "BackendUnavailable",
+            "the session store is unavailable: no login can be made now; scripts may send "
+            "'Authorization: Bearer <issuer token>'",
+        )
+    lifetime = (session.absolute_expires_at - session.last_activity).total_seconds()
+    expires = int(time.time() + min(LOGIN_SECONDS, lifetime))
     response = RedirectResponse("/ui", status_code=303)
     response.set_cookie(
         COOKIE,
-        f"{expires}.{_signature(issuer, expires)}",
-        max_age=LOGIN_SECONDS,
+        login_cookie(issuer, expires, session.session_id),
+        max_age=max(1, expires - int(time.time())),
         path="/ui",
         secure=manager.settings.cache_session_cookie_secure,
         httponly=True,
@@ -108,11 +109,30 @@ async def login(request: Request, manager: Manager) -> Response:
     return response
 
 
+async def _login_form(request: Request) -> bytes:
+    form = bytearray()
+    async for chunk in request.stream():
+        form += chunk
+        if len(form) > MAX_LOGIN_FORM_BYTES:
+            raise HTTPException(413, f"the login form is over {MAX_LOGIN_FORM_BYTES} bytes")
+    return bytes(form)
+
+
 @router.post("/logout")
-async def logout() -> Response:
-    """End the operator's login."""
+async def logout(request: Request, manager: Manager) -> Response:
+    """End the operator's login: its session is revoked, the cookie cleared."""
+    issuer: BearerToken = request.app.state.session_issuer
+    login = parse_login(issuer, request.cookies.get(COOKIE, ""))
+    if login is not None:
+        await manager.revoke_user_session(login.session_id, "logout")  # 503 if it cannot be
     response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/ui")
+    response.delete_cookie(
+        COOKIE,
+        path="/ui",
+        secure=manager.settings.cache_session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
@@ -163,19 +183,17 @@ async def _queue(manager: CacheManager, queue: str) -> dict[str, Any]:
     }
 
 
+class RequeueBody(BaseModel):
+    """``POST /ui/api/queues/{queue}/requeue``: the dead tasks to requeue (null: all)."""
+
+    task_ids: list[str] | None = None
+
+
 @router.post("/api/queues/{queue}/requeue")
 async def requeue(queue: str, request: Request, manager: Manager, _: Operator) -> JSONResponse:
     """Requeue the dead tasks named in ``{"task_ids": [...]}`` (all with null)."""
     if request.headers.get(_CSRF_HEADER) != "1":
         raise HTTPException(403, "send the header 'X-Jeex-UI: 1' (the dashboard does)")
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInputError('the body must be JSON: {"task_ids": [...] or null}') from exc
-    task_ids = body.get("task_ids") if isinstance(body, dict) else None
-    if task_ids is not None and not (
-        isinstance(task_ids, list) and all(isinstance(t, str) for t in task_ids)
-    ):
-        raise InvalidInputError("task_ids must be a list of task IDs, or null for all")
-    requeued = await manager.requeue_dead_tasks(queue, task_ids)
+    async with json_body(request, RequeueBody) as body:
+        requeued = await manager.requeue_dead_tasks(queue, body.task_ids)
     return JSONResponse({"queue": queue, "requeued": requeued})

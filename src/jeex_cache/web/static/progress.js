@@ -64,6 +64,12 @@
     for (const kind of ["started", "progress", "completed", "failed"]) {
       source.addEventListener(kind, handle);
     }
+    source.addEventListener("closed", (message) => {  // access ended: revoked or expired
+      finished = true;
+      source.close();
+      $("connection").textContent = "closed";
+      $("message").textContent = "Access ended (" + JSON.parse(message.data).reason + ").";
+    });
     source.onopen = () => { if (!finished) $("connection").textContent = "live"; };
     source.onerror = () => {
       if (!finished) $("connection").textContent = "reconnecting…";
