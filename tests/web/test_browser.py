@@ -121,8 +121,9 @@ async def shoot(page: Page, path: Path) -> None:
 async def test_the_progress_page_follows_an_operation_to_completion_across_a_reconnect(
     browser: Browser, service: Service, manager: CacheManager, tmp_path: Path
 ) -> None:
-    cid, project = uuid4(), uuid4()
-    await manager.start_progress_tracking(cid, 4, "queued", project_id=project)
+    operation, project = uuid4(), uuid4()
+    await manager.start_progress_tracking(operation, 4, "queued", project_id=project)
+    cid = manager.progress_id(operation, project)  # a project's operation: its scoped ID
     session = await manager.create_user_session(uuid4(), {}, [project])
     assert session is not None
     assert session.session_id is not None
@@ -170,9 +171,9 @@ async def test_the_progress_page_follows_an_operation_to_completion_across_a_rec
 async def test_the_progress_page_shows_a_failure_with_its_error(
     browser: Browser, service: Service, manager: CacheManager, tmp_path: Path
 ) -> None:
-    cid = uuid4()
-    project = uuid4()
-    await manager.start_progress_tracking(cid, 2, "starting", project_id=project)
+    operation, project = uuid4(), uuid4()
+    await manager.start_progress_tracking(operation, 2, "starting", project_id=project)
+    cid = manager.progress_id(operation, project)  # a project's operation: its scoped ID
     session = await manager.create_user_session(uuid4(), {}, [project])
     assert session is not None
     assert session.session_id is not None

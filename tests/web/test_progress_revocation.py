@@ -56,16 +56,16 @@ async def watched(
         yield manager, url
 
 
-async def _open(manager: CacheManager) -> tuple[UserSession, UUID, UUID]:
-    project, cid = uuid4(), uuid4()
+async def _open(manager: CacheManager) -> tuple[UserSession, UUID, str]:
+    project, operation = uuid4(), uuid4()
     session = await manager.create_user_session(uuid4(), {}, [project])
     assert session is not None
-    await manager.start_progress_tracking(cid, 10, project_id=project)
-    return session, project, cid
+    await manager.start_progress_tracking(operation, 10, project_id=project)
+    return session, project, manager.progress_id(operation, project)
 
 
 async def _streamed(
-    url: str, session: UserSession, cid: UUID, meanwhile: Callable[[Stream], Awaitable[None]]
+    url: str, session: UserSession, cid: str, meanwhile: Callable[[Stream], Awaitable[None]]
 ) -> Stream:
     """What the session's reader of ``cid`` got: its first event, then ``meanwhile``, then
     the rest until the stream ended."""
