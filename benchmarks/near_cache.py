@@ -94,7 +94,8 @@ async def candidates(
     await raw.set(RAW_KEY, orjson.dumps(document))
 
     async def raw_get() -> Any:
-        return orjson.loads(await raw.get(RAW_KEY))  # type: ignore[arg-type]
+        reader: Any = raw  # redis-py types its replies differently across versions
+        return orjson.loads(await reader.get(RAW_KEY))
 
     # OPTIN: tracking on one connection, invalidations redirected to another one.
     sink = aioredis.Redis.from_url(url, single_connection_client=True)
@@ -102,7 +103,8 @@ async def candidates(
     stack.push_async_callback(sink.aclose)
     stack.push_async_callback(optin.aclose)
     sink_id = await sink.client_id()
-    await optin.execute_command("CLIENT", "TRACKING", "ON", "OPTIN", "REDIRECT", sink_id)  # type: ignore[no-untyped-call]
+    tracking: Any = optin  # execute_command is typed in some redis-py versions only
+    await tracking.execute_command("CLIENT", "TRACKING", "ON", "OPTIN", "REDIRECT", sink_id)
 
     async def optin_get() -> Any:
         pipe = optin.pipeline(transaction=False)

@@ -158,7 +158,8 @@ def _linked(port: int) -> bool:
 def _call(port: int, *command: str) -> object:
     """One command over a plain socket, parsed by hiredis."""
     with socket.create_connection(("127.0.0.1", port), timeout=2.0) as sock:
-        sock.sendall(hiredis.pack_command(command))  # type: ignore[arg-type]
+        pack: Any = hiredis.pack_command  # its stubs' argument type varies by hiredis version
+        sock.sendall(pack(command))
         reader = hiredis.Reader()
         while (reply := reader.gets()) is False:
             data = sock.recv(65_536)

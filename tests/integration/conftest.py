@@ -31,7 +31,8 @@ class RoundTrips:
         self.script_commands: list[str] = []
         """The commands scripts ran inside themselves (not counted), in order."""
         self._stopping = False
-        self._monitor = redis.Redis.from_url(url).monitor()  # type: ignore[no-untyped-call]
+        client: Any = redis.Redis.from_url(url)  # monitor() is typed in some redis-py versions only
+        self._monitor = client.monitor()
         self._monitor.__enter__()
         self._marker_address = self._own_address()
         self._thread = threading.Thread(target=self._read, daemon=True)

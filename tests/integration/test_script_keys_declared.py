@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -53,7 +54,10 @@ class Monitor:
     lines: list[tuple[str, list[bytes]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._monitor = redis.Redis.from_url(self.url).monitor()  # type: ignore[no-untyped-call]
+        client: Any = redis.Redis.from_url(
+            self.url
+        )  # monitor() is typed in some redis-py versions only
+        self._monitor = client.monitor()
         self._monitor.__enter__()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)

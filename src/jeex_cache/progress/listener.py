@@ -127,9 +127,11 @@ class ProgressListener:
                 return self._connection
             if self._closed:
                 raise BackendError("the progress listener is closed")
-            connection: AbstractConnection = self._pool.make_connection()  # type: ignore[no-untyped-call]
+            # Through Any: how redis-py types these calls depends on its version.
+            pool: Any = self._pool
+            connection: AbstractConnection = pool.make_connection()
             try:
-                await connection.connect()  # type: ignore[no-untyped-call]
+                await _connect(connection)
             except (RedisError, OSError) as exc:
                 raise BackendError(f"progress listener cannot connect: {exc}") from exc
             self._connection = connection
@@ -265,3 +267,8 @@ class ShardedListener:
 
 
 Listener = ProgressListener | ShardedListener
+
+
+async def _connect(connection: AbstractConnection) -> None:
+    untyped: Any = connection  # redis-py types ``connect`` in some versions only
+    await untyped.connect()
