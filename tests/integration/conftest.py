@@ -31,8 +31,11 @@ class RoundTrips:
         self.script_commands: list[str] = []
         """The commands scripts ran inside themselves (not counted), in order."""
         self._stopping = False
-        client: Any = redis.Redis.from_url(url)  # monitor() is typed in some redis-py versions only
-        self._monitor = client.monitor()
+        # Kept: the client's end would close the monitor's connection. Any: monitor() is
+        # typed in some redis-py versions only.
+        self._monitor_client = redis.Redis.from_url(url)
+        untyped: Any = self._monitor_client
+        self._monitor = untyped.monitor()
         self._monitor.__enter__()
         self._marker_address = self._own_address()
         self._thread = threading.Thread(target=self._read, daemon=True)

@@ -65,9 +65,9 @@ async def test_a_busy_worker_spends_one_round_trip_per_task(
     for n in range(50):
         await cache.enqueue_task(QUEUE, "noop", n)
     runner = Worker(cache, QUEUE, {"noop": noop}, burst=True)
-    # A claim, then 50 acknowledgements that each claim the next task (the last finds none),
-    # then the claim that finds the queue empty.
-    assert await round_trips.of(runner.run) == 1 + 50 + 1
+    # The start's durability read, a claim, then 50 acknowledgements that each claim the next
+    # task (the last finds none), then the claim that finds the queue empty.
+    assert await round_trips.of(runner.run) == 1 + 1 + 50 + 1
     assert runner.stats.succeeded == 50
 
 

@@ -54,10 +54,11 @@ class Monitor:
     lines: list[tuple[str, list[bytes]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        client: Any = redis.Redis.from_url(
-            self.url
-        )  # monitor() is typed in some redis-py versions only
-        self._monitor = client.monitor()
+        # Kept: the client's end would close the monitor's connection. Any: monitor() is
+        # typed in some redis-py versions only.
+        self._monitor_client = redis.Redis.from_url(self.url)
+        untyped: Any = self._monitor_client
+        self._monitor = untyped.monitor()
         self._monitor.__enter__()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
