@@ -22,13 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.ip_address import normalize_ip
+from jeex_cache.fastapi.client_ip import ClientAddress
+from jeex_cache.fastapi.rate_limit import RateLimitRule
 from jeex_cache.manager import CacheManager
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy
-from jeex_cache.web.client_ip import ClientAddress
 from jeex_cache.web.credentials import FAILED_STATE
 from jeex_cache.web.errors import error_response
-from jeex_cache.web.rate_limit import RateLimitRule
 
 __all__ = ["FailedCredentialLimit", "failure_rule"]
 

@@ -37,7 +37,7 @@ from jeex_cache.web.errors import error_response
 from jeex_cache.web.progress_access import AccessEnded, while_allowed
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody
-from jeex_cache.web.sessions import session_token
+from jeex_cache.web.sessions import presented_session_id
 
 __all__ = ["ProgressState", "readable", "router", "server_sent", "sse_response"]
 
@@ -89,12 +89,13 @@ async def _reader(
 ) -> tuple[dict[str, Any] | JSONResponse, str | None, UserSession | None]:
     """``readable``'s answer, with the session token and the session it was read for."""
     public = manager.settings.progress_public
-    try:
-        token: str | None = session_token(request)
-    except AccessDenied:
-        if not public:
-            raise
-        token = None
+    token = presented_session_id(request)
+    if token is None and not public:
+        raise AccessDenied(
+            "a session is required: send 'Authorization: Bearer <session id>' or the "
+            "session cookie",
+            reason=AccessDenied.INVALID_SESSION,
+        )
     session = None if token is None else await manager.require_session(token)
     read = await manager.read_progress(correlation_id)
     if read.failed:  # an outage, the same answer for every ID: nothing about this one
