@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.fastapi.bodies import BodyGate
 from jeex_cache.web import create_app
-from jeex_cache.web.bodies import BodyGate
 from tests.web._serve import issuer, serve
 from tests.web.conftest import log_in
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.fastapi.limits import body_limit_for
 from jeex_cache.web import create_app
 from jeex_cache.web.errors import status_name
-from jeex_cache.web.limits import body_limit_for
 from tests.web._serve import serve
 from tests.web.conftest import log_in
 

@@ -20,14 +20,14 @@ from fastapi import FastAPI
 from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.fastapi import install, lifespan
+from jeex_cache.fastapi.bodies import BodyGate
+from jeex_cache.fastapi.limits import BodySizeLimit, body_limit_for
 from jeex_cache.fastapi.rate_limit import install_rate_limiting
 from jeex_cache.manager import CacheManager
 from jeex_cache.web import multiprocess
-from jeex_cache.web.bodies import BodyGate
 from jeex_cache.web.credential_limit import FailedCredentialLimit, failure_rule
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
-from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
 from jeex_cache.web.multiprocess import Mirror
 from jeex_cache.web.pages import install_pages

@@ -27,10 +27,10 @@ from jeex_cache.fastapi import (
     require_session,
     set_session_cookie,
 )
+from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.fastapi.sessions import session_id_of
 from jeex_cache.manager import CacheManager
 from jeex_cache.sessions.model import UserSession
-from jeex_cache.web.bodies import json_body, request_body
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
