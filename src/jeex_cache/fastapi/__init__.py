@@ -21,6 +21,8 @@ require_extra("fastapi", "jeex_cache.fastapi")
 from jeex_cache.fastapi.bodies import BodyGate, json_body, request_body
 from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
+from jeex_cache.fastapi.credential_limit import FailedCredentialLimit, failure_rule
+from jeex_cache.fastapi.credentials import credential_failed
 from jeex_cache.fastapi.json_bounds import JsonShapeError, check_json_shape
 from jeex_cache.fastapi.limits import BodySizeLimit, body_limit_for
 from jeex_cache.fastapi.problems import Problem, problem_response
@@ -47,6 +49,7 @@ __all__ = [
     "BodyGate",
     "BodySizeLimit",
     "ClientAddress",
+    "FailedCredentialLimit",
     "JsonShapeError",
     "Problem",
     "RateLimitExceeded",
@@ -57,6 +60,8 @@ __all__ = [
     "cached",
     "check_json_shape",
     "clear_session_cookie",
+    "credential_failed",
+    "failure_rule",
     "install",
     "install_rate_limiting",
     "json_body",

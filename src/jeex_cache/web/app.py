@@ -21,11 +21,11 @@ from jeex_cache import __version__
 from jeex_cache.config import Settings
 from jeex_cache.fastapi import install, lifespan
 from jeex_cache.fastapi.bodies import BodyGate
+from jeex_cache.fastapi.credential_limit import FailedCredentialLimit
 from jeex_cache.fastapi.limits import BodySizeLimit, body_limit_for
 from jeex_cache.fastapi.rate_limit import install_rate_limiting
 from jeex_cache.manager import CacheManager
 from jeex_cache.web import multiprocess
-from jeex_cache.web.credential_limit import FailedCredentialLimit, failure_rule
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
 from jeex_cache.web.metrics import router as metrics_router
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     install_rate_limiting(app, cache, exempt=settings.rate_limit_exempt)
     app.add_middleware(SameOriginForCookies)
     # Failed credentials per client address, on every path (outermost: before any check).
-    app.add_middleware(FailedCredentialLimit, manager=cache, rule=failure_rule(settings))
+    app.add_middleware(FailedCredentialLimit, manager=cache, login_paths=["/ui/login"])
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)

@@ -3,8 +3,9 @@
 ``jeex_cache.fastapi.install`` renders the library's typed errors as
 ``application/problem+json`` (see ``jeex_cache.fastapi.problems``). The service adds an
 ``error`` member naming the failure (``InvalidSession``, ``NotFound``, ``PayloadTooLargeError``),
-renders Starlette's own HTTP errors (404, 405, 413) the same way, and counts a refused
-session against the client address (``FailedCredentialLimit``). A project the session may not
+renders Starlette's own HTTP errors (404, 405, 413) the same way, and counts a session the
+manager refused against the client address (``FailedCredentialLimit``; ``require_session``
+does it for the routes that use it). A project the session may not
 access is 404, the answer for a project that does not exist.
 """
 
@@ -20,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.fastapi import Problem, manager_of, problem_response
+from jeex_cache.fastapi.credentials import credential_failed, presents_bearer
 from jeex_cache.fastapi.problems import access_problem
-from jeex_cache.web.credentials import credential_failed, presents_bearer
 
 __all__ = ["error_response", "install_error_handlers", "status_name"]
 
@@ -64,8 +65,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     name = _NAMES.get(status) if isinstance(exc, Problem) else None
     title = exc.title if isinstance(exc, Problem) else None
     extra = exc.extra if isinstance(exc, Problem) else {}
-    if isinstance(exc, Problem) and status == 401 and _presents_session(request):
-        credential_failed(request)  # a session was named, and is not live
     return problem_response(
         status,
         str(exc.detail),
