@@ -77,3 +77,35 @@ def test_the_check_finds_private_names() -> None:
         "jeex_cache.fastapi.sessions._bearer",
         "jeex_cache._keys",
     ]
+
+
+# Calls of the library's private methods that the service still makes, each with what would
+# replace it. The project cache has no public call yet that tells a failed invalidation from
+# one that removed nothing (issue 23: ``project_cache/`` was out of this change's reach).
+PENDING_PRIVATE_CALLS = {
+    ("routes.py", "_invalidate_project_outcome"),  # invalidate_project_cache, outcome form
+    ("routes.py", "_invalidate_tag_outcome"),  # invalidate_tag_in_projects, outcome form
+}
+
+
+def private_calls(source: str) -> set[str]:
+    """Private methods ``source`` calls on an object other than ``self`` or ``cls``."""
+    calls = set()
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if _private(node.func.attr):
+            calls.add(node.func.attr)
+    return calls
+
+
+def test_the_service_calls_no_private_method_but_the_pending_ones() -> None:
+    found = {
+        (path.name, name)
+        for _, path in service_files()
+        for name in private_calls(path.read_text(encoding="utf-8"))
+    }
+    assert found == PENDING_PRIVATE_CALLS

@@ -165,3 +165,27 @@ async def test_an_unknown_hop_from_a_trusted_proxy_is_limited(settings: Settings
         assert codes == [401, 401, 401, 429]  # all counted as the proxy itself
         client = {"X-Forwarded-For": "203.0.113.8"}
         assert (await proxy.get(url, headers=client)).status_code == 401  # its own quota
+
+
+async def test_a_route_limit_per_ip_beside_the_default_needs_a_name(settings: Settings) -> None:
+    """The integration refuses two limits that count in one key: an unnamed per-IP minute of
+    a route, beside the service's default per-IP minute, is a 500 that says to name one."""
+    app = create_app(tight(settings))
+    unnamed = rate_limit(RateLimitRule.per_ip(RateLimitPolicy.per(minute=10)))
+    named = rate_limit(RateLimitRule.per_ip(RateLimitPolicy.per(minute=10, name="export")))
+
+    @app.get("/export-unnamed", dependencies=[Depends(unnamed)])
+    async def export_unnamed() -> str:
+        return "data"
+
+    @app.get("/export", dependencies=[Depends(named)])
+    async def export() -> str:
+        return "data"
+
+    async with serve(app) as client:
+        clash = await client.get("/export-unnamed")
+        assert clash.status_code == 500
+        assert "give one policy a name" in clash.json()["detail"]
+        fine = await client.get("/export")
+        assert fine.status_code == 200, fine.text
+        assert fine.headers["ratelimit-policy"] == ('"minute";q=3;w=60, "export.minute";q=10;w=60')
