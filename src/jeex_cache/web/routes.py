@@ -3,7 +3,7 @@
 Each route delegates to the ``CacheManager`` given to ``install``. The cache routes need a
 session with access to the project (``jeex_cache.fastapi.require_project_access``): 401 without
 a valid session, 404 for a project outside its access list, 503 if the session store is down.
-The PUT checks the session's access before it reads the body (``jeex_cache.web.bodies``).
+The PUT checks the session's access before it reads the body (``jeex_cache.fastapi.json_body``).
 Past the access check the manager never raises for a backend failure (reads miss, writes
 fail, invalidations remove 0); a route reports such a failure as 503, deciding from its own
 call's result (``read_project_entry``'s FAILED, an invalidation's None), never from the
