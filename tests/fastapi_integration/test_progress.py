@@ -27,6 +27,12 @@ def progress_app(manager: CacheManager) -> FastAPI:
     async def events(job_id: str, session: Session, request: Request) -> Response:
         return await progress_stream(manager, job_id, request, allow=session.can_access)
 
+    @app.get("/guarded/{job_id}/events")
+    async def guarded(job_id: str, session: Session, request: Request) -> Response:
+        return await progress_stream(
+            manager, job_id, request, allow=session.can_access, session=session
+        )
+
     return app
 
 
@@ -153,3 +159,36 @@ async def test_a_client_that_leaves_does_not_stop_the_server(
         await manager.complete_progress(job, "done")
         again = await client.get(f"/jobs/{job}/events", headers=headers)
     assert [e["event"] for e in parse(again.text)[0]] == ["started", "completed"]
+
+
+@pytest.mark.parametrize("revoke", ["project", "session"])
+async def test_a_stream_given_the_session_closes_when_its_access_ends(
+    live: tuple[CacheManager, str], revoke: str
+) -> None:
+    manager, url = live
+    job, project = f"job-{uuid4().hex[:8]}", uuid4()
+    await manager.start_progress_tracking(job, 2, "starting", project_id=project)
+    job = manager.progress_id(job, project)
+    headers = await bearer(manager, project)
+    session_id = headers["Authorization"].removeprefix("Bearer ")
+    text = ""
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=WAIT) as client,
+        client.stream("GET", f"/guarded/{job}/events", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.aiter_text()
+        while "event: started" not in text:
+            text += await asyncio.wait_for(anext(chunks), WAIT)
+        if revoke == "project":
+            await manager.revoke_project_access(session_id, project)
+        else:
+            await manager.revoke_user_session(session_id, "test")
+        async for chunk in chunks:  # the stream ends by itself, the job still running
+            text += chunk
+    closed = [block for block in text.split("\n\n") if "event: closed" in block]
+    assert len(closed) == 1
+    data = orjson.loads(closed[0].split("data: ", 1)[1])
+    reason = "project_not_granted" if revoke == "project" else "invalid_session"
+    assert data["reason"] == reason
+    assert [event["event"] for event in parse(text)[0]] == ["started"]

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jeex_cache import InvalidProgressError, Progress, ProgressStatus
+from jeex_cache.fastapi.progress import server_sent
 from jeex_cache.progress.model import EventKind, ProgressEvent, ProgressOutcome
 from jeex_cache.progress.rules import Change, ChangeKind, decide, event_order, parse_event_id
 from jeex_cache.progress.stream import Signal, Subscription
-from jeex_cache.web.progress import server_sent
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -17,10 +17,12 @@ def cache_url(project_id: UUID | str) -> str:
 
 
 def assert_error(response: httpx.Response, status: int, error: str | None = None) -> None:
-    """A JSON error body with a name and a message."""
+    """A problem document (RFC 9457) with a name and a message."""
     assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
     assert isinstance(body["error"], str)
     assert isinstance(body["detail"], str)
     assert body["detail"]
@@ -114,12 +116,13 @@ async def test_tag_invalidation_spans_projects(
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 @pytest.mark.parametrize("project_id", ["not-a-uuid", "1234", "*", "x" * 300])
-async def test_invalid_project_id_is_422_json(
+async def test_an_invalid_project_id_is_the_404_of_a_project_not_granted(
     client: httpx.AsyncClient, method: str, project_id: str
 ) -> None:
+    # require_project_access: a value that is no project ID is no project of the session.
     response = await client.request(method, cache_url(project_id), json={"data": 1})
-    assert_error(response, 422, "RequestValidationError")
-    assert "project_id" in response.json()["detail"]
+    assert_error(response, 404, "NotFound")
+    assert response.json()["detail"] == "no such project for this session"
 
 
 @pytest.mark.parametrize("tag", ["bad tag", "a:b", "star*", "{hash}", "x" * 101])

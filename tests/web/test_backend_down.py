@@ -60,7 +60,7 @@ async def test_routes_answer_503_while_redis_is_down(
     put = await client.put(f"/projects/{pid}/cache", json={"data": 2})
     assert put.status_code == 503, put.text
     assert put.json()["error"] == "BackendUnavailable"
-    assert put.json()["reason"] == "unavailable"  # the access check failed closed
+    assert put.json()["title"] == "Session store unavailable"  # the access check failed closed
     assert (await client.get(f"/projects/{pid}/cache")).status_code == 503
     assert (await client.delete(f"/projects/{pid}/cache")).status_code == 503
     assert (await client.post("/tags/pricing/invalidate")).status_code == 503
@@ -81,7 +81,7 @@ async def test_credentials_come_before_the_body_while_redis_is_down(
     own_server.kill()
     response = await client.put(f"/projects/{PROJECT}/cache", json={"data": 1, "ttl": -1})
     assert response.status_code == 503
-    assert response.json()["reason"] == "unavailable"
+    assert response.json()["title"] == "Session store unavailable"
     login = await client.post("/sessions", json={"user_id": "nobody"}, headers=issuer(client))
     assert login.status_code == 422
     assert login.json()["error"] == "RequestValidationError"

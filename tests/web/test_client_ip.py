@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jeex_cache import ConfigurationError, Settings
-from jeex_cache.web.client_ip import ClientAddress
+from jeex_cache.fastapi.client_ip import ClientAddress
 
 PROXIES = ClientAddress(["10.0.0.0/8", "2001:db8:ffff::/48"])
 FORWARDED = ClientAddress(["10.0.0.0/8"], header="forwarded")

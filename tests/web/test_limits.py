@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.fastapi.limits import body_limit_for
 from jeex_cache.web import create_app
 from jeex_cache.web.errors import status_name
-from jeex_cache.web.limits import body_limit_for
 from tests.web._serve import serve
 from tests.web.conftest import log_in
 
@@ -65,6 +65,9 @@ async def test_a_body_over_the_payload_limit_is_refused_before_parsing(
         assert ("content-length" in response.request.headers) is not chunked
         assert response.status_code == 413, response.text
         assert response.json() == {
+            "type": "about:blank",
+            "title": "Request Entity Too Large",
+            "status": 413,
             "error": status_name(413),
             "detail": f"request body is over the limit of {limit} bytes",
         }
@@ -81,6 +84,9 @@ async def test_declared_length_over_the_limit_is_413(small_client: httpx.AsyncCl
     )
     assert response.status_code == 413, response.text
     assert response.json() == {
+        "type": "about:blank",
+        "title": "Request Entity Too Large",
+        "status": 413,
         "error": status_name(413),
         "detail": f"request body is over the limit of {LIMIT} bytes",
     }
@@ -99,6 +105,9 @@ async def test_streamed_body_over_the_limit_is_413(small_client: httpx.AsyncClie
     assert "content-length" not in response.request.headers
     assert response.status_code == 413, response.text
     assert response.json() == {
+        "type": "about:blank",
+        "title": "Request Entity Too Large",
+        "status": 413,
         "error": status_name(413),
         "detail": f"request body is over the limit of {LIMIT} bytes",
     }

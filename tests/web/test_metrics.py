@@ -13,8 +13,8 @@ from prometheus_client.samples import Sample
 
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.core.telemetry import LATENCY_BUCKETS
+from jeex_cache.metrics import public_operation
 from jeex_cache.web import create_app
-from jeex_cache.web.metrics import public_operation
 from tests.web._serve import serve
 from tests.web.conftest import log_in
 
@@ -88,7 +88,7 @@ async def test_latency_is_a_histogram_per_public_operation(
     # Labels are public names only; internal helpers count under the operation they serve.
     operations = {s.labels["operation"] for s in families["jeex_cache_operations"][1]}
     assert not [name for name in operations if name.startswith("_")]
-    assert {"require_project_access", "require_session", "rotate_session"} <= operations
+    assert {"require_session", "rotate_session"} <= operations
     assert "_authorize" not in str(families)
 
     # Hits and misses only for reads.
@@ -129,7 +129,7 @@ async def test_gauges_show_memory_connections_circuit_and_queue_depths(
 
 
 def _manager(client: httpx.AsyncClient) -> CacheManager:
-    manager: CacheManager = client._transport.app.state.manager  # type: ignore[attr-defined]
+    manager: CacheManager = client._transport.app.state.jeex_manager  # type: ignore[attr-defined]
     return manager
 
 

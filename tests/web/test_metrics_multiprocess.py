@@ -27,7 +27,7 @@ async def main(reads: int) -> None:
     app = create_app(Settings(redis_url=None))
     async with app.router.lifespan_context(app):
         for _ in range(reads):
-            await app.state.manager.get_project_data(uuid4())
+            await app.state.jeex_manager.get_project_data(uuid4())
         if reads == 0:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from jeex_cache import Settings
+from jeex_cache.fastapi.rate_limit import EXEMPT_PATHS
 from jeex_cache.web import create_app
-from jeex_cache.web.rate_limit import EXEMPT_PATHS
 from tests.web._serve import serve
 from tests.web.test_app import assert_error
 

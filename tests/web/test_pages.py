@@ -134,7 +134,7 @@ async def test_the_dashboard_needs_the_issuer_token(operated: httpx.AsyncClient)
 
 
 async def test_requeue_from_the_dashboard_needs_its_header(operated: httpx.AsyncClient) -> None:
-    manager: CacheManager = operated._transport.app.state.manager  # type: ignore[attr-defined]
+    manager: CacheManager = operated._transport.app.state.jeex_manager  # type: ignore[attr-defined]
     doomed = await manager.enqueue_task(QUEUE, "job", max_attempts=1)
     claim = await manager.claim_task(QUEUE, "w-1", 30.0)
     assert claim.delivery is not None

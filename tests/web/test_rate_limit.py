@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jeex_cache import CacheManager, RateLimitPolicy, RateLimitResult, Settings
+from jeex_cache import CacheManager, RateLimitPolicy, Settings
+from jeex_cache.fastapi.rate_limit import RateLimitRule, rate_limit
 from jeex_cache.web import create_app
-from jeex_cache.web.rate_limit import RateLimitRule, install_rate_limiting, rate_limit
 
 
 @asynccontextmanager
@@ -94,70 +94,8 @@ async def test_a_spoofed_forwarding_header_buys_no_fresh_quota(settings: Setting
         assert (await proxy.get(url, headers=forged)).status_code == 429  # its 4th
 
 
-class UserFromHeader:
-    """Stands in for authentication: sets ``request.state.user_id`` from ``X-User``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        for name, value in scope.get("headers", ()):
-            if name == b"x-user":
-                scope.setdefault("state", {})["user_id"] = value.decode()
-        await self.app(scope, receive, send)
-
-
-def routed_app(manager: CacheManager) -> FastAPI:
-    """An app of ours: 10 per minute per IP everywhere; per route, per project and per user."""
-    app = FastAPI()
-    per_project = rate_limit(
-        RateLimitRule.per_project(RateLimitPolicy.per(minute=2, hour=3, name="project"))
-    )
-    per_user = rate_limit(RateLimitRule.per_user(RateLimitPolicy.per(minute=2, name="user")))
-
-    @app.get("/projects/{project_id}/report", dependencies=[Depends(per_project)])
-    async def report(project_id: UUID) -> dict[str, str]:
-        return {"project": str(project_id)}
-
-    @app.get("/me")
-    async def me(
-        check: RateLimitResult | None = Depends(per_user),  # noqa: B008
-    ) -> dict[str, object]:
-        return {"checked": check is not None, "remaining": check.remaining if check else None}
-
-    install_rate_limiting(app, manager, [RateLimitRule.per_ip(RateLimitPolicy.per(minute=10))])
-    app.add_middleware(UserFromHeader)  # added last: outermost, like authentication would be
-    return app
-
-
-async def test_per_route_policies_per_project_and_per_user(manager: CacheManager) -> None:
-    app = routed_app(manager)
-    async with serve(app) as client:
-        project = uuid4()
-        first = await client.get(f"/projects/{project}/report")
-        assert first.status_code == 200, first.text
-        assert first.headers["ratelimit-policy"] == (
-            '"minute";q=10;w=60, "project.minute";q=2;w=60, "project.hour";q=3;w=3600'
-        )
-        assert first.headers["ratelimit"] == (
-            '"minute";r=9;t=60, "project.minute";r=1;t=60, "project.hour";r=2;t=3600'
-        )
-        assert (await client.get(f"/projects/{project}/report")).status_code == 200
-        refused = await client.get(f"/projects/{project}/report")
-        assert_refused(refused, ["project.minute"])
-        assert (await client.get(f"/projects/{uuid4()}/report")).status_code == 200
-        assert (await client.get("/projects/not-a-uuid/report")).status_code == 422
-
-        anonymous = await client.get("/me")
-        assert anonymous.json() == {"checked": False, "remaining": None}
-        alice = {"X-User": "alice"}
-        assert (await client.get("/me", headers=alice)).json() == {"checked": True, "remaining": 1}
-        assert (await client.get("/me", headers=alice)).status_code == 200
-        assert_refused(await client.get("/me", headers=alice), ["user.minute"])
-        assert (await client.get("/me", headers={"X-User": "bob"})).status_code == 200
-        # The IP policy admitted all ten requests so far (it runs before the routes' own
-        # refusals and validation), and refuses the eleventh.
-        assert_refused(await client.get("/me"), ["minute"])
+# Per-user and per-project limits need the integration's session dependencies now: their
+# cases are in tests/fastapi_integration/test_rate_limit.py.
 
 
 async def test_the_dependency_alone_still_answers_429(manager: CacheManager) -> None:
@@ -227,3 +165,27 @@ async def test_an_unknown_hop_from_a_trusted_proxy_is_limited(settings: Settings
         assert codes == [401, 401, 401, 429]  # all counted as the proxy itself
         client = {"X-Forwarded-For": "203.0.113.8"}
         assert (await proxy.get(url, headers=client)).status_code == 401  # its own quota
+
+
+async def test_a_route_limit_per_ip_beside_the_default_needs_a_name(settings: Settings) -> None:
+    """The integration refuses two limits that count in one key: an unnamed per-IP minute of
+    a route, beside the service's default per-IP minute, is a 500 that says to name one."""
+    app = create_app(tight(settings))
+    unnamed = rate_limit(RateLimitRule.per_ip(RateLimitPolicy.per(minute=10)))
+    named = rate_limit(RateLimitRule.per_ip(RateLimitPolicy.per(minute=10, name="export")))
+
+    @app.get("/export-unnamed", dependencies=[Depends(unnamed)])
+    async def export_unnamed() -> str:
+        return "data"
+
+    @app.get("/export", dependencies=[Depends(named)])
+    async def export() -> str:
+        return "data"
+
+    async with serve(app) as client:
+        clash = await client.get("/export-unnamed")
+        assert clash.status_code == 500
+        assert "give one policy a name" in clash.json()["detail"]
+        fine = await client.get("/export")
+        assert fine.status_code == 200, fine.text
+        assert fine.headers["ratelimit-policy"] == ('"minute";q=3;w=60, "export.minute";q=10;w=60')

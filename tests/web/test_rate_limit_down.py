@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from jeex_cache import CacheManager, RateLimitPolicy, Settings
+from jeex_cache.fastapi.rate_limit import RateLimitRule, install_rate_limiting
 from jeex_cache.testing import RedisServer
-from jeex_cache.web.rate_limit import RateLimitRule, install_rate_limiting
 
 pytestmark = pytest.mark.redis_only
 

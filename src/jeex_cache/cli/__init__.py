@@ -19,8 +19,8 @@ import argparse
 import sys
 
 from jeex_cache import __version__
-from jeex_cache._extras import MissingExtraError, require_extra
 from jeex_cache.cli._common import USAGE, Examples
+from jeex_cache.extras import MissingExtraError, require_extra
 
 __all__ = ["main"]
 

@@ -18,10 +18,16 @@ from jeex_cache._extras import require_extra
 
 require_extra("fastapi", "jeex_cache.fastapi")
 
+from jeex_cache.fastapi.bodies import BodyGate, json_body, request_body
 from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
+from jeex_cache.fastapi.credential_limit import FailedCredentialLimit, failure_rule
+from jeex_cache.fastapi.credentials import credential_failed
+from jeex_cache.fastapi.json_bounds import JsonShapeError, check_json_shape
+from jeex_cache.fastapi.limits import BodySizeLimit, body_limit_for
 from jeex_cache.fastapi.problems import Problem, problem_response
 from jeex_cache.fastapi.progress import progress_not_found, progress_stream
+from jeex_cache.fastapi.progress_access import AccessEnded, while_allowed
 from jeex_cache.fastapi.rate_limit import (
     RateLimitMiddleware,
     RateLimitRule,
@@ -39,23 +45,35 @@ from jeex_cache.fastapi.setup import install, lifespan, manager_of
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = [
+    "AccessEnded",
+    "BodyGate",
+    "BodySizeLimit",
     "ClientAddress",
+    "FailedCredentialLimit",
+    "JsonShapeError",
     "Problem",
     "RateLimitExceeded",
     "RateLimitMiddleware",
     "RateLimitPolicy",
     "RateLimitRule",
+    "body_limit_for",
     "cached",
+    "check_json_shape",
     "clear_session_cookie",
+    "credential_failed",
+    "failure_rule",
     "install",
     "install_rate_limiting",
+    "json_body",
     "lifespan",
     "manager_of",
     "problem_response",
     "progress_not_found",
     "progress_stream",
     "rate_limit",
+    "request_body",
     "require_project_access",
     "require_session",
     "set_session_cookie",
+    "while_allowed",
 ]

@@ -137,7 +137,9 @@ async def _request_invalid(request: Request, exc: Exception) -> Response:
         for e in exc.errors()
     ]
     summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-    return problem_response(422, summary or "invalid request", errors=errors)
+    return problem_response(
+        422, summary or "invalid request", error="RequestValidationError", errors=errors
+    )
 
 
 async def _input_invalid(request: Request, exc: Exception) -> Response:

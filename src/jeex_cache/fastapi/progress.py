@@ -15,6 +15,12 @@ leaves is noticed and its subscription released.
 Who may read is your app's decision: ``allow`` receives the project that owns the operation
 (None when no project does). An unknown ID and one ``allow`` refuses get the same 404, so
 IDs cannot be probed; a backend outage is the same 503 for every ID.
+
+Give the reader's ``session`` and an open stream keeps asking whether it may still read: it
+re-checks the session's access to the owning project every keep-alive, and at once when this
+process revokes or rotates the session or removes the project from it
+(``jeex_cache.fastapi.progress_access``). Once access has ended the stream's last event is
+``event: closed`` with ``data: {"reason": ..., "detail": ...}``.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jeex_cache.fastapi.problems import Problem
+from jeex_cache.fastapi.progress_access import AccessEnded, while_allowed
 from jeex_cache.manager import CacheManager
 from jeex_cache.progress.model import ProgressEvent
 from jeex_cache.progress.rules import event_order, parse_event_id
+from jeex_cache.sessions.model import UserSession
 
 __all__ = ["progress_not_found", "progress_stream", "server_sent"]
 
@@ -52,6 +60,8 @@ async def progress_stream(
     *,
     allow: Callable[[UUID], bool] | None = None,
     allow_unowned: bool = False,
+    session: UserSession | None = None,
+    after: str | None = None,
 ) -> Response:
     """The operation's events after ``Last-Event-ID`` (all if none), then each new one live.
 
@@ -59,8 +69,12 @@ async def progress_stream(
     (``session.can_access``); without it every owned operation is readable. An operation no
     project owns is readable only with ``allow_unowned``. Raises ``Problem`` 404 (unknown or
     refused: the same answer), 422 (a malformed ``Last-Event-ID``), 503 (backend down).
+
+    ``session``: the reader's session (as ``require_session`` returns it); the stream of an
+    owned operation then closes when that session may no longer read it. ``after`` is the
+    position when the request has no ``Last-Event-ID`` (e.g. from a query parameter).
     """
-    position = request.headers.get("last-event-id") or None
+    position = request.headers.get("last-event-id") or after or None
     if position is not None:
         parse_event_id(position)  # InvalidProgressError: 422
     read = await manager.read_progress(correlation_id)
@@ -76,7 +90,12 @@ async def progress_stream(
     if finished and position is not None and last and event_order(position) >= event_order(last):
         return Response(status_code=204)
     keepalive = manager.settings.cache_progress_keepalive
+    events: AsyncIterator[ProgressEvent | AccessEnded]
     events = manager.progress_events(correlation_id, position, check_every=keepalive)
+    if session is not None and owner is not None:
+        if session.session_id is None:
+            raise ValueError("this session carries no ID (a listing): pass require_session's")
+        events = while_allowed(events, manager, session.session_id, session, owner, keepalive)
     return EventSourceResponse(
         _stream(events),
         headers=SSE_HEADERS,
@@ -97,10 +116,20 @@ def _keep_alive() -> ServerSentEvent:
     return ServerSentEvent(comment="keep-alive", sep=_SEP)
 
 
-async def _stream(events: AsyncIterator[ProgressEvent]) -> AsyncGenerator[ServerSentEvent, None]:
+def _access_ended(ended: AccessEnded) -> ServerSentEvent:
+    data = orjson.dumps({"reason": ended.reason, "detail": ended.detail}).decode()
+    return ServerSentEvent(data=data, event="closed", sep=_SEP)
+
+
+async def _stream(
+    events: AsyncIterator[ProgressEvent | AccessEnded],
+) -> AsyncGenerator[ServerSentEvent, None]:
     yield ServerSentEvent(retry=RETRY_MS, sep=_SEP)  # EventSource waits this, then reconnects
     try:
         async for event in events:
+            if isinstance(event, AccessEnded):
+                yield _access_ended(event)
+                return
             yield server_sent(event)
     finally:
         closing = getattr(events, "aclose", None)

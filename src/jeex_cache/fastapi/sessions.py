@@ -29,6 +29,7 @@ from jeex_cache.config import Settings
 from jeex_cache.core.errors import AccessDenied, ConfigurationError, InvalidIdentifierError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.fastapi._app import installed_settings, manager_of
+from jeex_cache.fastapi.credentials import credential_failed
 from jeex_cache.fastapi.problems import Problem, access_problem
 from jeex_cache.sessions.model import UserSession
 
@@ -83,10 +84,13 @@ async def require_session(
     request: Request, session_id: Annotated[str, Depends(session_id_of)]
 ) -> UserSession:
     """The request's live session (its activity refreshed); 401 without one, 503 while the
-    session store is down. Sets ``request.state.user_id``."""
+    session store is down. Sets ``request.state.user_id``; a session ID that is not live is
+    a failed credential (``FailedCredentialLimit``)."""
     try:
         session = await manager_of(request).require_session(session_id)
     except AccessDenied as denied:
+        if denied.reason == AccessDenied.INVALID_SESSION:
+            credential_failed(request)  # counted by FailedCredentialLimit, if the app has it
         raise access_problem(denied) from None
     request.state.user_id = session.user_id
     if getattr(request.state, "project_id", None) is None:

@@ -95,16 +95,13 @@ class SessionAPI(ManagerBase):
             self.session_changes.session_changed(session_id)
         return rotated
 
-    @guarded(SESSION, attributes=_SESSION)
-    async def _rotate_or_denial(self, session_id: str) -> UserSession | None:
-        """``rotate_session`` that raises ``AccessDenied`` (``invalid_session``) when the
-        session was not live, so that None means only that the backend failed."""
+    @guarded(SESSION, attributes=_SESSION, outcome=True, name="rotate_session")
+    async def rotate_session_outcome(self, session_id: str) -> UserSession | None:
+        """``rotate_session`` as an ``Outcome``: ``failed`` when the backend failed, else
+        ``value`` is the moved session, or None when it was not live (log in again)."""
         rotated = await self._sessions.rotate(session_id)
-        if rotated is None:
-            raise AccessDenied(
-                "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
-            )
-        self.session_changes.session_changed(session_id)
+        if rotated is not None:
+            self.session_changes.session_changed(session_id)
         return rotated
 
     @guarded(SESSION_REVOKE, attributes=_SESSION)

@@ -5,7 +5,7 @@ Needs the ``server`` extra: ``pip install 'jeex-cache[server]'``.
 
 from __future__ import annotations
 
-from jeex_cache._extras import require_extra
+from jeex_cache.extras import require_extra
 
 require_extra("server", "the reference service (jeex_cache.web)")
 

@@ -19,18 +19,19 @@ from fastapi import FastAPI
 
 from jeex_cache import __version__
 from jeex_cache.config import Settings
+from jeex_cache.fastapi import install, lifespan
+from jeex_cache.fastapi.bodies import BodyGate
+from jeex_cache.fastapi.credential_limit import FailedCredentialLimit
+from jeex_cache.fastapi.limits import BodySizeLimit, body_limit_for
+from jeex_cache.fastapi.rate_limit import install_rate_limiting
 from jeex_cache.manager import CacheManager
 from jeex_cache.web import multiprocess
-from jeex_cache.web.bodies import BodyGate
-from jeex_cache.web.credential_limit import FailedCredentialLimit, failure_rule
 from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import install_error_handlers
-from jeex_cache.web.limits import BodySizeLimit, body_limit_for
 from jeex_cache.web.metrics import router as metrics_router
 from jeex_cache.web.multiprocess import Mirror
 from jeex_cache.web.pages import install_pages
 from jeex_cache.web.progress import router as progress_router
-from jeex_cache.web.rate_limit import install_rate_limiting
 from jeex_cache.web.routes import router
 from jeex_cache.web.same_origin import SameOriginForCookies
 from jeex_cache.web.sessions import router as sessions_router
@@ -59,12 +60,13 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
     announced = False
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def mirrored(app: FastAPI) -> AsyncIterator[None]:
+        """Inside ``lifespan(manager)``: the start-up lines, and the metrics mirror of a
+        multi-process server, while the manager is open."""
         nonlocal announced
         if not announced:
             announced = True
             _announce(cache, issuer)
-        await cache.initialize()
         mirror = Mirror(cache) if multiprocess.directory() else None
         if mirror is not None:
             mirror.start()
@@ -73,7 +75,6 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
         finally:
             if mirror is not None:
                 await mirror.stop()
-            await cache.close()
 
     app = FastAPI(
         title=TITLE,
@@ -83,23 +84,23 @@ def create_app(settings: Settings | None = None, *, manager: CacheManager | None
             "behind sessions with project access rights. POST /sessions needs the issuer "
             "token: your application authenticates users and issues their sessions."
         ),
-        lifespan=lifespan,
+        lifespan=lifespan(cache, inner=mirrored),
         docs_url=None,  # served with local assets by ``install_pages``
         redoc_url=None,
     )
-    app.state.manager = cache
+    install(app, cache)
+    install_error_handlers(app)  # the service's error names, failed credentials
     app.state.session_issuer = issuer
     app.state.body_gate = BodyGate.from_settings(settings)
     scrape = settings.metrics_token
     app.state.metrics_token = None if scrape is None else BearerToken(scrape.get_secret_value())
-    install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
     app.include_router(sessions_router)
     # Per client IP, RATE_LIMIT_DEFAULT_*, outside RATE_LIMIT_EXEMPT_PATHS (outermost).
     install_rate_limiting(app, cache, exempt=settings.rate_limit_exempt)
     app.add_middleware(SameOriginForCookies)
     # Failed credentials per client address, on every path (outermost: before any check).
-    app.add_middleware(FailedCredentialLimit, manager=cache, rule=failure_rule(settings))
+    app.add_middleware(FailedCredentialLimit, manager=cache, login_paths=["/ui/login"])
     app.include_router(router)
     app.include_router(metrics_router)
     app.include_router(progress_router)

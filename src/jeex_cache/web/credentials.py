@@ -16,28 +16,11 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-__all__ = [
-    "FAILED_STATE",
-    "BearerToken",
-    "credential_failed",
-    "presents_bearer",
-    "require_issuer",
-    "require_metrics_token",
-]
+from jeex_cache.fastapi.credentials import credential_failed, presents_bearer
+
+__all__ = ["BearerToken", "require_issuer", "require_metrics_token"]
 
 GENERATED_TOKEN_BYTES = 32
-FAILED_STATE = "jeex_credential_failed"  # in the request's state: a presented one was refused
-
-
-def credential_failed(connection: HTTPConnection) -> None:
-    """Mark the request: a credential it presented was refused (``FailedCredentialLimit``
-    counts it against the client address)."""
-    connection.scope.setdefault("state", {})[FAILED_STATE] = True
-
-
-def presents_bearer(connection: HTTPConnection) -> bool:
-    """Whether the request carries an ``Authorization`` header at all."""
-    return bool(connection.headers.get("authorization", "").strip())
 
 
 class BearerToken:

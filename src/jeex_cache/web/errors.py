@@ -1,10 +1,12 @@
-"""Error responses of the reference service: every failure is JSON, never a bare 500.
+"""Error responses of the reference service: the integration's problem documents.
 
-The body is always ``{"error": "<name>", "detail": "<message>", ...}``. Bad input (a
-``jeex_cache.errors.InvalidInputError``, or a request FastAPI cannot validate) is 422, a
-payload over ``CACHE_MAX_PAYLOAD_BYTES`` is 413. ``AccessDenied`` is 401 without a valid
-session, 403 for a project the session may not access, 503 when the session store is down
-(access fails closed). Any other ``JeexCacheError`` is 503.
+``jeex_cache.fastapi.install`` renders the library's typed errors as
+``application/problem+json`` (see ``jeex_cache.fastapi.problems``). The service adds an
+``error`` member naming the failure (``InvalidSession``, ``NotFound``, ``PayloadTooLargeError``),
+renders Starlette's own HTTP errors (404, 405, 413) the same way, and counts a session the
+manager refused against the client address (``FailedCredentialLimit``; ``require_session``
+does it for the routes that use it). A project the session may not
+access is 404, the answer for a project that does not exist.
 """
 
 from __future__ import annotations
@@ -14,18 +16,13 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
 
-from jeex_cache.core.errors import (
-    AccessDenied,
-    InvalidInputError,
-    JeexCacheError,
-    PayloadTooLargeError,
-)
-from jeex_cache.web.credentials import credential_failed, presents_bearer
+from jeex_cache.core.errors import AccessDenied
+from jeex_cache.fastapi import Problem, manager_of, problem_response
+from jeex_cache.fastapi.credentials import credential_failed, presents_bearer
+from jeex_cache.fastapi.problems import access_problem
 
 __all__ = ["error_response", "install_error_handlers", "status_name"]
 
@@ -38,9 +35,8 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """A JSON error response: ``{"error": error, "detail": detail, **extra}``."""
-    body = {"error": error, "detail": detail, **extra}
-    return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+    """A problem document whose ``error`` member names the failure."""
+    return problem_response(status_code, detail, headers=headers, error=error, **extra)
 
 
 def status_name(status_code: int) -> str:
@@ -53,66 +49,53 @@ def status_name(status_code: int) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every known failure into a JSON error body."""
-    app.add_exception_handler(RequestValidationError, _request_invalid)
+    """After ``install``: problem documents for Starlette's HTTP errors, and session denials
+    that name their reason and count as failed credentials."""
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(InvalidInputError, _input_invalid)
+    app.add_exception_handler(Problem, _http_error)
     app.add_exception_handler(AccessDenied, _access_denied)
-    app.add_exception_handler(JeexCacheError, _unavailable)
 
 
-async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    # The offending input is not echoed back: it may be large, or hold what the client sent
-    # by mistake.
-    errors = [
-        {
-            "loc": list(error.get("loc", ())),
-            "msg": str(error.get("msg", "")),
-            "type": error.get("type"),
-        }
-        for error in exc.errors()
-    ]
-    summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-    return error_response(
-        422, "RequestValidationError", summary or "invalid request", errors=errors
-    )
+_NAMES = {401: "InvalidSession", 503: "BackendUnavailable"}
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(
-        exc.status_code, status_name(exc.status_code), str(exc.detail), headers=exc.headers
+    status = exc.status_code
+    name = _NAMES.get(status) if isinstance(exc, Problem) else None
+    title = exc.title if isinstance(exc, Problem) else None
+    extra = exc.extra if isinstance(exc, Problem) else {}
+    return problem_response(
+        status,
+        str(exc.detail),
+        title=title,
+        headers=exc.headers,
+        **{"error": name or status_name(status), **extra},
     )
-
-
-async def _input_invalid(request: Request, exc: Exception) -> JSONResponse:
-    status = 413 if isinstance(exc, PayloadTooLargeError) else 422
-    return error_response(status, type(exc).__name__, str(exc))
 
 
 _DENIALS = {
-    AccessDenied.INVALID_SESSION: (401, "InvalidSession"),
-    AccessDenied.PROJECT_NOT_GRANTED: (403, "AccessDenied"),
-    AccessDenied.UNAVAILABLE: (503, "BackendUnavailable"),
+    AccessDenied.INVALID_SESSION: "InvalidSession",
+    AccessDenied.PROJECT_NOT_GRANTED: "NotFound",
+    AccessDenied.UNAVAILABLE: "BackendUnavailable",
 }
 
 
-async def _access_denied(request: Request, exc: Exception) -> JSONResponse:
+async def _access_denied(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AccessDenied)
-    status, error = _DENIALS.get(exc.reason, (403, "AccessDenied"))
-    if status == 401 and _presents_session(request):  # a session was named, and is not live
+    problem: Problem = access_problem(exc)
+    if problem.status_code == 401 and _presents_session(request):  # named, and not live
         credential_failed(request)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(status, error, str(exc), headers=headers, reason=exc.reason)
+    return problem_response(
+        problem.status_code,
+        str(problem.detail),
+        title=problem.title,
+        headers=problem.headers,
+        error=_DENIALS.get(exc.reason, "NotFound"),
+        reason=exc.reason,
+    )
 
 
 def _presents_session(request: Request) -> bool:
-    manager = getattr(request.app.state, "manager", None)
-    if presents_bearer(request):
-        return True
-    return manager is not None and manager.settings.cache_session_cookie_name in request.cookies
-
-
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(503, type(exc).__name__, str(exc))
+    cookie = manager_of(request).settings.cache_session_cookie_name
+    return presents_bearer(request) or cookie in request.cookies

@@ -1,114 +1,28 @@
 """``GET /metrics``: the manager's metrics in the Prometheus text format, by prometheus-client.
 
-- counters: calls, backend failures and slow calls per operation; hits and misses only for
-  the reads that count them;
-- a histogram of latency per operation (``LATENCY_BUCKETS``: 100 µs to 5 s);
-- gauges: circuit state, connections and in-flight commands, the backend's memory (Redis
-  ``INFO memory`` or the embedded bound), the near cache's sizes when it reports them, and
-  the depths of the ``METRICS_QUEUES`` task queues.
-
-Labels carry public operation names only (``public_operation``). With ``METRICS_TOKEN`` set, a
-scrape must send ``Authorization: Bearer <token>`` (else 401). Several processes: see
-``jeex_cache.web.multiprocess``.
+The families are ``jeex_cache.metrics.JeexCollector``'s, the collector any app registers in
+its own registry: counters, latency histograms and gauges (circuit, connections, memory, near
+cache, the ``METRICS_QUEUES`` task queues), labelled by public operation names only. With
+``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>`` (else 401).
+Several processes: see ``jeex_cache.web.multiprocess``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
 
-from jeex_cache.core.errors import BackendError
-from jeex_cache.manager import CacheManager
+from jeex_cache.fastapi import manager_of
+from jeex_cache.metrics import JeexCollector
 from jeex_cache.web.credentials import require_metrics_token
 
-__all__ = [
-    "PUBLIC_NAMES",
-    "Snapshot",
-    "collect_snapshot",
-    "merged_operations",
-    "public_operation",
-    "router",
-]
+__all__ = ["router"]
 
 router = APIRouter()
-
-PUBLIC_NAMES: Mapping[str, str] = {
-    "_authorize": "require_project_access",
-    "_session_or_denial": "require_session",
-    "_rotate_or_denial": "rotate_session",
-    "_invalidate_project_outcome": "invalidate_project_cache",
-    "_invalidate_tag_outcome": "invalidate_tag_in_projects",
-}
-"""Internal helpers that are measured, by the public operation they serve."""
-
-_CIRCUIT_STATES = ("closed", "open", "half_open")
-
-
-def public_operation(name: str) -> str:
-    """The label of an operation: its public name; an unknown private helper is ``internal``."""
-    if not name.startswith("_"):
-        return name
-    return PUBLIC_NAMES.get(name, "internal")
-
-
-class Snapshot(Collector):
-    """One scrape's data, gathered beforehand (a collector cannot await)."""
-
-    def __init__(
-        self,
-        metrics: dict[str, Any],
-        memory: dict[str, Any] | None,
-        queues: list[dict[str, Any]],
-        *,
-        operations: bool = True,
-    ) -> None:
-        self.metrics = metrics
-        self.memory = memory
-        self.queues = queues
-        self.operations = operations  # False: the multi-process files hold them
-
-    def collect(self) -> Iterator[Metric]:
-        if self.operations:
-            yield from _operations(self.metrics.get("operations", {}))
-        yield from _backend(self.metrics.get("backend", {}), self.memory)
-        yield from _near_cache(self.metrics.get("near_cache"))
-        yield from _queues(self.queues)
-
-
-async def collect_snapshot(manager: CacheManager, *, operations: bool = True) -> Snapshot:
-    """Everything one scrape shows: the manager's metrics, its memory, the queues' depths.
-
-    A backend that does not answer leaves its gauges out; the scrape still succeeds.
-    """
-    metrics = await manager.get_performance_metrics()
-    metrics["near_cache"] = manager.near_cache_stats()
-    memory: dict[str, Any] | None
-    try:
-        memory = await manager.health_service.get_memory_usage()
-    except BackendError:
-        memory = None
-    queues = []
-    for queue in manager.settings.metrics_queue_names:
-        try:
-            stats = await manager.get_queue_stats(queue)
-        except BackendError:
-            continue
-        queues.append({"queue": queue, "pending": stats.pending, "running": stats.running,
-                       "dead": stats.dead})  # fmt: skip
-    return Snapshot(metrics, memory, queues, operations=operations)
 
 
 @router.get(
@@ -119,126 +33,11 @@ async def collect_snapshot(manager: CacheManager, *, operations: bool = True) ->
 )
 async def metrics(request: Request) -> Response:
     """Counters, latency histograms and gauges (circuit, connections, memory, queues)."""
-    manager: CacheManager = request.app.state.manager
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # see jeex_cache.web.multiprocess
+    collector = JeexCollector(manager_of(request), operations=not shared)
+    await collector.refresh()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(await collect_snapshot(manager, operations=not shared))
+    registry.register(collector)
     if shared:
         MultiProcessCollector(registry, shared)  # type: ignore[no-untyped-call]  # all processes
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def merged_operations(operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Operations by public label (two helpers of one operation add up)."""
-    merged: dict[str, dict[str, Any]] = {}
-    for name, stats in operations.items():
-        label = public_operation(name)
-        into = merged.get(label)
-        if into is None:
-            histogram = {**stats["histogram"], "counts": list(stats["histogram"]["counts"])}
-            merged[label] = {**stats, "histogram": histogram}
-            continue
-        for field in ("count", "errors", "hits", "misses", "slow"):
-            into[field] += stats[field]
-        into["histogram"]["sum"] += stats["histogram"]["sum"]
-        counts = into["histogram"]["counts"]
-        for i, n in enumerate(stats["histogram"]["counts"]):
-            counts[i] += n
-    return merged
-
-
-def _operations(operations: dict[str, dict[str, Any]]) -> Iterator[Metric]:
-    labels = ["operation", "family"]
-    calls = CounterMetricFamily("jeex_cache_operations", "Calls by operation.", labels=labels)
-    errors = CounterMetricFamily(
-        "jeex_cache_operation_errors", "Calls that ended in a backend failure.", labels=labels
-    )
-    slow = CounterMetricFamily(
-        "jeex_cache_slow_operations", "Calls over CACHE_SLOW_OPERATION_THRESHOLD.", labels=labels
-    )
-    lookups = CounterMetricFamily(
-        "jeex_cache_lookups", "Cache reads by result (hit or miss).", labels=[*labels, "result"]
-    )
-    latency = HistogramMetricFamily(
-        "jeex_cache_operation_duration_seconds", "Latency of calls by operation.", labels=labels
-    )
-    for name, stats in sorted(merged_operations(operations).items()):
-        values = [name, stats["family"]]
-        calls.add_metric(values, stats["count"])
-        errors.add_metric(values, stats["errors"])
-        slow.add_metric(values, stats["slow"])
-        if stats["hits"] or stats["misses"]:  # a read that counts them: nothing else
-            lookups.add_metric([*values, "hit"], stats["hits"])
-            lookups.add_metric([*values, "miss"], stats["misses"])
-        histogram = stats["histogram"]
-        buckets, running = [], 0
-        for bound, count in zip([*histogram["bounds"], "+Inf"], histogram["counts"], strict=True):
-            running += count
-            buckets.append((str(bound), running))
-        latency.add_metric(values, buckets, histogram["sum"])
-    yield from (calls, errors, slow, lookups, latency)
-
-
-def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, text, value=value)
-
-
-def _backend(backend: dict[str, Any], memory: dict[str, Any] | None) -> Iterator[Metric]:
-    circuit = backend.get("circuit")
-    if circuit is not None:
-        state = GaugeMetricFamily(
-            "jeex_cache_circuit_state", "1 for the breaker's current state.", labels=["state"]
-        )
-        for name in _CIRCUIT_STATES:
-            state.add_metric([name], int(circuit["state"] == name))
-        yield state
-        yield CounterMetricFamily(
-            "jeex_cache_circuit_opened", "Times the breaker opened.", value=circuit["opened"]
-        )
-    pool = backend.get("pool")
-    if pool is not None:
-        yield _gauge(
-            "jeex_cache_commands_in_flight", "Commands sent or queued, unanswered.", pool["in_use"]
-        )
-        yield _gauge(
-            "jeex_cache_commands_in_flight_max", "The connections' in-flight bound.", pool["max"]
-        )
-    if memory is not None:
-        yield _gauge("jeex_cache_memory_used_bytes", "The backend's memory in use.", memory["used"])
-        yield _gauge(
-            "jeex_cache_memory_max_bytes", "The backend's memory bound (0: none).", memory["max"]
-        )
-    embedded = backend.get("memory")
-    if embedded is not None:
-        yield _gauge(
-            "jeex_cache_memory_entries", "Entries the embedded backend holds.", embedded["entries"]
-        )
-        yield CounterMetricFamily(
-            "jeex_cache_memory_evictions",
-            "Entries evicted to stay within the bound.",
-            value=embedded["evictions"],
-        )
-    connections = backend.get("connections")
-    if isinstance(connections, int | float):
-        yield _gauge("jeex_cache_connections", "Open connections to the backend.", connections)
-
-
-def _near_cache(near: Any) -> Iterator[Metric]:
-    """The near cache's numeric fields (bytes, entries...) when the metrics report one."""
-    if not isinstance(near, dict):
-        return
-    for field, value in sorted(near.items()):
-        if isinstance(value, int | float) and not isinstance(value, bool) and field.isidentifier():
-            yield _gauge(f"jeex_cache_near_cache_{field}", f"The near cache's {field}.", value)
-
-
-def _queues(queues: list[dict[str, Any]]) -> Iterator[Metric]:
-    if not queues:
-        return
-    depth = GaugeMetricFamily(
-        "jeex_cache_queue_tasks", "Tasks in a queue by state.", labels=["queue", "state"]
-    )
-    for stats in queues:
-        for state in ("pending", "running", "dead"):
-            depth.add_metric([stats["queue"], state], stats[state])
-    yield depth

@@ -23,7 +23,7 @@ from prometheus_client import Counter, Histogram
 
 from jeex_cache.core.telemetry import LATENCY_BUCKETS
 from jeex_cache.manager import CacheManager
-from jeex_cache.web.metrics import merged_operations
+from jeex_cache.metrics import merged_operations
 
 __all__ = ["MIRROR_INTERVAL", "Mirror", "directory"]
 

@@ -26,8 +26,9 @@ from uuid import UUID, uuid5
 from starlette.requests import HTTPConnection
 
 from jeex_cache.core.errors import AccessDenied
+from jeex_cache.fastapi.credentials import credential_failed, presents_bearer
 from jeex_cache.manager import CacheManager
-from jeex_cache.web.credentials import BearerToken, credential_failed, presents_bearer
+from jeex_cache.web.credentials import BearerToken
 
 __all__ = [
     "COOKIE",

@@ -1,9 +1,9 @@
 """The reference service's endpoints: a project's cached document, tag invalidation, health.
 
-Each route delegates to the ``CacheManager`` in ``app.state.manager``. The cache routes need a
-session (``jeex_cache.web.sessions``) and go through ``manager.for_session(...)``: 401 without
-a valid session, 403 for a project outside its access list, 503 if the session store is down.
-The PUT checks the session's access before it reads the body (``jeex_cache.web.bodies``).
+Each route delegates to the ``CacheManager`` given to ``install``. The cache routes need a
+session with access to the project (``jeex_cache.fastapi.require_project_access``): 401 without
+a valid session, 404 for a project outside its access list, 503 if the session store is down.
+The PUT checks the session's access before it reads the body (``jeex_cache.fastapi.json_body``).
 Past the access check the manager never raises for a backend failure (reads miss, writes
 fail, invalidations remove 0); a route reports such a failure as 503, deciding from its own
 call's result (``read_project_entry``'s FAILED, an invalidation's None), never from the
@@ -18,9 +18,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from jeex_cache.fastapi import manager_of, require_project_access
+from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.manager import CacheManager
 from jeex_cache.project_cache.model import WriteOutcome
-from jeex_cache.web.bodies import json_body, request_body
+from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,
@@ -30,26 +32,21 @@ from jeex_cache.web.schemas import (
     Stored,
     WriteRefused,
 )
-from jeex_cache.web.sessions import SessionToken
+from jeex_cache.web.sessions import Session
 
-__all__ = ["get_manager", "router"]
+__all__ = ["Manager", "router"]
 
 router = APIRouter()
 
 
-def get_manager(request: Request) -> CacheManager:
-    """The application's manager (set by ``create_app``)."""
-    manager: CacheManager = request.app.state.manager
-    return manager
-
-
-Manager = Annotated[CacheManager, Depends(get_manager)]
+Manager = Annotated[CacheManager, Depends(manager_of)]
+ProjectSession = Annotated[UserSession, Depends(require_project_access())]
 # Reasons end up in log records: one line of printable text.
 Reason = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid session."},
-    403: {"model": ErrorBody, "description": "The session may not access this project."},
+    404: {"model": ErrorBody, "description": "No such project for this session."},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
 }
@@ -72,10 +69,9 @@ def _unavailable(what: str, **extra: Any) -> JSONResponse:
     openapi_extra=request_body(CacheWrite),
 )
 async def put_project_cache(
-    project_id: UUID, request: Request, manager: Manager, token: SessionToken
+    project_id: UUID, request: Request, manager: Manager, _: ProjectSession
 ) -> Stored | JSONResponse:
     """Store ``data``, unless the stored version is newer than ``version`` (409)."""
-    await manager.for_session(token).allow(project_id)  # before the body is even read
     async with json_body(request, CacheWrite) as body:
         result = await manager.write_project_data(
             project_id, body.data, body.ttl, tags=body.tags, version=body.version
@@ -96,14 +92,14 @@ async def put_project_cache(
 @router.get(
     "/projects/{project_id}/cache",
     response_model=CacheEntry,
-    responses={404: {"model": ErrorBody}, **_INVALID},
+    responses=_INVALID,
     summary="Read a project's document",
 )
 async def get_project_cache(
-    project_id: UUID, manager: Manager, token: SessionToken
+    project_id: UUID, manager: Manager, _: ProjectSession
 ) -> CacheEntry | JSONResponse:
     """The document with its version, times and access statistics; 404 on a miss."""
-    read = await manager.for_session(token).read_project_entry(project_id)
+    read = await manager.read_project_entry(project_id)
     if read.value is not None:
         return CacheEntry.of(read.value)
     if read.failed:
@@ -118,10 +114,11 @@ async def get_project_cache(
     summary="Invalidate everything cached for a project",
 )
 async def delete_project_cache(
-    project_id: UUID, manager: Manager, token: SessionToken, reason: Reason = "api"
+    project_id: UUID, manager: Manager, _: ProjectSession, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
-    removed = await manager.for_session(token)._invalidate_project_outcome(project_id, reason)
+    # TODO(issue 23): a public outcome form of invalidate_project_cache (project_cache/).
+    removed = await manager._invalidate_project_outcome(project_id, reason)
     if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
@@ -134,11 +131,12 @@ async def delete_project_cache(
     summary="Invalidate a tag in every project the session may access",
 )
 async def invalidate_tag(
-    tag: str, manager: Manager, token: SessionToken, reason: Reason = "api"
+    tag: str, manager: Manager, session: Session, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove every entry tagged ``tag`` in the session's projects, and in no other: a
     session never reaches a project outside its access list, not even through a tag."""
-    removed = await manager.for_session(token)._invalidate_by_tag_outcome(tag, reason)
+    # TODO(issue 23): a public outcome form of invalidate_tag_in_projects (project_cache/).
+    removed = await manager._invalidate_tag_outcome(tag, session.project_access, reason)
     if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)

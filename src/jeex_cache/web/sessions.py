@@ -21,71 +21,43 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
+from jeex_cache.fastapi import (
+    clear_session_cookie,
+    manager_of,
+    require_session,
+    set_session_cookie,
+)
+from jeex_cache.fastapi.bodies import json_body, request_body
+from jeex_cache.fastapi.sessions import session_id_of
 from jeex_cache.manager import CacheManager
 from jeex_cache.sessions.model import UserSession
-from jeex_cache.web.bodies import json_body, request_body
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
 
-__all__ = ["SessionToken", "router", "session_token"]
+__all__ = ["Session", "SessionToken", "presented_session_id", "router"]
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
-def _manager(request: Request) -> CacheManager:
-    manager: CacheManager = request.app.state.manager
-    return manager
+Manager = Annotated[CacheManager, Depends(manager_of)]
+SessionToken = Annotated[str, Depends(session_id_of)]
+"""The session ID the request carries (Bearer first, then the cookie); 401 if none."""
+Session = Annotated[UserSession, Depends(require_session)]
 
 
-def session_token(request: Request) -> str:
-    """The session ID the request carries (Bearer first, then the cookie); 401 if none.
-
-    The value is only looked up, never adopted: an ID the server did not issue finds nothing.
-    """
+def presented_session_id(request: Request) -> str | None:
+    """The session ID the request carries, as ``SessionToken`` reads it; None if none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    cookie = request.cookies.get(_manager(request).settings.cache_session_cookie_name)
-    if cookie:
-        return cookie
-    raise AccessDenied(
-        "a session is required: send 'Authorization: Bearer <session id>' or the session cookie",
-        reason=AccessDenied.INVALID_SESSION,
-    )
+    return request.cookies.get(manager_of(request).settings.cache_session_cookie_name) or None
 
-
-Manager = Annotated[CacheManager, Depends(_manager)]
-SessionToken = Annotated[str, Depends(session_token)]
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "No valid session."},
     503: {"model": ErrorBody, "description": "The session store is unavailable."},
 }
-
-
-def _set_cookie(response: Response, manager: CacheManager, session: UserSession) -> None:
-    assert session.session_id is not None
-    remaining = session.absolute_expires_at - session.last_activity
-    response.set_cookie(
-        manager.settings.cache_session_cookie_name,
-        session.session_id,
-        max_age=max(1, int(remaining.total_seconds())),
-        path="/",
-        secure=manager.settings.cache_session_cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def _clear_cookie(response: Response, manager: CacheManager) -> None:
-    response.delete_cookie(
-        manager.settings.cache_session_cookie_name,
-        path="/",
-        secure=manager.settings.cache_session_cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
 
 
 @router.post(
@@ -108,7 +80,7 @@ async def create_session(
         )
     if session is None:
         return error_response(503, "BackendUnavailable", "no session could be issued")
-    _set_cookie(response, manager, session)
+    set_session_cookie(response, session, settings=manager.settings)
     return SessionIssued.issued(session)
 
 
@@ -132,9 +104,9 @@ def _check_bounds(body: SessionCreate, manager: CacheManager) -> None:
 
 
 @router.get("/me", response_model=SessionInfo, responses=_RESPONSES, summary="The current session")
-async def current_session(token: SessionToken, manager: Manager) -> SessionInfo:
+async def current_session(session: Session) -> SessionInfo:
     """The session (without its ID); this request counts as activity."""
-    return SessionInfo.of(await manager.require_session(token))
+    return SessionInfo.of(session)
 
 
 @router.delete("/me", status_code=204, responses=_RESPONSES, summary="Log out: end the session now")
@@ -142,7 +114,7 @@ async def end_session(token: SessionToken, manager: Manager) -> Response:
     """Revoke the session and clear the cookie (204 even if it had already ended)."""
     await manager.revoke_user_session(token, "logout")
     response = Response(status_code=204)
-    _clear_cookie(response, manager)
+    clear_session_cookie(response, settings=manager.settings)
     return response
 
 
@@ -156,8 +128,13 @@ async def rotate_session(
     token: SessionToken, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Move the session to a new ID; sets the new cookie."""
-    rotated = await manager._rotate_or_denial(token)  # AccessDenied (401) if not live
-    if rotated is None:
+    outcome = await manager.rotate_session_outcome(token)
+    if outcome.failed:
         return error_response(503, "BackendUnavailable", "the session could not be rotated")
-    _set_cookie(response, manager, rotated)
+    rotated = outcome.value
+    if rotated is None:
+        raise AccessDenied(
+            "the session is unknown, expired or revoked", reason=AccessDenied.INVALID_SESSION
+        )
+    set_session_cookie(response, rotated, settings=manager.settings)
     return SessionIssued.issued(rotated)

@@ -24,11 +24,12 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from jeex_cache.core.errors import BackendError
+from jeex_cache.fastapi.bodies import json_body
+from jeex_cache.fastapi.credentials import credential_failed
 from jeex_cache.manager import CacheManager
-from jeex_cache.web.bodies import json_body
-from jeex_cache.web.credentials import BearerToken, credential_failed
+from jeex_cache.metrics import public_operation
+from jeex_cache.web.credentials import BearerToken
 from jeex_cache.web.errors import error_response
-from jeex_cache.web.metrics import public_operation
 from jeex_cache.web.operator import (
     COOKIE,
     LOGIN_SECONDS,

@@ -1,20 +1,24 @@
 """Failed credentials, limited per client address on every path (exempt paths included).
 
-Each check that refuses a credential the request presented (the issuer or metrics token, a
-session, the dashboard's login) calls ``credential_failed(request)``. After the response,
+    app.add_middleware(FailedCredentialLimit, manager=manager, login_paths=["/login"])
+
+Each check that refuses a credential the request presented calls ``credential_failed(request)``:
+``require_session`` does for a session ID that is not live; your login route does for a wrong
+password, your token checks for a wrong token. After the response,
 ``FailedCredentialLimit`` counts that failure against the client address:
 ``HTTP_CREDENTIAL_FAILURES`` per ``HTTP_CREDENTIAL_FAILURE_WINDOW`` seconds, in the backend, so
 every process shares the count. At it, the process that counted the last failure turns away
-every request of that address that presents a credential (``Authorization``, a cookie, or the
-dashboard's login form) with 429 and ``Retry-After`` until the window frees a failure, before
-any credential is checked: a guess that would be right gets the same 429. With ``P`` processes
-an address gets at most ``P`` more failures in a window than the limit.
+every request of that address that presents a credential (``Authorization``, a cookie, or a
+POST to one of ``login_paths``) with 429 and ``Retry-After`` until the window frees a
+failure, before any credential is checked: a guess that would be right gets the same 429.
+With ``P`` processes an address gets at most ``P`` more failures in a window than the limit.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,13 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.ip_address import normalize_ip
+from jeex_cache.fastapi.client_ip import ClientAddress
+from jeex_cache.fastapi.credentials import FAILED_STATE
+from jeex_cache.fastapi.problems import problem_response
+from jeex_cache.fastapi.rate_limit import RateLimitRule
 from jeex_cache.manager import CacheManager
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy
-from jeex_cache.web.client_ip import ClientAddress
-from jeex_cache.web.credentials import FAILED_STATE
-from jeex_cache.web.errors import error_response
-from jeex_cache.web.rate_limit import RateLimitRule
 
 __all__ = ["FailedCredentialLimit", "failure_rule"]
 
@@ -44,20 +48,25 @@ def failure_rule(settings: Settings) -> RateLimitRule:
     return RateLimitRule.per_ip(policy, ClientAddress.from_settings(settings))
 
 
-def _presents_credential(scope: Scope) -> bool:
-    names: set[bytes] = {name for name, _ in scope.get("headers", ())}
-    if b"authorization" in names or b"cookie" in names:
-        return True
-    return bool(scope["method"] == "POST" and scope["path"] == "/ui/login")
-
-
 class FailedCredentialLimit:
-    """ASGI middleware: counts failed credentials, and turns a guessing address away."""
+    """ASGI middleware: counts failed credentials, and turns a guessing address away.
 
-    def __init__(self, app: ASGIApp, manager: CacheManager, rule: RateLimitRule) -> None:
+    ``rule`` defaults to ``failure_rule(manager.settings)``; a POST to one of
+    ``login_paths`` counts as presenting a credential (a login form carries no header).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        manager: CacheManager,
+        rule: RateLimitRule | None = None,
+        *,
+        login_paths: Iterable[str] = (),
+    ) -> None:
         self.app = app
         self.manager = manager
-        self.rule = rule
+        self.rule = rule or failure_rule(manager.settings)
+        self.login_paths = frozenset(login_paths)
         self._ipv6_prefix = manager.settings.rate_limit_ipv6_prefix
         self._blocked: dict[str, float] = {}  # address -> monotonic time it may try again
 
@@ -68,13 +77,13 @@ class FailedCredentialLimit:
         connection = HTTPConnection(scope)
         address = self._counted_as(connection)
         wait = self._blocked.get(address, 0.0) - time.monotonic()
-        if wait > 0 and _presents_credential(scope):
+        if wait > 0 and self._presents_credential(scope):
             retry = str(max(1, math.ceil(wait)))
-            response = error_response(
+            response = problem_response(
                 429,
-                "TooManyFailedCredentials",
                 f"too many failed credentials from this address; retry in {retry} s",
                 headers={"Retry-After": retry},
+                error="TooManyFailedCredentials",
             )
             await response(scope, receive, send)
             return
@@ -87,6 +96,12 @@ class FailedCredentialLimit:
                 self._block(address, result.retry_after)
             elif result.remaining == 0:  # this was the last failure the window admits
                 self._block(address, result.reset_seconds)
+
+    def _presents_credential(self, scope: Scope) -> bool:
+        names: set[bytes] = {name for name, _ in scope.get("headers", ())}
+        if b"authorization" in names or b"cookie" in names:
+            return True
+        return bool(scope["method"] == "POST" and scope["path"] in self.login_paths)
 
     def _counted_as(self, connection: HTTPConnection) -> str:
         """The address as the count keys it: an IPv6 client by its network, as the backend

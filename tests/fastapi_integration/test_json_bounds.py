@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.web.json_bounds import JsonShapeError, check_json_shape
+from jeex_cache.fastapi.json_bounds import JsonShapeError, check_json_shape
 
 TEXT = st.text(alphabet='[]{},:"\\ab\u00e9\u2028', max_size=6)  # structure-like characters
 DOCUMENTS = st.recursive(

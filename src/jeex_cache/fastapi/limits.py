@@ -1,5 +1,7 @@
 """A request-body size limit, so an oversized upload is refused before it is held in memory.
 
+    app.add_middleware(BodySizeLimit, max_bytes=body_limit_for(settings.cache_max_payload_bytes))
+
 The cache itself refuses an encoded value over ``CACHE_MAX_PAYLOAD_BYTES`` (413), but only
 once the body is parsed, and parsing costs far more memory than the bytes (a megabyte of
 ``[{},{},...]`` is some 25 MB of objects). So this guard refuses a body over the payload limit
@@ -10,14 +12,14 @@ bytes of a streamed (chunked) body as they arrive.
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jeex_cache.web.errors import error_response, status_name
+from jeex_cache.fastapi.problems import Problem, problem_response
 
 __all__ = ["BodySizeLimit", "body_limit_for"]
 
 ENVELOPE_BYTES = 64 * 1024
+TOO_LARGE = "RequestEntityTooLarge"  # the problem document's ``error`` member
 
 
 def body_limit_for(max_payload_bytes: int) -> int:
@@ -42,7 +44,7 @@ class BodySizeLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, status_name(413), self._message())
+            response = problem_response(413, self._message(), error=TOO_LARGE)
             await response(scope, receive, send)
             return
         received = 0
@@ -54,8 +56,8 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     # Raised inside the route's body read: FastAPI re-raises HTTPExceptions
-                    # from there, and the app's handler renders it as JSON.
-                    raise HTTPException(413, self._message())
+                    # from there, and the app's handler renders it (``install``: a problem).
+                    raise Problem(413, self._message(), error=TOO_LARGE)
             return message
 
         await self.app(scope, counted_receive, send)

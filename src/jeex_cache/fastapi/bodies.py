@@ -1,8 +1,13 @@
 """Request bodies, read only after the credentials are checked, and parsed a few at a time.
 
+    @app.put("/projects/{project_id}/notes", openapi_extra=request_body(Note))
+    async def put_note(project_id: UUID, session: ProjectSession, request: Request) -> dict:
+        async with json_body(request, Note) as note:
+            ...
+
 A route that takes a JSON body declares none to FastAPI, which would read and parse it before
-any dependency runs, that is before the credentials are checked. The route checks them, then
-opens ``async with json_body(request, Model) as body``:
+any dependency runs, that is before the credentials are checked. The route's dependencies
+check them, then it opens ``async with json_body(request, Model) as body``:
 
 - the raw bytes are read (``BodySizeLimit`` caps them);
 - a turn of ``BodyGate`` is taken: at most ``HTTP_MAX_CONCURRENT_BODIES`` bodies are parsed
@@ -23,14 +28,15 @@ from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.web.json_bounds import JsonShapeError, check_json_shape
+from jeex_cache.fastapi._app import manager_of
+from jeex_cache.fastapi.json_bounds import JsonShapeError, check_json_shape
+from jeex_cache.fastapi.problems import Problem
 
-__all__ = ["BodyGate", "json_body", "request_body"]
+__all__ = ["BodyGate", "body_gate", "json_body", "request_body"]
 
 M = TypeVar("M", bound=BaseModel)
 RETRY_AFTER = "1"
@@ -68,11 +74,11 @@ class BodyGate:
             async with asyncio.timeout(self.wait):
                 await self._turns.acquire()
         except TimeoutError:
-            raise HTTPException(
+            raise Problem(
                 503,
                 f"the server is parsing {self.limit} request bodies already "
                 "(HTTP_MAX_CONCURRENT_BODIES): retry shortly",
-                {"Retry-After": RETRY_AFTER},
+                headers={"Retry-After": RETRY_AFTER},
             ) from None
         try:
             yield
@@ -93,7 +99,7 @@ async def json_body(request: Request, model: type[M]) -> AsyncIterator[M]:
         error = {"type": "json_type", "loc": ("body",), "msg": _NOT_JSON, "input": {}}
         raise RequestValidationError([error])
     raw = b"".join([chunk async for chunk in request.stream()])  # not kept on the request
-    gate: BodyGate = request.app.state.body_gate
+    gate = body_gate(request)
     async with gate.turn():
         value = _parsed(raw, gate) if raw else {}
         del raw
@@ -102,6 +108,16 @@ async def json_body(request: Request, model: type[M]) -> AsyncIterator[M]:
         except ValidationError as exc:
             raise RequestValidationError(_located(exc)) from None
         yield body
+
+
+def body_gate(request: Request) -> BodyGate:
+    """The app's ``BodyGate``: ``app.state.body_gate`` if set, else one made once from the
+    settings of the app's manager (``install``)."""
+    state = request.app.state
+    gate: BodyGate | None = getattr(state, "body_gate", None)
+    if gate is None:
+        gate = state.body_gate = BodyGate.from_settings(manager_of(request).settings)
+    return gate
 
 
 def _declares_json(content_type: str | None) -> bool:

@@ -7,6 +7,8 @@ sessions or removes a project from it (``manager.session_changes``). The check c
 the next event is passed on. When access has ended, the stream's last item is ``AccessEnded``
 (its reason: ``invalid_session``, ``project_not_granted``, or ``unavailable`` when the session
 store cannot answer: access fails closed), and the events are closed.
+
+``progress_stream(..., session=session)`` uses it; call it yourself to guard another stream.
 """
 
 from __future__ import annotations
