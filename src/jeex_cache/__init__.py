@@ -3,7 +3,6 @@ for multi-tenant asyncio backends, on Redis or in process memory."""
 
 from __future__ import annotations
 
-from jeex_cache._extras import MissingExtraError
 from jeex_cache._keys import CacheKey
 from jeex_cache.config import Settings
 from jeex_cache.core.clock import Clock, ManualClock, SystemClock
@@ -25,6 +24,7 @@ from jeex_cache.core.errors import (
 )
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
+from jeex_cache.extras import MissingExtraError
 from jeex_cache.manager import CacheManager, cache_manager
 from jeex_cache.progress.model import (
     EventKind,

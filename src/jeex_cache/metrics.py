@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any
 
-from jeex_cache._extras import require_extra
+from jeex_cache.extras import require_extra
 
 require_extra("prometheus", "jeex_cache.metrics")
 

@@ -144,6 +144,6 @@ def test_a_missing_extra_is_one_line_that_names_it(core_python: str) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        "jeex_cache._extras.MissingExtraError: the reference service (jeex_cache.web) needs the "
+        "jeex_cache.extras.MissingExtraError: the reference service (jeex_cache.web) needs the "
         "'server' extra (fastapi is not installed): pip install 'jeex-cache[server]'"
     )

@@ -14,7 +14,7 @@ this package: ``import jeex_cache``, ``CacheManager`` and ``Worker`` need no Fas
 
 from __future__ import annotations
 
-from jeex_cache._extras import require_extra
+from jeex_cache.extras import require_extra
 
 require_extra("fastapi", "jeex_cache.fastapi")
 
