@@ -4,6 +4,10 @@ Closed: calls go through; ``failure_threshold`` consecutive connection-level fai
 Open: calls fail at once with ``CircuitOpenError`` (no network) until ``reset_timeout`` has
 passed; then one call is let through as a probe (half-open). The probe's success closes the
 breaker, its failure opens it again for another ``reset_timeout``.
+
+On a cluster each master has a breaker of its own (``for_node``): a dead master fails fast
+while calls to the others go through. The breaker a backend is built with is then the
+registry of its nodes' breakers; on one server it is the one breaker.
 """
 
 from __future__ import annotations
@@ -52,6 +56,26 @@ class CircuitBreaker:
         self._monotonic = monotonic
         self._opened_at = 0.0
         self._probe_in_flight = False
+        self.node = ""
+        """The node this breaker guards (``host:port``); empty for a whole backend's."""
+        self.nodes: dict[str, CircuitBreaker] = {}
+        """The breaker of each node (cluster masters), by ``host:port``, made on first use."""
+
+    def for_node(self, node: str) -> CircuitBreaker:
+        """The breaker of one node (``host:port``): the same settings, its own state."""
+        breaker = self.nodes.get(node)
+        if breaker is None:
+            breaker = CircuitBreaker(
+                self.failure_threshold, self.reset_timeout, monotonic=self._monotonic
+            )
+            breaker.node = node
+            self.nodes[node] = breaker
+        return breaker
+
+    @property
+    def opened_since(self) -> float | None:
+        """When (monotonic) the breaker last opened, while it is not closed."""
+        return None if self.state is CircuitState.CLOSED else self._opened_at
 
     def before_call(self) -> None:
         """Raise ``CircuitOpenError`` unless a call may go out now. Cheap when closed."""
@@ -96,9 +120,10 @@ class CircuitBreaker:
         self.transitions[state.value] += 1
         log = logger.warning if state is CircuitState.OPEN else logger.info
         log(
-            "circuit %s -> %s (%d consecutive failures)",
+            "circuit%s %s -> %s (%d consecutive failures)",
+            f" of {self.node}" if self.node else "",
             previous.value,
             state.value,
             self.consecutive_failures,
-            extra={"circuit_from": previous.value, "circuit_to": state.value},
+            extra={"circuit_from": previous.value, "circuit_to": state.value, "node": self.node},
         )
