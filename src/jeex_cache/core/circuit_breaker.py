@@ -56,6 +56,7 @@ class CircuitBreaker:
         self._monotonic = monotonic
         self._opened_at = 0.0
         self._probe_in_flight = False
+        self._outage_started = 0.0
         self.node = ""
         """The node this breaker guards (``host:port``); empty for a whole backend's."""
         self.nodes: dict[str, CircuitBreaker] = {}
@@ -116,14 +117,23 @@ class CircuitBreaker:
         self._probe_in_flight = False
 
     def _enter(self, state: CircuitState) -> None:
+        """Log one line when the outage starts and one when it ends (with its duration);
+        the probes between are debug lines, however many the outage takes."""
         previous, self.state = self.state, state
         self.transitions[state.value] += 1
-        log = logger.warning if state is CircuitState.OPEN else logger.info
-        log(
-            "circuit%s %s -> %s (%d consecutive failures)",
-            f" of {self.node}" if self.node else "",
-            previous.value,
-            state.value,
-            self.consecutive_failures,
-            extra={"circuit_from": previous.value, "circuit_to": state.value, "node": self.node},
-        )
+        where = f" of {self.node}" if self.node else ""
+        extra = {"circuit_from": previous.value, "circuit_to": state.value, "node": self.node}
+        if previous is CircuitState.CLOSED:
+            self._outage_started = self._monotonic()
+            logger.warning(
+                "circuit%s opened: backend failing (%d consecutive failures)",
+                where, self.consecutive_failures, extra=extra,
+            )  # fmt: skip
+        elif state is CircuitState.CLOSED:
+            outage = self._monotonic() - self._outage_started
+            logger.warning(
+                "circuit%s closed: backend recovered after a %.2fs outage",
+                where, outage, extra={**extra, "outage_seconds": round(outage, 3)},
+            )  # fmt: skip
+        else:
+            logger.debug("circuit%s %s -> %s", where, previous.value, state.value, extra=extra)

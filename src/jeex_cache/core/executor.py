@@ -110,6 +110,11 @@ class RedisExecutor:
         return self._node if self._node is not None else self.router.route(key)
 
     @property
+    def cluster(self) -> ClusterRouter | None:
+        """The cluster router, on a Redis Cluster."""
+        return self._cluster
+
+    @property
     def sharded(self) -> bool:
         """On a cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), keys routed by slot."""
         return self._cluster is not None
