@@ -20,6 +20,7 @@ from collections import Counter
 
 from jeex_cache import CacheManager, Settings
 from jeex_cache.core.transport import key_slot
+from jeex_cache.metrics import JeexCollector
 from jeex_cache.testing import RedisCluster
 from tests.cluster.conftest import executor_of, promoted, router_of
 
@@ -57,10 +58,30 @@ async def test_a_dead_master_fails_only_its_own_slots(private_cluster: RedisClus
                 calls.append((started, project, ok))
                 await asyncio.sleep(0.002)
 
+        timeline: list[tuple[float, str, dict[str, str], int, int]] = []
+
+        async def sample(every: float = 0.25) -> None:
+            seen = 0
+            while not stop.is_set():
+                health = await cache.health_check()
+                circuits = health["circuit"].get("nodes", {})
+                states = {n: c["state"] for n, c in circuits.items() if c["state"] != "closed"}
+                batch, seen = calls[seen:], len(calls)
+                ok = sum(call[2] for call in batch)
+                timeline.append((time.monotonic(), health["status"], states, ok, len(batch) - ok))
+                await asyncio.sleep(every)
+
+        collector = JeexCollector(cache)
+        await collector.refresh()
+        before = {family.name for family in collector.collect()}
         tasks = [asyncio.create_task(caller(i)) for i in range(CALLERS)]
+        tasks.append(asyncio.create_task(sample()))
         await asyncio.sleep(0.5)
         killed_at = time.monotonic()
         cluster.kill(victim)
+        await asyncio.sleep(0.5)
+        await collector.refresh()
+        during = {family.name: family for family in collector.collect()}
         promoted_at = await asyncio.to_thread(promoted, cluster, victim, every=0.01)
         await asyncio.sleep(RECOVERY_BOUND + 1.0)
         stop.set()
@@ -83,6 +104,13 @@ async def test_a_dead_master_fails_only_its_own_slots(private_cluster: RedisClus
         f"{failed[True]}, others {failed[False]} of {len(calls)}; breakers {breakers}; "
         f"refreshes {refreshes}"
     )
+    for at, status, states, ok, bad in timeline:
+        print(f"  t={at - killed_at:+.2f}s (promotion {at - promoted_at:+.2f}s) {status:9} "
+              f"breakers not closed {states or '-'}; calls ok {ok}, failed {bad}")  # fmt: skip
+    assert before <= set(during)  # every gauge stays through the outage
+    up = {sample.labels["node"]: sample.value for sample in during["jeex_cache_up"].samples}
+    assert up[f"127.0.0.1:{victim}"] == 0
+    assert sum(up.values()) == 5  # the five others answer
     assert failed[False] == 0  # healthy masters' calls never fail for another's outage
     assert failed[True] > 0  # the victim's did, while it was down
     assert last_failure - promoted_at < RECOVERY_BOUND

@@ -83,6 +83,11 @@ class CacheHealthService:
         percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
         return {**info, "used": used, "max": maximum, "usage_percentage": percentage}
 
+    async def nodes(self) -> dict[str, Any] | None:
+        """A cluster's ``cluster_state``, ``nodes``, ``reachable_masters`` and ``problems``;
+        None for a backend of one node. Never raises."""
+        return await self._repository.nodes()
+
     async def durability(self) -> str:
         """``none``, ``snapshot``, ``aof`` or ``unknown`` (``DURABILITY_LEVELS``): what of the
         backend's state would survive a restart of its server. Never raises."""

@@ -80,6 +80,7 @@ class ClusterRouter:
         self._suspects: set[Address] = set()  # nodes a link failed to: asked last
         self.refreshes = 0  # completed CLUSTER SLOTS refreshes (for tests and metrics)
         self.redirects: Counter[str] = Counter()  # MOVED, ASK, TRYAGAIN... replies seen
+        self.map_changes = 0  # refreshes that moved slots to another node (failovers...)
 
     # -- the Router protocol ---------------------------------------------------------------
 
@@ -266,8 +267,8 @@ class ClusterRouter:
             pool = masters.get(owner) or masters.setdefault(owner, self._pool(owner))
             slots[start : end + 1] = [pool] * (end + 1 - start)
             replicas.extend(_address(node, asked) for node in others)
-        if self._masters:
-            _log_changes(self._slots, slots)
+        if self._masters and _log_changes(self._slots, slots):
+            self.map_changes += 1
         self._slots = slots
         self._masters = tuple(masters[address] for address in sorted(masters))
         self._replicas = tuple(dict.fromkeys(replicas))
@@ -282,8 +283,8 @@ class ClusterRouter:
         return pool
 
 
-def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> None:
-    """One warning per node that took slots: which slots, from which node."""
+def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> bool:
+    """One warning per node that took slots: which slots, from which node. True: some did."""
     moved: dict[tuple[str, str], list[int]] = {}
     for slot, (was, now) in enumerate(zip(old, new, strict=True)):
         if was is not now:
@@ -294,6 +295,7 @@ def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> None
             after, len(slots), _ranges(slots), before,
             extra={"node": after, "previous_node": before, "slots": len(slots)},
         )  # fmt: skip
+    return bool(moved)
 
 
 def _name(pool: NodePool | None) -> str:
