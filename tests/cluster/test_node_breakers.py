@@ -87,6 +87,7 @@ async def test_a_dead_master_fails_only_its_own_slots(private_cluster: RedisClus
         stop.set()
         await asyncio.gather(*tasks)
         breakers = {node: b.state.value for node, b in executor_of(cache).breaker.nodes.items()}
+        incidents = (await cache.get_performance_metrics())["backend"]["incidents"]
         refreshes = router_of(cache).refreshes
 
     on_victim = set(victim_projects)
@@ -107,6 +108,9 @@ async def test_a_dead_master_fails_only_its_own_slots(private_cluster: RedisClus
     for at, status, states, ok, bad in timeline:
         print(f"  t={at - killed_at:+.2f}s (promotion {at - promoted_at:+.2f}s) {status:9} "
               f"breakers not closed {states or '-'}; calls ok {ok}, failed {bad}")  # fmt: skip
+    events = {(incident["node"], incident["event"]) for incident in incidents}
+    assert (f"127.0.0.1:{victim}", "failed") in events
+    assert any(i["event"] == "took_slots" and i["from"] == f"127.0.0.1:{victim}" for i in incidents)
     assert before <= set(during)  # every gauge stays through the outage
     up = {sample.labels["node"]: sample.value for sample in during["jeex_cache_up"].samples}
     assert up[f"127.0.0.1:{victim}"] == 0

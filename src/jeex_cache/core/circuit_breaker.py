@@ -15,14 +15,17 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from typing import Any
 
 from jeex_cache.core.errors import BackendError
 
 __all__ = ["CircuitBreaker", "CircuitOpenError", "CircuitState"]
 
 logger = logging.getLogger("jeex_cache.circuit")
+
+INCIDENTS_KEPT = 20
 
 
 class CircuitState(enum.Enum):
@@ -61,6 +64,9 @@ class CircuitBreaker:
         """The node this breaker guards (``host:port``); empty for a whole backend's."""
         self.nodes: dict[str, CircuitBreaker] = {}
         """The breaker of each node (cluster masters), by ``host:port``, made on first use."""
+        self.incidents: deque[dict[str, Any]] = deque(maxlen=INCIDENTS_KEPT)
+        """The last outages' starts and ends (``at`` wall time, ``node``, ``event``
+        ``failed`` or ``recovered``, ``outage_seconds``), shared with the nodes' breakers."""
 
     def for_node(self, node: str) -> CircuitBreaker:
         """The breaker of one node (``host:port``): the same settings, its own state."""
@@ -70,6 +76,7 @@ class CircuitBreaker:
                 self.failure_threshold, self.reset_timeout, monotonic=self._monotonic
             )
             breaker.node = node
+            breaker.incidents = self.incidents
             self.nodes[node] = breaker
         return breaker
 
@@ -125,12 +132,15 @@ class CircuitBreaker:
         extra = {"circuit_from": previous.value, "circuit_to": state.value, "node": self.node}
         if previous is CircuitState.CLOSED:
             self._outage_started = self._monotonic()
+            self.incidents.append({"at": time.time(), "node": self.node, "event": "failed"})
             logger.warning(
                 "circuit%s opened: backend failing (%d consecutive failures)",
                 where, self.consecutive_failures, extra=extra,
             )  # fmt: skip
         elif state is CircuitState.CLOSED:
             outage = self._monotonic() - self._outage_started
+            self.incidents.append({"at": time.time(), "node": self.node, "event": "recovered",
+                                   "outage_seconds": round(outage, 3)})  # fmt: skip
             logger.warning(
                 "circuit%s closed: backend recovered after a %.2fs outage",
                 where, outage, extra={**extra, "outage_seconds": round(outage, 3)},

@@ -8,6 +8,7 @@ from typing import Any
 
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.transport import NodePool
 from jeex_cache.observability.health import DURABILITY_LEVELS, durability_of
 from jeex_cache.observability.nodes import survey
 
@@ -19,6 +20,7 @@ class RedisHealthRepository:
 
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
+        self._unanswered: set[str] = set()  # masters the last survey found silent: asked last
 
     async def ping(self) -> float:
         """One server's round trip; a cluster's first master that answers."""
@@ -34,7 +36,8 @@ class RedisHealthRepository:
     async def _first_answer(self, *command: str) -> Any:
         """The reply of the first node (``walk_nodes``) that answers ``command``."""
         failure: BackendError | None = None
-        for node in self._redis.walk_nodes():
+        nodes = self._redis.walk_nodes()
+        for node in sorted(nodes, key=lambda node: _address(node) in self._unanswered):
             try:
                 return await self._redis.command_on(node, *command)
             except BackendError as exc:
@@ -49,7 +52,9 @@ class RedisHealthRepository:
             return None
         replication = self._redis.replication
         wait = replication.replicas if replication is not None else 0
-        return await survey(cluster, self._redis.breaker.nodes, wait)
+        found = await survey(cluster, self._redis.breaker.nodes, wait)
+        self._unanswered = {n["address"] for n in found["nodes"] if n.get("reachable") is False}
+        return found
 
     async def durability(self) -> str:
         """The weakest persistence of the masters (one server, or each cluster master)."""
@@ -68,6 +73,10 @@ class RedisHealthRepository:
                 raise
             return "unknown"
         return durability_of("no", _config_value(reply))
+
+
+def _address(node: object) -> str:
+    return f"{node.endpoint.host}:{node.endpoint.port}" if isinstance(node, NodePool) else ""
 
 
 def _config_value(reply: Any) -> str | None:

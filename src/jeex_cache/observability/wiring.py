@@ -36,6 +36,9 @@ def backend_status(backend: Backend) -> dict[str, Any]:
             "map_changes": cluster.map_changes,
             "redirects": dict(cluster.redirects),
         }
+    if breaker is not None:  # the last outages and slot moves, oldest first
+        incidents = [*breaker.incidents, *(cluster.incidents if cluster is not None else ())]
+        status["incidents"] = sorted(incidents, key=lambda incident: incident["at"])[-20:]
     if backend.pool is not None:
         status["pool"] = backend.pool()
     if backend.usage is not None:

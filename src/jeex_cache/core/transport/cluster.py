@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -81,6 +82,7 @@ class ClusterRouter:
         self.refreshes = 0  # completed CLUSTER SLOTS refreshes (for tests and metrics)
         self.redirects: Counter[str] = Counter()  # MOVED, ASK, TRYAGAIN... replies seen
         self.map_changes = 0  # refreshes that moved slots to another node (failovers...)
+        self.incidents: deque[dict[str, Any]] = deque(maxlen=20)  # the last map changes
 
     # -- the Router protocol ---------------------------------------------------------------
 
@@ -267,8 +269,10 @@ class ClusterRouter:
             pool = masters.get(owner) or masters.setdefault(owner, self._pool(owner))
             slots[start : end + 1] = [pool] * (end + 1 - start)
             replicas.extend(_address(node, asked) for node in others)
-        if self._masters and _log_changes(self._slots, slots):
+        moves = _log_changes(self._slots, slots) if self._masters else []
+        if moves:
             self.map_changes += 1
+            self.incidents.extend(moves)
         self._slots = slots
         self._masters = tuple(masters[address] for address in sorted(masters))
         self._replicas = tuple(dict.fromkeys(replicas))
@@ -283,8 +287,9 @@ class ClusterRouter:
         return pool
 
 
-def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> bool:
-    """One warning per node that took slots: which slots, from which node. True: some did."""
+def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> list[dict[str, Any]]:
+    """One warning per node that took slots: which slots, from which node; those moves as
+    incidents (``at``, ``node``, ``event`` ``took_slots``, ``slots``, ``from``)."""
     moved: dict[tuple[str, str], list[int]] = {}
     for slot, (was, now) in enumerate(zip(old, new, strict=True)):
         if was is not now:
@@ -295,7 +300,11 @@ def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> bool
             after, len(slots), _ranges(slots), before,
             extra={"node": after, "previous_node": before, "slots": len(slots)},
         )  # fmt: skip
-    return bool(moved)
+    at = time.time()
+    return [
+        {"at": at, "node": after, "event": "took_slots", "slots": _ranges(slots), "from": before}
+        for (before, after), slots in moved.items()
+    ]
 
 
 def _name(pool: NodePool | None) -> str:
