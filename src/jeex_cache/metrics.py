@@ -10,7 +10,13 @@
   the reads that count them;
 - a histogram of latency per operation (100 µs to 5 s);
 - gauges: circuit state, in-flight commands, the near cache's sizes, the embedded backend's
-  entries; after ``refresh()``, the backend's memory and the ``METRICS_QUEUES`` depths.
+  entries; after ``refresh()``, the backend's memory, the ``METRICS_QUEUES`` depths and
+  ``jeex_cache_up`` per node (a cluster's every node, else the one backend);
+- on a cluster: each master's breaker state, and the router's slot-map refreshes, map
+  changes (failovers, migrations) and redirects.
+
+A gauge whose read failed stays, with the value NaN, and ``jeex_cache_refresh_failed``
+(by ``source``) says which read failed: a dashboard shows the outage, not a gap.
 
 Labels carry public operation names only (``public_operation``), never a key or session.
 A collector cannot await: what needs a round trip to the backend is gathered by ``refresh``
@@ -48,6 +54,7 @@ PUBLIC_NAMES: Mapping[str, str] = {
 """Internal helpers that are measured, by the public operation they serve."""
 
 _CIRCUIT_STATES = ("closed", "open", "half_open")
+_NAN = float("nan")
 
 
 class JeexCollector(Collector):
@@ -62,32 +69,108 @@ class JeexCollector(Collector):
         self.operations = operations
         self.memory: dict[str, Any] | None = None
         self.queues: list[dict[str, Any]] = []
+        self.up: dict[str, bool] = {}
+        self.failed: dict[str, bool] = {}
 
     async def refresh(self) -> None:
-        """Read what needs the backend: its memory, the queues' depths (a backend that does
-        not answer leaves its gauges out; the scrape still succeeds)."""
+        """Read what needs the backend: its memory, the queues' depths, each node's state (a
+        read that fails shows as NaN and ``jeex_cache_refresh_failed``; the scrape succeeds)."""
         manager = self.manager
+        health = manager.health_service
+        failed: dict[str, bool] = {}
         try:
-            self.memory = await manager.health_service.get_memory_usage()
+            self.memory = await health.get_memory_usage()
+            failed["memory"] = False
         except BackendError:
-            self.memory = None
+            self.memory = {"used": _NAN, "max": _NAN}
+            failed["memory"] = True
         queues = []
         for queue in manager.settings.metrics_queue_names:
             try:
                 stats = await manager.get_queue_stats(queue)
             except BackendError:
+                failed[f"queue:{queue}"] = True
+                queues.append({"queue": queue, "pending": _NAN, "running": _NAN, "dead": _NAN})
                 continue
+            failed[f"queue:{queue}"] = False
             queues.append({"queue": queue, "pending": stats.pending, "running": stats.running,
                            "dead": stats.dead})  # fmt: skip
         self.queues = queues
+        self.failed = failed
+        self.up = _up(await health.nodes(), manager.backend_name, not failed["memory"])
 
     def collect(self) -> Iterator[Metric]:
         metrics = _at_once(self.manager.get_performance_metrics())
         if self.operations:
             yield from _operations(metrics.get("operations", {}))
         yield from _backend(metrics.get("backend", {}), self.memory)
+        yield from _nodes(metrics.get("backend", {}), self.up, self.failed)
         yield from _near_cache(self.manager.near_cache_stats())
         yield from _queues(self.queues)
+
+
+def _up(cluster: dict[str, Any] | None, backend: str, answered: bool) -> dict[str, bool]:
+    """Node -> answers: a cluster's masters as pinged, its replicas as the cluster sees
+    them; one backend by whether its memory read answered."""
+    if cluster is None:
+        return {backend: answered}
+    up = {}
+    for node in cluster["nodes"]:
+        if "reachable" in node:
+            up[node["address"]] = bool(node["reachable"])
+        else:
+            up[node["address"]] = not node["failed"] and node["link"] == "connected"
+    return up
+
+
+def _nodes(
+    backend: dict[str, Any], up: dict[str, bool], failed: dict[str, bool]
+) -> Iterator[Metric]:
+    if up:
+        gauge = GaugeMetricFamily("jeex_cache_up", "1 while the node answers.", labels=["node"])
+        for node, answers in sorted(up.items()):
+            gauge.add_metric([node], int(answers))
+        yield gauge
+    if failed:
+        gauge = GaugeMetricFamily(
+            "jeex_cache_refresh_failed", "1 when the last read of a source failed.",
+            labels=["source"],
+        )  # fmt: skip
+        for source, failure in sorted(failed.items()):
+            gauge.add_metric([source], int(failure))
+        yield gauge
+    nodes = backend.get("circuit", {}).get("nodes")
+    if nodes:
+        state = GaugeMetricFamily(
+            "jeex_cache_node_circuit_state", "1 for each master's breaker state.",
+            labels=["node", "state"],
+        )  # fmt: skip
+        opened = CounterMetricFamily(
+            "jeex_cache_node_circuit_opened", "Times each master's breaker opened.",
+            labels=["node"],
+        )  # fmt: skip
+        for node, circuit in nodes.items():
+            for name in _CIRCUIT_STATES:
+                state.add_metric([node, name], int(circuit["state"] == name))
+            opened.add_metric([node], circuit["opened"])
+        yield from (state, opened)
+    cluster = backend.get("cluster")
+    if cluster is not None:
+        yield CounterMetricFamily(
+            "jeex_cache_cluster_refreshes", "Slot-map refreshes.", value=cluster["refreshes"]
+        )
+        yield CounterMetricFamily(
+            "jeex_cache_cluster_map_changes",
+            "Refreshes that moved slots to another node (failovers, migrations).",
+            value=cluster["map_changes"],
+        )
+        redirects = CounterMetricFamily(
+            "jeex_cache_cluster_redirects", "Redirect replies followed, by kind.",
+            labels=["kind"],
+        )  # fmt: skip
+        for kind in ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"):
+            redirects.add_metric([kind], cluster["redirects"].get(kind, 0))
+        yield redirects
 
 
 def _at_once(call: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:

@@ -85,3 +85,20 @@ async def wait_for(check: Callable[[], bool], what: str, within: float = 20.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def promoted(
+    cluster: RedisCluster, killed: int, within: float = 30.0, every: float = 0.05
+) -> float:
+    """Wait until ``CLUSTER NODES`` shows three live masters, none the killed one; return when
+    (monotonic) that was first seen, polling every ``every`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            masters = cluster.masters()
+        except Exception:  # a node busy failing over: ask again
+            masters = []
+        if len(masters) == 3 and killed not in masters:
+            return time.monotonic()
+        time.sleep(every)
+    raise AssertionError("no replica was promoted")

@@ -37,7 +37,7 @@ from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.transport import key_slot
 from jeex_cache.tasks.keys import task_queue
 from jeex_cache.testing import RedisCluster
-from tests.cluster.conftest import ids_in_slot, router_of
+from tests.cluster.conftest import ids_in_slot, promoted, router_of
 
 POLICY = RateLimitConfig(10**7, 60)
 AFTER_PROMOTION = 6.0  # seconds of load after the promotion
@@ -83,20 +83,6 @@ class Load:
                 ok = False
             self.calls.append((start, time.monotonic() - start, name, ok))
             await asyncio.sleep(0.002)
-
-
-def promoted(cluster: RedisCluster, killed: int, within: float = 30.0) -> float:
-    """Wait until another node serves the killed master's slots; when that was seen."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            masters = cluster.masters()
-        except Exception:  # a node busy failing over: ask again
-            masters = []
-        if len(masters) == 3 and killed not in masters:
-            return time.monotonic()
-        time.sleep(0.05)
-    raise AssertionError("no replica was promoted")
 
 
 @pytest.mark.usefixtures("caplog")

@@ -94,3 +94,17 @@ def test_open_error_is_a_backend_error() -> None:
     from jeex_cache.core.errors import BackendError
 
     assert issubclass(CircuitOpenError, BackendError)
+
+
+def test_each_node_has_its_own_breaker(breaker: CircuitBreaker, ticks: Ticks) -> None:
+    dead, alive = breaker.for_node("10.0.0.1:7000"), breaker.for_node("10.0.0.2:7000")
+    assert breaker.for_node("10.0.0.1:7000") is dead
+    for _ in range(3):
+        dead.record_failure()
+    assert dead.state is CircuitState.OPEN
+    with pytest.raises(CircuitOpenError):
+        dead.before_call()
+    alive.before_call()  # another node's calls go through
+    assert alive.state is CircuitState.CLOSED
+    assert breaker.state is CircuitState.CLOSED
+    assert set(breaker.nodes) == {"10.0.0.1:7000", "10.0.0.2:7000"}

@@ -84,9 +84,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelprefix)s %(name)s: %(message)s"
+"""``serve``'s log lines: when, how grave, which logger (``jeex_cache.circuit``...), what."""
+
+
 def _log_config(base: dict[str, Any], log_level: str) -> dict[str, Any]:
-    """uvicorn's logging configuration, with the ``jeex_cache`` loggers on its handler."""
+    """uvicorn's logging configuration, with timestamps and logger names, and the
+    ``jeex_cache`` loggers on its handler."""
     config = copy.deepcopy(base)
+    config["formatters"]["default"]["fmt"] = LOG_FORMAT
+    config["formatters"]["access"]["fmt"] = (
+        '%(asctime)s %(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
     level = "DEBUG" if log_level == "trace" else log_level.upper()
     config["loggers"]["jeex_cache"] = {"handlers": ["default"], "level": level, "propagate": False}
     return config

@@ -9,7 +9,11 @@ connections (``REDIS_MAX_CONNECTIONS``), as does an executor built without a tra
 
 On a cluster (a ``ClusterRouter``) every call goes to the node of its first key (a script's
 ``keys[0]``, a command's ``args[1]``), redirects followed by the router; a batch is one
-pipeline per node, and dedicated commands use that node's own redis-py client.
+pipeline per node, and dedicated commands use that node's own redis-py client. Each master
+has its own circuit breaker (``CircuitBreaker.for_node``): a dead master fails fast, the
+others' calls go through. A call its node's open breaker refuses asks the router for a fresh
+slot map (rate-limited), so once a replica is promoted the slots' calls go to it, under its
+own closed breaker, without waiting for the dead node's cool-down.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from jeex_cache.core._calls import (
     outage_reply,
 )
 from jeex_cache.core._replies import shape
-from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitState
+from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.replication import DurableWrites, Replication
@@ -55,8 +59,8 @@ class RedisExecutor:
     With a ``router`` (the shared transport) scripts, commands and batches go there, and
     ``client`` serves only the ``DEDICATED`` commands; without one, everything goes to
     ``client`` (a worker's one-connection client for its blocking waits). A circuit breaker
-    fails calls fast while Redis is down; it counts one failure per broken connection or
-    failed connect, not one per caller that was in flight on it.
+    fails calls fast while Redis is down (on a cluster, one per master); it counts one
+    failure per broken connection or failed connect, not one per caller in flight on it.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class RedisExecutor:
         self._dedicated_max = max_in_flight
         self._dedicated_timeout = dedicated_timeout
         self._incident: object = None
+        self._node_breakers: dict[NodePool, CircuitBreaker] = {}
 
     @property
     def in_flight(self) -> int:
@@ -105,6 +110,11 @@ class RedisExecutor:
         return self._node if self._node is not None else self.router.route(key)
 
     @property
+    def cluster(self) -> ClusterRouter | None:
+        """The cluster router, on a Redis Cluster."""
+        return self._cluster
+
+    @property
     def sharded(self) -> bool:
         """On a cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), keys routed by slot."""
         return self._cluster is not None
@@ -118,32 +128,55 @@ class RedisExecutor:
 
     # -- breaker bookkeeping ---------------------------------------------------------------
 
-    def _admit(self) -> None:
-        if self.breaker.state is not CircuitState.CLOSED:
-            self.breaker.before_call()
+    def breaker_for(self, key: str | None) -> CircuitBreaker:
+        """The breaker of the node serving ``key``: its master's on a cluster, else the one."""
+        if self._cluster is None:
+            return self.breaker
+        return self._breaker_of(self._cluster.route(key))
 
-    def _succeeded(self) -> None:
-        breaker = self.breaker
+    def _breaker_of(self, node: NodePool) -> CircuitBreaker:
+        if self._cluster is None:
+            return self.breaker
+        breaker = self._node_breakers.get(node)
+        if breaker is None:
+            endpoint = node.endpoint
+            breaker = self.breaker.for_node(f"{endpoint.host}:{endpoint.port}")
+            self._node_breakers[node] = breaker
+        return breaker
+
+    def _admit(self, breaker: CircuitBreaker) -> None:
+        if breaker.state is not CircuitState.CLOSED:
+            try:
+                breaker.before_call()
+            except CircuitOpenError:
+                if self._cluster is not None:  # follow the cluster: the slot may have moved
+                    self._cluster.refresh_soon()
+                raise
+
+    @staticmethod
+    def _succeeded(breaker: CircuitBreaker) -> None:
         if breaker.consecutive_failures or breaker.state is not CircuitState.CLOSED:
             breaker.record_success()
 
-    def _failed(self, exc: BaseException, operation: str) -> BackendError:
+    def _failed(self, exc: BaseException, operation: str, breaker: CircuitBreaker) -> BackendError:
         """Translate ``exc`` and count it: an outage (a lost link, or a reply such as NOAUTH,
         LOADING or OOM that refuses service) is a backend failure; any other error reply
         says the call was wrong, and the server is up."""
         outage = outage_reply(exc)
         if outage is None and isinstance(exc, ReplyError | ResponseError):
-            self.breaker.record_success()  # the server answered: it is up
+            breaker.record_success()  # the server answered: it is up
             return BackendError(f"redis {operation} failed: {exc}", transient=False)
         if isinstance(exc, ClusterError):  # the cluster answered, settling: retry, no outage
-            self.breaker.release_probe()
+            breaker.release_probe()
             return BackendError(f"redis {operation} failed: {exc}")
         incident = getattr(exc, "incident", None) or exc
         if incident is not self._incident:
             self._incident = incident
-            self.breaker.record_failure()
+            breaker.record_failure()
+            if self._cluster is not None:
+                self._cluster.refresh_soon()
         else:
-            self.breaker.release_probe()
+            breaker.release_probe()
         if outage is not None:
             return BackendError(
                 f"redis {operation} failed: {exc}", transient=outage in RETRYABLE_REPLIES
@@ -164,15 +197,16 @@ class RedisExecutor:
         ``decode``, if given, turns the reply into the result here, so that a caller needs
         no coroutine of its own for it (each nested frame costs on every resumption).
         """
-        self._admit()
+        key = keys[0] if keys else None
+        breaker = self.breaker_for(key)
+        self._admit(breaker)
         try:
             if script.durable and self._durable is not None:
-                client = self.dedicated_client(keys[0] if keys else None)
+                client = self.dedicated_client(key)
                 reply = await self._durable.run(client, script, keys, args)
             elif self.router is None:
                 reply = await self._dedicated_script(script, keys, args)
             elif (cluster := self._cluster) is not None:
-                key = keys[0] if keys else None
                 try:
                     reply = await cluster.execute(
                         key, encode(("EVALSHA", script.sha, len(keys), *keys, *args))
@@ -183,7 +217,7 @@ class RedisExecutor:
                     data = encode(("EVAL", script.source, len(keys), *keys, *args))
                     reply = await cluster.execute(key, data)
             else:
-                node = self._node_for(keys[0] if keys else None)
+                node = self._node_for(key)
                 try:
                     reply = await node.execute(
                         encode(("EVALSHA", script.sha, len(keys), *keys, *args))
@@ -195,11 +229,11 @@ class RedisExecutor:
                         encode(("EVAL", script.source, len(keys), *keys, *args))
                     )
         except (TransportError, ReplyError, RedisError, OSError) as exc:
-            raise self._failed(exc, script.name) from exc
+            raise self._failed(exc, script.name, breaker) from exc
         except BaseException:
-            self.breaker.release_probe()
+            breaker.release_probe()
             raise
-        self._succeeded()
+        self._succeeded(breaker)
         return reply if decode is None else decode(reply)
 
     async def _dedicated_script(
@@ -213,9 +247,10 @@ class RedisExecutor:
     async def command(self, *args: EncodedArg) -> Any:
         """Run one plain command (a ``DEDICATED`` one on a redis-py connection)."""
         name = args[0]
-        self._admit()
+        key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+        breaker = self.breaker_for(key)
+        self._admit(breaker)
         try:
-            key = args[1] if len(args) > 1 and isinstance(args[1], str) else None
             if self.router is None or (isinstance(name, str) and name.upper() in DEDICATED):
                 if self._cluster is None:
                     reply = await self._execute(*args)
@@ -227,11 +262,11 @@ class RedisExecutor:
             else:
                 reply = shape(name, await self._node_for(key).execute(encode(args)))
         except (TransportError, ReplyError, RedisError, OSError) as exc:
-            raise self._failed(exc, str(name)) from exc
+            raise self._failed(exc, str(name), breaker) from exc
         except BaseException:
-            self.breaker.release_probe()
+            breaker.release_probe()
             raise
-        self._succeeded()
+        self._succeeded(breaker)
         return reply
 
     def walk_nodes(self) -> list[object]:
@@ -243,15 +278,16 @@ class RedisExecutor:
         """Run one plain command on ``node`` (one of ``walk_nodes``; None: anywhere)."""
         if not isinstance(node, NodePool):
             return await self.command(*args)
-        self._admit()
+        breaker = self._breaker_of(node)
+        self._admit(breaker)
         try:
             reply = shape(args[0], await node.execute(encode(args)))
         except (TransportError, ReplyError) as exc:
-            raise self._failed(exc, str(args[0])) from exc
+            raise self._failed(exc, str(args[0]), breaker) from exc
         except BaseException:
-            self.breaker.release_probe()
+            breaker.release_probe()
             raise
-        self._succeeded()
+        self._succeeded(breaker)
         return reply
 
     async def scripts_pipelined(
@@ -295,7 +331,8 @@ class RedisExecutor:
         return results
 
     async def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> list[Any]:
-        self._admit()
+        breaker = self.breaker_for(first_key(calls[0]))  # a cluster's: the first call's node
+        self._admit(breaker)
         try:
             if self.router is None:
                 results = await self._dedicated_pipeline(calls)
@@ -308,11 +345,11 @@ class RedisExecutor:
                 data = b"".join(encoded(call) for call in calls)
                 results = await self._node_for(key).execute_many(data, len(calls))
         except (TransportError, ReplyError, RedisError, OSError) as exc:
-            raise self._failed(exc, "pipeline") from exc
+            raise self._failed(exc, "pipeline", breaker) from exc
         except BaseException:
-            self.breaker.release_probe()
+            breaker.release_probe()
             raise
-        self._succeeded()
+        self._succeeded(breaker)
         return results
 
     async def _dedicated_pipeline(self, calls: Sequence[ScriptCall | Command]) -> list[Any]:
@@ -330,12 +367,13 @@ class RedisExecutor:
                 await self.command("SCRIPT", "LOAD", script.source)
                 continue
             for node in nodes:
-                self._admit()
+                breaker = self._breaker_of(node)
+                self._admit(breaker)
                 try:
                     await node.execute(encode(("SCRIPT", "LOAD", script.source)))
                 except (TransportError, ReplyError) as exc:
-                    raise self._failed(exc, "SCRIPT LOAD") from exc
+                    raise self._failed(exc, "SCRIPT LOAD", breaker) from exc
                 except BaseException:
-                    self.breaker.release_probe()
+                    breaker.release_probe()
                     raise
-                self._succeeded()
+                self._succeeded(breaker)

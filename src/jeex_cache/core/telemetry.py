@@ -109,7 +109,7 @@ class Telemetry:
         self.operations: dict[str, OperationStats] = {}
         self.recent_slow: deque[dict[str, Any]] = deque(maxlen=_RECENT_SLOW)
         self.started_at = time.time()
-        self._last_asked = (0, 0)
+        self._samples: deque[tuple[float, int, int]] = deque([(time.monotonic(), 0, 0)])
 
     def stats(self, operation: str, family: str) -> OperationStats:
         """The statistics of ``operation``, created on first use."""
@@ -119,11 +119,12 @@ class Telemetry:
         return stats
 
     def failed(self, operation: str, family: str, seconds: float) -> None:
-        """Count a call that ended on a backend failure (after any retries)."""
+        """Count a call that ended on a backend failure (after any retries). Its latency
+        stays out of the histogram and percentiles, which describe answered calls: a breaker
+        failing calls in microseconds would otherwise pull them down."""
         stats = self.stats(operation, family)
         stats.count += 1
         stats.errors += 1
-        stats.observe(seconds)
 
     def slow_call(self, operation: str, seconds: float) -> None:
         """Remember a call slower than the threshold (the caller counted it)."""
@@ -131,18 +132,23 @@ class Telemetry:
             {"operation": operation, "ms": round(seconds * 1000, 3), "at": time.time()}
         )
 
-    def error_rate_since_last_asked(self) -> float:
-        """Failed share of the calls made since the previous call of this method.
+    def recent_error_rate(self, window: float) -> float:
+        """Failed share of the calls of about the last ``window`` seconds.
 
-        Health checks ask every ``CACHE_HEALTH_CHECK_INTERVAL``, so this is the error rate
-        of the last interval: an outage that is over stops counting after one interval.
+        Reading it changes nothing another reader sees (a dashboard polling health does not
+        reset the watcher's rate); an outage that is over stops counting after ``window``.
         """
+        now = time.monotonic()
         calls = sum(s.count for s in self.operations.values())
         errors = sum(s.errors for s in self.operations.values())
-        previous_calls, previous_errors = self._last_asked
-        self._last_asked = (calls, errors)
-        new_calls = calls - previous_calls
-        return round((errors - previous_errors) / new_calls, 4) if new_calls else 0.0
+        samples = self._samples
+        if now - samples[-1][0] >= window / 20:  # a bounded number of samples per window
+            samples.append((now, calls, errors))
+        while len(samples) > 1 and samples[1][0] <= now - window:
+            samples.popleft()  # keep one sample at least ``window`` old: the baseline
+        _, base_calls, base_errors = samples[0]
+        new_calls = calls - base_calls
+        return round((errors - base_errors) / new_calls, 4) if new_calls else 0.0
 
     def snapshot(self) -> dict[str, Any]:
         """Per-operation summaries, totals and ``slow_operations`` (count, threshold, recent)."""

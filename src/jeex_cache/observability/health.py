@@ -10,6 +10,12 @@ A full embedded backend is not degraded: evicting the least recently used is how
 works.
 ``unhealthy``: it does not answer, or the breaker is open.
 
+On a cluster the report has ``cluster`` (``cluster_state``, ``problems``) and ``nodes`` (each
+node: address, role, slots, ping, replicas and their links, breaker; ``nodes.survey``).
+``degraded`` when any problem is found: a master that does not answer or is marked failed,
+one with fewer live replicas than ``REDIS_WAIT_REPLICAS``, a master's breaker not closed,
+``cluster_state`` not ok; ``unhealthy`` only when no master answers (no call can succeed).
+
 ``durability`` says what a restart of the server would keep (``DURABILITY_LEVELS``).
 """
 
@@ -77,6 +83,11 @@ class CacheHealthService:
         percentage = round(100.0 * used / maximum, 2) if maximum else 0.0
         return {**info, "used": used, "max": maximum, "usage_percentage": percentage}
 
+    async def nodes(self) -> dict[str, Any] | None:
+        """A cluster's ``cluster_state``, ``nodes``, ``reachable_masters`` and ``problems``;
+        None for a backend of one node. Never raises."""
+        return await self._repository.nodes()
+
     async def durability(self) -> str:
         """``none``, ``snapshot``, ``aof`` or ``unknown`` (``DURABILITY_LEVELS``): what of the
         backend's state would survive a restart of its server. Never raises."""
@@ -89,7 +100,13 @@ class CacheHealthService:
         """``status`` with the evidence: ping latency, memory, circuit, pool, error rate."""
         report: dict[str, Any] = {"backend": self._backend_name, "checked_at": time.time()}
         report.update(self._status_probe())
+        cluster = await self._repository.nodes()
+        if cluster is not None:
+            report["nodes"] = cluster.pop("nodes")
+            report["cluster"] = cluster
         try:
+            if cluster is not None and not cluster["reachable_masters"]:
+                raise BackendError("no cluster master answers")
             latency = await self._repository.ping()
             report["memory"] = await self.get_memory_usage()
         except BackendError as exc:
@@ -111,6 +128,7 @@ def _status(report: dict[str, Any], *, memory_counts: bool) -> str:
         return "unhealthy"
     if (
         circuit == "half_open"
+        or report.get("cluster", {}).get("problems")
         or report.get("error_rate", 0.0) > DEGRADED_ERROR_RATE
         or (memory_counts and report["memory"]["usage_percentage"] > MEMORY_WARNING_PERCENT)
     ):
@@ -131,4 +149,9 @@ class CacheHealthRepository(Protocol):
 
     async def durability(self) -> str:
         """One of ``DURABILITY_LEVELS``: the weakest of the servers holding the state."""
+        ...
+
+    async def nodes(self) -> dict[str, Any] | None:
+        """A cluster's ``cluster_state``, ``nodes``, ``reachable_masters`` and ``problems``
+        (``nodes.survey``); None for a backend of one node."""
         ...

@@ -23,5 +23,8 @@ class MemoryHealthRepository:
     async def memory_info(self) -> dict[str, Any]:
         return dict(self._usage())
 
+    async def nodes(self) -> dict[str, Any] | None:
+        return None  # one process, no nodes
+
     async def durability(self) -> str:
         return "none"  # in process: nothing outlives it

@@ -24,6 +24,21 @@ def backend_status(backend: Backend) -> dict[str, Any]:
             "consecutive_failures": breaker.consecutive_failures,
             "opened": breaker.transitions["open"],
         }
+        if breaker.nodes:  # a cluster: each master's own
+            status["circuit"]["nodes"] = {
+                node: {"state": own.state.value, "opened": own.transitions["open"]}
+                for node, own in sorted(breaker.nodes.items())
+            }
+    cluster = backend.executor.cluster if backend.executor is not None else None
+    if cluster is not None:
+        status["cluster"] = {
+            "refreshes": cluster.refreshes,
+            "map_changes": cluster.map_changes,
+            "redirects": dict(cluster.redirects),
+        }
+    if breaker is not None:  # the last outages and slot moves, oldest first
+        incidents = [*breaker.incidents, *(cluster.incidents if cluster is not None else ())]
+        status["incidents"] = sorted(incidents, key=lambda incident: incident["at"])[-20:]
     if backend.pool is not None:
         status["pool"] = backend.pool()
     if backend.usage is not None:
@@ -45,7 +60,8 @@ def _service(
 ) -> CacheHealthService:
     def evidence() -> dict[str, Any]:
         found = backend_status(backend)
-        found["error_rate"] = runtime.telemetry.error_rate_since_last_asked()
+        window = backend.settings.cache_health_check_interval
+        found["error_rate"] = runtime.telemetry.recent_error_rate(window)
         return found
 
     return CacheHealthService(repository, backend.name, evidence)

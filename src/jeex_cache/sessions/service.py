@@ -3,7 +3,8 @@
 The rules live here: IDs of 256 bits from ``secrets`` (strict: an ID of any other form was
 never issued and is never looked up), user data validated and encoded before storage, and one
 structured audit record (logger ``jeex_cache.audit``) per create, validate failure, grant,
-revoke, rotation, eviction and access denial. Records carry the user ID and a 12-character
+revoke, rotation, eviction and access denial (those an outage causes: the first at once, then
+a count per interval, ``outage_audit.py``). Records carry the user ID and a 12-character
 prefix of the session's SHA-256, never the raw ID.
 """
 
@@ -28,6 +29,7 @@ from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.sessions.keys import session_digest
 from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.outage_audit import OutageAudit
 from jeex_cache.sessions.repository import UserSessionRepository, user_data_size
 
 __all__ = ["MAX_PROJECTS_PER_SESSION", "SessionManagementService", "audit"]
@@ -69,6 +71,7 @@ class SessionManagementService:
         max_data_bytes: int,
     ) -> None:
         self._repository = repository
+        self._outage = OutageAudit(audit)  # outage denials: a count per interval
         self._idle_ttl = idle_ttl
         self._absolute_ttl = absolute_ttl
         self._max_per_user = max_per_user
@@ -124,7 +127,7 @@ class SessionManagementService:
         try:
             session = await self._repository.touch(digest, extend_to)
         except BackendError:
-            audit(failure, digest[:12], None, reason="unavailable")
+            self._outage.denied(failure, digest[:12])
             raise
         if session is None:
             audit(failure, digest[:12], None, reason="unknown_expired_or_revoked")
@@ -144,7 +147,7 @@ class SessionManagementService:
         try:
             found = await self._repository.touch_for_project(digest, pid)
         except BackendError:
-            audit("session.access_denied", digest[:12], None, project_id=pid, reason="unavailable")
+            self._outage.denied("session.access_denied", digest[:12], project_id=pid)
             raise
         if found is None:
             audit("session.access_denied", digest[:12], None, project_id=pid, reason="no_session")

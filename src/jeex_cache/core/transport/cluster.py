@@ -11,16 +11,19 @@ masters, replicas). A command goes to the owner of its first key's slot. Redirec
 
 At most ``MAX_REDIRECTS`` MOVED/ASK per command, and TRYAGAIN/CLUSTERDOWN only within the
 deadline; then ``ClusterError`` (transient, as a lost connection is, but no outage: the
-executor's breaker does not count it). A lost connection also schedules a refresh. Refreshes
-are rate-limited: a storm of errors costs one ``CLUSTER SLOTS`` per ``refresh_interval``, the
-last trigger always served.
+executor's breaker does not count it). A lost connection also schedules a refresh, as does
+a call an open breaker refused (the executor's). Refreshes are rate-limited: a storm of
+errors costs one ``CLUSTER SLOTS`` per ``refresh_interval``, the last trigger always served.
+A refresh asks the nodes that have not failed first (a paused node would hold it up to the
+deadline), the suspects last. A change of the map is logged: which node took which slots.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -75,8 +78,11 @@ class ClusterRouter:
         self._refresh_task: asyncio.Task[None] | None = None
         self._last_refresh = float("-inf")
         self._closed = False
+        self._suspects: set[Address] = set()  # nodes a link failed to: asked last
         self.refreshes = 0  # completed CLUSTER SLOTS refreshes (for tests and metrics)
         self.redirects: Counter[str] = Counter()  # MOVED, ASK, TRYAGAIN... replies seen
+        self.map_changes = 0  # refreshes that moved slots to another node (failovers...)
+        self.incidents: deque[dict[str, Any]] = deque(maxlen=20)  # the last map changes
 
     # -- the Router protocol ---------------------------------------------------------------
 
@@ -119,7 +125,7 @@ class ClusterRouter:
                 raise
             return await self._redirected(key, data, exc, pool)
         except TransportError:
-            self.refresh_soon()
+            self.refresh_soon(pool)
             raise
 
     async def execute_keyed(self, calls: Sequence[tuple[str | bytes | None, bytes]]) -> list[Any]:
@@ -134,10 +140,10 @@ class ClusterRouter:
             *(self._pipeline(pool, [calls[i][1] for i in group]) for pool, group in groups.items()),
             return_exceptions=True,
         )
-        for indexes, outcome in zip(groups.values(), outcomes, strict=True):
+        for (pool, indexes), outcome in zip(groups.items(), outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 if isinstance(outcome, TransportError):
-                    self.refresh_soon()
+                    self.refresh_soon(pool)
                 raise outcome
             for index, reply in zip(indexes, outcome, strict=True):
                 results[index] = reply
@@ -196,7 +202,7 @@ class ClusterRouter:
                     raise
                 error = exc
             except TransportError:
-                self.refresh_soon()
+                self.refresh_soon(pool)
                 raise
         raise ClusterError(f"the cluster did not settle in time: {error.code}")
 
@@ -222,8 +228,11 @@ class ClusterRouter:
         pool = self._slots[slot]
         return None if pool is None else (pool.endpoint.host, pool.endpoint.port)
 
-    def refresh_soon(self) -> None:
-        """Schedule a slot-map refresh, at most one per ``refresh_interval``."""
+    def refresh_soon(self, suspect: NodePool | None = None) -> None:
+        """Schedule a slot-map refresh, at most one per ``refresh_interval``; ``suspect``,
+        a node that just failed, is asked last."""
+        if suspect is not None:
+            self._suspects.add((suspect.endpoint.host, suspect.endpoint.port))
         if self._closed or (self._refresh_task is not None and not self._refresh_task.done()):
             return
         loop = asyncio.get_running_loop()
@@ -234,16 +243,18 @@ class ClusterRouter:
         if wait:
             await asyncio.sleep(wait)
         self._last_refresh = asyncio.get_running_loop().time()
-        candidates = dict.fromkeys(
+        candidates = list(dict.fromkeys(
             [*((p.endpoint.host, p.endpoint.port) for p in self._masters), *self._replicas,
              *self._seeds]
-        )  # fmt: skip
+        ))  # fmt: skip
+        candidates.sort(key=lambda address: address in self._suspects)  # stable: suspects last
         for address in candidates:
             try:
                 reply = await self._pool(address).execute(_CLUSTER_SLOTS)
             except (TransportError, ReplyError) as exc:
                 logger.debug("CLUSTER SLOTS failed on %s:%s: %s", *address, exc)
                 continue
+            self._suspects.discard(address)
             self._install(reply, address)
             self.refreshes += 1
             return
@@ -258,6 +269,10 @@ class ClusterRouter:
             pool = masters.get(owner) or masters.setdefault(owner, self._pool(owner))
             slots[start : end + 1] = [pool] * (end + 1 - start)
             replicas.extend(_address(node, asked) for node in others)
+        moves = _log_changes(self._slots, slots) if self._masters else []
+        if moves:
+            self.map_changes += 1
+            self.incidents.extend(moves)
         self._slots = slots
         self._masters = tuple(masters[address] for address in sorted(masters))
         self._replicas = tuple(dict.fromkeys(replicas))
@@ -270,6 +285,42 @@ class ClusterRouter:
             endpoint = replace(self._template, host=host, port=port, server_hostname=server)
             pool = self._pools[address] = NodePool(endpoint, size=self._size, limits=self.limits)
         return pool
+
+
+def _log_changes(old: list[NodePool | None], new: list[NodePool | None]) -> list[dict[str, Any]]:
+    """One warning per node that took slots: which slots, from which node; those moves as
+    incidents (``at``, ``node``, ``event`` ``took_slots``, ``slots``, ``from``)."""
+    moved: dict[tuple[str, str], list[int]] = {}
+    for slot, (was, now) in enumerate(zip(old, new, strict=True)):
+        if was is not now:
+            moved.setdefault((_name(was), _name(now)), []).append(slot)
+    for (before, after), slots in moved.items():
+        logger.warning(
+            "cluster slot map changed: %s took %d slots (%s) from %s",
+            after, len(slots), _ranges(slots), before,
+            extra={"node": after, "previous_node": before, "slots": len(slots)},
+        )  # fmt: skip
+    at = time.time()
+    return [
+        {"at": at, "node": after, "event": "took_slots", "slots": _ranges(slots), "from": before}
+        for (before, after), slots in moved.items()
+    ]
+
+
+def _name(pool: NodePool | None) -> str:
+    return "nobody" if pool is None else f"{pool.endpoint.host}:{pool.endpoint.port}"
+
+
+def _ranges(slots: list[int]) -> str:
+    """``0-5460,5462``: sorted slots as ranges."""
+    parts: list[str] = []
+    start = previous = slots[0]
+    for slot in [*slots[1:], -1]:
+        if slot != previous + 1:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = slot
+        previous = slot
+    return ",".join(parts)
 
 
 def _address(node: list[Any], asked: Address) -> Address:
