@@ -26,15 +26,31 @@ from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.manager import CacheManager
-from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache.tasks.context import (
+    ManagedProgress,
+    ProgressReporter,
+    TaskContext,
+    WorkerContext,
+    WorkerStats,
+)
 from jeex_cache.tasks.failures import TASK_WORKER
 from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.schedule import Schedule, Scheduler
 from jeex_cache.tasks.service import validate_queue
+from jeex_cache.tasks.settings import Hook, WorkerSettings
 from jeex_cache.tasks.settlement import Settlements
 
-__all__ = ["Handler", "ProgressReporter", "Schedule", "TaskContext", "Worker", "WorkerStats"]
+__all__ = [
+    "Handler",
+    "ProgressReporter",
+    "Schedule",
+    "TaskContext",
+    "Worker",
+    "WorkerContext",
+    "WorkerSettings",
+    "WorkerStats",
+]
 
 logger = logging.getLogger("jeex_cache.worker")
 
@@ -56,6 +72,9 @@ class Worker:
     project's running tasks on the queue across all workers (default
     ``TASK_MAX_RUNNING_PER_PROJECT``; 0: no cap). ``schedules`` are enqueued as they fall
     due, each occurrence once however many workers run them (see ``Schedule``).
+    ``on_startup(ctx)`` and ``on_shutdown(ctx)`` run once per ``run``, around it; what the
+    startup hook puts in ``ctx.state`` every handler sees as ``ctx.state``. The same options
+    in one object: ``WorkerSettings`` and ``Worker.from_settings``.
     """
 
     def __init__(
@@ -75,6 +94,8 @@ class Worker:
         name: str | None = None,
         max_running_per_project: int | None = None,
         schedules: Sequence[Schedule] = (),
+        on_startup: Hook | None = None,
+        on_shutdown: Hook | None = None,
     ) -> None:
         self.queue = validate_queue(queue)
         if not handlers:
@@ -96,6 +117,13 @@ class Worker:
             )
         if any(not isinstance(schedule, Schedule) for schedule in schedules):
             raise InvalidInputError("schedules must be Schedule objects")
+        for hook in (on_startup, on_shutdown):
+            if hook is not None and not callable(hook):
+                raise InvalidInputError(f"worker hooks must be async functions, got {hook!r}")
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
+        self.state: dict[str, Any] = {}
+        """What the startup hook left for the handlers (their ``ctx.state``)."""
         self._cap = max_running_per_project
         self._schedules = list(schedules)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -123,6 +151,15 @@ class Worker:
         self._waiter: TaskWaiter | None = None
         self._interrupting: asyncio.Future[None] | None = None
 
+    @classmethod
+    def from_settings(cls, cache_manager: CacheManager, settings: WorkerSettings) -> Worker:
+        """A worker configured by ``settings``; their typed tasks enqueue through
+        ``cache_manager`` from now on, unless their registry was bound to another."""
+        if not isinstance(settings, WorkerSettings):
+            raise InvalidInputError(f"expected WorkerSettings, got {type(settings).__name__}")
+        settings.registry.attach(cache_manager)
+        return cls(cache_manager, **settings.worker_options())
+
     @property
     def active(self) -> list[Delivery]:
         """The deliveries being handled right now."""
@@ -149,7 +186,18 @@ class Worker:
             )  # fmt: skip
 
     async def run(self) -> None:
-        """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
+        """Take and run tasks until ``stop()`` (or, in burst mode, until none is due),
+        between the ``on_startup`` and ``on_shutdown`` hooks."""
+        context = WorkerContext(self._manager, self.queue, self.name, self.state)
+        if self._on_startup is not None:
+            await self._on_startup(context)
+        try:
+            await self._run()
+        finally:
+            if self._on_shutdown is not None:
+                await self._on_shutdown(context)
+
+    async def _run(self) -> None:
         self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
         await self._check_durability()
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -270,7 +318,10 @@ class Worker:
         """Run one delivery and settle it; with ``chain``, the success also claims the next."""
         handler = self._handlers.get(delivery.name)
         managed = self._managed
-        context = TaskContext(delivery, self._progress, None if managed is None else managed.start)
+        context = TaskContext(
+            delivery, self._progress, None if managed is None else managed.start,
+            cache=self._manager, state=self.state,
+        )  # fmt: skip
         try:
             if handler is None:
                 raise LookupError(f"no handler for task {delivery.name!r} on this worker")
