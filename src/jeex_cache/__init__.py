@@ -52,7 +52,13 @@ from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
 from jeex_cache.tasks.schedule import Schedule
 from jeex_cache.tasks.typed import TaskRegistry, TypedTask
-from jeex_cache.tasks.worker import TaskContext, Worker, WorkerContext, WorkerSettings
+from jeex_cache.tasks.worker import (
+    RateLimited,
+    TaskContext,
+    Worker,
+    WorkerContext,
+    WorkerSettings,
+)
 
 __all__ = [
     "TTL",
@@ -109,6 +115,7 @@ __all__ = [
     "Worker",
     "WorkerContext",
     "WorkerSettings",
+    "RateLimited",
     "TaskRegistry",
     "TypedTask",
     "WriteResult",

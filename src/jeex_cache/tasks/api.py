@@ -147,6 +147,17 @@ class TaskQueueAPI(ManagerBase):
         None); return how many were requeued."""
         return await self._tasks.requeue_dead(queue, task_ids)
 
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
+    async def set_project_rate(
+        self, queue: str, project_id: UUID | str | None, rate: float | None, burst: int = 1
+    ) -> None:
+        """Pace ``project_id``'s tasks on ``queue``: at most ``rate`` tasks a second start
+        (a task of ``cost`` c counts c), ``burst`` at once after a quiet spell, whichever
+        worker and process claims them. ``project_id`` None sets the queue's default, for
+        every project without a rate of its own; ``rate`` None removes the rate. A project
+        over its rate is skipped (others take its turn) until its time."""
+        await self._tasks.set_project_rate(queue, project_id, rate, burst)
+
     @guarded(TASK_CONTROL, idempotent=True, attributes=_QUEUE)
     async def get_queue_stats(self, queue: str, sample: int = 0) -> QueueStats:
         """How many tasks ``queue`` holds waiting, running and dead (one round trip), with
@@ -195,9 +206,11 @@ class TaskQueueAPI(ManagerBase):
         return await self._tasks.fail(delivery, error, retry_delay)
 
     @guarded(TASK_WORKER, name="worker.release")
-    async def release_task(self, delivery: Delivery) -> bool:
-        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
-        return await self._tasks.release(delivery)
+    async def release_task(self, delivery: Delivery, pause: float = 0.0) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt.
+        With ``pause`` seconds (an upstream rate limit), the delivery's project's tasks on
+        the queue are not claimed for that long, by any worker."""
+        return await self._tasks.release(delivery, pause)
 
     @guarded(TASK_WORKER, name="worker.extend")
     async def extend_tasks(

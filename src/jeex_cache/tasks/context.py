@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from jeex_cache.core.errors import JeexCacheError
 from jeex_cache.tasks.model import Delivery
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ __all__ = [
     "ManagedProgress",
     "ProgressReporter",
     "ProgressStarter",
+    "RateLimited",
     "TaskContext",
     "WorkerContext",
     "WorkerStats",
@@ -98,6 +100,16 @@ class ManagedProgress:
         await self._api.fail_progress(task_id, error)
 
 
+class RateLimited(JeexCacheError):  # noqa: N818 - the name handlers raise, as AccessDenied
+    """Raised by a handler that met an upstream rate limit (an HTTP 429): its task goes back
+    to the queue without using an attempt, and its project's tasks on the queue are not
+    claimed, by any worker, for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"rate limited: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class WorkerContext:
     """What the ``on_startup`` and ``on_shutdown`` hooks of a worker get.
 
@@ -168,6 +180,11 @@ class TaskContext:
         self.reported = True
         await self._reporter(self.task_id, step, message)
 
+    def pause_project(self, seconds: float) -> NoReturn:
+        """Stop this task and pause its project's tasks on the queue for ``seconds``: raises
+        ``RateLimited``, so the task goes back without using an attempt."""
+        raise RateLimited(seconds)
+
     def __repr__(self) -> str:
         return f"TaskContext({self.task_id!r}, {self.name!r}, attempt {self.attempt})"
 
@@ -181,4 +198,5 @@ class WorkerStats:
     retried: int = 0  # failed attempts with a retry scheduled
     dead: int = 0
     released: int = 0  # handed back undone at shutdown
+    paused: int = 0  # handed back undone by RateLimited, their project paused
     superseded: int = 0  # outcomes dropped: the delivery's lease had passed to another

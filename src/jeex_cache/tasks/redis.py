@@ -1,11 +1,12 @@
 """``TaskQueueRepository`` on Redis: every operation is one Lua script (or one command).
 
 Every key of a queue is in its hash tag ``{<q>}``, so each script's keys share a slot and it
-declares them all (the same ten, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
+declares them all (the same eleven, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
 tasks (delayed, retries) by due ms, ``:running`` leased deliveries by deadline, ``:dead``,
 ``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash, ``<id>|<field>``),
 ``:prio`` and ``:fifo`` the ready tasks of every group (lex-ordered), ``:ring`` the groups
-with ready tasks by turn, ``:meta`` counters, and ``:expiry`` finished records by expiry.
+with ready tasks by turn, ``:meta`` counters and paces, ``:expiry`` finished records by
+expiry, and ``:paced`` the groups held back by their rate or a pause, by when they may go.
 A caller-chosen task ID also has a pointer ``task:{<id>}`` to its queue (see ``_pointers``).
 """
 
@@ -23,7 +24,7 @@ from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
 from jeex_cache.tasks._redis_records import STATUS, claim_of, task_of
 from jeex_cache.tasks._redis_waiter import RedisTaskWaiter, wait_finished
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
@@ -42,10 +43,11 @@ _CANCEL = _load("task_cancel")
 _GET = _load("task_get")
 _DEAD_LIST = _load("task_dead_list")
 _REQUEUE = _load("task_requeue")
+_PACE = _load("task_pace")
 
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
 CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
-_PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "expiry")
+_PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "expiry", "paced")
 
 
 class _QueueKeys:
@@ -188,9 +190,13 @@ class RedisTaskQueueRepository:
             await self._expire_pointer(delivery.task_id, status_ttl)
         return outcome
 
-    async def release(self, delivery: Delivery) -> bool:
-        args = (delivery.task_id, delivery.attempt, WAKE_TOKENS)
+    async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:
+        args = (delivery.task_id, delivery.attempt, WAKE_TOKENS, pause_ms)
         return bool(await self._run(_RELEASE, delivery.queue, *args))
+
+    async def set_pace(self, queue: str, group: str, pace: Pace | None) -> None:
+        spec = "" if pace is None else f"{pace.interval_ms:.3f},{pace.burst}"
+        await self._run(_PACE, queue, group, spec)
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
         args: list[EncodedArg] = [visibility_ms]

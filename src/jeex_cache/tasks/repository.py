@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
 
 __all__ = ["TaskQueueRepository", "TaskWaiter"]
 
@@ -95,8 +95,14 @@ class TaskQueueRepository(Protocol):
         """Schedule a retry (FAILED) or bury the task (DEAD); None if the lease was lost."""
         ...
 
-    async def release(self, delivery: Delivery) -> bool:
-        """Put a running delivery back at the head of its queue, uncounted."""
+    async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:
+        """Put a running delivery back at the head of its queue, uncounted; with
+        ``pause_ms``, its project's tasks are not claimed for that long."""
+        ...
+
+    async def set_pace(self, queue: str, group: str, pace: Pace | None) -> None:
+        """Pace ``group`` (a project, ``-`` the tasks without one, ``*`` every group
+        without a pace of its own) on ``queue``; None removes its pace."""
         ...
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:

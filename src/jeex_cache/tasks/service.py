@@ -19,7 +19,7 @@ from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, scope_id, scope_of, validate_name
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
@@ -28,14 +28,18 @@ __all__ = [
     "MAX_PRIORITY",
     "MAX_ATTEMPTS",
     "MAX_ERROR_LENGTH",
+    "PACE_DEFAULT",
     "DelayLike",
     "TaskQueueService",
     "new_task_id",
     "scoped_task_id",
+    "validate_pace",
     "validate_queue",
 ]
 
 DelayLike = int | float | timedelta
+PACE_DEFAULT = "*"
+"""The pace group every project without a rate of its own follows."""
 
 MAX_ATTEMPTS = 1_000
 MAX_ERROR_LENGTH = 2_000
@@ -202,9 +206,19 @@ class TaskQueueService:
         retry_ms = max(0, round(retry_delay * 1000))
         return await self._repository.fail(delivery, message, retry_ms, self._status_ttl)
 
-    async def release(self, delivery: Delivery) -> bool:
-        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
-        return await self._repository.release(delivery)
+    async def release(self, delivery: Delivery, pause: float = 0.0) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt.
+        With ``pause`` seconds, its project's tasks on the queue wait that long."""
+        return await self._repository.release(delivery, _pause_ms(pause))
+
+    async def set_project_rate(
+        self, queue: str, project: Project, rate: float | None, burst: int = 1
+    ) -> None:
+        """Pace ``project``'s tasks on ``queue`` to ``rate`` a second (``burst`` at once);
+        project None: every project without a rate of its own. ``rate`` None removes it."""
+        group = PACE_DEFAULT if project is None else str(parse_uuid(project))
+        pace = None if rate is None else validate_pace(rate, burst)
+        await self._repository.set_pace(validate_queue(queue), group, pace)
 
     async def extend(
         self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
@@ -217,6 +231,24 @@ class TaskQueueService:
     async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
         """A waiter that new tasks on ``queue`` wake."""
         return await self._repository.open_waiter(validate_queue(queue), max_wait)
+
+
+def validate_pace(rate: float, burst: int) -> Pace:
+    """A ``Pace`` of ``rate`` tasks a second (0.001 to 1,000,000), ``burst`` 1 to 1,000,000."""
+    if (
+        not isinstance(rate, int | float) or isinstance(rate, bool) or not math.isfinite(rate)
+        or not 0.001 <= rate <= 1_000_000
+    ):  # fmt: skip
+        raise InvalidInputError(f"rate must be 0.001 to 1,000,000 tasks a second, got {rate!r}")
+    if type(burst) is not int or not 1 <= burst <= 1_000_000:
+        raise InvalidInputError(f"burst must be 1 to 1,000,000 tasks, got {burst!r}")
+    return Pace(float(rate), burst)
+
+
+def _pause_ms(seconds: float) -> int:
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+        raise InvalidInputError(f"a pause must be 0 or more seconds, got {seconds!r}")
+    return min(round(seconds * 1000), _MAX_DELAY_MS)
 
 
 def _delay_ms(delay: DelayLike | None) -> int:

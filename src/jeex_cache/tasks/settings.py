@@ -61,6 +61,8 @@ class WorkerSettings:
     schedules: Sequence[Schedule] = ()
     on_startup: Hook | None = None
     on_shutdown: Hook | None = None
+    rate: float | None = None
+    rate_burst: int = 1
     registry: TaskRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,5 +89,5 @@ class WorkerSettings:
             "progress": self.progress, "name": self.name,
             "max_running_per_project": self.max_running_per_project,
             "schedules": self.schedules, "on_startup": self.on_startup,
-            "on_shutdown": self.on_shutdown,
+            "on_shutdown": self.on_shutdown, "rate": self.rate, "rate_burst": self.rate_burst,
         }  # fmt: skip

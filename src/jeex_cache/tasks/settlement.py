@@ -60,6 +60,11 @@ class Settlements:
         if await self._settle(self._manager.release_task, delivery) is True:
             self._stats.released += 1
 
+    async def paused(self, delivery: Delivery, seconds: float) -> None:
+        """Give ``delivery`` back undone and pause its project (an upstream rate limit)."""
+        if await self._settle(self._manager.release_task, delivery, max(0.0, seconds)) is True:
+            self._stats.paused += 1
+
     async def succeeded(
         self, delivery: Delivery, result: Any, chain: bool
     ) -> tuple[TaskStatus | None, Delivery | None]:

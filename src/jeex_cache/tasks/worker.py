@@ -29,6 +29,7 @@ from jeex_cache.manager import CacheManager
 from jeex_cache.tasks.context import (
     ManagedProgress,
     ProgressReporter,
+    RateLimited,
     TaskContext,
     WorkerContext,
     WorkerStats,
@@ -37,13 +38,14 @@ from jeex_cache.tasks.failures import TASK_WORKER
 from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.schedule import Schedule, Scheduler
-from jeex_cache.tasks.service import validate_queue
+from jeex_cache.tasks.service import validate_pace, validate_queue
 from jeex_cache.tasks.settings import Hook, WorkerSettings
 from jeex_cache.tasks.settlement import Settlements
 
 __all__ = [
     "Handler",
     "ProgressReporter",
+    "RateLimited",
     "Schedule",
     "TaskContext",
     "Worker",
@@ -72,6 +74,10 @@ class Worker:
     project's running tasks on the queue across all workers (default
     ``TASK_MAX_RUNNING_PER_PROJECT``; 0: no cap). ``schedules`` are enqueued as they fall
     due, each occurrence once however many workers run them (see ``Schedule``).
+    ``rate`` paces every project of the queue to that many tasks a second (``rate_burst``
+    at once), across all workers: it becomes the queue's default when ``run`` starts (see
+    ``set_project_rate``). A handler that raises ``RateLimited`` (``ctx.pause_project``)
+    hands its task back without using an attempt and pauses its project.
     ``on_startup(ctx)`` and ``on_shutdown(ctx)`` run once per ``run``, around it; what the
     startup hook puts in ``ctx.state`` every handler sees as ``ctx.state``. The same options
     in one object: ``WorkerSettings`` and ``Worker.from_settings``.
@@ -96,6 +102,8 @@ class Worker:
         schedules: Sequence[Schedule] = (),
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
+        rate: float | None = None,
+        rate_burst: int = 1,
     ) -> None:
         self.queue = validate_queue(queue)
         if not handlers:
@@ -120,6 +128,7 @@ class Worker:
         for hook in (on_startup, on_shutdown):
             if hook is not None and not callable(hook):
                 raise InvalidInputError(f"worker hooks must be async functions, got {hook!r}")
+        self._pace = None if rate is None else validate_pace(rate, rate_burst)
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self.state: dict[str, Any] = {}
@@ -189,6 +198,9 @@ class Worker:
         """Take and run tasks until ``stop()`` (or, in burst mode, until none is due),
         between the ``on_startup`` and ``on_shutdown`` hooks."""
         context = WorkerContext(self._manager, self.queue, self.name, self.state)
+        if self._pace is not None:
+            pace = self._pace
+            await self._manager.set_project_rate(self.queue, None, pace.rate, pace.burst)
         if self._on_startup is not None:
             await self._on_startup(context)
         try:
@@ -333,6 +345,9 @@ class Worker:
         except asyncio.CancelledError:
             await self._settlements.release(delivery)
             raise
+        except RateLimited as exc:
+            await self._settlements.paused(delivery, exc.retry_after)
+            return None, None
         except Exception as exc:
             return await self._settlements.failed(delivery, exc), None
         outcome, next_delivery = await self._settlements.succeeded(delivery, result, chain)

@@ -69,7 +69,8 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
   end
 end
 
-local id = take(tonumber(ARGV[7]), tonumber(ARGV[8]))
+unpace(now, 32)
+local id = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now)
 if id == 'busy' then
   return {done, '', 0}  -- groups at their cap were parked: the worker asks again at once
 end
@@ -87,6 +88,10 @@ local wait = -1
 local first = redis.call('ZRANGE', K_SCHED, 0, 0, 'WITHSCORES')[2]
 if first then
   wait = math.max(tonumber(first) - now, 0)
+end
+local paced = redis.call('ZRANGE', K_PACE, 0, 0, 'WITHSCORES')[2]
+if paced and (wait < 0 or tonumber(paced) - now < wait) then
+  wait = math.max(tonumber(paced) - now, 0)
 end
 local deadline = redis.call('ZRANGE', K_RUN, 0, 0, 'WITHSCORES')[2]
 if deadline and (wait < 0 or tonumber(deadline) - now < wait) then
