@@ -168,3 +168,16 @@ async def test_a_bad_rate_is_refused(manager: CacheManager, rate: float, burst: 
 
 async def _noop(ctx: TaskContext, payload: Any) -> None:
     return None
+
+
+async def test_a_task_of_cost_n_counts_n_in_its_project_pace(manager: CacheManager) -> None:
+    heavy, light = uuid4(), uuid4()
+    await manager.set_project_rate(QUEUE, None, SLOW, burst=4)
+    await manager.enqueue_task(QUEUE, "t", project_id=heavy, cost=3)
+    for _ in range(5):
+        await manager.enqueue_task(QUEUE, "t", project_id=heavy)
+        await manager.enqueue_task(QUEUE, "t", project_id=light)
+    counts, _ = await _drain(manager)
+    assert counts == {str(heavy): 2, str(light): 4}  # 3 + 1 of a burst of 4, against 4 x 1
+    with pytest.raises(InvalidInputError):
+        await manager.enqueue_task(QUEUE, "t", cost=0)

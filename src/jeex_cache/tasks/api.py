@@ -58,6 +58,7 @@ class TaskQueueAPI(ManagerBase):
         max_attempts: int = 3,
         project_id: UUID | str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> str:
         """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
 
@@ -78,11 +79,14 @@ class TaskQueueAPI(ManagerBase):
         ``@<project hex>@<id>``, so two projects using one ``task_id`` get two tasks, and
         the same project gets its one task back. Status, wait, cancel and the task's
         progress (``GET /progress/{id}``) take that ID, or yours with ``project_id=``.
+
+        ``cost`` (default 1) is the task's weight in its project's pace
+        (``set_project_rate``): a task of cost 3 counts as three.
         """
         owner = None if project_id is None else parse_uuid(project_id)
         task_id, created = await self._tasks.enqueue(
             queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts,
-            project=None if owner is None else str(owner), priority=priority,
+            project=None if owner is None else str(owner), priority=priority, cost=cost,
         )  # fmt: skip
         if owner is not None and created:
             await self._own_progress(task_id, owner, delay)

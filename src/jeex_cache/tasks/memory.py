@@ -102,6 +102,7 @@ class MemoryTaskQueueRepository:
         delay_ms: int,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> bool:
         now = self._now()
         while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
@@ -112,6 +113,7 @@ class MemoryTaskQueueRepository:
             queue, name, payload, max_attempts, now, now, now + delay_ms,
             project or NO_PROJECT, priority,
         )  # fmt: skip
+        record.cost = cost
         self._records[task_id] = record
         if delay_ms > 0:
             self._schedule(task_id, record, now + delay_ms)

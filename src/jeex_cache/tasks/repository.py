@@ -45,8 +45,10 @@ class TaskQueueRepository(Protocol):
         delay_ms: int,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> bool:
         """Store and queue a task in one step; False (nothing changed) if the ID exists.
+        ``cost`` is its weight in its project's pace.
 
         ``project`` is its group (None: the queue's group without a project); ``priority``
         orders the group's tasks, higher first."""

@@ -96,12 +96,14 @@ class TaskQueueService:
         max_attempts: int = 3,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> tuple[str, bool]:
         """Store and queue a task; return its ID and whether it was new (False: ID in use).
 
         ``project`` is the tenant group whose turn the task takes, and the scope of its ID
         (``scope_id``: two projects' equal IDs are two tasks); an ID scoped already gives
-        its project. ``priority`` orders the group's tasks, higher first."""
+        its project. ``priority`` orders the group's tasks, higher first; ``cost`` (1 to
+        1,000,000) is the task's weight in its project's pace."""
         validate_queue(queue)
         validate_name(name, "task name")
         owner = None if project is None else parse_uuid(project)
@@ -121,10 +123,12 @@ class TaskQueueService:
             raise InvalidInputError(
                 f"max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {max_attempts!r}"
             )
+        if type(cost) is not int or not 1 <= cost <= 1_000_000:
+            raise InvalidInputError(f"cost must be an integer from 1 to 1,000,000, got {cost!r}")
         delay_ms = _delay_ms(delay)
         encoded = encode(payload, self._max_payload_bytes)
         created = await self._repository.enqueue(
-            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority
+            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority, cost
         )
         return task_id, created
 

@@ -35,7 +35,7 @@ TaskFunction = Callable[..., Awaitable[Any]]
 """``async def fn(ctx: TaskContext, *arguments) -> result`` (the result JSON)."""
 Handler = Callable[[TaskContext, Any], Awaitable[Any]]
 
-ENQUEUE_OPTIONS = frozenset({"project_id", "priority", "delay", "task_id", "max_attempts"})
+ENQUEUE_OPTIONS = frozenset({"project_id", "priority", "delay", "task_id", "max_attempts", "cost"})
 
 
 class TypedTask:
@@ -90,6 +90,7 @@ class TypedTask:
         delay: DelayLike | None = None,
         task_id: str | None = None,
         max_attempts: int | None = None,
+        cost: int = 1,
         **kwargs: Any,
     ) -> str:
         """Check the arguments against the function's signature and queue the task with
@@ -97,7 +98,7 @@ class TypedTask:
         payload = self.payload(*args, **kwargs)
         return await self._registry.manager.enqueue_task(
             self.queue, self.name, payload, project_id=project_id, priority=priority,
-            delay=delay, task_id=task_id,
+            delay=delay, task_id=task_id, cost=cost,
             max_attempts=self.max_attempts if max_attempts is None else max_attempts,
         )  # fmt: skip
 
