@@ -209,6 +209,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.claim_task("emails", "w-1", 30.0))
     await run(api.set_project_rate("emails", None, None))
     await run(api.complete_task(lost, {"ok": True}))
+    await run(api.settle_tasks("emails", [(lost, b"1")], "w-1", 30.0, 2))
     await run(api.complete_and_claim_task(lost, None, "w-1", 30.0))
     await run(api.fail_task(lost, "RuntimeError: boom", 0.0))
     waiter = await run(api.open_task_waiter("emails", 0.05))

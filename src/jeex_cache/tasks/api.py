@@ -20,7 +20,7 @@ from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import wiring
 from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Settled, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
@@ -200,6 +200,23 @@ class TaskQueueAPI(ManagerBase):
         """``complete_task``, then lease the queue's next due task, in one round trip."""
         return await self._tasks.complete_and_claim(
             delivery, result, worker, visibility_timeout, self._cap(max_running)
+        )
+
+    @guarded(TASK_WORKER, name="worker.settle")
+    async def settle_tasks(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_timeout: float,
+        count: int,
+        max_running: int | None = None,
+    ) -> Settled:
+        """Record the successes of ``completions`` (deliveries of ``queue`` with results
+        from ``task_queue.encode_result``), then lease up to ``count`` tasks, in one round
+        trip: how a busy worker acknowledges a batch and fills its free slots."""
+        return await self._tasks.settle(
+            queue, completions, worker, visibility_timeout, count, self._cap(max_running)
         )
 
     @guarded(TASK_WORKER, name="worker.fail")

@@ -20,7 +20,15 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks._memory_state import NO_PROJECT, QueueState, Record, task_of
 from jeex_cache.tasks._wake import WakeWaiter
-from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["MemoryTaskQueueRepository"]
@@ -224,6 +232,27 @@ class MemoryTaskQueueRepository:
         completed = await self.complete(delivery, result, status_ttl)
         claim = await self.claim(delivery.queue, worker, visibility_ms, status_ttl, cap)
         return completed, claim
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        done = tuple([await self.complete(d, result, status_ttl) for d, result in completions])
+        deliveries: list[Delivery] = []
+        wait = None
+        for _ in range(count):
+            claim = await self.claim(queue, worker, visibility_ms, status_ttl, cap)
+            if claim.delivery is None:
+                wait = claim.wait
+                break
+            deliveries.append(claim.delivery)
+        return Settled(done, tuple(deliveries), 0.0 if deliveries else wait)
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL

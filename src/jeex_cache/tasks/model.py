@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Delivery", "Pace", "QueueStats", "Task", "TaskClaim", "TaskStatus"]
+__all__ = ["Delivery", "Pace", "QueueStats", "Settled", "Task", "TaskClaim", "TaskStatus"]
 
 
 class TaskStatus(enum.Enum):
@@ -86,6 +86,17 @@ class TaskClaim:
     """
 
     delivery: Delivery | None
+    wait: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What one batched settlement did: ``done`` per completion (False: its lease had passed
+    to another delivery), the ``deliveries`` leased, and, when none was, the ``wait`` in
+    seconds as in ``TaskClaim`` (0: ask again at once)."""
+
+    done: tuple[bool, ...]
+    deliveries: tuple[Delivery, ...]
     wait: float | None = None
 
 

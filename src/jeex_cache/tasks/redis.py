@@ -22,9 +22,17 @@ from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
-from jeex_cache.tasks._redis_records import STATUS, claim_of, task_of
+from jeex_cache.tasks._redis_records import STATUS, claim_of, settled_of, task_of
 from jeex_cache.tasks._redis_waiter import RedisTaskWaiter, wait_finished
-from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
@@ -155,16 +163,11 @@ class RedisTaskQueueRepository:
     async def claim(
         self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL, cap: int = 0
     ) -> TaskClaim:
-        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
-        return claim_of(queue, await self._run(_CLAIM, queue, *args))
+        return claim_of(await self.settle(queue, (), worker, visibility_ms, status_ttl, cap, 1))
 
     async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
-        args = _claim_args(0, status_ttl, "", False, 0)
-        args += [delivery.task_id, delivery.attempt, result]
-        reply = await self._run(_CLAIM, delivery.queue, *args)
-        if reply[0] == 1:
-            await self._expire_pointer(delivery.task_id, status_ttl)
-        return bool(reply[0] == 1)
+        settled = await self.settle(delivery.queue, [(delivery, result)], "", 1, status_ttl)
+        return settled.done[0]
 
     async def complete_and_claim(
         self,
@@ -175,12 +178,31 @@ class RedisTaskQueueRepository:
         status_ttl: TTL,
         cap: int = 0,
     ) -> tuple[bool, TaskClaim]:
-        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
-        args += [delivery.task_id, delivery.attempt, result]
-        reply = await self._run(_CLAIM, delivery.queue, *args)
-        if reply[0] == 1:
-            await self._expire_pointer(delivery.task_id, status_ttl)
-        return reply[0] == 1, claim_of(delivery.queue, reply)
+        settled = await self.settle(
+            delivery.queue, [(delivery, result)], worker, visibility_ms, status_ttl, cap, 1
+        )
+        return settled.done[0], claim_of(settled)
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        args: list[EncodedArg] = [
+            visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, count, cap, AGING,
+        ]  # fmt: skip
+        for delivery, result in completions:
+            args += [delivery.task_id, delivery.attempt, result]
+        settled = settled_of(queue, await self._run(_CLAIM, queue, *args))
+        for (delivery, _), done in zip(completions, settled.done, strict=True):
+            if done:
+                await self._expire_pointer(delivery.task_id, status_ttl)
+        return settled
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
@@ -258,12 +280,3 @@ class RedisTaskQueueRepository:
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))
         return RedisTaskWaiter(self._redis, self._settings, self._q(queue).wake, own, max_wait)
-
-
-def _claim_args(
-    visibility_ms: int, status_ttl: TTL, worker: str, take: bool, cap: int
-) -> list[EncodedArg]:
-    return [
-        visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, "1" if take else "0", cap,
-        AGING,
-    ]  # fmt: skip

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 
 __all__ = ["TaskQueueRepository", "TaskWaiter"]
 
@@ -95,6 +103,20 @@ class TaskQueueRepository(Protocol):
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
     ) -> TaskStatus | None:
         """Schedule a retry (FAILED) or bury the task (DEAD); None if the lease was lost."""
+        ...
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        """Complete the ``completions`` (deliveries of ``queue`` with their results), then
+        lease up to ``count`` tasks as ``claim`` does, in one step."""
         ...
 
     async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:

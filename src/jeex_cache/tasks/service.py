@@ -19,7 +19,15 @@ from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, scope_id, scope_of, validate_name
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
-from jeex_cache.tasks.model import Delivery, Pace, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
@@ -202,6 +210,30 @@ class TaskQueueService:
         return await self._repository.complete_and_claim(
             delivery, encoded, worker, _positive_ms(visibility_timeout), self._status_ttl,
             _cap(max_running),
+        )  # fmt: skip
+
+    def encode_result(self, result: Any) -> bytes:
+        """A task's result as stored (``InvalidInputError`` if not JSON or too large)."""
+        return encode(result, self._max_payload_bytes)
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_timeout: float,
+        count: int,
+        max_running: int = 0,
+    ) -> Settled:
+        """Complete ``completions`` (results from ``encode_result``) and lease up to
+        ``count`` tasks of ``queue``, in one round trip."""
+        if type(count) is not int or not 0 <= count <= 1_000:
+            raise InvalidInputError(f"count must be 0 to 1,000, got {count!r}")
+        if any(delivery.queue != queue for delivery, _ in completions):
+            raise InvalidInputError(f"every completion must be a delivery of {queue!r}")
+        return await self._repository.settle(
+            validate_queue(queue), completions, worker, _positive_ms(visibility_timeout),
+            self._status_ttl, _cap(max_running), count,
         )  # fmt: skip
 
     async def fail(self, delivery: Delivery, error: str, retry_delay: float) -> TaskStatus | None:

@@ -9,7 +9,9 @@
 
 An idle worker blocks on the queue's wake-up signal (a connection of its own on Redis), so a
 new task is picked up at once; delayed tasks, retries and lost deliveries wake it when due. A
-busy one acknowledges each task and claims the next in one round trip.
+busy one fills its free slots in one round trip, and acknowledges the tasks its slots
+finish in one turn of the event loop together, claiming their next tasks in the same
+round trip (``settle_tasks``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from jeex_cache.tasks.context import (
     WorkerStats,
 )
 from jeex_cache.tasks.failures import TASK_WORKER
-from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Settled, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.schedule import Schedule, Scheduler
 from jeex_cache.tasks.service import validate_pace, validate_queue
@@ -151,7 +153,7 @@ class Worker:
         self._progress: ProgressReporter = progress or managed.report
         self._settlements = Settlements(
             cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
-            self._managed, self._backend_failed, max_running_per_project,
+            self._managed, self._backend_failed, max_running_per_project, queue=self.queue,
         )  # fmt: skip
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
@@ -225,6 +227,7 @@ class Worker:
             raise
         finally:
             await self._drain(0.0 if cancelled else self._shutdown_timeout)
+            await self._settlements.close()
             heartbeat.cancel()
             if scheduling is not None:
                 scheduling.cancel()
@@ -242,10 +245,10 @@ class Worker:
 
     async def run_once(self) -> TaskStatus | None:
         """Claim one due task and run it here; its outcome, or None if none was due."""
-        claim = await self._claim()
-        if claim is None or claim.delivery is None:
+        claim = await self._claim(1)
+        if claim is None or not claim.deliveries:
             return None
-        outcome, _ = await self._process(claim.delivery, chain=False)
+        outcome, _ = await self._process(claim.deliveries[0], chain=False)
         return outcome
 
     async def _loop(self, waiter: TaskWaiter) -> None:
@@ -257,13 +260,14 @@ class Worker:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            claim = await self._claim()
+            claim = await self._claim(self._concurrency - len(self._active))
             if claim is None:
                 await self._pause()
-            elif claim.delivery is not None:
-                task = asyncio.create_task(self._slot(claim.delivery))
-                self._active[task] = claim.delivery
-                task.add_done_callback(self._finished)
+            elif claim.deliveries:
+                for delivery in claim.deliveries:  # one round trip fills the free slots
+                    task = asyncio.create_task(self._slot(delivery))
+                    self._active[task] = delivery
+                    task.add_done_callback(self._finished)
             elif self._burst:
                 if not self._active:
                     return
@@ -296,17 +300,17 @@ class Worker:
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.error("worker %s: task processing crashed", self.name, exc_info=exc)
 
-    async def _claim(self) -> TaskClaim | None:
+    async def _claim(self, count: int) -> Settled | None:
+        """Lease up to ``count`` tasks in one round trip (None: the backend failed)."""
         try:
-            claim = await self._manager.claim_task(
-                self.queue, self.name, self._visibility, self._cap
+            claim = await self._manager.settle_tasks(
+                self.queue, (), self.name, self._visibility, count, self._cap
             )
         except BackendError:  # counted and logged by the guard
             self._backend_failed()
             return None
         self._backend_failures = 0
-        if claim.delivery is not None:
-            self.stats.claimed += 1
+        self.stats.claimed += len(claim.deliveries)
         return claim
 
     async def _pause(self) -> None:
