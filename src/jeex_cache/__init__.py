@@ -51,7 +51,14 @@ from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
 from jeex_cache.tasks.schedule import Schedule
-from jeex_cache.tasks.worker import TaskContext, Worker
+from jeex_cache.tasks.typed import TaskRegistry, TypedTask
+from jeex_cache.tasks.worker import (
+    RateLimited,
+    TaskContext,
+    Worker,
+    WorkerContext,
+    WorkerSettings,
+)
 
 __all__ = [
     "TTL",
@@ -106,6 +113,11 @@ __all__ = [
     "TaskStatus",
     "WriteOutcome",
     "Worker",
+    "WorkerContext",
+    "WorkerSettings",
+    "RateLimited",
+    "TaskRegistry",
+    "TypedTask",
     "WriteResult",
     "cache_manager",
 ]

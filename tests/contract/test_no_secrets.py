@@ -201,7 +201,15 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     delivery = lost if claim is None or claim.delivery is None else claim.delivery
     await run(api.extend_tasks("emails", [delivery], 30.0))
     await run(api.release_task(delivery))
+    # Tenant pacing: a queue's rate, a project paused by a handler, claims that pace.
+    await run(api.set_project_rate("emails", None, 1000.0, 10))
+    again = await run(api.claim_task("emails", "w-1", 30.0))
+    if again is not None and again.delivery is not None:
+        await run(api.release_task(again.delivery, 0.01))
+    await run(api.claim_task("emails", "w-1", 30.0))
+    await run(api.set_project_rate("emails", None, None))
     await run(api.complete_task(lost, {"ok": True}))
+    await run(api.settle_tasks("emails", [(lost, b"1")], "w-1", 30.0, 2))
     await run(api.complete_and_claim_task(lost, None, "w-1", 30.0))
     await run(api.fail_task(lost, "RuntimeError: boom", 0.0))
     waiter = await run(api.open_task_waiter("emails", 0.05))

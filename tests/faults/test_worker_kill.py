@@ -84,8 +84,10 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def kill_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> set[str]:
-    """Freeze the victim until it is caught holding a delivery, then SIGKILL it.
+def kill_while_holding(
+    victim: subprocess.Popen[bytes], raw: redis.Redis, at_least: int = 1
+) -> set[str]:
+    """Freeze the victim until it is caught holding ``at_least`` deliveries, then SIGKILL it.
 
     While frozen it sends nothing; the pause lets Redis run whatever it had already sent,
     so the running set then shows exactly what the victim held when it died.
@@ -100,7 +102,7 @@ def kill_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> set
         held = {
             reply[i].decode() for i in range(0, len(reply), 2) if marker in reply[i + 1].decode()
         }
-        if held:
+        if len(held) >= at_least:
             victim.kill()
             victim.wait(timeout=10)
             return held
@@ -116,11 +118,11 @@ def patient(url: str) -> Settings:
     )
 
 
-async def enqueue_all(url: str) -> list[str]:
+async def enqueue_all(url: str, work: float = WORK) -> list[str]:
     async with CacheManager(patient(url)) as cache:
         return list(
             await asyncio.gather(
-                *(cache.enqueue_task(QUEUE, "record", {"work": WORK}) for _ in range(TASKS))
+                *(cache.enqueue_task(QUEUE, "record", {"work": work}) for _ in range(TASKS))
             )
         )
 
@@ -130,14 +132,27 @@ async def statuses(url: str, ids: list[str]) -> list[Task | None]:
         return list(await asyncio.gather(*(cache.get_task_status(i) for i in ids)))
 
 
-def test_sigkilled_worker_loses_no_task(server: RedisServer, tmp_path: Path) -> None:
-    ids = asyncio.run(enqueue_all(server.url))
+@pytest.mark.parametrize("concurrency", [1, 8], ids=["one-task", "a-batch"])
+def test_sigkilled_worker_loses_no_task(
+    server: RedisServer, tmp_path: Path, concurrency: int
+) -> None:
+    # With 8 slots a worker claims and acknowledges in batches: the victim dies holding
+    # several deliveries leased in one round trip. Tasks take longer in proportion, so the
+    # run lasts as long and the victim is caught mid-run.
+    ids = asyncio.run(enqueue_all(server.url, WORK * concurrency))
     raw = redis.Redis.from_url(server.url)
-    workers = start_workers(server.url, tmp_path)
+    workers = start_workers(server.url, tmp_path, concurrency=concurrency)
     victim, survivors = workers[0], workers[1:]
+    mark = f"|{victim.pid}|".encode()
+
+    def victim_busy() -> bool:  # it has finished tasks beyond its first claim
+        entries: list[bytes] = raw.lrange(EXECUTIONS, 0, -1)  # type: ignore[assignment]
+        return sum(mark in entry for entry in entries) > 2 * concurrency
+
     try:
         wait_for(lambda: raw.llen(EXECUTIONS) >= 100, 60, "the workers to start")
-        held = kill_while_holding(victim, raw)
+        wait_for(victim_busy, 60, "the victim to work")
+        held = kill_while_holding(victim, raw, at_least=min(concurrency, 2))
         done = f"jeex:queue:{{{QUEUE}}}"
         wait_for(
             lambda: raw.zcard(done + ":prio") == 0 and raw.zcard(done + ":running") == 0,

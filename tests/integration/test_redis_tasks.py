@@ -65,10 +65,22 @@ async def test_a_busy_worker_spends_one_round_trip_per_task(
     for n in range(50):
         await cache.enqueue_task(QUEUE, "noop", n)
     runner = Worker(cache, QUEUE, {"noop": noop}, burst=True)
-    # The start's durability read, a claim, then 50 acknowledgements that each claim the next
-    # task (the last finds none), then the claim that finds the queue empty.
+    # The durability check (its INFO), a claim, then 50 acknowledgements that each claim the
+    # next task (the last finds none), then the claim that finds the queue empty.
     assert await round_trips.of(runner.run) == 1 + 1 + 50 + 1
     assert runner.stats.succeeded == 50
+
+
+async def test_a_busy_worker_acknowledges_and_claims_in_batches(
+    cache: CacheManager, round_trips: RoundTrips
+) -> None:
+    for n in range(200):
+        await cache.enqueue_task(QUEUE, "noop", n)
+    runner = Worker(cache, QUEUE, {"noop": noop}, concurrency=8, burst=True)
+    # One claim fills the eight slots; the slots that finish in one turn of the loop are
+    # acknowledged together with their next tasks claimed: far fewer scripts than tasks.
+    assert await round_trips.of(runner.run) <= 200 // 4
+    assert runner.stats.succeeded == runner.stats.claimed == 200
 
 
 async def test_a_single_run_once_is_a_claim_and_an_acknowledgement(

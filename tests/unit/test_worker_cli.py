@@ -59,3 +59,40 @@ def test_invalid_worker_settings_are_status_2(
 
 def test_a_burst_worker_on_an_empty_queue_exits_0() -> None:
     assert main(["worker", "--queue", "q", "--handlers", HANDLERS, "--burst"]) == 0
+
+
+APP = "tests.unit._worker_app:settings"
+
+
+def test_a_worker_settings_is_loaded_with_its_schedules_and_caps() -> None:
+    from jeex_cache.tasks.worker_main import WorkerOptions
+    from tests.unit import _worker_app
+
+    loaded = WorkerOptions(settings=APP, concurrency=4).worker_settings()
+    assert loaded.queue == "app"
+    assert loaded.concurrency == 4
+    assert loaded.schedules == _worker_app.settings.schedules
+    assert (loaded.max_running_per_project, loaded.task_timeout) == (3, 5.0)
+    assert list(loaded.registry) == ["greet"]
+
+
+def test_a_burst_worker_from_settings_runs_its_hooks_and_tasks() -> None:
+    from tests.unit import _worker_app
+
+    _worker_app.EVENTS.clear()
+    assert main(["worker", APP, "--burst"]) == 0
+    assert _worker_app.EVENTS == ["startup", "hello ada", "shutdown"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["worker", "tests.faults._task_handlers:HANDLERS"], "must be a WorkerSettings"),
+        (["worker", APP, "--queue", "q"], "not both"),
+    ],
+)
+def test_a_bad_settings_argument_is_status_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import sys
 from typing import Any
 
 from jeex_cache.cli._common import USAGE, Examples, say
@@ -25,6 +26,8 @@ SERVE_EXAMPLES = """examples:
   REDIS_URL=redis://localhost:6379/0 jeex-cache serve --host 0.0.0.0 --port 8080
 """
 WORKER_EXAMPLES = """examples:
+  jeex-cache worker myapp.tasks:settings             # a WorkerSettings: every Worker option
+  jeex-cache worker myapp.tasks:settings --concurrency 8 --burst
   jeex-cache worker --queue emails --handlers myapp.tasks:HANDLERS
   jeex-cache worker --queue emails --handlers myapp.tasks:HANDLERS --concurrency 8 --burst
 """
@@ -44,21 +47,29 @@ def register(commands: Any) -> None:
         "worker", help="run a background task worker until SIGTERM", epilog=WORKER_EXAMPLES,
         formatter_class=Examples,
     )  # fmt: skip
-    worker.add_argument("--queue", required=True, help="the queue to take tasks from")
-    worker.add_argument("--handlers", required=True, help="package.module:NAME, a dict of handlers")
-    worker.add_argument("--concurrency", type=int, default=1, help="tasks run at once (1)")
-    worker.add_argument("--visibility-timeout", type=float, default=30.0, help="seconds (30)")
-    worker.add_argument("--shutdown-timeout", type=float, default=10.0, help="seconds (10)")
+    worker.add_argument(
+        "settings", nargs="?", help="package.module:NAME, a WorkerSettings (or --queue/--handlers)"
+    )
+    worker.add_argument("--queue", help="the queue to take tasks from")
+    worker.add_argument("--handlers", help="package.module:NAME, a dict of handlers")
+    worker.add_argument("--concurrency", type=int, help="tasks run at once (1)")
+    worker.add_argument("--visibility-timeout", type=float, help="seconds (30)")
+    worker.add_argument("--shutdown-timeout", type=float, help="seconds (10)")
     worker.add_argument("--burst", action="store_true", help="exit once no task is due")
-    worker.set_defaults(handler=_worker)
+    worker.set_defaults(handler=_worker, worker_usage=worker.format_usage())
 
 
 def _worker(args: argparse.Namespace) -> int:
     from jeex_cache.tasks.worker_main import WorkerOptions, run_worker
 
+    if (args.settings is None) == (args.queue is None or args.handlers is None):
+        print(args.worker_usage, end="", file=sys.stderr)
+        print("jeex-cache worker: error: give module:SETTINGS, or --queue and --handlers",
+              file=sys.stderr)  # fmt: skip
+        return USAGE
     return run_worker(WorkerOptions(
         args.queue, args.handlers, args.concurrency, args.visibility_timeout,
-        args.shutdown_timeout, args.burst,
+        args.shutdown_timeout, args.burst, args.settings,
     ))  # fmt: skip
 
 

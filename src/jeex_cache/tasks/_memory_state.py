@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jeex_cache.core.codec import decode
+from jeex_cache.tasks._memory_pace import Pacer
 from jeex_cache.tasks._wake import Wake
 from jeex_cache.tasks.model import Task, TaskStatus
 
@@ -46,6 +47,7 @@ class Record:
     error: str | None = None
     redeliveries: int = 0
     expires_ms: int | None = None  # only finished tasks expire
+    cost: int = 1  # its weight in its project's pace
 
 
 @dataclass(slots=True)
@@ -72,6 +74,22 @@ class QueueState:
     parked: set[str] = field(default_factory=set)  # groups at their cap, with ready tasks
     running_by_group: dict[str, int] = field(default_factory=dict)
     seq: int = 0
+    pacer: Pacer = field(default_factory=Pacer)
+
+    def activate(self, group: str) -> None:
+        """Give ``group`` a turn, unless it has one, is parked at its cap or paced."""
+        if group not in self.ring and group not in self.parked and group not in self.pacer.paced:
+            self.ring[group] = None
+
+    def pace_out(self, group: str, at: int) -> None:
+        """Hold ``group`` out of the ring until ms ``at``."""
+        self.ring.pop(group, None)
+        self.pacer.paced[group] = at
+
+    def unpace(self, now: int) -> None:
+        """Paced groups whose time came get their turn back."""
+        for group in self.pacer.due(now):
+            self.activate(group)
 
     def make_ready(self, task_id: str, record: Record, keep_place: bool) -> None:
         """Put a waiting task into its group; ``keep_place`` keeps its old sequence."""
@@ -85,8 +103,7 @@ class QueueState:
         heapq.heappush(group.by_priority, (-record.priority, record.sq, task_id))
         heapq.heappush(group.by_age, (record.sq, task_id))
         group.live += 1
-        if record.group not in self.ring and record.group not in self.parked:
-            self.ring[record.group] = None
+        self.activate(record.group)
 
     def unready(self, record: Record) -> None:
         """Take a task out of its group (its heap entries go stale)."""
@@ -109,9 +126,9 @@ class QueueState:
             self.running_by_group.pop(record.group, None)
         if record.group in self.parked:
             self.parked.discard(record.group)
-            self.ring[record.group] = None
+            self.activate(record.group)
 
-    def take(self, records: dict[str, Record], cap: int, aging: int) -> str | bool:
+    def take(self, records: dict[str, Record], cap: int, aging: int, now: int) -> str | bool:
         """The next ready task's ID (see ``_task_lib.lua``'s ``take``), False, or True
         (busy: ask again)."""
         for _ in range(16):
@@ -129,7 +146,11 @@ class QueueState:
                 continue
             group.claims += 1
             by_age = aging > 0 and group.claims % aging == 0
-            task_id = _pop_live(group, records, by_age)
+            task_id = _peek_live(group, records, by_age)
+            at = self.pacer.check(name, records[task_id].cost, now)
+            if at:
+                self.pace_out(name, at)
+                continue
             self.unready(records[task_id])
             if group.live > 0:
                 self.ring.move_to_end(name)
@@ -141,7 +162,10 @@ class QueueState:
         return True
 
 
-def _pop_live(group: Group, records: dict[str, Record], by_age: bool) -> str:
+def _peek_live(group: Group, records: dict[str, Record], by_age: bool) -> str:
+    """The group's first live task in either order (stale entries before it are dropped;
+    ``unready`` makes the task's entries stale once it is taken)."""
+
     def live(sq: int, task_id: str) -> bool:
         record = records.get(task_id)
         return record is not None and record.ready_sq == sq
@@ -149,10 +173,10 @@ def _pop_live(group: Group, records: dict[str, Record], by_age: bool) -> str:
     if by_age:
         while not live(*group.by_age[0]):
             heapq.heappop(group.by_age)
-        return heapq.heappop(group.by_age)[1]
+        return group.by_age[0][1]
     while not live(*group.by_priority[0][1:]):
         heapq.heappop(group.by_priority)
-    return heapq.heappop(group.by_priority)[2]
+    return group.by_priority[0][2]
 
 
 def task_of(task_id: str, r: Record) -> Task:

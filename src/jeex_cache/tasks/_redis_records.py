@@ -6,24 +6,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jeex_cache.core.codec import decode
-from jeex_cache.tasks.model import Delivery, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Settled, Task, TaskClaim, TaskStatus
 
-__all__ = ["NO_PROJECT", "STATUS", "claim_of", "task_of"]
+__all__ = ["NO_PROJECT", "STATUS", "claim_of", "settled_of", "task_of"]
 
 STATUS = {status.value.encode(): status for status in TaskStatus}
 NO_PROJECT = b"-"  # the group of tasks without a project
 
 
-def claim_of(queue: str, reply: list[Any]) -> TaskClaim:
-    """A claim script's reply: a delivery, or the wait until one may be due."""
-    if reply[1]:
-        _, task_id, attempt, name, payload, max_attempts, redeliveries, group = reply
-        return TaskClaim(Delivery(
+def settled_of(queue: str, reply: list[Any]) -> Settled:
+    """The claim script's reply: completions recorded, deliveries leased, or the wait."""
+    dones, leases, wait = reply
+    deliveries = []
+    for i in range(0, len(leases), 7):
+        task_id, attempt, name, payload, max_attempts, redeliveries, group = leases[i : i + 7]
+        deliveries.append(Delivery(
             task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
             redeliveries, None if group == NO_PROJECT else group.decode(),
         ))  # fmt: skip
-    wait = reply[2]
-    return TaskClaim(None, None if wait < 0 else wait / 1000)
+    return Settled(
+        tuple(done == 1 for done in dones), tuple(deliveries),
+        None if wait < 0 else wait / 1000,
+    )  # fmt: skip
+
+
+def claim_of(settled: Settled) -> TaskClaim:
+    """The first delivery of a settlement, or its wait."""
+    if settled.deliveries:
+        return TaskClaim(settled.deliveries[0])
+    return TaskClaim(None, settled.wait)
 
 
 def _ms(fields: dict[bytes, bytes], name: bytes) -> datetime | None:

@@ -20,7 +20,7 @@ from jeex_cache.core.resilience import guarded
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import wiring
 from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, QueueStats, Settled, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
@@ -58,6 +58,7 @@ class TaskQueueAPI(ManagerBase):
         max_attempts: int = 3,
         project_id: UUID | str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> str:
         """Queue task ``name`` with a JSON ``payload`` on ``queue``; return the task ID.
 
@@ -78,11 +79,14 @@ class TaskQueueAPI(ManagerBase):
         ``@<project hex>@<id>``, so two projects using one ``task_id`` get two tasks, and
         the same project gets its one task back. Status, wait, cancel and the task's
         progress (``GET /progress/{id}``) take that ID, or yours with ``project_id=``.
+
+        ``cost`` (default 1) is the task's weight in its project's pace
+        (``set_project_rate``): a task of cost 3 counts as three.
         """
         owner = None if project_id is None else parse_uuid(project_id)
         task_id, created = await self._tasks.enqueue(
             queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts,
-            project=None if owner is None else str(owner), priority=priority,
+            project=None if owner is None else str(owner), priority=priority, cost=cost,
         )  # fmt: skip
         if owner is not None and created:
             await self._own_progress(task_id, owner, delay)
@@ -147,6 +151,17 @@ class TaskQueueAPI(ManagerBase):
         None); return how many were requeued."""
         return await self._tasks.requeue_dead(queue, task_ids)
 
+    @guarded(TASK_CONTROL, attributes=_QUEUE)
+    async def set_project_rate(
+        self, queue: str, project_id: UUID | str | None, rate: float | None, burst: int = 1
+    ) -> None:
+        """Pace ``project_id``'s tasks on ``queue``: at most ``rate`` tasks a second start
+        (a task of ``cost`` c counts c), ``burst`` at once after a quiet spell, whichever
+        worker and process claims them. ``project_id`` None sets the queue's default, for
+        every project without a rate of its own; ``rate`` None removes the rate. A project
+        over its rate is skipped (others take its turn) until its time."""
+        await self._tasks.set_project_rate(queue, project_id, rate, burst)
+
     @guarded(TASK_CONTROL, idempotent=True, attributes=_QUEUE)
     async def get_queue_stats(self, queue: str, sample: int = 0) -> QueueStats:
         """How many tasks ``queue`` holds waiting, running and dead (one round trip), with
@@ -187,6 +202,23 @@ class TaskQueueAPI(ManagerBase):
             delivery, result, worker, visibility_timeout, self._cap(max_running)
         )
 
+    @guarded(TASK_WORKER, name="worker.settle")
+    async def settle_tasks(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_timeout: float,
+        count: int,
+        max_running: int | None = None,
+    ) -> Settled:
+        """Record the successes of ``completions`` (deliveries of ``queue`` with results
+        from ``task_queue.encode_result``), then lease up to ``count`` tasks, in one round
+        trip: how a busy worker acknowledges a batch and fills its free slots."""
+        return await self._tasks.settle(
+            queue, completions, worker, visibility_timeout, count, self._cap(max_running)
+        )
+
     @guarded(TASK_WORKER, name="worker.fail")
     async def fail_task(
         self, delivery: Delivery, error: str, retry_delay: float
@@ -195,9 +227,11 @@ class TaskQueueAPI(ManagerBase):
         return await self._tasks.fail(delivery, error, retry_delay)
 
     @guarded(TASK_WORKER, name="worker.release")
-    async def release_task(self, delivery: Delivery) -> bool:
-        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
-        return await self._tasks.release(delivery)
+    async def release_task(self, delivery: Delivery, pause: float = 0.0) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt.
+        With ``pause`` seconds (an upstream rate limit), the delivery's project's tasks on
+        the queue are not claimed for that long, by any worker."""
+        return await self._tasks.release(delivery, pause)
 
     @guarded(TASK_WORKER, name="worker.extend")
     async def extend_tasks(

@@ -6,16 +6,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from jeex_cache.core.errors import JeexCacheError
 from jeex_cache.tasks.model import Delivery
+
+if TYPE_CHECKING:
+    from jeex_cache.manager import CacheManager
 
 __all__ = [
     "NO_PROGRESS",
     "ManagedProgress",
     "ProgressReporter",
     "ProgressStarter",
+    "RateLimited",
     "TaskContext",
+    "WorkerContext",
     "WorkerStats",
 ]
 
@@ -94,12 +100,48 @@ class ManagedProgress:
         await self._api.fail_progress(task_id, error)
 
 
+class RateLimited(JeexCacheError):  # noqa: N818 - the name handlers raise, as AccessDenied
+    """Raised by a handler that met an upstream rate limit (an HTTP 429): its task goes back
+    to the queue without using an attempt, and its project's tasks on the queue are not
+    claimed, by any worker, for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"rate limited: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class WorkerContext:
+    """What the ``on_startup`` and ``on_shutdown`` hooks of a worker get.
+
+    ``cache`` is the worker's own manager; ``state`` is the dict every ``TaskContext`` of
+    this worker shares: the startup hook puts a database pool or an HTTP client there.
+    """
+
+    __slots__ = ("cache", "queue", "state", "worker")
+
+    def __init__(self, cache: CacheManager, queue: str, worker: str, state: dict[str, Any]) -> None:
+        self.cache = cache
+        self.queue = queue
+        self.worker = worker
+        """The worker's name."""
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"WorkerContext({self.worker!r}, queue {self.queue!r})"
+
+
 class TaskContext:
-    """The running delivery's identity and a way to report its progress."""
+    """The running delivery's identity, the worker's manager and state, and a way to report
+    the task's progress.
+
+    ``cache`` is the worker's own manager (a handler never needs the global one); ``state``
+    the dict the worker's ``on_startup`` hook filled; ``project_id`` the project given at
+    enqueue (None without one).
+    """
 
     __slots__ = (
-        "_reporter", "_starter", "attempt", "max_attempts", "name", "queue", "reported",
-        "task_id",
+        "_reporter", "_starter", "attempt", "cache", "max_attempts", "name", "project_id",
+        "queue", "reported", "state", "task_id",
     )  # fmt: skip
 
     def __init__(
@@ -107,15 +149,21 @@ class TaskContext:
         delivery: Delivery,
         reporter: ProgressReporter,
         starter: ProgressStarter | None = None,
+        *,
+        cache: CacheManager,
+        state: dict[str, Any] | None = None,
     ) -> None:
         self.task_id = delivery.task_id
         self.queue = delivery.queue
         self.name = delivery.name
+        self.project_id = delivery.project_id
         self.attempt = delivery.attempt
         """This delivery's number, from 1 (a redelivery after a lost worker counts)."""
         self.max_attempts = delivery.max_attempts
         self.reported = False
         """True once the handler started or reported progress in this delivery."""
+        self.cache = cache
+        self.state: dict[str, Any] = {} if state is None else state
         self._reporter = reporter
         self._starter = starter
 
@@ -132,6 +180,11 @@ class TaskContext:
         self.reported = True
         await self._reporter(self.task_id, step, message)
 
+    def pause_project(self, seconds: float) -> NoReturn:
+        """Stop this task and pause its project's tasks on the queue for ``seconds``: raises
+        ``RateLimited``, so the task goes back without using an attempt."""
+        raise RateLimited(seconds)
+
     def __repr__(self) -> str:
         return f"TaskContext({self.task_id!r}, {self.name!r}, attempt {self.attempt})"
 
@@ -145,4 +198,5 @@ class WorkerStats:
     retried: int = 0  # failed attempts with a retry scheduled
     dead: int = 0
     released: int = 0  # handed back undone at shutdown
+    paused: int = 0  # handed back undone by RateLimited, their project paused
     superseded: int = 0  # outcomes dropped: the delivery's lease had passed to another

@@ -20,7 +20,15 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks._memory_state import NO_PROJECT, QueueState, Record, task_of
 from jeex_cache.tasks._wake import WakeWaiter
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["MemoryTaskQueueRepository"]
@@ -102,6 +110,7 @@ class MemoryTaskQueueRepository:
         delay_ms: int,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> bool:
         now = self._now()
         while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
@@ -112,6 +121,7 @@ class MemoryTaskQueueRepository:
             queue, name, payload, max_attempts, now, now, now + delay_ms,
             project or NO_PROJECT, priority,
         )  # fmt: skip
+        record.cost = cost
         self._records[task_id] = record
         if delay_ms > 0:
             self._schedule(task_id, record, now + delay_ms)
@@ -175,7 +185,8 @@ class MemoryTaskQueueRepository:
                 continue  # cancelled, settled or rescheduled since: a stale entry
             record.entry = -1
             q.make_ready(task_id, record, False)
-        taken = q.take(self._records, cap, AGING)
+        q.unpace(now)
+        taken = q.take(self._records, cap, AGING, now)
         if taken is True:
             return TaskClaim(None, 0.0)  # groups at their cap were parked: ask again
         if isinstance(taken, str):
@@ -192,6 +203,8 @@ class MemoryTaskQueueRepository:
             return TaskClaim(delivery)
         q.wake.clear()
         upcoming = [*(due for due, _, _ in q.pending[:1]), *q.running.values()]
+        if (paced := q.pacer.next_at()) is not None:
+            upcoming.append(paced)
         return TaskClaim(None, max(0, min(upcoming) - now) / 1000 if upcoming else None)
 
     def _leased(self, delivery: Delivery, now: int) -> Record | None:
@@ -220,6 +233,27 @@ class MemoryTaskQueueRepository:
         claim = await self.claim(delivery.queue, worker, visibility_ms, status_ttl, cap)
         return completed, claim
 
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        done = tuple([await self.complete(d, result, status_ttl) for d, result in completions])
+        deliveries: list[Delivery] = []
+        wait = None
+        for _ in range(count):
+            claim = await self.claim(queue, worker, visibility_ms, status_ttl, cap)
+            if claim.delivery is None:
+                wait = claim.wait
+                break
+            deliveries.append(claim.delivery)
+        return Settled(done, tuple(deliveries), 0.0 if deliveries else wait)
+
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
     ) -> TaskStatus | None:
@@ -237,12 +271,14 @@ class MemoryTaskQueueRepository:
         self._schedule(delivery.task_id, record, now + retry_delay_ms)
         return TaskStatus.FAILED
 
-    async def release(self, delivery: Delivery) -> bool:
+    async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:
         now = self._now()
         record = self._leased(delivery, now)
         if record is None or record.status is not TaskStatus.RUNNING:
             return False
         queue = self._queue(record.queue)
+        if pause_ms > 0:
+            queue.pace_out(record.group, queue.pacer.pause(record.group, now + pause_ms))
         queue.leave_running(delivery.task_id, record)
         record.attempts -= 1
         record.status, record.lease, record.updated_ms = TaskStatus.QUEUED, 0, now
@@ -250,6 +286,16 @@ class MemoryTaskQueueRepository:
         queue.make_ready(delivery.task_id, record, True)
         queue.wake.notify()
         return True
+
+    async def set_pace(self, queue: str, group: str, pace: Pace | None) -> None:
+        q = self._queue(queue)
+        if pace is None:
+            q.pacer.paces.pop(group, None)
+        else:
+            q.pacer.paces[group] = pace
+        if group in q.pacer.paced and q.pacer.hold.get(group, 0) <= self._now():
+            del q.pacer.paced[group]  # its next claim checks the new pace
+            q.activate(group)
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
         now = self._now()

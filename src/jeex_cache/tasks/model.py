@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Delivery", "QueueStats", "Task", "TaskClaim", "TaskStatus"]
+__all__ = ["Delivery", "Pace", "QueueStats", "Settled", "Task", "TaskClaim", "TaskStatus"]
 
 
 class TaskStatus(enum.Enum):
@@ -90,6 +90,17 @@ class TaskClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """What one batched settlement did: ``done`` per completion (False: its lease had passed
+    to another delivery), the ``deliveries`` leased, and, when none was, the ``wait`` in
+    seconds as in ``TaskClaim`` (0: ask again at once)."""
+
+    done: tuple[bool, ...]
+    deliveries: tuple[Delivery, ...]
+    wait: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     """How many tasks a queue holds: waiting (due or delayed), running (leased), dead.
 
@@ -103,3 +114,17 @@ class QueueStats:
     running: int
     dead: int
     running_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """A project's pace on a queue: ``rate`` tasks (of cost 1) a second, up to ``burst`` at
+    once after a quiet spell (a generic cell rate: one task per ``1 / rate`` seconds)."""
+
+    rate: float
+    burst: int = 1
+
+    @property
+    def interval_ms(self) -> float:
+        """Milliseconds between two tasks of cost 1."""
+        return 1000.0 / self.rate

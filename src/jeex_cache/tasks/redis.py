@@ -1,11 +1,12 @@
 """``TaskQueueRepository`` on Redis: every operation is one Lua script (or one command).
 
 Every key of a queue is in its hash tag ``{<q>}``, so each script's keys share a slot and it
-declares them all (the same ten, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
+declares them all (the same eleven, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
 tasks (delayed, retries) by due ms, ``:running`` leased deliveries by deadline, ``:dead``,
 ``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash, ``<id>|<field>``),
 ``:prio`` and ``:fifo`` the ready tasks of every group (lex-ordered), ``:ring`` the groups
-with ready tasks by turn, ``:meta`` counters, and ``:expiry`` finished records by expiry.
+with ready tasks by turn, ``:meta`` counters and paces, ``:expiry`` finished records by
+expiry, and ``:paced`` the groups held back by their rate or a pause, by when they may go.
 A caller-chosen task ID also has a pointer ``task:{<id>}`` to its queue (see ``_pointers``).
 """
 
@@ -21,9 +22,17 @@ from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
-from jeex_cache.tasks._redis_records import STATUS, claim_of, task_of
+from jeex_cache.tasks._redis_records import STATUS, claim_of, settled_of, task_of
 from jeex_cache.tasks._redis_waiter import RedisTaskWaiter, wait_finished
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.service import AGING, LOST_ERROR
 
 __all__ = ["RedisTaskQueueRepository"]
@@ -42,10 +51,11 @@ _CANCEL = _load("task_cancel")
 _GET = _load("task_get")
 _DEAD_LIST = _load("task_dead_list")
 _REQUEUE = _load("task_requeue")
+_PACE = _load("task_pace")
 
 WAKE_TOKENS = 64  # most wake-up tokens a queue keeps while every worker is busy
 CHUNK = 500  # the most tasks one script call looks at, so that no call holds the server long
-_PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "expiry")
+_PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "expiry", "paced")
 
 
 class _QueueKeys:
@@ -117,11 +127,12 @@ class RedisTaskQueueRepository:
         delay_ms: int,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> bool:
         if task_keys.queue_of(task_id) is None and not await self._claim_pointer(task_id, queue):
             return False
         args = (task_id, name, payload, max_attempts, delay_ms, WAKE_TOKENS, project or "-")
-        return bool(await self._run(_ENQUEUE, queue, *args, priority))
+        return bool(await self._run(_ENQUEUE, queue, *args, priority, cost))
 
     async def _get_in(self, queue: str, task_id: str) -> Task | None:
         fields = await self._run(_GET, queue, task_id)
@@ -152,16 +163,11 @@ class RedisTaskQueueRepository:
     async def claim(
         self, queue: str, worker: str, visibility_ms: int, status_ttl: TTL, cap: int = 0
     ) -> TaskClaim:
-        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
-        return claim_of(queue, await self._run(_CLAIM, queue, *args))
+        return claim_of(await self.settle(queue, (), worker, visibility_ms, status_ttl, cap, 1))
 
     async def complete(self, delivery: Delivery, result: bytes, status_ttl: TTL) -> bool:
-        args = _claim_args(0, status_ttl, "", False, 0)
-        args += [delivery.task_id, delivery.attempt, result]
-        reply = await self._run(_CLAIM, delivery.queue, *args)
-        if reply[0] == 1:
-            await self._expire_pointer(delivery.task_id, status_ttl)
-        return bool(reply[0] == 1)
+        settled = await self.settle(delivery.queue, [(delivery, result)], "", 1, status_ttl)
+        return settled.done[0]
 
     async def complete_and_claim(
         self,
@@ -172,12 +178,31 @@ class RedisTaskQueueRepository:
         status_ttl: TTL,
         cap: int = 0,
     ) -> tuple[bool, TaskClaim]:
-        args = _claim_args(visibility_ms, status_ttl, worker, True, cap)
-        args += [delivery.task_id, delivery.attempt, result]
-        reply = await self._run(_CLAIM, delivery.queue, *args)
-        if reply[0] == 1:
-            await self._expire_pointer(delivery.task_id, status_ttl)
-        return reply[0] == 1, claim_of(delivery.queue, reply)
+        settled = await self.settle(
+            delivery.queue, [(delivery, result)], worker, visibility_ms, status_ttl, cap, 1
+        )
+        return settled.done[0], claim_of(settled)
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        args: list[EncodedArg] = [
+            visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, count, cap, AGING,
+        ]  # fmt: skip
+        for delivery, result in completions:
+            args += [delivery.task_id, delivery.attempt, result]
+        settled = settled_of(queue, await self._run(_CLAIM, queue, *args))
+        for (delivery, _), done in zip(completions, settled.done, strict=True):
+            if done:
+                await self._expire_pointer(delivery.task_id, status_ttl)
+        return settled
 
     async def fail(
         self, delivery: Delivery, error: str, retry_delay_ms: int, status_ttl: TTL
@@ -188,9 +213,13 @@ class RedisTaskQueueRepository:
             await self._expire_pointer(delivery.task_id, status_ttl)
         return outcome
 
-    async def release(self, delivery: Delivery) -> bool:
-        args = (delivery.task_id, delivery.attempt, WAKE_TOKENS)
+    async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:
+        args = (delivery.task_id, delivery.attempt, WAKE_TOKENS, pause_ms)
         return bool(await self._run(_RELEASE, delivery.queue, *args))
+
+    async def set_pace(self, queue: str, group: str, pace: Pace | None) -> None:
+        spec = "" if pace is None else f"{pace.interval_ms:.3f},{pace.burst}"
+        await self._run(_PACE, queue, group, spec)
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:
         args: list[EncodedArg] = [visibility_ms]
@@ -251,12 +280,3 @@ class RedisTaskQueueRepository:
     async def open_waiter(self, queue: str, max_wait: float) -> RedisTaskWaiter:
         own = self._keys(task_keys.task_queue_part(queue, f"stop.{uuid.uuid4().hex}"))
         return RedisTaskWaiter(self._redis, self._settings, self._q(queue).wake, own, max_wait)
-
-
-def _claim_args(
-    visibility_ms: int, status_ttl: TTL, worker: str, take: bool, cap: int
-) -> list[EncodedArg]:
-    return [
-        visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, "1" if take else "0", cap,
-        AGING,
-    ]  # fmt: skip

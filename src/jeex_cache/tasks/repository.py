@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 
 __all__ = ["TaskQueueRepository", "TaskWaiter"]
 
@@ -45,8 +53,10 @@ class TaskQueueRepository(Protocol):
         delay_ms: int,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> bool:
         """Store and queue a task in one step; False (nothing changed) if the ID exists.
+        ``cost`` is its weight in its project's pace.
 
         ``project`` is its group (None: the queue's group without a project); ``priority``
         orders the group's tasks, higher first."""
@@ -95,8 +105,28 @@ class TaskQueueRepository(Protocol):
         """Schedule a retry (FAILED) or bury the task (DEAD); None if the lease was lost."""
         ...
 
-    async def release(self, delivery: Delivery) -> bool:
-        """Put a running delivery back at the head of its queue, uncounted."""
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_ms: int,
+        status_ttl: TTL,
+        cap: int = 0,
+        count: int = 0,
+    ) -> Settled:
+        """Complete the ``completions`` (deliveries of ``queue`` with their results), then
+        lease up to ``count`` tasks as ``claim`` does, in one step."""
+        ...
+
+    async def release(self, delivery: Delivery, pause_ms: int = 0) -> bool:
+        """Put a running delivery back at the head of its queue, uncounted; with
+        ``pause_ms``, its project's tasks are not claimed for that long."""
+        ...
+
+    async def set_pace(self, queue: str, group: str, pace: Pace | None) -> None:
+        """Pace ``group`` (a project, ``-`` the tasks without one, ``*`` every group
+        without a pace of its own) on ``queue``; None removes its pace."""
         ...
 
     async def extend(self, queue: str, deliveries: Sequence[Delivery], visibility_ms: int) -> int:

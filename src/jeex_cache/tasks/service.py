@@ -19,7 +19,15 @@ from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, scope_id, scope_of, validate_name
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
-from jeex_cache.tasks.model import Delivery, QueueStats, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import (
+    Delivery,
+    Pace,
+    QueueStats,
+    Settled,
+    Task,
+    TaskClaim,
+    TaskStatus,
+)
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
 
 __all__ = [
@@ -28,14 +36,18 @@ __all__ = [
     "MAX_PRIORITY",
     "MAX_ATTEMPTS",
     "MAX_ERROR_LENGTH",
+    "PACE_DEFAULT",
     "DelayLike",
     "TaskQueueService",
     "new_task_id",
     "scoped_task_id",
+    "validate_pace",
     "validate_queue",
 ]
 
 DelayLike = int | float | timedelta
+PACE_DEFAULT = "*"
+"""The pace group every project without a rate of its own follows."""
 
 MAX_ATTEMPTS = 1_000
 MAX_ERROR_LENGTH = 2_000
@@ -92,12 +104,14 @@ class TaskQueueService:
         max_attempts: int = 3,
         project: str | None = None,
         priority: int = 0,
+        cost: int = 1,
     ) -> tuple[str, bool]:
         """Store and queue a task; return its ID and whether it was new (False: ID in use).
 
         ``project`` is the tenant group whose turn the task takes, and the scope of its ID
         (``scope_id``: two projects' equal IDs are two tasks); an ID scoped already gives
-        its project. ``priority`` orders the group's tasks, higher first."""
+        its project. ``priority`` orders the group's tasks, higher first; ``cost`` (1 to
+        1,000,000) is the task's weight in its project's pace."""
         validate_queue(queue)
         validate_name(name, "task name")
         owner = None if project is None else parse_uuid(project)
@@ -117,10 +131,12 @@ class TaskQueueService:
             raise InvalidInputError(
                 f"max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {max_attempts!r}"
             )
+        if type(cost) is not int or not 1 <= cost <= 1_000_000:
+            raise InvalidInputError(f"cost must be an integer from 1 to 1,000,000, got {cost!r}")
         delay_ms = _delay_ms(delay)
         encoded = encode(payload, self._max_payload_bytes)
         created = await self._repository.enqueue(
-            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority
+            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority, cost
         )
         return task_id, created
 
@@ -196,15 +212,49 @@ class TaskQueueService:
             _cap(max_running),
         )  # fmt: skip
 
+    def encode_result(self, result: Any) -> bytes:
+        """A task's result as stored (``InvalidInputError`` if not JSON or too large)."""
+        return encode(result, self._max_payload_bytes)
+
+    async def settle(
+        self,
+        queue: str,
+        completions: Sequence[tuple[Delivery, bytes]],
+        worker: str,
+        visibility_timeout: float,
+        count: int,
+        max_running: int = 0,
+    ) -> Settled:
+        """Complete ``completions`` (results from ``encode_result``) and lease up to
+        ``count`` tasks of ``queue``, in one round trip."""
+        if type(count) is not int or not 0 <= count <= 1_000:
+            raise InvalidInputError(f"count must be 0 to 1,000, got {count!r}")
+        if any(delivery.queue != queue for delivery, _ in completions):
+            raise InvalidInputError(f"every completion must be a delivery of {queue!r}")
+        return await self._repository.settle(
+            validate_queue(queue), completions, worker, _positive_ms(visibility_timeout),
+            self._status_ttl, _cap(max_running), count,
+        )  # fmt: skip
+
     async def fail(self, delivery: Delivery, error: str, retry_delay: float) -> TaskStatus | None:
         """Record a failed attempt: FAILED (retry due in ``retry_delay`` s) or DEAD."""
         message = error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 3] + "..."
         retry_ms = max(0, round(retry_delay * 1000))
         return await self._repository.fail(delivery, message, retry_ms, self._status_ttl)
 
-    async def release(self, delivery: Delivery) -> bool:
-        """Give a running delivery back to its queue (shutdown); not counted as an attempt."""
-        return await self._repository.release(delivery)
+    async def release(self, delivery: Delivery, pause: float = 0.0) -> bool:
+        """Give a running delivery back to its queue (shutdown); not counted as an attempt.
+        With ``pause`` seconds, its project's tasks on the queue wait that long."""
+        return await self._repository.release(delivery, _pause_ms(pause))
+
+    async def set_project_rate(
+        self, queue: str, project: Project, rate: float | None, burst: int = 1
+    ) -> None:
+        """Pace ``project``'s tasks on ``queue`` to ``rate`` a second (``burst`` at once);
+        project None: every project without a rate of its own. ``rate`` None removes it."""
+        group = PACE_DEFAULT if project is None else str(parse_uuid(project))
+        pace = None if rate is None else validate_pace(rate, burst)
+        await self._repository.set_pace(validate_queue(queue), group, pace)
 
     async def extend(
         self, queue: str, deliveries: Sequence[Delivery], visibility_timeout: float
@@ -217,6 +267,24 @@ class TaskQueueService:
     async def open_waiter(self, queue: str, max_wait: float) -> TaskWaiter:
         """A waiter that new tasks on ``queue`` wake."""
         return await self._repository.open_waiter(validate_queue(queue), max_wait)
+
+
+def validate_pace(rate: float, burst: int) -> Pace:
+    """A ``Pace`` of ``rate`` tasks a second (0.001 to 1,000,000), ``burst`` 1 to 1,000,000."""
+    if (
+        not isinstance(rate, int | float) or isinstance(rate, bool) or not math.isfinite(rate)
+        or not 0.001 <= rate <= 1_000_000
+    ):  # fmt: skip
+        raise InvalidInputError(f"rate must be 0.001 to 1,000,000 tasks a second, got {rate!r}")
+    if type(burst) is not int or not 1 <= burst <= 1_000_000:
+        raise InvalidInputError(f"burst must be 1 to 1,000,000 tasks, got {burst!r}")
+    return Pace(float(rate), burst)
+
+
+def _pause_ms(seconds: float) -> int:
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+        raise InvalidInputError(f"a pause must be 0 or more seconds, got {seconds!r}")
+    return min(round(seconds * 1000), _MAX_DELAY_MS)
 
 
 def _delay_ms(delay: DelayLike | None) -> int:

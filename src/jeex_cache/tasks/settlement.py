@@ -14,6 +14,7 @@ from typing import Any
 
 from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.retry import RetryPolicy
+from jeex_cache.tasks._batcher import AckBatcher
 from jeex_cache.tasks.api import TaskQueueAPI
 from jeex_cache.tasks.context import ManagedProgress, WorkerStats
 from jeex_cache.tasks.model import Delivery, TaskStatus
@@ -32,7 +33,8 @@ class Settlements:
     """Release, complete or fail one worker's deliveries, counting them in its stats."""
 
     __slots__ = (
-        "_cap", "_failed", "_managed", "_manager", "_retry", "_stats", "_visibility", "_worker",
+        "_batcher", "_cap", "_failed", "_managed", "_manager", "_retry", "_stats", "_visibility",
+        "_worker",
     )  # fmt: skip
 
     def __init__(
@@ -45,6 +47,8 @@ class Settlements:
         managed: ManagedProgress | None,
         backend_failed: Callable[[], None],
         cap: int | None = None,
+        *,
+        queue: str,
     ) -> None:
         self._cap = cap
         self._manager = manager
@@ -54,33 +58,34 @@ class Settlements:
         self._stats = stats
         self._managed = managed
         self._failed = backend_failed
+        self._batcher = AckBatcher(manager, queue, worker, visibility, cap, SETTLE, backend_failed)
+
+    async def close(self) -> None:
+        """Wait for the acknowledgements on the wire (a stopping worker)."""
+        await self._batcher.close()
 
     async def release(self, delivery: Delivery) -> None:
         """Give ``delivery`` back to its queue undone (a stopping worker)."""
         if await self._settle(self._manager.release_task, delivery) is True:
             self._stats.released += 1
 
+    async def paused(self, delivery: Delivery, seconds: float) -> None:
+        """Give ``delivery`` back undone and pause its project (an upstream rate limit)."""
+        if await self._settle(self._manager.release_task, delivery, max(0.0, seconds)) is True:
+            self._stats.paused += 1
+
     async def succeeded(
         self, delivery: Delivery, result: Any, chain: bool
     ) -> tuple[TaskStatus | None, Delivery | None]:
-        """Complete ``delivery``; with ``chain`` also claim the next (returned, or None)."""
-        manager = self._manager
+        """Complete ``delivery`` (in a batch with the worker's other successes); with
+        ``chain`` also lease the slot's next task (returned, or None)."""
         try:
-            if chain:
-                settled = await self._settle(
-                    manager.complete_and_claim_task, delivery, result, self._worker,
-                    self._visibility, self._cap,
-                )  # fmt: skip
-            else:
-                settled = await self._settle(manager.complete_task, delivery, result)
+            encoded = self._manager.task_queue.encode_result(result)
         except InvalidInputError as exc:  # the result is not JSON, or too large
             return await self.failed(delivery, exc), None
-        next_delivery = None
-        if isinstance(settled, tuple):
-            settled, claim = settled
-            next_delivery = claim.delivery
-            if next_delivery is not None:
-                self._stats.claimed += 1
+        settled, next_delivery = await self._batcher.complete(delivery, encoded, chain)
+        if next_delivery is not None:
+            self._stats.claimed += 1
         if settled is True:
             self._stats.succeeded += 1
             return TaskStatus.SUCCEEDED, next_delivery

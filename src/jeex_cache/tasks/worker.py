@@ -9,7 +9,9 @@
 
 An idle worker blocks on the queue's wake-up signal (a connection of its own on Redis), so a
 new task is picked up at once; delayed tasks, retries and lost deliveries wake it when due. A
-busy one acknowledges each task and claims the next in one round trip.
+busy one fills its free slots in one round trip, and acknowledges the tasks its slots
+finish in one turn of the event loop together, claiming their next tasks in the same
+round trip (``settle_tasks``).
 """
 
 from __future__ import annotations
@@ -26,15 +28,33 @@ from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.manager import CacheManager
-from jeex_cache.tasks.context import ManagedProgress, ProgressReporter, TaskContext, WorkerStats
+from jeex_cache.tasks.context import (
+    ManagedProgress,
+    ProgressReporter,
+    RateLimited,
+    TaskContext,
+    WorkerContext,
+    WorkerStats,
+)
 from jeex_cache.tasks.failures import TASK_WORKER
-from jeex_cache.tasks.model import Delivery, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Delivery, Settled, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.schedule import Schedule, Scheduler
-from jeex_cache.tasks.service import validate_queue
+from jeex_cache.tasks.service import validate_pace, validate_queue
+from jeex_cache.tasks.settings import Hook, WorkerSettings
 from jeex_cache.tasks.settlement import Settlements
 
-__all__ = ["Handler", "ProgressReporter", "Schedule", "TaskContext", "Worker", "WorkerStats"]
+__all__ = [
+    "Handler",
+    "ProgressReporter",
+    "RateLimited",
+    "Schedule",
+    "TaskContext",
+    "Worker",
+    "WorkerContext",
+    "WorkerSettings",
+    "WorkerStats",
+]
 
 logger = logging.getLogger("jeex_cache.worker")
 
@@ -56,6 +76,13 @@ class Worker:
     project's running tasks on the queue across all workers (default
     ``TASK_MAX_RUNNING_PER_PROJECT``; 0: no cap). ``schedules`` are enqueued as they fall
     due, each occurrence once however many workers run them (see ``Schedule``).
+    ``rate`` paces every project of the queue to that many tasks a second (``rate_burst``
+    at once), across all workers: it becomes the queue's default when ``run`` starts (see
+    ``set_project_rate``). A handler that raises ``RateLimited`` (``ctx.pause_project``)
+    hands its task back without using an attempt and pauses its project.
+    ``on_startup(ctx)`` and ``on_shutdown(ctx)`` run once per ``run``, around it; what the
+    startup hook puts in ``ctx.state`` every handler sees as ``ctx.state``. The same options
+    in one object: ``WorkerSettings`` and ``Worker.from_settings``.
     """
 
     def __init__(
@@ -75,6 +102,10 @@ class Worker:
         name: str | None = None,
         max_running_per_project: int | None = None,
         schedules: Sequence[Schedule] = (),
+        on_startup: Hook | None = None,
+        on_shutdown: Hook | None = None,
+        rate: float | None = None,
+        rate_burst: int = 1,
     ) -> None:
         self.queue = validate_queue(queue)
         if not handlers:
@@ -96,6 +127,14 @@ class Worker:
             )
         if any(not isinstance(schedule, Schedule) for schedule in schedules):
             raise InvalidInputError("schedules must be Schedule objects")
+        for hook in (on_startup, on_shutdown):
+            if hook is not None and not callable(hook):
+                raise InvalidInputError(f"worker hooks must be async functions, got {hook!r}")
+        self._pace = None if rate is None else validate_pace(rate, rate_burst)
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
+        self.state: dict[str, Any] = {}
+        """What the startup hook left for the handlers (their ``ctx.state``)."""
         self._cap = max_running_per_project
         self._schedules = list(schedules)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -114,7 +153,7 @@ class Worker:
         self._progress: ProgressReporter = progress or managed.report
         self._settlements = Settlements(
             cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
-            self._managed, self._backend_failed, max_running_per_project,
+            self._managed, self._backend_failed, max_running_per_project, queue=self.queue,
         )  # fmt: skip
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
@@ -122,6 +161,15 @@ class Worker:
         self._backend_failures = 0
         self._waiter: TaskWaiter | None = None
         self._interrupting: asyncio.Future[None] | None = None
+
+    @classmethod
+    def from_settings(cls, cache_manager: CacheManager, settings: WorkerSettings) -> Worker:
+        """A worker configured by ``settings``; their typed tasks enqueue through
+        ``cache_manager`` from now on, unless their registry was bound to another."""
+        if not isinstance(settings, WorkerSettings):
+            raise InvalidInputError(f"expected WorkerSettings, got {type(settings).__name__}")
+        settings.registry.attach(cache_manager)
+        return cls(cache_manager, **settings.worker_options())
 
     @property
     def active(self) -> list[Delivery]:
@@ -149,7 +197,21 @@ class Worker:
             )  # fmt: skip
 
     async def run(self) -> None:
-        """Take and run tasks until ``stop()`` (or, in burst mode, until none is due)."""
+        """Take and run tasks until ``stop()`` (or, in burst mode, until none is due),
+        between the ``on_startup`` and ``on_shutdown`` hooks."""
+        context = WorkerContext(self._manager, self.queue, self.name, self.state)
+        if self._pace is not None:
+            pace = self._pace
+            await self._manager.set_project_rate(self.queue, None, pace.rate, pace.burst)
+        if self._on_startup is not None:
+            await self._on_startup(context)
+        try:
+            await self._run()
+        finally:
+            if self._on_shutdown is not None:
+                await self._on_shutdown(context)
+
+    async def _run(self) -> None:
         self._waiter = waiter = await self._manager.open_task_waiter(self.queue, self._max_wait)
         await self._check_durability()
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -165,6 +227,7 @@ class Worker:
             raise
         finally:
             await self._drain(0.0 if cancelled else self._shutdown_timeout)
+            await self._settlements.close()
             heartbeat.cancel()
             if scheduling is not None:
                 scheduling.cancel()
@@ -182,10 +245,10 @@ class Worker:
 
     async def run_once(self) -> TaskStatus | None:
         """Claim one due task and run it here; its outcome, or None if none was due."""
-        claim = await self._claim()
-        if claim is None or claim.delivery is None:
+        claim = await self._claim(1)
+        if claim is None or not claim.deliveries:
             return None
-        outcome, _ = await self._process(claim.delivery, chain=False)
+        outcome, _ = await self._process(claim.deliveries[0], chain=False)
         return outcome
 
     async def _loop(self, waiter: TaskWaiter) -> None:
@@ -197,13 +260,14 @@ class Worker:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            claim = await self._claim()
+            claim = await self._claim(self._concurrency - len(self._active))
             if claim is None:
                 await self._pause()
-            elif claim.delivery is not None:
-                task = asyncio.create_task(self._slot(claim.delivery))
-                self._active[task] = claim.delivery
-                task.add_done_callback(self._finished)
+            elif claim.deliveries:
+                for delivery in claim.deliveries:  # one round trip fills the free slots
+                    task = asyncio.create_task(self._slot(delivery))
+                    self._active[task] = delivery
+                    task.add_done_callback(self._finished)
             elif self._burst:
                 if not self._active:
                     return
@@ -236,17 +300,17 @@ class Worker:
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.error("worker %s: task processing crashed", self.name, exc_info=exc)
 
-    async def _claim(self) -> TaskClaim | None:
+    async def _claim(self, count: int) -> Settled | None:
+        """Lease up to ``count`` tasks in one round trip (None: the backend failed)."""
         try:
-            claim = await self._manager.claim_task(
-                self.queue, self.name, self._visibility, self._cap
+            claim = await self._manager.settle_tasks(
+                self.queue, (), self.name, self._visibility, count, self._cap
             )
         except BackendError:  # counted and logged by the guard
             self._backend_failed()
             return None
         self._backend_failures = 0
-        if claim.delivery is not None:
-            self.stats.claimed += 1
+        self.stats.claimed += len(claim.deliveries)
         return claim
 
     async def _pause(self) -> None:
@@ -270,7 +334,10 @@ class Worker:
         """Run one delivery and settle it; with ``chain``, the success also claims the next."""
         handler = self._handlers.get(delivery.name)
         managed = self._managed
-        context = TaskContext(delivery, self._progress, None if managed is None else managed.start)
+        context = TaskContext(
+            delivery, self._progress, None if managed is None else managed.start,
+            cache=self._manager, state=self.state,
+        )  # fmt: skip
         try:
             if handler is None:
                 raise LookupError(f"no handler for task {delivery.name!r} on this worker")
@@ -282,6 +349,9 @@ class Worker:
         except asyncio.CancelledError:
             await self._settlements.release(delivery)
             raise
+        except RateLimited as exc:
+            await self._settlements.paused(delivery, exc.retry_after)
+            return None, None
         except Exception as exc:
             return await self._settlements.failed(delivery, exc), None
         outcome, next_delivery = await self._settlements.succeeded(delivery, result, chain)

@@ -1,21 +1,26 @@
 -- Shared by every task script (prepended to it). All keys of one queue share its hash tag,
--- and every script gets the same ten, declared in KEYS:
+-- and every script gets the same eleven, declared in KEYS:
 -- KEYS[1] scheduled (task IDs by due ms: delayed tasks and retries), KEYS[2] running (by
 -- visibility deadline ms), KEYS[3] dead (by burial ms), KEYS[4] wake-up list, KEYS[5] records
 -- (hash: '<id>|<field>'), KEYS[6] ready by priority (lex zset 'group|prio|seq|id'),
 -- KEYS[7] ready by age (lex zset 'group|seq|id'), KEYS[8] ring (groups with ready tasks, by
 -- turn), KEYS[9] meta (hash: seq, rr, 'run|<g>' running count, 'pk|<g>' parked at its cap,
--- 'n|<g>' claims), KEYS[10] expiry (finished task IDs by record expiry ms).
+-- 'n|<g>' claims, 'rate|<g>' pace 'interval ms,burst' ('rate|*' every group's default),
+-- 'tat|<g>' the group's paced time, 'hold|<g>' paused until ms, 'pacing' once
+-- any of these was set), KEYS[10] expiry (finished
+-- task IDs by record expiry ms), KEYS[11] paced (groups held out of the ring by their rate
+-- or a pause, by the ms they may start a task again).
 -- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
 local K_SCHED, K_RUN, K_DEAD, K_WAKE, K_REC = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PRIO, K_FIFO, K_RING, K_META, K_EXP = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_PACE = KEYS[11]
 local NOTIFY = ARGV[1]
 -- Record fields: n name, p payload, s status, a attempts, m max attempts, ct created,
 -- ut updated, due, rd redeliveries, l lease (attempt of the delivery that may settle it),
 -- st started, ft finished, r result, e error, w worker, g group (project or '-'),
--- pr priority, sq ready sequence, x expiry ms (finished tasks only).
+-- pr priority, sq ready sequence, x expiry ms (finished tasks only), c cost (pace weight).
 local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
-  'w', 'g', 'pr', 'sq', 'x'}
+  'w', 'g', 'pr', 'sq', 'x', 'c'}
 local PRIO_BASE = 1000000
 
 local function now_ms()
@@ -90,10 +95,11 @@ local function members(g, pr, sq, id)
   return g .. '|' .. p .. '|' .. s .. '|' .. id, g .. '|' .. s .. '|' .. id
 end
 
--- Give a group with ready tasks a turn at the back of the ring (unless it has one, or is
--- parked at its concurrency cap: a freed slot brings it back).
+-- Give a group with ready tasks a turn at the back of the ring (unless it has one, is
+-- parked at its concurrency cap, or paced: a freed slot, or its time, brings it back).
 local function activate(g)
-  if not redis.call('ZSCORE', K_RING, g) and redis.call('HEXISTS', K_META, 'pk|' .. g) == 0 then
+  if not redis.call('ZSCORE', K_RING, g) and redis.call('HEXISTS', K_META, 'pk|' .. g) == 0
+      and not redis.call('ZSCORE', K_PACE, g) then
     redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
   end
 end
@@ -158,11 +164,70 @@ local function group_head(index, g)
   return redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, 1)[1]
 end
 
+-- Hold group g out of the ring until ms ``at`` (its rate, or a pause).
+local function pace_out(g, at)
+  redis.call('HSET', K_META, 'pacing', 1)
+  redis.call('ZREM', K_RING, g)
+  redis.call('ZADD', K_PACE, fmt(at), g)
+end
+
+-- The ms at which group g may start a task of cost c (a pause, or its rate by GCRA:
+-- one task per interval, up to burst at once), or 0 when it may now: then it is charged.
+local function pace_check(g, c, now)
+  local hold = tonumber(redis.call('HGET', K_META, 'hold|' .. g) or 0)
+  if hold > now then
+    return hold
+  end
+  local spec = redis.call('HGET', K_META, 'rate|' .. g) or redis.call('HGET', K_META, 'rate|*')
+  if not spec then
+    return 0
+  end
+  local interval, burst = string.match(spec, '^([^,]+),(.+)$')
+  interval, burst = tonumber(interval), tonumber(burst)
+  local tat = math.max(tonumber(redis.call('HGET', K_META, 'tat|' .. g) or 0), now)
+  local allowed = tat - interval * math.max(burst - c, 0)
+  if allowed > now then
+    return math.ceil(allowed)
+  end
+  redis.call('HSET', K_META, 'tat|' .. g, string.format('%.3f', tat + interval * c))
+  return 0
+end
+
+-- Paced groups whose time came back into the ring (at most n).
+local function unpace(now, n)
+  for _, g in ipairs(redis.call('ZRANGEBYSCORE', K_PACE, '-inf', fmt(now), 'LIMIT', 0, n)) do
+    redis.call('ZREM', K_PACE, g)
+    activate(g)
+  end
+end
+
+-- Take the head entry of group g's index out of the ready indexes, and give the group its
+-- next turn if it has more (the task is about to be leased).
+local function lease_head(index, head, id, g)
+  if index == K_PRIO then  -- the age index's member follows from this one
+    local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
+    redis.call('ZREM', K_PRIO, head)
+    redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+  else
+    unready(id)
+  end
+  if group_head(K_PRIO, g) then
+    redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+  else
+    redis.call('ZREM', K_RING, g)
+    redis.call('HDEL', K_META, 'n|' .. g)
+  end
+  redis.call('HINCRBY', K_META, 'run|' .. g, 1)
+  return id
+end
+
 -- Lease the next ready task: the group whose turn it is gives its first task by priority
 -- (every aging-th claim of a group, its oldest instead, so no task starves), then goes to
 -- the back of the ring if it has more. A group at its cap leaves the ring until a slot
--- frees. Returns the task ID, false when none is ready, or 'busy' after 16 steps.
-local function take(cap, aging)
+-- frees; a group over its rate (or paused) leaves it for the paced set until its time.
+-- Returns the task ID, false when none is ready, or 'busy' after 16 steps.
+local function take(cap, aging, now)
+  local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1  -- a rate or pause was ever set
   for _ = 1, 16 do
     local g = redis.call('ZRANGE', K_RING, 0, 0)[1]
     if not g then
@@ -189,21 +254,15 @@ local function take(cap, aging)
         end
       else
         local id = string.match(head, '([^|]+)$')
-        if index == K_PRIO then  -- the age index's member follows from this one
-          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
-          redis.call('ZREM', K_PRIO, head)
-          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
-        else
-          unready(id)
+        local at = 0
+        if pacing then
+          at = pace_check(g, tonumber(rget(id, 'c')[1] or 1), now)
         end
-        if group_head(K_PRIO, g) then
-          redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+        if at > 0 then
+          pace_out(g, at)
         else
-          redis.call('ZREM', K_RING, g)
-          redis.call('HDEL', K_META, 'n|' .. g)
+          return lease_head(index, head, id, g)
         end
-        redis.call('HINCRBY', K_META, 'run|' .. g, 1)
-        return id
       end
     end
   end

@@ -1,27 +1,30 @@
--- Record a delivery's success (optional), then lease the next ready task of the queue to the
--- worker (optional): a busy worker settles one task and takes the next in one round trip.
+-- Record deliveries' successes (any number), then lease up to n ready tasks of the queue to
+-- the worker: a busy worker settles the tasks its slots finished and takes the next ones in
+-- one round trip.
 -- Before leasing: deliveries whose visibility deadline passed unacknowledged (their worker
 -- died or stalled) go back to their group, or to the dead-letter set after their last
--- attempt; delayed tasks and retries that fell due join their group (at most 32 of each).
+-- attempt; delayed tasks and retries that fell due join their group (at most 32 of each),
+-- and paced groups whose time came get their turn back.
 -- ARGV[2] visibility timeout ms, ARGV[3] status TTL ms, ARGV[4] worker name,
--- ARGV[5] error of a lost last attempt ('%d': the attempt), ARGV[6] '1' to lease a task,
--- ARGV[7] most running tasks per group (0: no cap), ARGV[8] aging (every n-th claim of a
--- group takes its oldest task; 0: strict priority),
--- ARGV[9], ARGV[10], ARGV[11] the completed delivery's task ID, attempt (lease), result.
--- Returns {done, id, attempt, name, payload, max attempts, redeliveries, group}, or
--- {done, '', wait} with the ms until a task falls due or a deadline passes (-1: nothing
--- scheduled, nothing running); done is 1 when the completion was recorded, 0 when its lease
--- had passed to another delivery (the outcome is dropped), -1 when there was none.
+-- ARGV[5] error of a lost last attempt ('%d': the attempt), ARGV[6] n, the most tasks to
+-- lease (0: none), ARGV[7] most running tasks per group (0: no cap), ARGV[8] aging (every
+-- n-th claim of a group takes its oldest task; 0: strict priority),
+-- ARGV[9..] the completed deliveries, three each: task ID, attempt (lease), result.
+-- Returns {dones, leases, wait}: dones has 1 per completion recorded, 0 when its lease had
+-- passed to another delivery (the outcome is dropped); leases has seven fields per leased
+-- task (id, attempt, name, payload, max attempts, redeliveries, group); wait is the ms until
+-- a task falls due, a paced group may go or a deadline passes when none was leased (0: ask
+-- again at once, -1: nothing scheduled, nothing running).
 local now = now_ms()
 local now_s = fmt(now)
 local ttl = ARGV[3]
 
-local done = -1
-if ARGV[9] then
-  local id = ARGV[9]
-  done = 0
+local dones = {}
+local i = 9
+while ARGV[i] do
+  local id = ARGV[i]
   local f = rget(id, 'l', 's', 'e')
-  if f[1] == ARGV[10] then
+  if f[1] == ARGV[i + 1] then
     leave_running(id)
     if f[2] ~= 'running' then
       -- A delivery given up for lost may still finish before its task is delivered again:
@@ -30,16 +33,20 @@ if ARGV[9] then
       redis.call('ZREM', K_SCHED, id)
       redis.call('ZREM', K_DEAD, id)
     end
-    rset(id, 's', 'succeeded', 'r', ARGV[11], 'ut', now_s, 'ft', now_s, 'l', 0)
+    rset(id, 's', 'succeeded', 'r', ARGV[i + 2], 'ut', now_s, 'ft', now_s, 'l', 0)
     if f[3] then
       rdel(id, 'e')
     end
     finished(id, now, ttl)
-    done = 1
+    dones[#dones + 1] = 1
+  else
+    dones[#dones + 1] = 0
   end
+  i = i + 3
 end
-if ARGV[6] ~= '1' then
-  return {done}
+local want = tonumber(ARGV[6])
+if want < 1 then
+  return {dones, {}, -1}
 end
 sweep(now, 4)
 
@@ -68,17 +75,28 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
     make_ready(id, false)
   end
 end
+unpace(now, 32)
 
-local id = take(tonumber(ARGV[7]), tonumber(ARGV[8]))
-if id == 'busy' then
-  return {done, '', 0}  -- groups at their cap were parked: the worker asks again at once
-end
-if id then
-  redis.call('ZADD', K_RUN, fmt(now + tonumber(ARGV[2])), id)
+local leases = {}
+local deadline = fmt(now + tonumber(ARGV[2]))
+for _ = 1, want do
+  local id = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now)
+  if id == 'busy' then
+    return {dones, leases, 0}  -- groups at their cap were parked: the worker asks again
+  end
+  if not id then
+    break
+  end
+  redis.call('ZADD', K_RUN, deadline, id)
   local attempt = redis.call('HINCRBY', K_REC, id .. '|a', 1)
   rset(id, 's', 'running', 'l', attempt, 'st', now_s, 'ut', now_s, 'w', ARGV[4])
   local f = rget(id, 'n', 'p', 'm', 'rd', 'g')
-  return {done, id, attempt, f[1], f[2], tonumber(f[3]), tonumber(f[4]), f[5]}
+  local n = #leases
+  leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[1], f[2]
+  leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[3]), tonumber(f[4] or 0), f[5] or '-'
+end
+if #leases > 0 then
+  return {dones, leases, 0}
 end
 
 -- Nothing is ready: the worker is about to wait, so wake-ups sent until now are spent.
@@ -88,8 +106,12 @@ local first = redis.call('ZRANGE', K_SCHED, 0, 0, 'WITHSCORES')[2]
 if first then
   wait = math.max(tonumber(first) - now, 0)
 end
-local deadline = redis.call('ZRANGE', K_RUN, 0, 0, 'WITHSCORES')[2]
-if deadline and (wait < 0 or tonumber(deadline) - now < wait) then
-  wait = math.max(tonumber(deadline) - now, 0)
+local paced = redis.call('ZRANGE', K_PACE, 0, 0, 'WITHSCORES')[2]
+if paced and (wait < 0 or tonumber(paced) - now < wait) then
+  wait = math.max(tonumber(paced) - now, 0)
 end
-return {done, '', wait}
+local running = redis.call('ZRANGE', K_RUN, 0, 0, 'WITHSCORES')[2]
+if running and (wait < 0 or tonumber(running) - now < wait) then
+  wait = math.max(tonumber(running) - now, 0)
+end
+return {dones, {}, wait}

@@ -2,7 +2,7 @@
 -- enqueue retried with the same ID never queues the task twice.
 -- ARGV[2] task ID, ARGV[3] task name, ARGV[4] payload (JSON), ARGV[5] max attempts,
 -- ARGV[6] delay ms, ARGV[7] most wake-up tokens kept, ARGV[8] group (project or '-'),
--- ARGV[9] priority.
+-- ARGV[9] priority, ARGV[10] cost (its weight in its group's pace; 1 is not stored).
 -- Returns 1 when queued, 0 when a task with this ID exists.
 local id = ARGV[2]
 local now = now_ms()
@@ -29,5 +29,8 @@ rset(id, 'n', ARGV[3], 'p', ARGV[4], 's', 'queued', 'a', 0, 'm', ARGV[5], 'ct', 
   'ut', now_s, 'due', due_s, 'rd', 0, 'l', 0, 'g', ARGV[8], 'pr', ARGV[9])
 if sq then
   rset(id, 'sq', sq)
+end
+if ARGV[10] and ARGV[10] ~= '1' then
+  rset(id, 'c', ARGV[10])
 end
 return 1
