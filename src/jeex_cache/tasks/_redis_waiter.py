@@ -48,18 +48,33 @@ async def _close(pubsub: PubSub) -> None:
 async def _wait(
     pubsub: PubSub, channel: str, read: Callable[[], Awaitable[Task | None]], seconds: float
 ) -> Task | None:
-    # Each read blocks for the whole budget, given explicitly: with ``timeout=None`` some
-    # redis-py releases (5.x) would bound the read by the client's short socket timeout.
-    async with asyncio.timeout(seconds):
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with asyncio.timeout_at(deadline):
         await pubsub.subscribe(channel)
-        while await pubsub.get_message(timeout=seconds) is None:
+        while await _next_message(pubsub, deadline, ignore_subscribe_messages=False) is None:
             pass  # the confirmation: from now on no end is missed
         task = await read()
         if task is None or task.status.finished:
             return task
-        while await pubsub.get_message(ignore_subscribe_messages=True, timeout=seconds) is None:
+        while await _next_message(pubsub, deadline, ignore_subscribe_messages=True) is None:
             pass
     return await read()
+
+
+async def _next_message(
+    pubsub: PubSub, deadline: float, *, ignore_subscribe_messages: bool
+) -> dict[str, Any] | None:
+    """One read, blocking until ``deadline`` at most. The budget is given explicitly: with
+    ``timeout=None`` some redis-py releases (5.x) bound the read by the client's short socket
+    timeout. And the deadline is checked here too, since redis-py may swallow the cancellation
+    that ``asyncio.timeout`` sends, which would leave the loop reading for ever."""
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining <= 0:
+        raise TimeoutError
+    message: dict[str, Any] | None = await pubsub.get_message(
+        ignore_subscribe_messages=ignore_subscribe_messages, timeout=remaining
+    )
+    return message
 
 
 class RedisTaskWaiter:
