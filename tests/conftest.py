@@ -4,12 +4,16 @@ Every test that takes ``manager`` runs once per backend (memory, redis, cluster)
 the contract suite (cluster: a session-wide 3-master + 3-replica Redis Cluster).
 ``elapse(seconds)`` moves time: the manual clock on memory, real time on Redis (whose clock
 cannot be moved), so expiry tests keep their TTLs short.
+
+A skipped test fails the run: everything the suite needs (redis-server, redis-cli, chromium)
+is installed by ``scripts/test``, so a skip would hide a test that did not run. A test whose
+skip is legitimate on any machine says so with ``@pytest.mark.may_skip``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +30,44 @@ BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 
 
 Elapse = Callable[[float], Awaitable[None]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "may_skip: the test may skip (its skip is not a failure of the run)"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Turn a skip into a failure, unless the test is marked ``may_skip``."""
+    report: pytest.TestReport = yield
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and not item.get_closest_marker("may_skip")
+    ):
+        _fail_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module that skips itself (``importorskip``...) fails the run too."""
+    report: pytest.CollectReport = yield
+    if report.skipped:
+        _fail_skip(report)
+    return report
+
+
+def _fail_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but this environment must run it: {reason}"
 
 
 @pytest.fixture(scope="session")
