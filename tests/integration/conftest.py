@@ -30,6 +30,8 @@ class RoundTrips:
         self._counts: dict[str, int] = {}
         self.script_commands: list[str] = []
         """The commands scripts ran inside themselves (not counted), in order."""
+        self.commands: list[str] = []
+        """The commands counted, in the order the server ran them."""
         self._stopping = False
         self._monitor = redis.Redis.from_url(url).monitor()  # type: ignore[no-untyped-call]
         self._monitor.__enter__()
@@ -59,6 +61,7 @@ class RoundTrips:
                 if self._stopping:
                     return
                 continue
+            self.commands.append(command)
             self._seen += 1
 
     @property
