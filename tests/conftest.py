@@ -32,6 +32,18 @@ BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 Elapse = Callable[[float], Awaitable[None]]
 
 
+async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Wait until ``condition()`` holds, checking every 10 ms: for what a test cannot be told
+    of, instead of a fixed sleep. ``AssertionError`` after ``timeout`` seconds (generous:
+    the bound only stops a broken run, a slow machine never reaches it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {condition}")
+        await asyncio.sleep(0.01)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "may_skip: the test may skip (its skip is not a failure of the run)"
