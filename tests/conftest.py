@@ -30,15 +30,22 @@ BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 
 
 Elapse = Callable[[float], Awaitable[None]]
+Server = redis.Redis | redis.RedisCluster | None
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Wait until ``condition()`` holds, checking every 10 ms: for what a test cannot be told
-    of, instead of a fixed sleep. ``AssertionError`` after ``timeout`` seconds (generous:
-    the bound only stops a broken run, a slow machine never reaches it)."""
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until ``condition()`` holds (a bool, or an awaitable of one), checking every
+    10 ms: for what a test cannot be told of, instead of a fixed sleep. ``AssertionError``
+    after ``timeout`` seconds (generous: it stops a broken run; a slow machine never hits it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while True:
+        held = condition()
+        if held if isinstance(held, bool) else await held:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"not true within {timeout} s: {condition}")
         await asyncio.sleep(0.01)
@@ -168,6 +175,23 @@ async def manager(settings: Settings, clock: ManualClock) -> AsyncIterator[Cache
     """An initialised manager on the backend under test."""
     async with CacheManager(settings, clock=clock) as cache:
         yield cache
+
+
+@pytest.fixture
+def server(backend: str, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A plain synchronous client of the backend under test's data (None on memory): to read
+    what the server holds, e.g. a key's ``PTTL``, instead of waiting for it to expire."""
+    if backend == "memory":
+        yield None
+        return
+    url: str = request.getfixturevalue("redis_url")
+    if backend == "cluster":
+        port = next(iter(request.getfixturevalue("redis_cluster").servers))
+        with redis.RedisCluster(host="127.0.0.1", port=port) as cluster:
+            yield cluster
+        return
+    with raw_redis(url) as client:
+        yield client
 
 
 @pytest.fixture
