@@ -119,7 +119,7 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
         await manager.enqueue_task(QUEUE, "run", None, project_id=busy)
     await manager.enqueue_task(QUEUE, "run", None, project_id=other)
     tasks = manager.task_queue
-    first = (await tasks.claim(QUEUE, "w", 0.3, max_running=2)).delivery
+    first = (await tasks.claim(QUEUE, "w", 30, max_running=2)).delivery
     second = await _claim(manager, max_running=2)
     third = await _claim(manager, max_running=2)
     assert first is not None
@@ -132,7 +132,9 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
     assert freed is not None
     assert freed.project_id == busy
     assert await _claim(manager, max_running=2) is None
-    await elapse(0.4)  # the first lease expires: its slot frees, and it goes back
+    # The first lease expires (a last heartbeat of 1 ms: no wait): its slot frees, it goes back.
+    assert await tasks.extend(QUEUE, [first], 0.001) == 1
+    await elapse(0.01)
     again = await _claim(manager, max_running=2)
     assert again is not None
     assert again.project_id == busy
@@ -162,13 +164,10 @@ async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
 
     worker = Worker(manager, QUEUE, {"run": run}, concurrency=3, max_running_per_project=1)
     task = asyncio.create_task(worker.run())
-    for _ in range(50):
-        await asyncio.sleep(0.02)
+    await eventually(lambda: running == 1)
+    await asyncio.sleep(1.0)  # time for the other two to start, were the cap not held
     release.set()
-    for _ in range(100):
-        if worker.stats.succeeded == 3:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: worker.stats.succeeded == 3)
     worker.stop()
     await task
     assert (peak, worker.stats.succeeded) == (1, 3)
