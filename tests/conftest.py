@@ -4,12 +4,16 @@ Every test that takes ``manager`` runs once per backend (memory, redis, cluster)
 the contract suite (cluster: a session-wide 3-master + 3-replica Redis Cluster).
 ``elapse(seconds)`` moves time: the manual clock on memory, real time on Redis (whose clock
 cannot be moved), so expiry tests keep their TTLs short.
+
+A skipped test fails the run: everything the suite needs (redis-server, redis-cli, chromium)
+is installed by ``scripts/test``, so a skip would hide a test that did not run. A test whose
+skip is legitimate on any machine says so with ``@pytest.mark.may_skip``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +30,63 @@ BACKENDS += ["cluster"]  # 3 masters and 3 replicas (redis+cluster://)
 
 
 Elapse = Callable[[float], Awaitable[None]]
+Server = redis.Redis | redis.RedisCluster | None
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until ``condition()`` holds (a bool, or an awaitable of one), checking every
+    10 ms: for what a test cannot be told of, instead of a fixed sleep. ``AssertionError``
+    after ``timeout`` seconds (generous: it stops a broken run; a slow machine never hits it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        held = condition()
+        if held if isinstance(held, bool) else await held:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {condition}")
+        await asyncio.sleep(0.01)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "may_skip: the test may skip (its skip is not a failure of the run)"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Turn a skip into a failure, unless the test is marked ``may_skip``."""
+    report: pytest.TestReport = yield
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and not item.get_closest_marker("may_skip")
+    ):
+        _fail_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module that skips itself (``importorskip``...) fails the run too."""
+    report: pytest.CollectReport = yield
+    if report.skipped:
+        _fail_skip(report)
+    return report
+
+
+def _fail_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but this environment must run it: {reason}"
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +176,23 @@ async def manager(settings: Settings, clock: ManualClock) -> AsyncIterator[Cache
     """An initialised manager on the backend under test."""
     async with CacheManager(settings, clock=clock) as cache:
         yield cache
+
+
+@pytest.fixture
+def server(backend: str, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A plain synchronous client of the backend under test's data (None on memory): to read
+    what the server holds, e.g. a key's ``PTTL``, instead of waiting for it to expire."""
+    if backend == "memory":
+        yield None
+        return
+    url: str = request.getfixturevalue("redis_url")
+    if backend == "cluster":
+        port = next(iter(request.getfixturevalue("redis_cluster").servers))
+        with redis.RedisCluster(host="127.0.0.1", port=port) as cluster:
+            yield cluster
+        return
+    with raw_redis(url) as client:
+        yield client
 
 
 @pytest.fixture

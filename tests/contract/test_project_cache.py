@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from uuid import uuid4
 
 import pytest
@@ -17,7 +18,7 @@ from jeex_cache import (
     SerializationError,
     WriteOutcome,
 )
-from tests.conftest import Elapse
+from tests.conftest import Elapse, Server, eventually
 
 DOC = {"name": "My Project", "description": "Project description", "tags": [1, 2.5, None]}
 
@@ -72,14 +73,37 @@ async def test_default_ttl_is_the_setting(manager: CacheManager) -> None:
     assert lifetime == pytest.approx(manager.settings.cache_project_data_ttl, abs=0.01)
 
 
-async def test_entry_expires_after_its_ttl(manager: CacheManager, elapse: Elapse) -> None:
+async def test_entry_expires_after_its_ttl(
+    manager: CacheManager, elapse: Elapse, server: Server
+) -> None:
     project = uuid4()
     await manager.cache_project_data(project, DOC, TTL.seconds(0.2))
-    await elapse(0.1)
-    assert await manager.get_project_data(project) == DOC
-    await elapse(0.2)
-    assert await manager.get_project_data(project) is None
+    if server is None:  # the manual clock: exactly before and after the TTL
+        await elapse(0.1)
+        assert await manager.get_project_data(project) == DOC
+        await elapse(0.2)
+        assert await manager.get_project_data(project) is None
+    else:  # the server's clock: gone once it passes, however slow this machine
+        await eventually(lambda: is_none(manager.get_project_data(project)))
     assert await manager.list_project_keys(project) == []
+
+
+async def test_the_ttl_is_the_servers_expiry(manager: CacheManager, server: Server) -> None:
+    project = uuid4()
+    await manager.cache_project_data(project, DOC, TTL.seconds(30))
+    keys = await manager.list_project_keys(project)
+    assert keys
+    if server is not None:
+        namespace = manager.settings.cache_namespace
+        for key in keys:
+            assert 0 < server.pttl(f"{namespace}:{key}") <= 30_000, key
+    entry = await manager.get_project_entry(project)
+    assert entry is not None
+    assert (entry.expires_at - entry.created_at).total_seconds() == pytest.approx(30, abs=0.01)
+
+
+async def is_none(read: Awaitable[object]) -> bool:
+    return await read is None
 
 
 @pytest.mark.parametrize("ttl", [0, -1, 0.0001, float("nan"), float("inf"), "60", True])
@@ -208,7 +232,7 @@ async def test_tag_index_outlives_its_longest_entry(manager: CacheManager, elaps
     await view.set("long", 1, ttl=TTL.seconds(30), tags=["t"])
     await view.set("short", 2, ttl=TTL.seconds(0.1), tags=["t"])
     await elapse(0.2)
-    await view.set("later", 3, ttl=TTL.seconds(0.1), tags=["t"])
+    await view.set("later", 3, ttl=TTL.seconds(30), tags=["t"])
     assert await manager.invalidate_by_tag("t") == 2
     assert await view.keys() == []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,10 +21,15 @@ from jeex_cache import (
     SerializationError,
     Settings,
 )
-from tests.conftest import Elapse
+from tests.conftest import Elapse, eventually
 
 MAX_PER_USER = 3
-IDLE, LIFETIME = 0.3, 0.8  # seconds, for the `short` manager's expiry tests
+# Seconds, for the `short` manager's expiry tests. On Redis they pass in real time, so every
+# step (STEP) leaves a second of margin before the idle timeout.
+IDLE, LIFETIME, STEP = 1.5, 5.0, 0.5
+# The expiry tests wait in real time on Redis: they run on one Redis topology (the scripts
+# are the same on all three), beside the memory backend's exact clock.
+REAL_TIME = pytest.mark.parametrize("backend", ["memory", "redis"], indirect=True)
 USER_DATA = {"name": "John Doe", "email": "john@example.com", "roles": ["admin", 1, None]}
 
 
@@ -48,11 +53,12 @@ def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
 async def short(
     backend: str, request: pytest.FixtureRequest, clock: ManualClock
 ) -> AsyncIterator[CacheManager]:
-    """A manager whose sessions idle out after 0.3 s and end 0.8 s after creation."""
+    """A manager whose sessions idle out after ``IDLE`` s and end ``LIFETIME`` s after
+    creation (a test may ask for another lifetime by indirect parametrization)."""
     settings = Settings(
         redis_url=backend_url(backend, request),
         cache_user_session_ttl=IDLE,
-        cache_session_absolute_ttl=LIFETIME,
+        cache_session_absolute_ttl=getattr(request, "param", LIFETIME),
     )
     async with CacheManager(settings, clock=clock) as cache:
         yield cache
@@ -148,39 +154,51 @@ async def test_revoked_session_is_dead_at_once(manager: CacheManager) -> None:
 # -- expiry: idle timeout, absolute cap, extension ----------------------------------------------
 
 
+@REAL_TIME
 async def test_validation_slides_the_idle_expiry(short: CacheManager, elapse: Elapse) -> None:
     sid = await new_session_id(short)
-    for _ in range(2):  # 0.4 s in all, past the 0.3 s idle timeout, kept alive by activity
-        await elapse(0.2)
+    for _ in range(4):  # past the idle timeout in all, kept alive by activity
+        await elapse(STEP)
         session = await short.validate_user_session(sid)
         assert session is not None
         idle = (session.expires_at - session.last_activity).total_seconds()
-        assert idle == pytest.approx(IDLE, abs=0.01)
-    await elapse(0.35)  # idle for longer than the timeout, still within the 0.8 s cap
+        assert idle == pytest.approx(IDLE, abs=0.01)  # both from one reading of the clock
+    await elapse(IDLE + STEP)  # idle for longer than the timeout, within the lifetime
     assert await short.validate_user_session(sid) is None
 
 
+@REAL_TIME
 async def test_access_checks_count_as_activity(short: CacheManager, elapse: Elapse) -> None:
     project = uuid4()
     sid = await new_session_id(short, project)
-    for _ in range(3):
-        await elapse(0.2)
+    for _ in range(4):  # past the idle timeout in all
+        await elapse(STEP)
         assert await short.has_project_access(sid, project)
 
 
+@REAL_TIME
+@pytest.mark.parametrize("short", [2 * STEP + 1.0], indirect=True)  # a lifetime of 2 s
 async def test_absolute_lifetime_caps_activity_and_extension(
-    short: CacheManager, elapse: Elapse
+    short: CacheManager, elapse: Elapse, backend: str
 ) -> None:
     sid = await new_session_id(short)
-    for _ in range(3):
-        await elapse(0.2)
+    for _ in range(2):
+        await elapse(STEP)
         assert await short.validate_user_session(sid) is not None
     extended = await short.extend_session(sid, TTL.hours(8))
     assert extended is not None
     assert extended.expires_at == extended.absolute_expires_at  # capped, not 8 hours
-    await elapse(0.25)  # 0.85 s since creation: past the 0.8 s cap, though active
-    assert await short.validate_user_session(sid) is None
+    # Past the lifetime, though active (validations would slide an idle expiry).
+    if backend == "memory":
+        await elapse(1.0 + 0.01)
+        assert await short.validate_user_session(sid) is None
+    else:
+        await eventually(lambda: is_none(short.validate_user_session(sid)))
     assert await short.extend_session(sid) is None
+
+
+async def is_none(read: Awaitable[object]) -> bool:
+    return await read is None
 
 
 async def test_extension_outlasts_later_validations(manager: CacheManager) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from jeex_cache import CacheManager, InvalidInputError, ManualClock, TaskContext, Worker
 from jeex_cache.tasks.schedule import Schedule, Scheduler
+from tests.conftest import eventually
 
 QUEUE = "cron"
 START = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC).timestamp()  # 30 s past an occurrence
@@ -75,10 +76,7 @@ async def test_a_worker_enqueues_its_schedules(manager: CacheManager, clock: Man
     schedule = Schedule("* * * * *", "cleanup")  # run_once: the 12:00 occurrence at start
     worker = Worker(manager, QUEUE, {"cleanup": cleanup}, schedules=[schedule], max_wait=0.1)
     running = asyncio.create_task(worker.run())
-    for _ in range(200):
-        if ran:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: bool(ran))
     worker.stop()
     await running
     assert ran == [f"{QUEUE}=cron.cleanup.{int(START - 30)}"]

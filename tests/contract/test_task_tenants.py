@@ -4,16 +4,24 @@ aging, per-project concurrency caps, and ``wait_for_task``."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 import pytest
+import redis
 
-from jeex_cache import CacheManager, InvalidInputError, TaskContext, TaskStatus, Worker
+from jeex_cache import (
+    CacheManager,
+    InvalidInputError,
+    ManualClock,
+    TaskContext,
+    TaskStatus,
+    Worker,
+)
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.tasks.model import Delivery
-from jeex_cache.tasks.service import AGING
-from tests.conftest import Elapse
+from tests.conftest import Elapse, eventually
 
 QUEUE = "jobs"
 
@@ -83,7 +91,18 @@ async def test_a_low_priority_task_does_not_starve(manager: CacheManager) -> Non
         if delivery.task_id == low:
             break
         await manager.enqueue_task(QUEUE, "run", "high", priority=100)  # a steady stream
-    assert claims <= AGING
+    assert claims == 8  # the promise: every 8th claim takes the oldest task
+
+
+async def test_every_eighth_claim_takes_the_oldest_task(manager: CacheManager) -> None:
+    """The number is the documented promise, written out: not the code's constant."""
+    old = [await manager.enqueue_task(QUEUE, "run", f"old{n}", priority=-100) for n in range(3)]
+    for _ in range(30):
+        await manager.enqueue_task(QUEUE, "run", "high", priority=100)
+    order = []
+    while (delivery := await _claim(manager)) is not None:
+        order.append(delivery.task_id)
+    assert [order.index(task_id) + 1 for task_id in old] == [8, 16, 24]
 
 
 async def test_bad_priorities_are_refused(manager: CacheManager) -> None:
@@ -100,7 +119,7 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
         await manager.enqueue_task(QUEUE, "run", None, project_id=busy)
     await manager.enqueue_task(QUEUE, "run", None, project_id=other)
     tasks = manager.task_queue
-    first = (await tasks.claim(QUEUE, "w", 0.3, max_running=2)).delivery
+    first = (await tasks.claim(QUEUE, "w", 30, max_running=2)).delivery
     second = await _claim(manager, max_running=2)
     third = await _claim(manager, max_running=2)
     assert first is not None
@@ -113,7 +132,9 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
     assert freed is not None
     assert freed.project_id == busy
     assert await _claim(manager, max_running=2) is None
-    await elapse(0.4)  # the first lease expires: its slot frees, and it goes back
+    # The first lease expires (a last heartbeat of 1 ms: no wait): its slot frees, it goes back.
+    assert await tasks.extend(QUEUE, [first], 0.001) == 1
+    await elapse(0.01)
     again = await _claim(manager, max_running=2)
     assert again is not None
     assert again.project_id == busy
@@ -143,13 +164,10 @@ async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
 
     worker = Worker(manager, QUEUE, {"run": run}, concurrency=3, max_running_per_project=1)
     task = asyncio.create_task(worker.run())
-    for _ in range(50):
-        await asyncio.sleep(0.02)
+    await eventually(lambda: running == 1)
+    await asyncio.sleep(1.0)  # time for the other two to start, were the cap not held
     release.set()
-    for _ in range(100):
-        if worker.stats.succeeded == 3:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: worker.stats.succeeded == 3)
     worker.stop()
     await task
     assert (peak, worker.stats.succeeded) == (1, 3)
@@ -221,6 +239,84 @@ async def test_wait_for_task_times_out_and_sees_a_cancel(manager: CacheManager) 
     assert task.status is TaskStatus.CANCELLED
     with pytest.raises(InvalidInputError):
         await manager.wait_for_task(task_id, timeout=0)
+
+
+# Commands that read a task's record, or could: a poll would send one of them.
+READS = [
+    "evalsha",
+    "eval",
+    "evalsha_ro",
+    "eval_ro",
+    "fcall",
+    "fcall_ro",
+    "get",
+    "mget",
+    "hget",
+    "hmget",
+    "hgetall",
+    "exists",
+]
+
+
+def read_counter(
+    backend: str, clock: ManualClock, request: pytest.FixtureRequest, monkeypatch: Any
+) -> Callable[[], int]:
+    """How many reads the backend has served so far: on memory the clock's readings (every
+    repository operation reads the time), on Redis the read commands every node has run."""
+    if backend == "memory":
+        readings = 0
+        time = clock.time
+
+        def counting() -> float:
+            nonlocal readings
+            readings += 1
+            return time()
+
+        monkeypatch.setattr(clock, "time", counting)
+        return lambda: readings
+    if backend == "cluster":
+        ports = list(request.getfixturevalue("redis_cluster").servers)
+    elif backend == "sentinel":
+        ports = [server.port for server in request.getfixturevalue("sentinel_set").servers]
+    else:
+        ports = [request.getfixturevalue("redis_server").port]
+
+    def commands() -> int:
+        total = 0
+        for port in ports:
+            with redis.Redis(port=port, socket_timeout=10) as client:
+                stats = client.info("commandstats")
+            total += sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in READS)
+        return total
+
+    return commands
+
+
+async def test_wait_for_task_waits_on_a_notification_not_a_poll(
+    manager: CacheManager,
+    backend: str,
+    clock: ManualClock,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the task waits, the waiter reads nothing: a poll every 250 ms would read about
+    six times in the 1.5 s watched. The task's end still reaches it at once."""
+    reads = read_counter(backend, clock, request, monkeypatch)
+    task_id = await manager.enqueue_task(QUEUE, "run", None, delay=60)
+    before = reads()
+    waiting = asyncio.create_task(manager.wait_for_task(task_id, timeout=60))
+    try:
+        await eventually(lambda: reads() > before)  # its first read: the task is waiting
+        settled = reads()
+        await asyncio.sleep(1.5)
+        assert (reads() - settled, waiting.done()) == (0, False)
+        assert await manager.cancel_task(task_id)
+        async with asyncio.timeout(10):
+            task = await waiting
+    finally:
+        waiting.cancel()
+    assert task is not None
+    assert task.status is TaskStatus.CANCELLED
 
 
 async def test_task_ids_name_their_queue_or_point_to_it(manager: CacheManager) -> None:

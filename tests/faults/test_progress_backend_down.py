@@ -12,6 +12,7 @@ import pytest
 
 from jeex_cache import CacheManager, InvalidProgressError, ProgressOutcome, Settings
 from jeex_cache.testing import RedisServer
+from tests.conftest import eventually
 from tests.faults.conftest import SOCKET_TIMEOUT
 
 
@@ -71,9 +72,9 @@ async def test_a_live_listener_ends_when_redis_dies(
             seen.append(event.current_step)
 
     listener = asyncio.create_task(listen())
-    await asyncio.sleep(0.2)
+    await eventually(lambda: seen == [0])
     await cache.increment_progress(cid)
-    await asyncio.sleep(0.1)
+    await eventually(lambda: seen == [0, 1])
     server.kill()
     async with asyncio.timeout(5):
         await listener

@@ -10,8 +10,10 @@ from uuid import uuid4
 import pytest
 
 from jeex_cache import CacheManager, Settings
+from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.transport import Connection, RespProtocol
 from jeex_cache.testing import RedisServer
+from tests.conftest import eventually
 
 COOL_DOWN = 0.3
 
@@ -35,9 +37,19 @@ def settings_for(server: RedisServer, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def breaker_of(cache: CacheManager) -> CircuitBreaker:
+    backend = cache._backend
+    assert backend is not None
+    assert backend.breaker is not None
+    return backend.breaker
+
+
 @pytest.fixture
 async def cache(server: RedisServer) -> AsyncIterator[CacheManager]:
-    async with CacheManager(settings_for(server)) as manager:
+    """A killed server refuses at once: timeouts of seconds, so a slow machine's probe of a
+    live server cannot time out."""
+    settings = settings_for(server, redis_socket_timeout=5, redis_connect_timeout=5)
+    async with CacheManager(settings) as manager:
         yield manager
 
 
@@ -81,19 +93,26 @@ async def test_breaker_opens_and_then_fails_fast_without_the_network(
     assert len(sends) == sent_before  # nothing was sent while the circuit was open
 
 
-async def test_breaker_closes_after_cool_down_and_one_probe(server: RedisServer) -> None:
+async def test_breaker_closes_after_cool_down_and_one_probe(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with CacheManager(settings_for(server, cache_health_check_interval=1.0)) as cache:
-        await _closes_after_cool_down(cache, server)
+        await _closes_after_cool_down(cache, server, monkeypatch)
 
 
-async def _closes_after_cool_down(cache: CacheManager, server: RedisServer) -> None:
+async def _closes_after_cool_down(
+    cache: CacheManager, server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The breaker's clock moves by hand: a slow restart cannot end the cool-down early.
+    now = [0.0]
+    monkeypatch.setattr(breaker_of(cache), "_monotonic", lambda: now[0])
     project = uuid4()
     server.kill()
     for _ in range(3):
         await cache.get_project_data(project)
     server.restart()
     assert await cache.cache_project_data(project, 1) is False  # still open: fails fast
-    await asyncio.sleep(COOL_DOWN + 0.05)
+    now[0] += COOL_DOWN
     assert await cache.cache_project_data(project, {"back": True}) is True  # the probe
     assert await cache.get_project_data(project) == {"back": True}
     health = await cache.health_check()
@@ -118,10 +137,10 @@ async def test_background_health_check_probes_an_idle_breaker(server: RedisServe
             await cache.get_project_data(uuid4())
         assert cache.degraded
         server.restart()
-        for _ in range(100):  # no traffic: only the watcher can close the breaker
-            await asyncio.sleep(0.05)
-            if cache.last_health and cache.last_health["status"] == "healthy":
-                break
+        # No traffic: only the watcher can close the breaker.
+        await eventually(
+            lambda: cache.last_health is not None and cache.last_health["status"] == "healthy"
+        )
         assert cache.last_health is not None
         assert cache.last_health["circuit"]["state"] == "closed"
         assert not cache.degraded

@@ -11,6 +11,7 @@ import pytest
 
 from jeex_cache import BackendError, CacheManager, Settings, TaskContext, TaskStatus, Worker
 from jeex_cache.testing import RedisServer
+from tests.conftest import eventually
 
 TIMEOUT = 0.3
 
@@ -74,7 +75,10 @@ async def test_a_worker_rides_out_an_outage(cache: CacheManager, server: RedisSe
             first = await cache.enqueue_task("q", "note")
             assert await done.get() == first
             server.kill()
-            await asyncio.sleep(0.5)  # the worker fails to claim and backs off
+            # The worker fails to claim and backs off.
+            await eventually(
+                lambda: any(name.startswith("worker.") for name in cache.failure_tracker.failures)
+            )
             server.restart()  # an empty server: the scripts are loaded again on NOSCRIPT
             second = await cache.enqueue_task("q", "note")
             assert await done.get() == second

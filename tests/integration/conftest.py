@@ -30,6 +30,8 @@ class RoundTrips:
         self._counts: dict[str, int] = {}
         self.script_commands: list[str] = []
         """The commands scripts ran inside themselves (not counted), in order."""
+        self.commands: list[str] = []
+        """The commands counted, in the order the server ran them."""
         self._stopping = False
         # Kept: the client's end would close the monitor's connection. Any: monitor() is
         # typed in some redis-py versions only.
@@ -63,6 +65,7 @@ class RoundTrips:
                 if self._stopping:
                     return
                 continue
+            self.commands.append(command)
             self._seen += 1
 
     @property

@@ -118,15 +118,18 @@ async def test_scripts_reload_after_the_server_forgets_them(
 
 
 async def test_concurrent_writers_on_separate_connections_keep_the_newest(
-    redis_url: str,
+    redis_url: str, round_trips: RoundTrips
 ) -> None:
-    """Four managers (own pools) race 400 versioned writes; the newest version wins."""
+    """Four managers (own pools) race 400 versioned writes; the newest version wins, and
+    each write is stored iff it is not older than what was stored when it ran (the order
+    the server ran them in, as MONITOR saw it)."""
     project = uuid4()
     versions = list(range(1, 401))
     random.Random(7).shuffle(versions)
     managers = [CacheManager(Settings(redis_url=redis_url)) for _ in range(4)]
     for manager in managers:
         await manager.initialize()
+        await manager.write_project_data(uuid4(), {}, version=1)  # its scripts are loaded
     try:
         results = await asyncio.gather(
             *(
@@ -134,15 +137,30 @@ async def test_concurrent_writers_on_separate_connections_keep_the_newest(
                 for i, v in enumerate(versions)
             )
         )
+        round_trips.count  # noqa: B018 - the monitor has seen every write
+        ran = [_version_written(c) for c in round_trips.commands if str(project) in c]
         entry = await managers[0].get_project_entry(project)
     finally:
         for manager in managers:
             await manager.close()
     assert entry is not None
     assert (entry.version, entry.data) == (400, {"v": 400})
-    # A write is stored iff it was not older than what was stored when it ran.
-    assert any(r.stored for r in results)
-    assert all(r.version is not None and r.version >= 1 for r in results)
+    assert sorted(ran) == list(range(1, 401))  # one script call per write
+    newest, expected = 0, {}
+    for version in ran:
+        expected[version] = (version >= newest, max(version, newest))
+        newest = max(version, newest)
+    outcomes = {v: (r.stored, r.version) for v, r in zip(versions, results, strict=True)}
+    assert outcomes == expected  # stored, or refused with the newer version then stored
+    assert 1 < sum(r.stored for r in results) < 400
+
+
+def _version_written(command: str) -> int:
+    """The version argument of a ``project_set`` call (``EVALSHA sha n keys... payload ttl
+    version ...``, as MONITOR shows it)."""
+    words = command.split(" ")
+    assert words[0] in ("EVALSHA", "EVAL"), command
+    return int(words[3 + int(words[2]) + 2])
 
 
 async def test_wrong_type_under_a_key_is_a_backend_failure_not_a_crash(

@@ -119,11 +119,19 @@ async def test_tokens_are_compared_in_constant_time(
         return compare(a, b)
 
     monkeypatch.setattr("jeex_cache.web.credentials.hmac.compare_digest", spy)
-    response = await anonymous.post(
-        "/sessions", json={"user_id": str(uuid4())}, headers=issuer(anonymous)
-    )
+    header = issuer(anonymous)
+    token = header["Authorization"].removeprefix("Bearer ").encode()
+    response = await anonymous.post("/sessions", json={"user_id": str(uuid4())}, headers=header)
     assert response.status_code == 201
-    assert len(compared) == 1
+    assert compared == [(token, token)]  # the presented token against the app's own
+    wrong = b"x" * len(token)
+    response = await anonymous.post(
+        "/sessions",
+        json={"user_id": str(uuid4())},
+        headers={"Authorization": f"Bearer {wrong.decode()}"},
+    )
+    assert response.status_code == 401
+    assert compared == [(token, token), (wrong, token)]
 
 
 async def test_the_per_user_cap_holds_over_http(settings: Settings) -> None:

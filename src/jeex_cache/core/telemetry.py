@@ -110,6 +110,7 @@ class Telemetry:
         self.recent_slow: deque[dict[str, Any]] = deque(maxlen=_RECENT_SLOW)
         self.started_at = time.time()
         self._samples: deque[tuple[float, int, int]] = deque([(time.monotonic(), 0, 0)])
+        self._last_failure = float("-inf")
 
     def stats(self, operation: str, family: str) -> OperationStats:
         """The statistics of ``operation``, created on first use."""
@@ -125,6 +126,7 @@ class Telemetry:
         stats = self.stats(operation, family)
         stats.count += 1
         stats.errors += 1
+        self._last_failure = time.monotonic()
 
     def slow_call(self, operation: str, seconds: float) -> None:
         """Remember a call slower than the threshold (the caller counted it)."""
@@ -139,6 +141,8 @@ class Telemetry:
         reset the watcher's rate); an outage that is over stops counting after ``window``.
         """
         now = time.monotonic()
+        if now - self._last_failure >= window:
+            return 0.0  # no failure in the window, however old the samples are
         calls = sum(s.count for s in self.operations.values())
         errors = sum(s.errors for s in self.operations.values())
         samples = self._samples
