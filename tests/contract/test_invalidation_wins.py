@@ -191,7 +191,7 @@ class _Always(random.Random):
     """An XFetch draw that always refreshes early."""
 
     def random(self) -> float:
-        return 1e-300
+        return 1.0 - 1e-15  # XFetch draws 1 - x: ln of a tiny number, an early refresh
 
 
 async def test_an_early_refresh_loses_to_an_invalidation(
