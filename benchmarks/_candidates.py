@@ -187,10 +187,10 @@ async def _diagnostics(
     await plain.hset(entry, mapping={"d": payload, "ac": 0})
     get_sha: str = await plain.script_load(_lua_source("project_get"))
     set_sha: str = await plain.script_load(_lua_source("project_set"))
-    set_keys = (_RAW + "setentry", _RAW + "index", _RAW + "tags")
+    set_keys = (_RAW + "setentry", _RAW + "index", _RAW + "tags", _RAW + "fills")
 
     async def set_script() -> bool:
-        args = (orjson.dumps(document), ttl_ms, "", "", str(PROJECT_ID))
+        args = (orjson.dumps(document), ttl_ms, "", "", "")  # no tags, no fill token
         try:
             stored, _ = await plain.evalsha(set_sha, len(set_keys), *set_keys, *args)
         except (RedisError, OSError):

@@ -18,6 +18,7 @@ import redis
 from jeex_cache import CacheManager, CacheTag, Settings
 from jeex_cache._keys import CacheKey
 from jeex_cache.core.scripts import LuaScript
+from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.testing import RedisServer
 
 __all__ = ["main"]
@@ -31,13 +32,14 @@ def seed(raw: redis.Redis, project: UUID, count: int, tag: str | None = None) ->
     base = [
         "jeex:" + CacheKey.project_index(project).value,
         "jeex:" + CacheKey.project_tags(project).value,
+        "jeex:" + project_keys.fills(project).value,
     ]
     extra_keys: list[str] = []
-    extra_args = [""]
+    extra_args = ["", ""]  # no tags, no fill token
     if tag is not None:
         cache_tag = CacheTag(tag)
         extra_keys = ["jeex:" + CacheKey.project_tag_index(project, cache_tag).value]
-        extra_args = [f"|{tag}|", tag]
+        extra_args = [f"|{tag}|", "", tag]
         # the registration step, before the entries (tag_register.lua does it per write)
         raw.zadd("jeex:" + CacheKey.tag_projects(cache_tag).value, {str(project): 2**50})
     for start in range(0, count, 5_000):

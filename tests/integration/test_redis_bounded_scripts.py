@@ -15,6 +15,7 @@ from jeex_cache import CacheManager, CacheTag
 from jeex_cache._keys import CacheKey
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
+from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache import redis as project_cache
 from jeex_cache.tasks import redis as tasks
 from tests.integration.conftest import RoundTrips
@@ -38,19 +39,20 @@ def _seed(
     prefix = "jeex:"
     index = prefix + CacheKey.project_index(project).value
     tags = prefix + CacheKey.project_tags(project).value
+    fills = prefix + project_keys.fills(project).value
     extra_keys: list[str] = []
-    extra_args: list[str] = [""]
+    extra_args: list[str] = ["", ""]  # no tags, no fill token
     if tag is not None:
         cache_tag = CacheTag(tag)
         extra_keys = [prefix + CacheKey.project_tag_index(project, cache_tag).value]
-        extra_args = [f"|{tag}|", tag]
+        extra_args = [f"|{tag}|", "", tag]
         registry = prefix + CacheKey.tag_projects(cache_tag).value
         raw.zadd(registry, {str(project): 2**50})  # the registration step, done first
     for start in range(0, count, 5_000):
         with raw.pipeline(transaction=False) as pipe:
             for i in range(start, min(count, start + 5_000)):
                 entry = prefix + CacheKey.project_entry(project, f"{name}{i}").value
-                keys = [entry, index, tags, *extra_keys]
+                keys = [entry, index, tags, fills, *extra_keys]
                 pipe.evalsha(sha, len(keys), *keys, b"1", DAY_MS, "", *extra_args)
             pipe.execute()
 
@@ -87,7 +89,7 @@ async def test_invalidating_100k_entries_takes_bounded_steps(
     assert await cache.invalidate_project_cache(project) == 100_000
     calls = _scripts_run(raw) - before
     steps = [reply for name, reply in replies if name == "project_invalidate"]
-    assert calls == len(steps) == 100_000 // CHUNK
+    assert calls - 1 == len(steps) == 100_000 // CHUNK  # after the first step (the read)
     assert all(step[0] <= CHUNK for step in steps)
     assert sum(step[0] for step in steps) == 100_000
     assert not list(raw.scan_iter(f"jeex:proj:{{{project}}}:*"))
@@ -116,7 +118,7 @@ async def test_a_tag_on_30k_entries_is_invalidated_in_bounded_steps(
     before = _scripts_run(raw)
     assert await cache.project(project).invalidate_tag("bulk") == 30_000
     calls = _scripts_run(raw) - before
-    assert calls == 30_000 // TAG_CHUNK
+    assert calls == 1 + 30_000 // TAG_CHUNK  # the first step (the read), then the removals
     steps = [reply for name, reply in replies if name == "project_invalidate_tag"]
     left = [30_000 - TAG_CHUNK * n for n in range(1, 30_000 // TAG_CHUNK + 1)]
     assert [step[:2] for step in steps] == [[TAG_CHUNK, n] for n in left]
@@ -131,8 +133,9 @@ async def test_a_tag_across_projects_needs_one_pipelined_round_per_chunk(
     _seed(raw, small, 3, tag="t")
     before = _scripts_run(raw)
     assert await cache.invalidate_by_tag("t") == 2 * TAG_CHUNK + 103
-    # big: 3 steps; small: 1, in the first round; and the registry's bounded prune
-    assert _scripts_run(raw) - before == 3 + 1 + 1
+    # big: the read and 3 steps; small: the read and 1, in the first round; and the
+    # registry's bounded prune
+    assert _scripts_run(raw) - before == (1 + 3) + (1 + 1) + 1
 
 
 async def test_a_write_prunes_at_most_100_expired_index_members(

@@ -29,8 +29,9 @@ async def writer(redis_url: str) -> AsyncIterator[CacheManager]:
 
 
 def _interleave(monkeypatch: pytest.MonkeyPatch, after_read: Any, after_step: Any) -> list[str]:
-    """Run ``after_read()`` once right after the invalidation's first read of the keys (a
-    pipeline of ZRANGEs), and ``after_step()`` once right after its first removal step."""
+    """Run ``after_read()`` once right after the invalidation's first step, which reads the
+    keys (and revokes fill tokens), and ``after_step()`` once right after its first removal
+    step."""
     done: list[str] = []
     original_batch, original_script = RedisExecutor.batch, RedisExecutor.script
 
@@ -42,7 +43,7 @@ def _interleave(monkeypatch: pytest.MonkeyPatch, after_read: Any, after_step: An
     async def batch(self: RedisExecutor, calls: Sequence[Any], **kw: Any) -> list[Any]:
         replies = await original_batch(self, calls, **kw)
         first = calls[0] if calls else None
-        if isinstance(first, tuple) and first[0] == "ZRANGE":
+        if isinstance(first, ScriptCall) and first.script.name == "project_invalidate_tag_begin":
             await hook("read", after_read)
         elif isinstance(first, ScriptCall) and first.script.name == "project_invalidate_tag":
             await hook("step", after_step)
@@ -50,7 +51,9 @@ def _interleave(monkeypatch: pytest.MonkeyPatch, after_read: Any, after_step: An
 
     async def script(self: RedisExecutor, script: LuaScript, *args: Any, **kw: Any) -> Any:
         reply = await original_script(self, script, *args, **kw)
-        if script.name == "project_invalidate":
+        if script.name == "project_invalidate_begin":
+            await hook("read", after_read)
+        elif script.name == "project_invalidate":
             await hook("step", after_step)
         return reply
 

@@ -1,8 +1,10 @@
 """The project cache's keys: one hash tag per project, ``proj:{<uuid>}:...``.
 
 ``data`` and ``kv:<name>`` are entries, ``index`` lists the entries by expiry, ``tags`` the
-tags in use and ``tag:<name>`` the entries carrying one tag. ``tag:{<name>}:projects`` (the
-tag's own slot) lists the projects holding a tag, for invalidation across projects.
+tags in use, ``tag:<name>`` the entries carrying one tag and ``fills`` the fill tokens of the
+loads in flight (entry key -> token and tags). ``tag:{<name>}:projects`` (the tag's own slot)
+lists the projects holding a tag, or a load in flight carrying it, for invalidation across
+projects.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = [
     "TAG_KIND",
     "data",
     "entry",
+    "fills",
     "index",
     "prefix",
     "tag_index",
@@ -42,6 +45,13 @@ def data(project_id: UUID | str) -> CacheKey:
 def entry(project_id: UUID | str, name: str) -> CacheKey:
     """A named entry of the project-scoped key/value view."""
     return key(KIND, str(parse_uuid(project_id)), "kv", validate_name(name, "entry name"))
+
+
+def fills(project_id: UUID | str) -> CacheKey:
+    """Hash of the fill tokens of the project's loads in flight, by entry key: every write,
+    delete and invalidation of an entry removes its token, and a fill whose token is gone
+    is refused."""
+    return key(KIND, str(parse_uuid(project_id)), "fills")
 
 
 def index(project_id: UUID | str) -> CacheKey:

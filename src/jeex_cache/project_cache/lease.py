@@ -8,12 +8,15 @@ A holder that dies frees the entry when its lease runs out.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
+from jeex_cache.project_cache.model import CacheTag
 
-__all__ = ["Grant", "LeaseEnd", "LoadStore"]
+__all__ = ["FillTerms", "Grant", "LeaseEnd", "LoadStore"]
 
 
 class LeaseEnd(enum.Enum):
@@ -33,6 +36,15 @@ class Grant(enum.Enum):
     FRESH = "fresh"  # not taken: a fresh value is cached already (loaded meanwhile)
 
 
+@dataclass(frozen=True, slots=True)
+class FillTerms:
+    """What the loaded value will be written with: its tags (a tag invalidation revokes the
+    load's token) and the entry's TTL (how long the tags' registries list the project)."""
+
+    tags: frozenset[CacheTag]
+    ttl: TTL
+
+
 class LoadStore(Protocol):
     """What the loaders need of a backend, beside the project cache's own writes."""
 
@@ -42,11 +54,19 @@ class LoadStore(Protocol):
         """The entry with its load metadata (counting ``accesses``), or None on a miss."""
 
     async def acquire(
-        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
     ) -> Grant:
         """Take the entry's lease for ``ms`` unless someone holds it, or the entry is fresh
         beyond ``fresh_after`` (loaded meanwhile: a backend shared by processes checks, in one
-        process the loaders' own flights make that impossible)."""
+        process the loaders' own flights make that impossible). With the lease, ``token``
+        becomes the entry's fill token (``ProjectCacheRepository.set_if_newer``'s ``fill``),
+        which any invalidation of the entry, or of a tag of ``fill.tags``, revokes."""
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
         """Give the lease ``ms`` more if ``token`` still holds it."""
@@ -60,7 +80,8 @@ class LoadStore(Protocol):
         mark: LoadMark | None = None,
     ) -> None:
         """Attach ``mark`` to the entry if it still holds ``mark.version``, then drop the
-        lease ``token`` holds and tell every waiter how it ended (one step)."""
+        lease and the fill token ``token`` holds and tell every waiter how it ended (one
+        step)."""
 
     async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
         """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""

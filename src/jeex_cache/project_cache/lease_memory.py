@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 
@@ -73,13 +73,20 @@ class MemoryLoadStore:
             lease.ended.set_result(end)
 
     async def acquire(
-        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
     ) -> Grant:
         slot = (project_id, name)
         if self._held(slot) is not None:
             return Grant.HELD
         until = asyncio.get_running_loop().time() + ms / 1000
         self._leases[slot] = _Lease(token, until)
+        self._repository.open_fill(project_id, name, token, fill.tags)
         return Grant.TAKEN
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
@@ -99,6 +106,7 @@ class MemoryLoadStore:
     ) -> None:
         if mark is not None:
             self._mark(project_id, name, mark)
+        self._repository.close_fill(project_id, name, token)
         slot = (project_id, name)
         lease = self._held(slot)
         if lease is not None and lease.token == token:

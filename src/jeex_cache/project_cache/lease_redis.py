@@ -7,6 +7,9 @@ list each of them ``BLPOP``s: a release pushes one element per waiter, so they a
 once and never poll. A wait lasts at most the lease's remaining time: a holder that died is
 noticed when its lease runs out. ``<entry>`` is ``data``
 or ``kv:<name>``. The metadata fields ``lv``, ``lx``, ``ld`` sit in the entry hash itself.
+The lease's token is also the load's fill token, in the project's ``fills`` hash (taken with
+the lease, in the same script). A tagged load first lists its project in its tags' registries
+(as a tagged write does), so an invalidation of the tag across projects finds its token.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from uuid import UUID
 from jeex_cache.core.codec import decode
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import key
-from jeex_cache.core.scripts import EncodedArg, LuaScript
+from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
+from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.project_cache import keys as project_keys
-from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
+from jeex_cache.project_cache.redis import register_calls
 
 __all__ = ["RedisLoadStore"]
 
@@ -53,6 +58,7 @@ class RedisLoadStore:
         self._waits = waits
         self._space = executor.keys
         self._entries: dict[tuple[int, str | None], str] = {}
+        self._fills: dict[int, str] = {}
 
     def _entry(self, project_id: UUID, name: str | None) -> str:
         # Built once per entry (bounded): formatting and validating cost more than a read.
@@ -68,6 +74,14 @@ class RedisLoadStore:
             )
             entry = self._entries[slot] = self._space(key)
         return entry
+
+    def _fill_tokens(self, project_id: UUID) -> str:
+        fills = self._fills.get(project_id.int)
+        if fills is None:
+            if len(self._fills) >= _KEY_CACHE_SIZE:
+                self._fills.clear()
+            fills = self._fills[project_id.int] = self._space(project_keys.fills(project_id))
+        return fills
 
     def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
         suffix = ("data",) if name is None else ("kv", name)
@@ -89,14 +103,31 @@ class RedisLoadStore:
         return StoredLoad(value, int(fresh_until) / 1000, int(delta) / 1000)
 
     async def acquire(
-        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
     ) -> Grant:
-        keys = (self._lease(project_id, name).lease, self._entry(project_id, name))
-        args = (token, ms, round(fresh_after * 1000))
-        return _GRANTS[await self._redis.script(_ACQUIRE, keys, args)]
+        entry = self._entry(project_id, name)
+        keys = (self._lease(project_id, name).lease, entry, self._fill_tokens(project_id))
+        names = sorted(tag.name for tag in fill.tags)
+        args = (token, ms, round(fresh_after * 1000), f"|{'|'.join(names)}|" if names else "")
+        if not names:
+            return _GRANTS[await self._redis.script(_ACQUIRE, keys, args)]
+        # The tags' registries first (their slots), then the lease and token (the project's).
+        registers = register_calls(self._space, str(project_id), fill.tags, fill.ttl)
+        acquire = ScriptCall(_ACQUIRE, keys, args)
+        if not one_pipeline_keeps_order(self._redis):
+            await self._redis.batch(registers)
+            return _GRANTS[await self._redis.script(_ACQUIRE, keys, args)]
+        replies = await self._redis.batch([*registers, acquire])
+        return _GRANTS[replies[-1]]
 
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
-        keys = (self._lease(project_id, name).lease,)
+        keys = (self._lease(project_id, name).lease, self._fill_tokens(project_id))
         return bool(await self._redis.script(_EXTEND, keys, (token, ms)))
 
     async def release(
@@ -108,7 +139,8 @@ class RedisLoadStore:
         mark: LoadMark | None = None,
     ) -> None:
         lease = self._lease(project_id, name)
-        keys = (lease.lease, lease.waiters, lease.done, self._entry(project_id, name))
+        entry, fills = self._entry(project_id, name), self._fill_tokens(project_id)
+        keys = (lease.lease, lease.waiters, lease.done, entry, fills)
         args: tuple[EncodedArg, ...] = (token, end.value, _LIST_LIFETIME_MS)
         if mark is not None:
             fresh_until, delta = round(mark.fresh_until * 1000), round(mark.delta * 1000)

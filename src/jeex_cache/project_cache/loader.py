@@ -8,6 +8,11 @@ probability (``xfetch``); within ``stale_ttl`` after its TTL a stale value is se
 while one background load runs (stale-while-revalidate), or in place of a failed load
 (stale-if-error). With the backend down the loader still runs and its value is returned,
 uncached.
+
+Invalidation wins: the lease comes with a fill token, taken before the loader runs; any
+write, delete or invalidation of the entry after that revokes it, and the fill is refused
+(REVOKED): the caller, and the flight's other callers, get the loader's value marked
+SUPERSEDED. With ``version_of`` the fill is a versioned write as well.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
 from jeex_cache.core.identifiers import parse_uuid, validate_name
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache._coalesce import Coalescer
-from jeex_cache.project_cache.lease import Grant, LeaseEnd
+from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
 from jeex_cache.project_cache.loader_steps import LoadSteps
 from jeex_cache.project_cache.loading import (
     Loader,
@@ -35,6 +40,7 @@ from jeex_cache.project_cache.loading import (
     LoadResult,
     LoadSource,
     StoredLoad,
+    VersionOf,
 )
 from jeex_cache.project_cache.model import CacheTag
 from jeex_cache.project_cache.service import TagLike, as_tags
@@ -58,10 +64,16 @@ class _Load:
     ttl: float
     stale_ttl: float
     tags: frozenset[CacheTag]
+    version_of: VersionOf | None
 
     @property
     def key(self) -> _Key:
         return (self.project_id.int, self.name)
+
+    @property
+    def fill(self) -> FillTerms:
+        """The terms of this load's fill: its tags, and the entry's TTL (fresh + stale)."""
+        return FillTerms(self.tags, TTL.seconds(self.ttl + self.stale_ttl))
 
 
 @functools.lru_cache(maxsize=256)
@@ -108,14 +120,16 @@ class LoaderService:
         stale_ttl: TTLLike | None = None,
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
+        version_of: VersionOf | None = None,
     ) -> LoadResult:
         """The cached value, or the loader's (see the module docstring).
 
         Concurrent calls of one entry with the same windows share one call: one read, and
         one flight on a miss. The access counter receives the callers who joined with the
         entry's next read. They share the value object too: treat it as read-only.
+        ``version_of(value)``: the version the loaded value is written with.
         """
-        load = self._validate(project_id, name, loader, ttl, tags, stale_ttl)
+        load = self._validate(project_id, name, loader, ttl, tags, stale_ttl, version_of)
         key = (load.key, load.ttl, load.stale_ttl, early_refresh, stale_while_revalidate)
         return await self._calls.run(
             key, lambda: self._call(load, key, early_refresh, stale_while_revalidate)
@@ -151,14 +165,17 @@ class LoaderService:
         ttl: TTLLike | None,
         tags: Iterable[TagLike],
         stale_ttl: TTLLike | None,
+        version_of: VersionOf | None,
     ) -> _Load:
         pid = parse_uuid(project_id)
         if name is not None:
             validate_name(name, "entry name")
         if not callable(loader):
             raise InvalidInputError(f"loader must be an async callable, got {loader!r}")
+        if version_of is not None and not callable(version_of):
+            raise InvalidInputError(f"version_of must be a callable, got {version_of!r}")
         fresh, stale = _windows(self._default_ttl if ttl is None else ttl, stale_ttl)
-        return _Load(pid, name, loader, fresh, stale, as_tags(tags))
+        return _Load(pid, name, loader, fresh, stale, as_tags(tags), version_of)
 
     async def _join(self, load: _Load, stale: StoredLoad | None) -> LoadResult:
         """Await this process's one flight for the entry, starting it if there is none."""
@@ -181,7 +198,7 @@ class LoaderService:
         while True:
             token = secrets.token_hex(16)
             now = self._clock.time()
-            grant = await self._steps.acquire(pid, name, token, self._lease_ms, now)
+            grant = await self._steps.acquire(pid, name, token, self._lease_ms, now, load.fill)
             if grant.value is None:  # no backend to share the load through
                 return await self._run(load, None, stale)
             if grant.value is Grant.TAKEN:
@@ -234,20 +251,25 @@ class LoaderService:
         now = self._clock.time()
         if token is None:
             return LoadResult(value, LoadSource.UNCACHED)
-        version = None
+        source, mark = LoadSource.UNCACHED, None
         if value is not None:  # None would read back as a miss
-            physical = TTL.seconds(load.ttl + load.stale_ttl)
             try:
-                written = await self._steps.write(pid, name, value, physical, load.tags)
+                version = None if load.version_of is None else load.version_of(value)
+                written = await self._steps.write(
+                    pid, name, value, load.fill.ttl, load.tags, token, version
+                )
             except BaseException:  # a value that cannot be cached: free the lease at once
                 await self._steps.release(pid, name, token, LeaseEnd.FAILED)
                 raise
-            version = written.value
-        mark = None
-        if version is not None:
-            mark = LoadMark(version, now + load.ttl, max(0.0, now - started))
+            result = written.value
+            if result is not None and result.stored:
+                assert result.version is not None
+                source = LoadSource.LOADED
+                mark = LoadMark(result.version, now + load.ttl, max(0.0, now - started))
+            elif result is not None:  # revoked (invalidated since) or stale (a newer version)
+                source = LoadSource.SUPERSEDED
         await self._steps.release(pid, name, token, LeaseEnd.LOADED, mark)
-        return LoadResult(value, LoadSource.UNCACHED if mark is None else LoadSource.LOADED)
+        return LoadResult(value, source)
 
     async def _keep(self, project_id: UUID, name: str | None, token: str) -> None:
         """Extend the lease every third of its length while the loader runs."""
@@ -270,7 +292,9 @@ class LoaderService:
     async def _refresh_once(self, load: _Load, seen: StoredLoad) -> None:
         pid, name = load.project_id, load.name
         token = secrets.token_hex(16)
-        grant = await self._steps.acquire(pid, name, token, self._lease_ms, seen.fresh_until)
+        grant = await self._steps.acquire(
+            pid, name, token, self._lease_ms, seen.fresh_until, load.fill
+        )
         if grant.value is not Grant.TAKEN:  # refreshing or refreshed elsewhere, or no backend
             return
         read = await self._steps.read(pid, name)  # a refresh is rare: look once more

@@ -10,7 +10,7 @@ from jeex_cache._base import ManagerBase
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache import warm as warming
 from jeex_cache.project_cache import wiring
-from jeex_cache.project_cache.loading import Loader, LoadResult
+from jeex_cache.project_cache.loading import Loader, LoadResult, VersionOf
 from jeex_cache.project_cache.service import TagLike
 
 __all__ = ["LoaderAPI"]
@@ -35,6 +35,7 @@ class LoaderAPI(ManagerBase):
         stale_ttl: TTLLike | None = None,
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
+        version_of: VersionOf | None = None,
     ) -> Any:
         """The project's cached document, or ``await loader()``'s, cached for ``ttl``.
 
@@ -43,11 +44,15 @@ class LoaderAPI(ManagerBase):
         before it expires (XFetch, ``CACHE_XFETCH_BETA``). Within ``stale_ttl`` after its
         TTL the old value is returned at once while one background load runs (or, with
         ``stale_while_revalidate=False``, only if the load fails). A loader's exception
-        reaches its caller and the next call loads again.
+        reaches its caller and the next call loads again. An invalidation, delete or write
+        of the entry after the load started wins: the loaded value is returned, not cached.
+        ``version_of(value)`` (e.g. ``lambda row: row["version"]``) makes the fill a
+        versioned write, so an older database snapshot never replaces a newer one.
         """
         result = await self.read_or_load_project_data(
             project_id, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
+            version_of=version_of,
         )  # fmt: skip
         return result.value
 
@@ -61,12 +66,15 @@ class LoaderAPI(ManagerBase):
         stale_ttl: TTLLike | None = None,
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
+        version_of: VersionOf | None = None,
     ) -> LoadResult:
         """``get_or_load_project_data`` as a ``LoadResult``: the value and its source
-        (HIT, LOADED, STALE with the loader's error if it failed, UNCACHED)."""
+        (HIT, LOADED, STALE with the loader's error if it failed, UNCACHED when the backend
+        failed, SUPERSEDED when an invalidation or newer write won over this load)."""
         return await self._project.loader.get_or_load(
             project_id, None, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
+            version_of=version_of,
         )  # fmt: skip
 
     async def warm_project_cache(

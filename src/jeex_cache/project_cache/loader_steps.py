@@ -11,9 +11,9 @@ from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.failures import CACHE_LEASE, CACHE_READ, CACHE_WRITE
-from jeex_cache.project_cache.lease import Grant, LeaseEnd, LoadStore
+from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd, LoadStore
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
-from jeex_cache.project_cache.model import CacheTag
+from jeex_cache.project_cache.model import CacheTag, WriteResult
 from jeex_cache.project_cache.service import ProjectCacheService
 
 __all__ = ["LoadSteps"]
@@ -52,19 +52,35 @@ class LoadSteps:
 
     @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
     async def write(
-        self, project_id: UUID, name: str | None, value: Any, ttl: TTL, tags: Iterable[CacheTag]
-    ) -> int | None:
-        """Cache a loaded value for ``ttl`` (its TTL plus its stale window); the version
-        written, or None if refused. Its metadata rides on the lease's release."""
-        result = await self._cache.put(project_id, name, value, ttl=ttl, tags=tags)
-        return result.version if result.stored else None
+        self,
+        project_id: UUID,
+        name: str | None,
+        value: Any,
+        ttl: TTL,
+        tags: Iterable[CacheTag],
+        fill: str,
+        version: int | None,
+    ) -> WriteResult | None:
+        """Cache a loaded value for ``ttl`` (its TTL plus its stale window) with the load's
+        fill token (REVOKED once an invalidation came); None if the backend failed. Its
+        metadata rides on the lease's release."""
+        return await self._cache.put(
+            project_id, name, value, ttl=ttl, tags=tags, version=version, fill=fill
+        )
 
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_acquire")
     async def acquire(
-        self, project_id: UUID, name: str | None, token: str, ms: int, fresh_after: float
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
     ) -> Grant | None:
-        """Take the entry's lease (``LoadStore.acquire``); None when the backend failed."""
-        return await self._store.acquire(project_id, name, token, ms, fresh_after)
+        """Take the entry's lease and its fill token (``LoadStore.acquire``); None when the
+        backend failed."""
+        return await self._store.acquire(project_id, name, token, ms, fresh_after, fill)
 
     @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_extend")
     async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:

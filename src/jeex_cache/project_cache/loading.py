@@ -7,10 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LoadMark", "LoadResult", "LoadSource", "Loader", "StoredLoad"]
+__all__ = ["LoadMark", "LoadResult", "LoadSource", "Loader", "StoredLoad", "VersionOf"]
 
 Loader = Callable[[], Awaitable[Any]]
 """An ``async`` callable that returns the data to cache (e.g. a database query)."""
+
+VersionOf = Callable[[Any], int]
+"""The version of a loaded value (e.g. ``lambda row: row["version"]``): its fill is then a
+versioned write, refused when a newer version is stored."""
 
 
 class LoadSource(enum.Enum):
@@ -20,6 +24,9 @@ class LoadSource(enum.Enum):
     LOADED = "loaded"  # this call's flight ran the loader and cached its value
     STALE = "stale"  # past its TTL, within ``stale_ttl``: revalidating, or the loader failed
     UNCACHED = "uncached"  # the backend failed: the loader's value, not cached
+    # this call's loader ran, but the entry was invalidated or written after the load
+    # started (or holds a newer version): the loader's value, not cached
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,10 @@ entry since rewritten or removed) holds no payload, is skipped when popped, and 
 rebuilt from the live entries once stale items outnumber them. Payload bytes are counted
 (plus a fixed estimate per entry); past ``max_bytes`` a write evicts as Redis does under
 ``maxmemory``: expired entries first, then the least recently used.
+
+Fill tokens (``open_fill``): one per entry with a load in flight, with the load's tags. Every
+write, delete and invalidation of the entry takes it away; a fill whose token has gone is
+REVOKED. At most ``MAX_FILLS`` are kept (the oldest go first: their fills are then refused).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from jeex_cache.project_cache.model import (
     WriteResult,
 )
 
-__all__ = ["ENTRY_OVERHEAD_BYTES", "MemoryProjectCacheRepository"]
+__all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository"]
 
 _Slot = tuple[UUID, str | None]
 
@@ -41,6 +45,7 @@ _Slot = tuple[UUID, str | None]
 # table, the heap and the indexes (measured with tracemalloc, rounded up).
 ENTRY_OVERHEAD_BYTES = 512
 _COMPACT_SLACK = 1_024  # stale heap items tolerated beyond one per live entry
+MAX_FILLS = 100_000  # fill tokens kept (loads in flight, or that died without a release)
 
 
 @dataclass(slots=True)
@@ -68,6 +73,7 @@ class MemoryProjectCacheRepository:
             lambda: defaultdict(set)
         )
         self._expiry: list[tuple[int, int, _Slot]] = []
+        self._fills: OrderedDict[_Slot, tuple[str, frozenset[str]]] = OrderedDict()
         self._generations = itertools.count()
         self._bytes = 0
         self.evictions = 0
@@ -137,11 +143,15 @@ class MemoryProjectCacheRepository:
         ttl: TTL,
         tags: frozenset[CacheTag],
         version: int | None,
+        fill: str | None = None,
     ) -> WriteResult:
         now = self._now_ms()
         self._expire_due(now)
         slot = (project_id, name)
         stored = self._live(slot, now)
+        held = self._fills.pop(slot, None)  # any write takes the entry's token
+        if fill is not None and (held is None or held[0] != fill):
+            return WriteResult(WriteOutcome.REVOKED, None if stored is None else stored.version)
         if version is None:
             if stored is not None and stored.version >= MAX_VERSION:
                 raise VersionLimitError()
@@ -164,18 +174,48 @@ class MemoryProjectCacheRepository:
         self._compact()
         return WriteResult(WriteOutcome.STORED, version)
 
+    def open_fill(
+        self, project_id: UUID, name: str | None, token: str, tags: frozenset[CacheTag]
+    ) -> None:
+        """Record the fill token of a load of the entry starting now (replacing any other)."""
+        slot = (project_id, name)
+        self._fills.pop(slot, None)
+        self._fills[slot] = (token, frozenset(tag.name for tag in tags))
+        while len(self._fills) > MAX_FILLS:
+            self._fills.popitem(last=False)
+
+    def close_fill(self, project_id: UUID, name: str | None, token: str) -> None:
+        """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
+        slot = (project_id, name)
+        held = self._fills.get(slot)
+        if held is not None and held[0] == token:
+            del self._fills[slot]
+
+    def _revoke_fills(self, project_id: UUID | None, tag: str | None = None) -> None:
+        """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
+        doomed = [
+            slot
+            for slot, (_, tags) in self._fills.items()
+            if (project_id is None or slot[0] == project_id) and (tag is None or tag in tags)
+        ]
+        for slot in doomed:
+            del self._fills[slot]
+
     async def delete(self, project_id: UUID, name: str | None) -> bool:
+        self._fills.pop((project_id, name), None)
         live = self._live((project_id, name), self._now_ms()) is not None
         if live:
             self._remove((project_id, name))
         return live
 
     async def invalidate_project(self, project_id: UUID) -> int:
+        self._revoke_fills(project_id)
         now = self._now_ms()
         names = list(self._by_project.get(project_id, ()))
         return sum(self._remove_if_live((project_id, name), now) for name in names)
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+        self._revoke_fills(project_id, tag.name)
         now = self._now_ms()
         projects: dict[UUID, set[str | None]] = self._by_tag.get(tag.name, {})
         slots = [

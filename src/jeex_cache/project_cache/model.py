@@ -57,6 +57,7 @@ class WriteOutcome(enum.Enum):
 
     STORED = "stored"
     STALE = "stale"  # refused: the stored version is newer than the one written
+    REVOKED = "revoked"  # a load's fill refused: the entry was invalidated or written since
     FAILED = "failed"  # the backend failed; nothing is known to be written
 
 
@@ -65,7 +66,8 @@ class WriteResult:
     """The result of a versioned write; truthy when the value was stored.
 
     ``version`` is the version now stored under the key (the written one when STORED, the
-    newer one that refused the write when STALE, None when FAILED).
+    newer one that refused the write when STALE, the stored one or None when REVOKED, None
+    when FAILED).
     """
 
     outcome: WriteOutcome

@@ -104,11 +104,14 @@ class NearCachedRepository:
         ttl: TTL,
         tags: frozenset[CacheTag],
         version: int | None,
+        fill: str | None = None,
     ) -> WriteResult:
         key = self.key(project_id, name)
         self.near.invalidate(key)
         try:
-            return await self.inner.set_if_newer(project_id, name, payload, ttl, tags, version)
+            return await self.inner.set_if_newer(
+                project_id, name, payload, ttl, tags, version, fill
+            )
         finally:
             self.near.invalidate(key)
 

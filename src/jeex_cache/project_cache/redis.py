@@ -3,8 +3,9 @@
 Layout, under ``<ns>:proj:{<project>}:`` (one hash tag, one cluster slot per project):
 ``data`` and ``kv:<name>`` entry hashes (fields d, ver, ct, ex, ac, la, tg), ``index`` (entry
 keys by expiry ms), ``tags`` (tag names by latest expiry) and ``tag:<name>`` (tagged entry keys
-by expiry). ``<ns>:tag:{<name>}:projects`` lists the projects holding a tag, for invalidation
-across projects.
+by expiry), ``fills`` (the fill tokens of loads in flight, by entry key: every write, delete
+and invalidation revokes them). ``<ns>:tag:{<name>}:projects`` lists the projects holding a
+tag (or a load in flight carrying it), for invalidation across projects.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 
-__all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository"]
+__all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository", "register_calls"]
 
 _SET = LuaScript.load(__name__, "project_set")
 _GET = LuaScript.load(__name__, "project_get")
 _GET_ENTRY = LuaScript.load(__name__, "project_get_entry")
 _DELETE = LuaScript.load(__name__, "project_delete")
 _REGISTER = LuaScript.load(__name__, "tag_register")
+_INVALIDATE_BEGIN = LuaScript.load(__name__, "project_invalidate_begin")
 _INVALIDATE = LuaScript.load(__name__, "project_invalidate")
+_TAG_BEGIN = LuaScript.load(__name__, "project_invalidate_tag_begin")
 _INVALIDATE_TAG = LuaScript.load(__name__, "project_invalidate_tag")
 _LIST = LuaScript.load(__name__, "project_list")
 _PRUNE = LuaScript.load(__name__, "index_prune")
@@ -52,6 +55,7 @@ class _ProjectKeys:
     data: str
     index: str
     tags: str
+    fills: str
     member: str  # the project ID as the tag registries list it
 
     @classmethod
@@ -61,6 +65,7 @@ class _ProjectKeys:
             data=keys(project_keys.data(project_id)),
             index=keys(project_keys.index(project_id)),
             tags=keys(project_keys.tags(project_id)),
+            fills=keys(project_keys.fills(project_id)),
             member=str(project_id),
         )
 
@@ -124,9 +129,10 @@ class RedisProjectCacheRepository:
         ttl: TTL,
         tags: frozenset[CacheTag],
         version: int | None,
+        fill: str | None = None,
     ) -> WriteResult:
         key = self._key(project_id, name)
-        call = self._set_call(project_id, key, payload, ttl, tags, version)
+        call = self._set_call(project_id, key, payload, ttl, tags, version, fill)
         registers = self._register_calls(project_id, tags, ttl)
         if not registers:
             reply = await self._redis.script(call.script, call.keys, call.args)
@@ -143,27 +149,23 @@ class RedisProjectCacheRepository:
         ttl: TTL,
         tags: frozenset[CacheTag],
         version: int | None,
+        fill: str | None = None,
     ) -> ScriptCall:
         project = self._keys(project_id)
-        keys = [key, project.index, project.tags]
+        keys = [key, project.index, project.tags, project.fills]
         args: list[EncodedArg] = [payload, ttl.milliseconds, "" if version is None else version]
         if tags:
             names = sorted(tag.name for tag in tags)
             keys += [self._space(project_keys.tag_index(project_id, CacheTag(n))) for n in names]
-            args += [f"|{'|'.join(names)}|", *names]
+            args += [f"|{'|'.join(names)}|", fill or "", *names]
         else:
-            args.append("")
+            args += ["", fill or ""]
         return ScriptCall(_SET, keys, args)
 
     def _register_calls(
         self, project_id: UUID, tags: frozenset[CacheTag], ttl: TTL
     ) -> list[ScriptCall]:
-        member = self._keys(project_id).member
-        return [
-            ScriptCall(_REGISTER, (self._space(project_keys.tag_projects(tag)),),
-                       (member, ttl.milliseconds))
-            for tag in sorted(tags, key=lambda tag: tag.name)
-        ]  # fmt: skip
+        return register_calls(self._space, self._keys(project_id).member, tags, ttl)
 
     async def _registered_then(
         self, registers: list[ScriptCall], writes: list[ScriptCall], project_id: UUID
@@ -180,8 +182,9 @@ class RedisProjectCacheRepository:
         replies = await self._redis.batch([*registers, *writes], raise_on_error=False)
         failed = next((r for r in replies[: len(registers)] if isinstance(r, Exception)), None)
         if failed is not None:
-            index = self._keys(project_id).index
-            await self._redis.batch([ScriptCall(_DELETE, (w.keys[0], index)) for w in writes])
+            project = self._keys(project_id)
+            undo = [ScriptCall(_DELETE, (w.keys[0], project.index, project.fills)) for w in writes]
+            await self._redis.batch(undo)
             raise failed
         written = replies[len(registers) :]
         for reply in written:
@@ -190,20 +193,21 @@ class RedisProjectCacheRepository:
         return written
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
-        keys = (self._key(project_id, name), self._keys(project_id).index)
+        project = self._keys(project_id)
+        keys = (self._key(project_id, name), project.index, project.fills)
         return bool(await self._redis.script(_DELETE, keys, ()))
 
     async def invalidate_project(self, project_id: UUID) -> int:
-        # Read a page of the project's index and tag set, then remove exactly those keys
-        # (declared in KEYS) in one script, which hands back the next page: one bounded step
-        # per call, other clients running between steps. The steps are capped by what the
-        # first one left, so concurrent writers cannot keep it going.
+        # Revoke the project's fill tokens and read a page of its index and tag set, then
+        # remove exactly those keys (declared in KEYS) in one script, which hands back the
+        # next page: one bounded step per call, other clients running between steps. The
+        # steps are capped by what the first one left, so concurrent writers cannot keep it
+        # going.
         project = self._keys(project_id)
-        entries, tag_names = await self._redis.batch([
-            ("ZRANGE", project.index, 0, CHUNK - 1),
-            ("ZRANGE", project.tags, 0, CHUNK - 1),
-        ])  # fmt: skip
-        entries, tag_names = _strings(entries), _strings(tag_names[: CHUNK - len(entries)])
+        entries, tag_names = await self._redis.script(
+            _INVALIDATE_BEGIN, (project.index, project.tags, project.fills), (CHUNK,)
+        )
+        entries, tag_names = _strings(entries), _strings(tag_names)
         removed, steps = 0, None
         while (entries or tag_names) and (steps is None or steps > 0):
             tag_keys = [self._tag_index_key(project_id, t) for t in tag_names]
@@ -231,16 +235,20 @@ class RedisProjectCacheRepository:
         return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
-        # Per chunk of projects: one pipelined read of each project's index of the tag, then
-        # pipelined rounds of bounded steps, each on the members the read or the step before
-        # listed. A project is asked at most as often as its first step's remainder needs
-        # (so concurrent writers cannot keep it going).
+        # Per chunk of projects: one pipelined first step in each (revoke the fill tokens of
+        # loads carrying the tag, read the project's index of the tag), then pipelined rounds
+        # of bounded steps, each on the members the read or the step before listed. A project
+        # is asked at most as often as its first step's remainder needs (so concurrent
+        # writers cannot keep it going).
         unique = list(dict.fromkeys(project_ids))
         removed = 0
         for start in range(0, len(unique), _PIPELINE_CHUNK):
             chunk = unique[start : start + _PIPELINE_CHUNK]
-            reads = [("ZRANGE", self._tag_index_key(p, tag.name), 0, TAG_CHUNK - 1) for p in chunk]
-            pages = await self._redis.batch(reads)
+            begins = [
+                ((self._tag_index_key(p, tag.name), self._keys(p).fills), (tag.name, TAG_CHUNK))
+                for p in chunk
+            ]
+            pages = await self._redis.scripts_pipelined(_TAG_BEGIN, begins)
             pending = [(p, _strings(m)) for p, m in zip(chunk, pages, strict=True)]
             steps_left: dict[UUID, int] = {}
             while pending := [(p, m) for p, m in pending if m and steps_left.get(p, 1) > 0]:
@@ -335,6 +343,17 @@ class RedisProjectCacheRepository:
         return results
 
 
+def register_calls(
+    space: KeySpace, member: str, tags: frozenset[CacheTag], ttl: TTL
+) -> list[ScriptCall]:
+    """The cross-project step of a tagged write (or load): list project ``member`` in each
+    tag's registry, for ``ttl``; run it before the project's own step."""
+    return [
+        ScriptCall(_REGISTER, (space(project_keys.tag_projects(tag)),), (member, ttl.milliseconds))
+        for tag in sorted(tags, key=lambda tag: tag.name)
+    ]
+
+
 def _strings(values: Sequence[bytes | str]) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else v for v in values]
 
@@ -343,6 +362,8 @@ def _write_result(reply: list[int]) -> WriteResult:
     stored, current = reply
     if stored == -1:
         raise VersionLimitError()
+    if stored == 2:
+        return WriteResult(WriteOutcome.REVOKED, None if current == -1 else int(current))
     outcome = WriteOutcome.STORED if stored else WriteOutcome.STALE
     return WriteResult(outcome, int(current))
 

@@ -35,23 +35,28 @@ class ProjectCacheRepository(Protocol):
         ttl: TTL,
         tags: frozenset[CacheTag],
         version: int | None,
+        fill: str | None = None,
     ) -> WriteResult:
         """Store unless the stored version is newer than ``version``; update tag indexes.
 
-        ``version`` None stores unconditionally as the stored version plus one.
+        ``version`` None stores unconditionally as the stored version plus one. ``fill`` is
+        the token of the load whose value this is (``LoadStore.acquire``): the write is then
+        REVOKED unless the token is still outstanding. Every write takes the entry's token.
         """
         ...
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
-        """Remove one entry; True if it existed."""
+        """Remove one entry and revoke its fill token; True if the entry existed."""
         ...
 
     async def invalidate_project(self, project_id: UUID) -> int:
-        """Remove every entry of the project; return how many were removed."""
+        """Remove every entry of the project and revoke every fill token of the project
+        (first); return how many entries were removed."""
         ...
 
     async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
-        """Remove the entries tagged ``tag`` in one project, or in every project if None."""
+        """Remove the entries tagged ``tag`` in one project, or in every project if None,
+        and revoke the fill tokens of loads whose value would carry the tag."""
         ...
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:

@@ -77,8 +77,10 @@ class ProjectCacheService:
         ttl: TTLLike | None = None,
         tags: Iterable[TagLike] = (),
         version: int | None = None,
+        fill: str | None = None,
     ) -> WriteResult:
-        """Store ``value`` unless a newer version is stored; validate everything first."""
+        """Store ``value`` unless a newer version is stored; validate everything first.
+        ``fill``: the token of the load whose value this is (REVOKED if since revoked)."""
         pid = parse_uuid(project_id)
         if name is not None:
             validate_name(name, "entry name")
@@ -88,7 +90,7 @@ class ProjectCacheService:
             raise InvalidInputError(f"version must be an integer in [0, 2**53), got {version!r}")
         payload = encode(value, self._max_payload_bytes)
         return await self._repository.set_if_newer(
-            pid, name, payload, resolved_ttl, resolved_tags, version
+            pid, name, payload, resolved_ttl, resolved_tags, version, fill
         )
 
     async def delete(self, project_id: UUID | str, name: str | None = None) -> bool:

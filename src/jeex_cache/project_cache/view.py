@@ -21,7 +21,7 @@ from jeex_cache.project_cache.failures import (
     FAILED_WRITE,
 )
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import Loader, LoadResult
+from jeex_cache.project_cache.loading import Loader, LoadResult, VersionOf
 from jeex_cache.project_cache.model import ProjectCache, WriteResult
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 
@@ -101,12 +101,13 @@ class ProjectCacheView:
         stale_ttl: TTLLike | None = None,
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
+        version_of: VersionOf | None = None,
     ) -> Any:
         """``name``'s value, or ``await loader()``'s: ``get_or_load_project_data`` for an
         entry of this view (one load per deployment, early refresh, stale values)."""
         result = await self.read_or_load(
             name, loader, ttl, tags=tags, stale_ttl=stale_ttl, early_refresh=early_refresh,
-            stale_while_revalidate=stale_while_revalidate,
+            stale_while_revalidate=stale_while_revalidate, version_of=version_of,
         )  # fmt: skip
         return result.value
 
@@ -120,6 +121,7 @@ class ProjectCacheView:
         stale_ttl: TTLLike | None = None,
         early_refresh: bool = True,
         stale_while_revalidate: bool = True,
+        version_of: VersionOf | None = None,
     ) -> LoadResult:
         """``get_or_load`` as a ``LoadResult`` (the value and where it came from)."""
         if self._gate is not None:
@@ -127,6 +129,7 @@ class ProjectCacheView:
         return await cast(LoaderService, self._loader).get_or_load(
             self.project_id, name, loader, ttl, tags=tags, stale_ttl=stale_ttl,
             early_refresh=early_refresh, stale_while_revalidate=stale_while_revalidate,
+            version_of=version_of,
         )  # fmt: skip
 
     @guarded(CACHE_WRITE, idempotent=True, attributes=_ENTRY)

@@ -1,15 +1,28 @@
 -- Versioned write of one project cache entry, with its index and tag bookkeeping, atomically.
--- KEYS[1] entry hash, KEYS[2] project index, KEYS[3] project's tag set, then per tag
--- KEYS[3+i] the project's index of that tag: every key is in the project's slot. The tags'
--- cross-project registries are another step, run before this one (tag_register.lua).
+-- KEYS[1] entry hash, KEYS[2] project index, KEYS[3] project's tag set, KEYS[4] project's fill
+-- tokens, then per tag KEYS[4+i] the project's index of that tag: every key is in the
+-- project's slot. The tags' cross-project registries are another step, run before this one
+-- (tag_register.lua).
 -- ARGV[1] payload, ARGV[2] ttl ms, ARGV[3] version ('' = stored + 1), ARGV[4] '|tag|tag|',
--- ARGV[4+i] tag names.
--- Returns {1, version} when stored, {0, stored_version} when refused as stale, and
--- {-1, stored_version} when an unversioned write finds the highest version (2^53 - 1).
+-- ARGV[5] the fill token of a load ('' for a plain write), ARGV[5+i] tag names.
+-- Returns {1, version} when stored, {0, stored_version} when refused as stale,
+-- {2, stored_version or -1} when a fill's token was revoked (an invalidation, delete or
+-- write of the entry came after its load started), and {-1, stored_version} when an
+-- unversioned write finds the highest version (2^53 - 1).
 local entry, index, project_tags = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[2])
 
 local stored = tonumber(redis.call('HGET', entry, 'ver'))
+-- A fill lands only while its token is outstanding; any write takes the entry's token away
+-- (a plain write revokes it, a fill spends its own), so a load started before lands no more.
+local token = ARGV[5]
+if token ~= '' then
+  local held = redis.call('HGET', KEYS[4], entry)
+  if not held or string.find(held, token, 1, true) ~= 1 then
+    return {2, stored or -1}
+  end
+end
+redis.call('HDEL', KEYS[4], entry)
 local version
 if ARGV[3] == '' then
   -- Past 2^53 - 1 a double no longer counts by one: refuse rather than stick or skip.
@@ -67,7 +80,7 @@ local function register(key, member)
 end
 
 list_entry(index)
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   list_entry(KEYS[i])
   register(project_tags, ARGV[i + 1])
 end
