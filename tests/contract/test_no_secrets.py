@@ -108,11 +108,13 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     user, project, other = uuid4(), uuid4(), uuid4()
     first = await api.create_user_session(user, {"name": "Ada"}, [project])
     second = await api.create_user_session(user, {}, [project])
+    third = await api.create_user_session(user, {}, [project])
     assert first is not None
     assert second is not None
-    sid, sid2 = first.session_id, second.session_id
+    assert third is not None
+    sid, sid2, sid3 = first.session_id, second.session_id, third.session_id
     malformed = sid[:-1] + "!"  # one character off: never logged either
-    run.secrets += [sid, sid2, malformed]
+    run.secrets += [sid, sid2, sid3, malformed]
     if kill is not None:
         kill()
 
@@ -217,6 +219,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
         await waiter.close()
 
     # Rotation and the ends of sessions.
+    await run(api.rotate_session_outcome(sid3))
     rotated = await run(api.rotate_session(sid2))
     if rotated is not None:
         assert rotated.session_id is not None

@@ -58,15 +58,15 @@ def test_serve_logs_its_backend(tmp_path: Path, settings: Settings) -> None:
     with serving(tmp_path, **backend_variables(settings)) as served:
         log = served.log
     if settings.redis_url is None:
-        assert "WARNING:  backend: memory (in process)" in log
+        assert "WARNING:  jeex_cache.web: backend: memory (in process)" in log
         assert "Each process has its own sessions, rate limits" in log
     elif "+sentinel://" in settings.redis_url:  # the sentinels and the service
-        assert f"INFO:     backend: redis ({settings.redis_url})" in log
+        assert f"INFO:     jeex_cache.web: backend: redis ({settings.redis_url})" in log
     elif "+cluster://" in settings.redis_url:
-        assert "INFO:     backend: redis (redis+cluster://127.0.0.1:" in log
+        assert "INFO:     jeex_cache.web: backend: redis (redis+cluster://127.0.0.1:" in log
     else:
         port = settings.redis_url.rsplit(":", 1)[1].split("/")[0]
-        assert f"INFO:     backend: redis (redis://127.0.0.1:{port})" in log
+        assert f"INFO:     jeex_cache.web: backend: redis (redis://127.0.0.1:{port})" in log
         assert "backend: memory" not in log
 
 
