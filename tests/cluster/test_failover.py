@@ -129,7 +129,7 @@ async def test_a_master_killed_under_load_fails_over(
             return await cache.cache_project_data(rng.choice(tagged), {"t": 1}, tags=[TAG])
 
         async def invalidate() -> bool:
-            return (await cache._invalidate_tag_outcome(TAG, tagged, "load")) is not None
+            return (await cache.invalidate_tag_in_projects_outcome(TAG, tagged, "load")) is not None
 
         async def validate() -> bool:
             return await cache.validate_user_session(rng.choice(sessions)) is not None

@@ -161,10 +161,12 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(scoped.read_project_entry(project))
     await run(scoped.list_project_keys(project))
     await run(scoped.invalidate_by_tag("t"))
+    await run(scoped.invalidate_by_tag_outcome("t"))
     with contextlib.suppress(AccessDenied):
         await run(scoped.get_project_data(other))  # not granted: denied and audited
     await project_view_calls(Recorded(scoped.project(project), run.seen), run)
     await run(scoped.invalidate_project_cache(project, "test"))
+    await run(scoped.invalidate_project_cache_outcome(project, "test"))
     await run(scoped.delete_project_data(project))
     await run(api.invalidate_by_tag("t"))
     # Loaders.
@@ -172,7 +174,9 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.read_or_load_project_data(project, _load, 60))
     await run(api.warm_project_cache([project, other], _load_project, concurrency=2))
     await run(api.invalidate_tag_in_projects("t", [project, other]))
+    await run(api.invalidate_tag_in_projects_outcome("t", [project, other], "test"))
     await run(api.invalidate_project_cache(project))
+    await run(api.invalidate_project_cache_outcome(project, "test"))
     await run(api.delete_project_data(project))
 
     # Progress, under a correlation ID and a task ID.

@@ -96,10 +96,13 @@ SESSION_CALLS: dict[str, Call] = {
     "write_project_data": lambda v, p: v.write_project_data(p, {"x": 0}, 60, version=99),
     "delete_project_data": lambda v, p: v.delete_project_data(p),
     "invalidate_project_cache": lambda v, p: v.invalidate_project_cache(p, "test"),
-    "_invalidate_project_outcome": lambda v, p: v._invalidate_project_outcome(p, "test"),
+    "invalidate_project_cache_outcome": lambda v, p: v.invalidate_project_cache_outcome(p, "test"),
     "list_project_keys": lambda v, p: v.list_project_keys(p),
 }
-SESSION_UNSCOPED = {"invalidate_by_tag"}  # confined to the session's projects: test_sessions
+SESSION_UNSCOPED = {
+    "invalidate_by_tag",
+    "invalidate_by_tag_outcome",
+}  # confined to the session's projects: test_sessions
 VIEW_CALLS: dict[str, Call] = {
     "get": lambda v, _: v.get("k"),
     "get_entry": lambda v, _: v.get_entry("k"),
@@ -159,3 +162,27 @@ async def test_the_session_project_view_is_the_project_view_with_a_gate(
     assert await gated.get("k") == 1
     assert await gated.keys() == ["k"]
     assert checked == [project, project]
+
+
+async def test_the_ttl_is_the_third_positional_parameter_of_every_write_and_load(
+    manager: CacheManager,
+) -> None:
+    view = manager.project(uuid4())
+    written = await view.set("pricing", {"plan": "pro"}, 60)
+    assert written.stored
+    entry = await view.get_entry("pricing")
+    assert entry is not None
+    assert abs((entry.expires_at - entry.created_at).total_seconds() - 60) < 1
+    for call in (
+        manager.cache_project_data,
+        manager.write_project_data,
+        manager.get_or_load_project_data,
+        view.set,
+        view.get_or_load,
+        view.set_many,
+    ):
+        parameters = list(inspect.signature(call).parameters.values())
+        ttl = next(p for p in parameters if p.name == "ttl")
+        after = "values" if call.__name__ == "set_many" else "data value loader"
+        assert parameters[parameters.index(ttl) - 1].name in after.split(), call
+        assert ttl.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, call

@@ -123,7 +123,9 @@ async def test_master_killed_under_mixed_load(topology: SentinelSet) -> None:
             return await cache.cache_project_data(tagged, {"t": 1}, tags=["load"])
 
         async def invalidate() -> bool:
-            return (await cache._invalidate_tag_outcome("load", [tagged], "load")) is not None
+            return (
+                await cache.invalidate_tag_in_projects_outcome("load", [tagged], "load")
+            ) is not None
 
         callers = {
             "read": read,

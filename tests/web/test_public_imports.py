@@ -82,10 +82,6 @@ def test_the_check_finds_private_names() -> None:
 # Calls of the library's private methods that the service still makes, each with what would
 # replace it. The project cache has no public call yet that tells a failed invalidation from
 # one that removed nothing (issue 23: ``project_cache/`` was out of this change's reach).
-PENDING_PRIVATE_CALLS = {
-    ("routes.py", "_invalidate_project_outcome"),  # invalidate_project_cache, outcome form
-    ("routes.py", "_invalidate_tag_outcome"),  # invalidate_tag_in_projects, outcome form
-}
 
 
 def private_calls(source: str) -> set[str]:
@@ -102,10 +98,10 @@ def private_calls(source: str) -> set[str]:
     return calls
 
 
-def test_the_service_calls_no_private_method_but_the_pending_ones() -> None:
+def test_the_service_calls_no_private_method() -> None:
     found = {
         (path.name, name)
         for _, path in service_files()
         for name in private_calls(path.read_text(encoding="utf-8"))
     }
-    assert found == PENDING_PRIVATE_CALLS
+    assert found == set()

@@ -118,8 +118,11 @@ class ProjectCacheAPI(ManagerBase):
         return await self._project.invalidation.invalidate_project(project_id, reason)
 
     @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_PROJECT)
-    async def _invalidate_project_outcome(self, project_id: UUID | str, reason: str) -> int | None:
-        """``invalidate_project_cache``, but None (not 0) if the backend failed."""
+    async def invalidate_project_cache_outcome(
+        self, project_id: UUID | str, reason: str
+    ) -> int | None:
+        """``invalidate_project_cache``, but None (not 0) when the backend failed: for a
+        caller that must tell "nothing was cached" from "nothing could be removed"."""
         return await self._project.invalidation.invalidate_project(project_id, reason)
 
     @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
@@ -135,10 +138,10 @@ class ProjectCacheAPI(ManagerBase):
         return await self._project.invalidation.invalidate_tag_in(tag, project_ids, reason)
 
     @guarded(CACHE_INVALIDATE, fallback=_failed, idempotent=True, attributes=_TAG)
-    async def _invalidate_tag_outcome(
+    async def invalidate_tag_in_projects_outcome(
         self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str
     ) -> int | None:
-        """``invalidate_tag_in_projects``, but None (not 0) if the backend failed."""
+        """``invalidate_tag_in_projects``, but None (not 0) when the backend failed."""
         return await self._project.invalidation.invalidate_tag_in(tag, project_ids, reason)
 
     @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)

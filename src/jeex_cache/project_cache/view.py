@@ -79,8 +79,8 @@ class ProjectCacheView:
         self,
         name: str,
         value: Any,
-        *,
         ttl: TTLLike | None = None,
+        *,
         tags: Iterable[TagLike] = (),
         version: int | None = None,
     ) -> WriteResult:

@@ -117,8 +117,7 @@ async def delete_project_cache(
     project_id: UUID, manager: Manager, _: ProjectSession, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
-    # TODO(issue 23): a public outcome form of invalidate_project_cache (project_cache/).
-    removed = await manager._invalidate_project_outcome(project_id, reason)
+    removed = await manager.invalidate_project_cache_outcome(project_id, reason)
     if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
@@ -135,8 +134,7 @@ async def invalidate_tag(
 ) -> Invalidated | JSONResponse:
     """Remove every entry tagged ``tag`` in the session's projects, and in no other: a
     session never reaches a project outside its access list, not even through a tag."""
-    # TODO(issue 23): a public outcome form of invalidate_tag_in_projects (project_cache/).
-    removed = await manager._invalidate_tag_outcome(tag, session.project_access, reason)
+    removed = await manager.invalidate_tag_in_projects_outcome(tag, session.project_access, reason)
     if removed is None:
         return _unavailable("nothing was invalidated")
     return Invalidated(invalidated=removed)
