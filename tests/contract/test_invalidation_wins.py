@@ -149,6 +149,7 @@ async def test_every_caller_of_a_superseded_flight_gets_its_value(manager: Cache
     assert loader.calls == 1
 
 
+@pytest.mark.may_skip  # on the memory backend: two managers share no state there
 async def test_a_load_in_another_process_loses_and_its_waiter_loads_the_new_row(
     backend: str, settings: Settings, manager: CacheManager
 ) -> None:

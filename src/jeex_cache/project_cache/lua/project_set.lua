@@ -22,17 +22,18 @@ if token ~= '' then
     return {2, stored or -1}
   end
 end
-redis.call('HDEL', KEYS[4], entry)
 local version
 if ARGV[3] == '' then
   -- Past 2^53 - 1 a double no longer counts by one: refuse rather than stick or skip.
   if stored and stored >= 9007199254740991 then
+    redis.call('HDEL', KEYS[4], entry)
     return {-1, stored}
   end
   version = (stored or 0) + 1
 else
   version = tonumber(ARGV[3])
   if stored and version < stored then
+    redis.call('HDEL', KEYS[4], entry)
     return {0, stored}
   end
 end
@@ -54,8 +55,11 @@ local function prune(key)
 end
 
 -- Every field is written, so no DEL is needed to start a fresh entry ('' = never accessed).
+-- The HSET is the script's first write, on purpose: Redis checks maxmemory at a script's
+-- first write only (then lets it finish), so over maxmemory it refuses here, whole.
 redis.call('HSET', entry, 'd', ARGV[1], 'ver', string.format('%d', version),
   'ct', string.format('%d', now), 'ex', expires_s, 'ac', 0, 'la', '', 'tg', ARGV[4])
+redis.call('HDEL', KEYS[4], entry)
 redis.call('PEXPIRE', entry, ttl)
 
 -- An index must outlive every entry it lists, so its own expiry only ever grows; members
