@@ -26,6 +26,7 @@ process revokes or rotates the session or removes the project from it
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -99,7 +100,7 @@ async def progress_stream(
     return EventSourceResponse(
         _stream(events),
         headers=SSE_HEADERS,
-        ping=keepalive,
+        ping=_seconds(keepalive),
         sep=_SEP,
         ping_message_factory=_keep_alive,
         send_timeout=SEND_TIMEOUT,
@@ -135,3 +136,8 @@ async def _stream(
         closing = getattr(events, "aclose", None)
         if closing is not None:
             await closing()
+
+
+def _seconds(value: float) -> Any:
+    # Through Any: sse-starlette types ``ping`` as int before 3.x and as float after.
+    return value
