@@ -93,7 +93,7 @@ def create_app(manager: CacheManager | None = None) -> FastAPI:
         set_session_cookie(response, session, settings=manager.settings)
         return {"user": body.username}
 
-    @app.post("/logout", status_code=204)
+    @app.post("/logout", status_code=204, response_model=None)
     async def logout(session: Session, response: Response) -> None:
         assert session.session_id is not None
         await manager.revoke_user_session(session.session_id, "logout")

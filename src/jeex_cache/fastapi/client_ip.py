@@ -8,12 +8,10 @@ client. A hop that is not an address (``unknown``, an obfuscated ``_name``) stop
 the proxy that reported it.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, Self
 
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
@@ -54,7 +52,7 @@ class ClientAddress:
         self._header = header.encode("latin-1")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ClientAddress:
+    def from_settings(cls, settings: Settings) -> Self:
         """The resolver configured by the rate-limit settings."""
         return cls(settings.trusted_proxies, settings.rate_limit_forwarded_header)
 

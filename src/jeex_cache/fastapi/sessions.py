@@ -15,8 +15,6 @@ project that does not exist. Both dependencies set ``request.state.user_id`` and
 limits and per-user route caching read.
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated
