@@ -6,22 +6,20 @@ one Redis server (the contract suite covers Sentinel and Cluster).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from importlib import metadata
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.fastapi import install, lifespan
 from jeex_cache.fastapi.testclient import app_client
-from jeex_cache.testing import free_port
+from tests.web._uvicorn import uvicorn_serving
 
 WAIT = 10.0
 
@@ -62,26 +60,9 @@ def serve(app: FastAPI) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     return app_client(app)
 
 
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
+def served(app: FastAPI) -> AbstractAsyncContextManager[str]:
     """``app`` served by uvicorn on a free port, with its lifespan; yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="none",
-        timeout_graceful_shutdown=2,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    for _ in range(int(WAIT / 0.01)):
-        if server.started or serving.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, WAIT)
+    return uvicorn_serving(app)
 
 
 async def bearer(
