@@ -22,6 +22,7 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.identifiers import ProjectId, UserId
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
 from jeex_cache.extras import MissingExtraError
@@ -90,6 +91,7 @@ __all__ = [
     "ProgressStatus",
     "ProjectCache",
     "ProjectCacheView",
+    "ProjectId",
     "RateLimit",
     "RateLimitConfig",
     "RateLimitPolicy",
@@ -104,6 +106,7 @@ __all__ = [
     "SessionProjectView",
     "Settings",
     "SystemClock",
+    "UserId",
     "UserSession",
     "VersionLimitError",
     "QueueStats",

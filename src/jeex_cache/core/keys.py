@@ -18,7 +18,7 @@ __all__ = ["CacheKey", "KeySpace", "key", "key_prefix"]
 
 @dataclass(frozen=True, slots=True)
 class CacheKey:
-    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``."""
+    """A storage key relative to the configured namespace, e.g. ``proj:{<project>}:data``."""
 
     value: str
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.progress import wiring
@@ -30,7 +30,7 @@ __all__ = ["ProgressAPI"]
 _CORRELATION = {"correlation_id": "correlation_id", "project_id": "project_id"}
 
 CorrelationId = UUID | str
-Project = UUID | str | None
+Project: TypeAlias = ProjectId | None
 
 
 def _unavailable() -> ProgressResult:
@@ -51,7 +51,7 @@ class ProgressAPI(ManagerBase):
         """The ID an operation of ``project_id`` is tracked under: ``@<project hex>@<id>``,
         or yours unchanged without a project. ``GET /progress/{id}`` takes it, as does
         every call without ``project_id=``. No round trip."""
-        owner = None if project_id is None else parse_uuid(project_id)
+        owner = None if project_id is None else parse_id(project_id)
         return scoped_correlation_id(correlation_id, owner)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
@@ -62,7 +62,7 @@ class ProgressAPI(ManagerBase):
         message: str = "",
         *,
         restart: bool = False,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
     ) -> ProgressResult:
         """Track an operation of ``total_steps`` steps, at step 0, owned by ``project_id``.
 

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import (
     EventKind,
@@ -51,7 +51,7 @@ class MemoryProgressRepository:
         self._max_events = max_events
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
-        self._owners: dict[str, tuple[UUID, int]] = {}  # owner, expiry ms, before a start
+        self._owners: dict[str, tuple[CanonicalId, int]] = {}  # owner, expiry ms, before a start
         self._owner_deadlines: list[tuple[int, str]] = []
 
     def _now_ms(self) -> int:
@@ -77,7 +77,7 @@ class MemoryProgressRepository:
             if self._owners.get(cid, (None, -1))[1] == expires:
                 del self._owners[cid]
 
-    def _waiting_owner(self, cid: str, now_ms: int) -> UUID | None:
+    def _waiting_owner(self, cid: str, now_ms: int) -> CanonicalId | None:
         owner, expires = self._owners.pop(cid, (None, 0))
         return owner if now_ms < expires else None
 
@@ -88,7 +88,7 @@ class MemoryProgressRepository:
         message: str,
         ttl: TTL,
         restart: bool,
-        project_id: UUID | None,
+        project_id: CanonicalId | None,
     ) -> ProgressResult:
         now = self._now_ms()
         self._expire_due(now)
@@ -109,7 +109,7 @@ class MemoryProgressRepository:
         self._records[correlation_id] = fresh
         return self._append(fresh, EventKind.STARTED, progress, now, previous=record)
 
-    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: str, project_id: CanonicalId, ttl: TTL) -> bool:
         now = self._now_ms()
         self._expire_due(now)
         record = self._live(correlation_id, now)

@@ -12,7 +12,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+
+from jeex_cache.core.identifiers import CanonicalId
 
 __all__ = [
     "EventKind",
@@ -164,7 +165,7 @@ class Progress:
     updated_at: datetime
     error: str | None = None
     last_event_id: str | None = None
-    project_id: UUID | None = None
+    project_id: CanonicalId | None = None
 
     @property
     def percentage(self) -> float:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Protocol
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 from jeex_cache.project_cache.model import CacheTag
@@ -49,13 +49,13 @@ class LoadStore(Protocol):
     """What the loaders need of a backend, beside the project cache's own writes."""
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         """The entry with its load metadata (counting ``accesses``), or None on a miss."""
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -68,12 +68,12 @@ class LoadStore(Protocol):
         becomes the entry's fill token (``ProjectCacheRepository.set_if_newer``'s ``fill``),
         which any invalidation of the entry, or of a tag of ``fill.tags``, revokes."""
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         """Give the lease ``ms`` more if ``token`` still holds it."""
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -83,5 +83,5 @@ class LoadStore(Protocol):
         lease and the fill token ``token`` holds and tell every waiter how it ended (one
         step)."""
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""

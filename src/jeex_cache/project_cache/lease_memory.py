@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
 from jeex_cache.project_cache.loading import LoadMark, StoredLoad
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
@@ -20,7 +20,7 @@ __all__ = ["MAX_MARKS", "MemoryLoadStore"]
 
 MAX_MARKS = 100_000  # metadata records kept; the oldest go first (their entries then look plain)
 
-_Slot = tuple[UUID, str | None]
+_Slot = tuple[CanonicalId, str | None]
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ class MemoryLoadStore:
         self._leases: dict[_Slot, _Lease] = {}
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         for _ in range(accesses - 1):  # readers who shared an earlier read
             await self._repository.get_and_touch(project_id, name)
@@ -53,7 +53,7 @@ class MemoryLoadStore:
             return StoredLoad(entry.data, float("inf"), 0.0)
         return StoredLoad(entry.data, mark[1], mark[2])
 
-    def _mark(self, project_id: UUID, name: str | None, mark: LoadMark) -> None:
+    def _mark(self, project_id: CanonicalId, name: str | None, mark: LoadMark) -> None:
         slot = (project_id, name)
         self._marks[slot] = (mark.version, mark.fresh_until, mark.delta)
         self._marks.move_to_end(slot)
@@ -74,7 +74,7 @@ class MemoryLoadStore:
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -89,7 +89,7 @@ class MemoryLoadStore:
         self._repository.open_fill(project_id, name, token, fill.tags)
         return Grant.TAKEN
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         lease = self._held((project_id, name))
         if lease is None or lease.token != token:
             return False
@@ -98,7 +98,7 @@ class MemoryLoadStore:
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -112,7 +112,7 @@ class MemoryLoadStore:
         if lease is not None and lease.token == token:
             self._end(slot, lease, end)
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         lease = self._held((project_id, name))
         if lease is None:
             return LeaseEnd.FREE

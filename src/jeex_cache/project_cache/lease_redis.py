@@ -15,10 +15,10 @@ the lease, in the same script). A tagged load first lists its project in its tag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, id_key
 from jeex_cache.core.keys import key
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
@@ -57,12 +57,12 @@ class RedisLoadStore:
         self._redis = executor
         self._waits = waits
         self._space = executor.keys
-        self._entries: dict[tuple[int, str | None], str] = {}
-        self._fills: dict[int, str] = {}
+        self._entries: dict[tuple[int | str, str | None], str] = {}
+        self._fills: dict[int | str, str] = {}
 
-    def _entry(self, project_id: UUID, name: str | None) -> str:
+    def _entry(self, project_id: CanonicalId, name: str | None) -> str:
         # Built once per entry (bounded): formatting and validating cost more than a read.
-        slot = (project_id.int, name)
+        slot = (id_key(project_id), name)
         entry = self._entries.get(slot)
         if entry is None:
             if len(self._entries) >= _KEY_CACHE_SIZE:
@@ -75,15 +75,15 @@ class RedisLoadStore:
             entry = self._entries[slot] = self._space(key)
         return entry
 
-    def _fill_tokens(self, project_id: UUID) -> str:
-        fills = self._fills.get(project_id.int)
+    def _fill_tokens(self, project_id: CanonicalId) -> str:
+        fills = self._fills.get(id_key(project_id))
         if fills is None:
             if len(self._fills) >= _KEY_CACHE_SIZE:
                 self._fills.clear()
-            fills = self._fills[project_id.int] = self._space(project_keys.fills(project_id))
+            fills = self._fills[id_key(project_id)] = self._space(project_keys.fills(project_id))
         return fills
 
-    def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
+    def _lease(self, project_id: CanonicalId, name: str | None) -> _LeaseKeys:
         suffix = ("data",) if name is None else ("kv", name)
         tag = str(project_id)
         return _LeaseKeys(
@@ -91,7 +91,7 @@ class RedisLoadStore:
         )
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         row = await self._redis.script(_READ, (self._entry(project_id, name),), (accesses,))
         if row is None:
@@ -104,7 +104,7 @@ class RedisLoadStore:
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -126,13 +126,13 @@ class RedisLoadStore:
         replies = await self._redis.batch([*registers, acquire])
         return _GRANTS[replies[-1]]
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         keys = (self._lease(project_id, name).lease, self._fill_tokens(project_id))
         return bool(await self._redis.script(_EXTEND, keys, (token, ms)))
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -147,7 +147,7 @@ class RedisLoadStore:
             args += (mark.version, fresh_until, delta)
         await self._redis.script(_RELEASE, keys, args)
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         lease = self._lease(project_id, name)
         left_ms = await self._redis.script(
             _WATCH, (lease.lease, lease.waiters), (_LIST_LIFETIME_MS,)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, cast
-from uuid import UUID
 
 from jeex_cache._base import ManagerBase
+from jeex_cache.core.identifiers import ProjectId
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache import warm as warming
 from jeex_cache.project_cache import wiring
@@ -27,7 +27,7 @@ class LoaderAPI(ManagerBase):
 
     async def get_or_load_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         loader: Loader,
         ttl: TTLLike | None = None,
         *,
@@ -58,7 +58,7 @@ class LoaderAPI(ManagerBase):
 
     async def read_or_load_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         loader: Loader,
         ttl: TTLLike | None = None,
         *,
@@ -79,7 +79,7 @@ class LoaderAPI(ManagerBase):
 
     async def warm_project_cache(
         self,
-        project_ids: Iterable[UUID | str],
+        project_ids: Iterable[ProjectId],
         loader: warming.ProjectLoader,
         *,
         concurrency: int = 8,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
@@ -45,7 +45,7 @@ class LoadSteps:
 
     @guarded(CACHE_READ, idempotent=True, outcome=True, attributes=_SPAN, name="loader_read")
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         """The entry and its load metadata, or None (a miss, or the backend failed)."""
         return await self._store.read(project_id, name, accesses)
@@ -53,7 +53,7 @@ class LoadSteps:
     @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
     async def write(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         value: Any,
         ttl: TTL,
@@ -71,7 +71,7 @@ class LoadSteps:
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_acquire")
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -83,14 +83,14 @@ class LoadSteps:
         return await self._store.acquire(project_id, name, token, ms, fresh_after, fill)
 
     @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_extend")
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         """Extend a held lease."""
         return await self._store.extend(project_id, name, token, ms)
 
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_release")
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -100,6 +100,6 @@ class LoadSteps:
         await self._store.release(project_id, name, token, end, mark)
 
     @guarded(CACHE_LEASE, fallback=_timeout, outcome=True, attributes=_SPAN, name="lease_wait")
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         """Wait for another caller's lease to end (bounded)."""
         return await self._store.wait(project_id, name, seconds)

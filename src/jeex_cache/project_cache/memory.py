@@ -23,11 +23,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.model import (
     MAX_VERSION,
@@ -39,7 +39,7 @@ from jeex_cache.project_cache.model import (
 
 __all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository"]
 
-_Slot = tuple[UUID, str | None]
+_Slot = tuple[CanonicalId, str | None]
 
 # What an entry costs beside its payload, name and tags: its record, its place in the
 # table, the heap and the indexes (measured with tracemalloc, rounded up).
@@ -68,8 +68,8 @@ class MemoryProjectCacheRepository:
         self._clock = clock
         self._max_bytes = max_bytes
         self._entries: OrderedDict[_Slot, _Entry] = OrderedDict()  # least recently used first
-        self._by_project: defaultdict[UUID, set[str | None]] = defaultdict(set)
-        self._by_tag: defaultdict[str, defaultdict[UUID, set[str | None]]] = defaultdict(
+        self._by_project: defaultdict[CanonicalId, set[str | None]] = defaultdict(set)
+        self._by_tag: defaultdict[str, defaultdict[CanonicalId, set[str | None]]] = defaultdict(
             lambda: defaultdict(set)
         )
         self._expiry: list[tuple[int, int, _Slot]] = []
@@ -103,7 +103,7 @@ class MemoryProjectCacheRepository:
             return None
         return entry
 
-    def _touch(self, project_id: UUID, name: str | None) -> tuple[_Entry, int] | None:
+    def _touch(self, project_id: CanonicalId, name: str | None) -> tuple[_Entry, int] | None:
         now = self._now_ms()
         slot = (project_id, name)
         entry = self._live(slot, now)
@@ -114,11 +114,11 @@ class MemoryProjectCacheRepository:
         self._entries.move_to_end(slot)
         return entry, now
 
-    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+    async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         touched = self._touch(project_id, name)
         return None if touched is None else touched[0].payload
 
-    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+    async def get_entry(self, project_id: CanonicalId, name: str | None) -> ProjectCache | None:
         touched = self._touch(project_id, name)
         if touched is None:
             return None
@@ -137,7 +137,7 @@ class MemoryProjectCacheRepository:
 
     async def set_if_newer(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         payload: bytes,
         ttl: TTL,
@@ -175,7 +175,7 @@ class MemoryProjectCacheRepository:
         return WriteResult(WriteOutcome.STORED, version)
 
     def open_fill(
-        self, project_id: UUID, name: str | None, token: str, tags: frozenset[CacheTag]
+        self, project_id: CanonicalId, name: str | None, token: str, tags: frozenset[CacheTag]
     ) -> None:
         """Record the fill token of a load of the entry starting now (replacing any other)."""
         slot = (project_id, name)
@@ -184,14 +184,14 @@ class MemoryProjectCacheRepository:
         while len(self._fills) > MAX_FILLS:
             self._fills.popitem(last=False)
 
-    def close_fill(self, project_id: UUID, name: str | None, token: str) -> None:
+    def close_fill(self, project_id: CanonicalId, name: str | None, token: str) -> None:
         """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
         slot = (project_id, name)
         held = self._fills.get(slot)
         if held is not None and held[0] == token:
             del self._fills[slot]
 
-    def _revoke_fills(self, project_id: UUID | None, tag: str | None = None) -> None:
+    def _revoke_fills(self, project_id: CanonicalId | None, tag: str | None = None) -> None:
         """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
         doomed = [
             slot
@@ -201,23 +201,23 @@ class MemoryProjectCacheRepository:
         for slot in doomed:
             del self._fills[slot]
 
-    async def delete(self, project_id: UUID, name: str | None) -> bool:
+    async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
         self._fills.pop((project_id, name), None)
         live = self._live((project_id, name), self._now_ms()) is not None
         if live:
             self._remove((project_id, name))
         return live
 
-    async def invalidate_project(self, project_id: UUID) -> int:
+    async def invalidate_project(self, project_id: CanonicalId) -> int:
         self._revoke_fills(project_id)
         now = self._now_ms()
         names = list(self._by_project.get(project_id, ()))
         return sum(self._remove_if_live((project_id, name), now) for name in names)
 
-    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+    async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
         self._revoke_fills(project_id, tag.name)
         now = self._now_ms()
-        projects: dict[UUID, set[str | None]] = self._by_tag.get(tag.name, {})
+        projects: dict[CanonicalId, set[str | None]] = self._by_tag.get(tag.name, {})
         slots = [
             (pid, name)
             for pid, names in projects.items()
@@ -226,13 +226,13 @@ class MemoryProjectCacheRepository:
         ]
         return sum(self._remove_if_live(slot, now) for slot in slots)
 
-    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
         removed = 0
         for project_id in set(project_ids):
             removed += await self.invalidate_tag(tag, project_id)
         return removed
 
-    async def list_names(self, project_id: UUID) -> list[str | None]:
+    async def list_names(self, project_id: CanonicalId) -> list[str | None]:
         now = self._now_ms()
         names = list(self._by_project.get(project_id, ()))
         return [name for name in names if self._live((project_id, name), now) is not None]
@@ -242,12 +242,12 @@ class MemoryProjectCacheRepository:
         self._compact()
         return removed
 
-    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+    async def get_many(self, slots: Sequence[tuple[CanonicalId, str | None]]) -> list[bytes | None]:
         return [await self.get_and_touch(project_id, name) for project_id, name in slots]
 
     async def set_many(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         entries: Sequence[tuple[str | None, bytes]],
         ttl: TTL,
         tags: frozenset[CacheTag],
@@ -306,7 +306,9 @@ class MemoryProjectCacheRepository:
             heapq.heapify(self._expiry)
 
 
-def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:
+def _discard(
+    index: defaultdict[CanonicalId, set[str | None]], project_id: CanonicalId, name: str | None
+) -> None:
     names = index.get(project_id)
     if names is not None:
         names.discard(name)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.backends import Backend
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, id_key
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
@@ -49,7 +49,7 @@ class NearCachedRepository:
         self.tracker = tracker
         self._redis = executor
         self._space: KeySpace = executor.keys
-        self._keys: dict[tuple[int, str | None], str] = {}
+        self._keys: dict[tuple[int | str, str | None], str] = {}
 
     def __getattr__(self, name: str) -> Any:
         # Operations added to the Redis repository later reach it unchanged (their writes
@@ -58,9 +58,9 @@ class NearCachedRepository:
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def key(self, project_id: UUID, name: str | None) -> str:
+    def key(self, project_id: CanonicalId, name: str | None) -> str:
         """The Redis key of one entry (the L1's key too)."""
-        cached = self._keys.get((project_id.int, name))
+        cached = self._keys.get((id_key(project_id), name))
         if cached is None:
             if len(self._keys) >= _KEY_CACHE_SIZE:
                 self._keys.clear()
@@ -69,15 +69,15 @@ class NearCachedRepository:
                 if name is None
                 else project_keys.entry(project_id, name)
             )
-            cached = self._keys[(project_id.int, name)] = self._space(relative)
+            cached = self._keys[(id_key(project_id), name)] = self._space(relative)
         return cached
 
-    def _prefix(self, project_id: UUID) -> str:
+    def _prefix(self, project_id: CanonicalId) -> str:
         return self._space.prefixed(project_keys.prefix(project_id))
 
-    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+    async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         near = self.near
-        key = self._keys.get((project_id.int, name)) or self.key(project_id, name)
+        key = self._keys.get((id_key(project_id), name)) or self.key(project_id, name)
         payload = near.get(key)
         if payload is not None:
             return payload
@@ -93,12 +93,12 @@ class NearCachedRepository:
         finally:
             near.end(ticket)
 
-    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+    async def get_entry(self, project_id: CanonicalId, name: str | None) -> ProjectCache | None:
         return await self.inner.get_entry(project_id, name)
 
     async def set_if_newer(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         payload: bytes,
         ttl: TTL,
@@ -117,7 +117,7 @@ class NearCachedRepository:
 
     async def set_many(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         entries: Sequence[tuple[str | None, bytes]],
         ttl: TTL,
         tags: frozenset[CacheTag],
@@ -131,7 +131,7 @@ class NearCachedRepository:
             for key in keys:
                 self.near.invalidate(key)
 
-    async def delete(self, project_id: UUID, name: str | None) -> bool:
+    async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
         key = self.key(project_id, name)
         self.near.invalidate(key)
         try:
@@ -139,7 +139,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate(key)
 
-    async def invalidate_project(self, project_id: UUID) -> int:
+    async def invalidate_project(self, project_id: CanonicalId) -> int:
         prefix = self._prefix(project_id)
         self.near.invalidate_where(prefix)
         try:
@@ -147,7 +147,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefix)
 
-    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+    async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
         prefix = self._space.prefixed(f"{project_keys.KIND}:")
         if project_id is not None:
             prefix = self._prefix(project_id)
@@ -157,7 +157,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefix, tag.name)
 
-    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
         prefixes = tuple(self._prefix(pid) for pid in project_ids)
         self.near.invalidate_where(prefixes, tag.name)
         try:
@@ -165,7 +165,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefixes, tag.name)
 
-    async def list_names(self, project_id: UUID) -> list[str | None]:
+    async def list_names(self, project_id: CanonicalId) -> list[str | None]:
         return await self.inner.list_names(project_id)
 
     async def cleanup_expired(self) -> int:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
-from uuid import UUID
 
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
@@ -27,7 +26,7 @@ from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCa
 
 __all__ = ["Gate", "ProjectCacheView", "SessionProjectView"]
 
-Gate = Callable[[UUID], Awaitable[object]]
+Gate = Callable[[CanonicalId], Awaitable[object]]
 """Awaited with the view's project before each call; raises ``AccessDenied`` to refuse it."""
 
 # Span attributes (see ``guarded``): the view's project, and the entry or tag of the call.
@@ -45,14 +44,14 @@ class ProjectCacheView:
 
     def __init__(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         cache: ProjectCacheService,
         invalidation: CacheInvalidationService,
         runtime: OperationRuntime,
         gate: Gate | None = None,
         loader: LoaderService | None = None,
     ) -> None:
-        self.project_id = parse_uuid(project_id)
+        self.project_id = parse_id(project_id)
         self._loader = loader
         self._cache = cache
         self._invalidation = invalidation
