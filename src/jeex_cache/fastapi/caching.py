@@ -2,7 +2,7 @@
 
     @app.get("/projects/{project_id}/report")
     @cached(60, tags=["reports"])
-    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+    async def report(project_id: str, session: ProjectSession) -> dict: ...
 
 The response is cached per project, path, query string, ``vary`` headers and (unless
 ``per_user=False``) session user, through the project cache's loader: on a miss one caller

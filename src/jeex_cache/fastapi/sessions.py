@@ -1,7 +1,7 @@
 """Sessions and project access for your routes: ``require_session``, ``require_project_access``.
 
     @app.get("/projects/{project_id}/report")
-    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+    async def report(project_id: str, session: ProjectSession) -> dict: ...
 
     ProjectSession = Annotated[UserSession, Depends(require_project_access())]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from jeex_cache.project_cache.model import ProjectCache
 from jeex_cache.sessions.model import UserSession
@@ -85,7 +85,7 @@ class Invalidated(BaseModel):
 class CacheEntry(BaseModel):
     """A project's cached document with its version, lifetime and access statistics."""
 
-    project_id: UUID
+    project_id: UUID | str
     data: Any
     version: int
     created_at: datetime
@@ -109,16 +109,26 @@ class CacheEntry(BaseModel):
         )
 
 
+IdInput = Annotated[
+    str | StrictInt,
+    Field(
+        description="A UUID, or 1 to 64 letters, digits, '_', '.' and '-' (an integer key, a "
+        "slug), or a non-negative integer. A UUID's text in any case is that UUID."
+    ),
+]
+"""A user or project ID in a request body; the library's rules check it (422 if malformed)."""
+
+
 class SessionCreate(BaseModel):
     """``POST /sessions`` (by the issuer): whom the session is for and what it may reach."""
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: UUID
+    user_id: IdInput
     user_data: dict[str, Any] = Field(
         default_factory=dict, description="Any JSON object (SESSION_ISSUER_MAX_DATA_BYTES)."
     )
-    project_access: list[UUID] = Field(
+    project_access: list[IdInput] = Field(
         default_factory=list,
         max_length=MAX_PROJECTS_PER_SESSION,
         description="The projects whose cache this session may use (SESSION_ISSUER_MAX_PROJECTS).",
@@ -129,9 +139,9 @@ class SessionInfo(BaseModel):
     """A session as its holder may see it (never its ID: see ``SessionIssued``)."""
 
     fingerprint: str = Field(description="A prefix of the SHA-256 of the session ID.")
-    user_id: UUID
+    user_id: UUID | str
     user_data: dict[str, Any]
-    project_access: list[UUID]
+    project_access: list[UUID | str]
     created_at: datetime
     last_activity: datetime
     expires_at: datetime = Field(description="Idle expiry; each request slides it.")
