@@ -67,7 +67,9 @@ async def test_sessions_of_string_users_with_string_projects(manager: CacheManag
     valid = await manager.validate_user_session(sid)
     assert valid is not None
     assert (valid.user_id, valid.project_access) == ("u1", frozenset({"1", uid}))
-    assert valid.can_access("1") and valid.can_access(1) and valid.can_access(str(uid).upper())
+    assert valid.can_access("1")
+    assert valid.can_access(1)
+    assert valid.can_access(str(uid).upper())
     assert not valid.can_access("01")
     assert await manager.has_project_access(sid, 1) is True
     assert await manager.has_project_access(sid, "01") is False
@@ -92,12 +94,15 @@ async def test_string_users_are_exact_and_int_users_are_their_decimal(
     ada = await manager.create_user_session("u1", None, [])
     other = await manager.create_user_session("U1", None, [])
     keyed = await manager.create_user_session(42, None, ["42"])
-    assert ada is not None and other is not None and keyed is not None
+    assert ada is not None
+    assert other is not None
+    assert keyed is not None
     assert keyed.user_id == "42"
     assert [s.fingerprint for s in await manager.list_user_sessions("42")] == [keyed.fingerprint]
     assert [s.fingerprint for s in await manager.list_user_sessions(42)] == [keyed.fingerprint]
     assert await manager.revoke_all_user_sessions("u1", "password changed") == 1
-    assert ada.session_id is not None and other.session_id is not None
+    assert ada.session_id is not None
+    assert other.session_id is not None
     assert await manager.validate_user_session(ada.session_id) is None
     assert await manager.validate_user_session(other.session_id) is not None
     assert [s.user_id for s in await manager.list_user_sessions("U1")] == ["U1"]
@@ -129,7 +134,9 @@ async def test_progress_of_string_projects_is_scoped(manager: CacheManager) -> N
     one = await manager.get_progress("job", project_id="1")
     oh_one = await manager.get_progress("job", project_id="01")
     by_uuid = await manager.get_progress("job", project_id=str(uid).upper())
-    assert one is not None and oh_one is not None and by_uuid is not None
+    assert one is not None
+    assert oh_one is not None
+    assert by_uuid is not None
     assert (one["total_steps"], one["current_step"], one["project_id"]) == (10, 4, "1")
     assert (oh_one["total_steps"], oh_one["current_step"]) == (20, 0)
     assert by_uuid["total_steps"] == 30
@@ -150,7 +157,8 @@ async def test_tasks_of_string_projects_are_scoped(manager: CacheManager) -> Non
     assert id_1 == "@1@r-1"
     task_1 = await manager.get_task_status("r-1", project_id=1)
     task_01 = await manager.get_task_status("r-1", project_id="01")
-    assert task_1 is not None and task_01 is not None
+    assert task_1 is not None
+    assert task_01 is not None
     assert (task_1.payload, task_1.project_id) == ("of 1", "1")
     assert (task_01.payload, task_01.project_id) == ("of 01", "01")
     assert await manager.get_task_status("r-1") is None
