@@ -132,10 +132,10 @@ async def test_rotation_moves_the_session_to_a_new_id(
 @pytest.mark.parametrize(
     "body",
     [
-        {"user_id": "not-a-uuid"},
+        {"user_id": "not a uuid"},
         {},
         {"user_id": str(uuid4()), "user_data": ["not", "an", "object"]},
-        {"user_id": str(uuid4()), "project_access": ["not-a-uuid"]},
+        {"user_id": str(uuid4()), "project_access": ["not a uuid"]},
         {"user_id": str(uuid4()), "session_id": "A" * 43},  # an ID is never chosen by a client
         {"user_id": str(uuid4()), "project_access": [str(uuid4()) for _ in range(1_001)]},
     ],
