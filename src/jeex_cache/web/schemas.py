@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from jeex_cache.core.errors import InvalidIdentifierError
+from jeex_cache.core.identifiers import parse_id
 from jeex_cache.project_cache.model import ProjectCache
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.sessions.service import MAX_PROJECTS_PER_SESSION
@@ -109,14 +111,23 @@ class CacheEntry(BaseModel):
         )
 
 
+def _an_id(value: str | int) -> str | int:
+    try:
+        parse_id(value)
+    except InvalidIdentifierError as exc:  # its text names the rule, never the value
+        raise ValueError(str(exc)) from None
+    return value
+
+
 IdInput = Annotated[
     str | StrictInt,
+    AfterValidator(_an_id),
     Field(
         description="A UUID, or 1 to 64 letters, digits, '_', '.' and '-' (an integer key, a "
         "slug), or a non-negative integer. A UUID's text in any case is that UUID."
     ),
 ]
-"""A user or project ID in a request body; the library's rules check it (422 if malformed)."""
+"""A user or project ID in a request body, checked by the library's rules (422 if malformed)."""
 
 
 class SessionCreate(BaseModel):
