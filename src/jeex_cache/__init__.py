@@ -22,6 +22,7 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.resilience import Outcome, outcome_of
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
 from jeex_cache.extras import MissingExtraError
@@ -81,6 +82,7 @@ __all__ = [
     "ManualClock",
     "MissingExtraError",
     "NotInitializedError",
+    "Outcome",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",
     "Progress",
@@ -120,6 +122,7 @@ __all__ = [
     "TypedTask",
     "WriteResult",
     "cache_manager",
+    "outcome_of",
 ]
 
 __version__ = "0.1.0"

@@ -87,7 +87,6 @@ class SessionCacheView:
     write_project_data = _checked(ProjectCacheAPI.write_project_data)
     delete_project_data = _checked(ProjectCacheAPI.delete_project_data)
     invalidate_project_cache = _checked(ProjectCacheAPI.invalidate_project_cache)
-    invalidate_project_cache_outcome = _checked(ProjectCacheAPI.invalidate_project_cache_outcome)
     list_project_keys = _checked(ProjectCacheAPI.list_project_keys)
 
     async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
@@ -96,12 +95,6 @@ class SessionCacheView:
         resolved = as_tag(tag)
         projects = await self._projects()
         return await self._manager.invalidate_tag_in_projects(resolved, projects, reason)
-
-    async def invalidate_by_tag_outcome(self, tag: TagLike, reason: str = "tag") -> int | None:
-        """``invalidate_by_tag``, but None (not 0) if the backend failed."""
-        resolved = as_tag(tag)
-        projects = await self._projects()
-        return await self._manager.invalidate_tag_in_projects_outcome(resolved, projects, reason)
 
     async def _projects(self) -> Iterable[UUID]:
         return (await self._access.require_session(self._session_id)).project_access
