@@ -35,9 +35,10 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
 from jeex_cache.project_cache.model import (
     CacheTag,
+    LoadResult,
+    LoadSource,
     ProjectCache,
     ReadOutcome,
     ReadResult,

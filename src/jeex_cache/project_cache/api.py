@@ -22,8 +22,14 @@ from jeex_cache.project_cache.failures import (
     CACHE_WRITE,
     FAILED_WRITE,
 )
-from jeex_cache.project_cache.loading import Loader, LoadResult, VersionOf
-from jeex_cache.project_cache.model import ProjectCache, WriteOutcome, WriteResult
+from jeex_cache.project_cache.model import (
+    Loader,
+    LoadResult,
+    ProjectCache,
+    VersionOf,
+    WriteOutcome,
+    WriteResult,
+)
 from jeex_cache.project_cache.near_cache import DISABLED
 from jeex_cache.project_cache.near_repository import NearCachedRepository
 from jeex_cache.project_cache.service import TagLike

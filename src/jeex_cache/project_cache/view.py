@@ -23,8 +23,7 @@ from jeex_cache.project_cache.failures import (
     FAILED_WRITE,
 )
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import Loader, LoadResult, VersionOf
-from jeex_cache.project_cache.model import ProjectCache, WriteResult
+from jeex_cache.project_cache.model import Loader, LoadResult, ProjectCache, VersionOf, WriteResult
 from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 
 __all__ = ["Gate", "ProjectCacheView", "SessionProjectView"]
