@@ -207,15 +207,18 @@ def guarded(
 
             return run
 
-        run = wrap(outcome)
-        _OUTCOMES[run] = run if outcome else wrap(True)
+        if outcome:
+            return wrap(True)
+        run = wrap(False)
+        _OUTCOMES[run] = wrap(True)
         return run
 
     return decorate
 
 
 _OUTCOMES: dict[object, Callable[..., Coroutine[Any, Any, Outcome[Any]]]] = {}
-"""Each guarded method, by its wrapper: the same operation returning its ``Outcome``."""
+"""Each guarded method (not ``outcome=True``), by its wrapper: the same operation returning
+its ``Outcome``."""
 
 
 async def outcome_of(
@@ -223,7 +226,9 @@ async def outcome_of(
 ) -> Outcome[R]:
     """Run a guarded operation once and return its ``Outcome``: its value, and the backend
     error when its fallback replaced the value (``failed``). For a caller that must tell
-    "nothing was there" from "the backend failed", with no twin of the operation:
+    "nothing was there" from "the backend failed", with no twin of the operation.
+    ``operation`` is a bound method that ``guarded`` wraps itself (the manager's, a plain
+    view's); anything else, a session view's checked call included, is refused:
 
         done = await outcome_of(cache.invalidate_project_cache, project_id, "deploy")
         if done.failed: ...  # 503, not "0 removed"
