@@ -6,10 +6,11 @@ lists the project (one round trip, which also refreshes the session's activity) 
 under the cache's own failure policy. Nothing is remembered between calls, so a grant or a
 revocation applies to the very next call.
 
-The operations are ``ProjectCacheAPI``'s own methods behind the check (``_checked``), so no
-signature is written here; the key/value view is ``ProjectCacheView`` with the check as its
-gate. The manager is reached through ``ProjectCacheAPI`` and the ``AccessGate`` protocol,
-never through ``CacheManager``.
+The check is one callable, ``SessionCacheView.allow``. The operations are
+``ProjectCacheAPI``'s own methods behind it (``_checked``), so no signature is written here;
+the key/value view (``project``) is a ``SessionProjectView``: ``ProjectCacheView``'s own
+operations with ``allow`` as their gate. The manager is reached through ``ProjectCacheAPI``
+and the ``AccessGate`` protocol, never through ``CacheManager``.
 """
 
 from __future__ import annotations
