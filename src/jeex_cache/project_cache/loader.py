@@ -26,13 +26,14 @@ import functools
 import logging
 import random
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import parse_uuid, validate_name
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
@@ -45,7 +46,7 @@ from jeex_cache.project_cache.lease import (
     LoadStore,
     MemoryLoadStore,
 )
-from jeex_cache.project_cache.lease_redis import RedisLoadStore, open_waits
+from jeex_cache.project_cache.lease_redis import RedisLoadStore, WaitSettings, open_waits
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 from jeex_cache.project_cache.model import (
     CacheTag,
@@ -60,10 +61,7 @@ from jeex_cache.project_cache.repository import ProjectCacheRepository
 from jeex_cache.project_cache.service import ProjectCacheService, TagLike, as_tags
 from jeex_cache.project_cache.xfetch import should_refresh
 
-if TYPE_CHECKING:
-    from jeex_cache.backends import Backend
-
-__all__ = ["LoaderService", "build_loader"]
+__all__ = ["LoaderBackend", "LoaderService", "build_loader"]
 
 logger = logging.getLogger("jeex_cache.loader")
 
@@ -338,10 +336,32 @@ class LoaderService:
                 await task
 
 
+class LoaderSettings(WaitSettings, Protocol):
+    """The settings the loaders read (``config.Settings`` is one)."""
+
+    @property
+    def project_data_ttl(self) -> TTL: ...
+    @property
+    def cache_xfetch_beta(self) -> float: ...
+
+
+class LoaderBackend(Protocol):
+    """What ``build_loader`` needs of a backend (``backends.Backend`` is one)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def settings(self) -> LoaderSettings: ...
+    @property
+    def executor(self) -> RedisExecutor | None: ...
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None: ...
+
+
 def build_loader(
     repository: ProjectCacheRepository,
     cache: ProjectCacheService,
-    backend: Backend,
+    backend: LoaderBackend,
     runtime: OperationRuntime,
 ) -> LoaderService:
     """The loaders over ``repository``'s backend, writing through ``cache``; what they open
