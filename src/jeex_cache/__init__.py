@@ -22,6 +22,7 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.resilience import Outcome, outcome_of
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
 from jeex_cache.extras import MissingExtraError
@@ -34,9 +35,10 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
 from jeex_cache.project_cache.model import (
     CacheTag,
+    LoadResult,
+    LoadSource,
     ProjectCache,
     ReadOutcome,
     ReadResult,
@@ -81,6 +83,7 @@ __all__ = [
     "ManualClock",
     "MissingExtraError",
     "NotInitializedError",
+    "Outcome",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",
     "Progress",
@@ -120,6 +123,7 @@ __all__ = [
     "TypedTask",
     "WriteResult",
     "cache_manager",
+    "outcome_of",
 ]
 
 __version__ = "0.1.0"

@@ -15,7 +15,6 @@ from __future__ import annotations
 from jeex_cache.observability.api import ObservabilityAPI
 from jeex_cache.progress.api import ProgressAPI
 from jeex_cache.project_cache.api import ProjectCacheAPI
-from jeex_cache.project_cache.loader_api import LoaderAPI
 from jeex_cache.project_cache.session_view import SessionCacheView
 from jeex_cache.rate_limit.api import RateLimitAPI
 from jeex_cache.sessions.api import SessionAPI
@@ -31,7 +30,6 @@ class CacheManager(
     ProgressAPI,
     TaskQueueAPI,
     ObservabilityAPI,
-    LoaderAPI,
 ):
     """Per-project application state over the in-memory backend or Redis.
 

@@ -14,7 +14,7 @@ import pytest
 
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
+from jeex_cache.project_cache.model import LoadResult, LoadSource
 from jeex_cache.project_cache.wiring import PROJECT_CACHE
 
 OLD, NEW = {"row": "v1", "version": 1}, {"row": "v2", "version": 2}

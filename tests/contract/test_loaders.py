@@ -12,7 +12,7 @@ import pytest
 
 from jeex_cache import CacheManager, InvalidInputError, InvalidTTLError, ManualClock
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import LoadSource
+from jeex_cache.project_cache.model import LoadSource
 from jeex_cache.project_cache.wiring import PROJECT_CACHE
 
 

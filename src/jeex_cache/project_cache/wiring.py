@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from jeex_cache.backends import Backend, Capability
 from jeex_cache.core.runtime import OperationRuntime
-from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loader_setup import build_loader
+from jeex_cache.project_cache.loader import LoaderService, build_loader
 from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
 from jeex_cache.project_cache.near_repository import near_cached
 from jeex_cache.project_cache.redis import RedisProjectCacheRepository

@@ -89,16 +89,8 @@ class SessionAPI(ManagerBase):
     @guarded(SESSION, attributes=_SESSION)
     async def rotate_session(self, session_id: str) -> UserSession | None:
         """Move the session to a new ID (after a login or a privilege change); the old ID is
-        dead at once. None if it was not live or the backend failed (log in again)."""
-        rotated = await self._sessions.rotate(session_id)
-        if rotated is not None:
-            self.session_changes.session_changed(session_id)
-        return rotated
-
-    @guarded(SESSION, attributes=_SESSION, outcome=True, name="rotate_session")
-    async def rotate_session_outcome(self, session_id: str) -> UserSession | None:
-        """``rotate_session`` as an ``Outcome``: ``failed`` when the backend failed, else
-        ``value`` is the moved session, or None when it was not live (log in again)."""
+        dead at once. None if it was not live or the backend failed (log in again);
+        ``outcome_of(cache.rotate_session, session_id)`` tells the two apart."""
         rotated = await self._sessions.rotate(session_id)
         if rotated is not None:
             self.session_changes.session_changed(session_id)
