@@ -6,24 +6,23 @@ from collections.abc import Iterable
 from typing import Any, cast
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache import warm as warming
-from jeex_cache.project_cache import wiring
+from jeex_cache.project_cache.api import ProjectCacheServices
 from jeex_cache.project_cache.loading import Loader, LoadResult, VersionOf
 from jeex_cache.project_cache.service import TagLike
 
 __all__ = ["LoaderAPI"]
 
 
-class LoaderAPI(ManagerBase):
+class LoaderAPI:
     """Cache-aside done once: single-flight loads, early refresh, stale values, warming.
 
     Backend failures never raise here: the loader runs and its value is returned uncached.
     The loader's own exception reaches its caller (see ``read_or_load_project_data``).
     """
 
-    _project = wiring.PROJECT_CACHE  # the project cache's wiring; its services once initialised
+    _project: ProjectCacheServices  # set by ``CacheManager.initialize()``
 
     async def get_or_load_project_data(
         self,
