@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 from uuid import UUID
 
-from jeex_cache.core.errors import InvalidInputError, NotInitializedError
+from jeex_cache.core.errors import ConfigurationError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.tasks.context import TaskContext
 from jeex_cache.tasks.service import DelayLike, validate_queue
@@ -181,7 +181,7 @@ class TaskRegistry(Mapping[str, Handler]):
         if self._worker_manager is not None:
             return self._worker_manager
         if TaskRegistry.default_manager is None:
-            raise NotInitializedError("no manager: bind one (TaskRegistry(manager=...))")
+            raise ConfigurationError("no manager: bind one (TaskRegistry(manager=...))")
         return TaskRegistry.default_manager
 
     def bind(self, manager: CacheManager) -> None:
