@@ -45,11 +45,13 @@ from jeex_cache.project_cache.model import (
     WriteOutcome,
     WriteResult,
 )
+from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.session_view import SessionCacheView
 from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
 from jeex_cache.project_cache.warm import WarmSummary
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.rate_limit.service import LimitsLike
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
 from jeex_cache.tasks.schedule import Schedule
@@ -77,6 +79,7 @@ __all__ = [
     "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
+    "LimitsLike",
     "LoadResult",
     "LoadSource",
     "LoaderFailedError",
@@ -113,6 +116,7 @@ __all__ = [
     "WarmSummary",
     "Task",
     "TaskContext",
+    "TagLike",
     "TaskStatus",
     "WriteOutcome",
     "Worker",

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
+from jeex_cache.backends import Backend
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache import warm as warming
-from jeex_cache.project_cache import wiring
 from jeex_cache.project_cache.failures import (
     CACHE_INVALIDATE,
     CACHE_READ,
     CACHE_WRITE,
     FAILED_WRITE,
 )
+from jeex_cache.project_cache.loader import LoaderService
 from jeex_cache.project_cache.model import (
     Loader,
     LoadResult,
@@ -32,16 +34,25 @@ from jeex_cache.project_cache.model import (
 )
 from jeex_cache.project_cache.near_cache import DISABLED
 from jeex_cache.project_cache.near_repository import NearCachedRepository
-from jeex_cache.project_cache.service import TagLike
+from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCacheService, TagLike
 from jeex_cache.project_cache.view import Gate, ProjectCacheView, SessionProjectView
 
-__all__ = ["ProjectCacheAPI"]
+__all__ = ["ProjectCacheAPI", "ProjectCacheServices"]
 
 _PROJECT = {"project_id": "project_id"}  # span attributes (see ``guarded``)
 _TAG = {"tag": "tag"}
 
 
-class ProjectCacheAPI(ManagerBase):
+@dataclass(frozen=True, slots=True)
+class ProjectCacheServices:
+    """Reads and writes (``cache``), and invalidation with its audit log (``invalidation``)."""
+
+    cache: ProjectCacheService
+    invalidation: CacheInvalidationService
+    loader: LoaderService  # get_or_load: single-flight, early refresh, stale values
+
+
+class ProjectCacheAPI:
     """Versioned, tagged project data: the spec's cache methods and the project view.
 
     The ``read_*`` methods return a ``ReadResult`` that says FAILED when the backend failed,
@@ -52,7 +63,9 @@ class ProjectCacheAPI(ManagerBase):
     and its value is returned uncached), the loader's own exception reaches its caller.
     """
 
-    _project = wiring.PROJECT_CACHE  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _backend: Backend | None
+    _project: ProjectCacheServices  # set by ``CacheManager.initialize()``
 
     @guarded(CACHE_WRITE, attributes=_PROJECT)
     async def cache_project_data(
@@ -161,9 +174,7 @@ class ProjectCacheAPI(ManagerBase):
         """The near cache's ``hits``, ``misses``, ``invalidations`` received, ``flushes``,
         ``evictions``, ``entries`` and ``bytes`` held (``enabled`` False when it is off)."""
         backend = self._backend
-        repository = (
-            None if backend is None else backend.repositories.get(wiring.PROJECT_CACHE.name)
-        )
+        repository = None if backend is None else backend.repositories.get("project_cache")
         if isinstance(repository, NearCachedRepository):
             return repository.near.stats().as_dict()
         return DISABLED.as_dict()

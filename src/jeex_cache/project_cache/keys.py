@@ -20,7 +20,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid, validate_name
-from jeex_cache.core.keys import CacheKey, KeySpace, key, key_prefix
+from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
 from jeex_cache.project_cache.model import CacheTag
 
 __all__ = [
@@ -50,44 +50,44 @@ def prefix(project_id: UUID | str) -> str:
     return key_prefix(KIND, str(parse_uuid(project_id)))
 
 
-def data(project_id: UUID | str) -> CacheKey:
+def data(project_id: UUID | str) -> StorageKey:
     """The project's main cached document."""
     return key(KIND, str(parse_uuid(project_id)), "data")
 
 
-def entry(project_id: UUID | str, name: str) -> CacheKey:
+def entry(project_id: UUID | str, name: str) -> StorageKey:
     """A named entry of the project-scoped key/value view."""
     return key(KIND, str(parse_uuid(project_id)), "kv", validate_name(name, "entry name"))
 
 
-def item(project_id: UUID | str, name: str | None) -> CacheKey:
+def item(project_id: UUID | str, name: str | None) -> StorageKey:
     """The main document (``name`` None) or the named entry ``name``."""
     return data(project_id) if name is None else entry(project_id, name)
 
 
-def fills(project_id: UUID | str) -> CacheKey:
+def fills(project_id: UUID | str) -> StorageKey:
     """Hash of the fill tokens of the project's loads in flight, by entry key: every write,
     delete and invalidation of an entry removes its token, and a fill whose token is gone
     is refused."""
     return key(KIND, str(parse_uuid(project_id)), "fills")
 
 
-def index(project_id: UUID | str) -> CacheKey:
+def index(project_id: UUID | str) -> StorageKey:
     """Sorted set of the project's entry keys, scored by expiry time (ms)."""
     return key(KIND, str(parse_uuid(project_id)), "index")
 
 
-def tags(project_id: UUID | str) -> CacheKey:
+def tags(project_id: UUID | str) -> StorageKey:
     """Sorted set of the tags used in the project, scored by their latest expiry."""
     return key(KIND, str(parse_uuid(project_id)), "tags")
 
 
-def tag_index(project_id: UUID | str, tag: CacheTag) -> CacheKey:
+def tag_index(project_id: UUID | str, tag: CacheTag) -> StorageKey:
     """Sorted set of the project's entries carrying ``tag``, scored by expiry."""
     return key(KIND, str(parse_uuid(project_id)), "tag", tag.name)
 
 
-def tag_projects(tag: CacheTag) -> CacheKey:
+def tag_projects(tag: CacheTag) -> StorageKey:
     """Sorted set of the projects holding entries tagged ``tag``, scored by expiry."""
     return key(TAG_KIND, tag.name, "projects")
 
@@ -96,9 +96,9 @@ def tag_projects(tag: CacheTag) -> CacheKey:
 class LeaseKeys:
     """An entry's load lease: the holder's token, the waiters' count and their wake-ups."""
 
-    lease: CacheKey
-    waiters: CacheKey
-    done: CacheKey
+    lease: StorageKey
+    waiters: StorageKey
+    done: StorageKey
 
 
 def lease(project_id: UUID | str, name: str | None) -> LeaseKeys:

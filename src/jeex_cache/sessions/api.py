@@ -9,14 +9,14 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
-from jeex_cache.sessions import wiring
 from jeex_cache.sessions.changes import SessionChanges
 from jeex_cache.sessions.failures import SESSION, SESSION_REVOKE
 from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.service import SessionManagementService
 
 __all__ = ["SessionAPI"]
 
@@ -26,11 +26,12 @@ _SESSION_PROJECT = {"session": "session_id", "project_id": "project_id"}
 _USER = {"user_id": "user_id"}
 
 
-class SessionAPI(ManagerBase):
+class SessionAPI:
     """Sessions with project access rights (``CACHE_USER_SESSION_TTL`` idle timeout,
     ``CACHE_SESSION_ABSOLUTE_TTL`` cap, ``CACHE_MAX_SESSIONS_PER_USER``)."""
 
-    _sessions = wiring.SESSIONS  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _sessions: SessionManagementService  # set by ``CacheManager.initialize()``
 
     @cached_property
     def session_changes(self) -> SessionChanges:

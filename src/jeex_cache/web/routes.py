@@ -18,12 +18,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from jeex_cache.core.resilience import outcome_of
+from jeex_cache import UserSession, WriteOutcome, outcome_of
 from jeex_cache.fastapi import manager_of, require_project_access
 from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.manager import CacheManager
-from jeex_cache.project_cache.model import WriteOutcome
-from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,

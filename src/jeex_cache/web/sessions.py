@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from jeex_cache import UserSession
 from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
 from jeex_cache.core.resilience import outcome_of
 from jeex_cache.fastapi import (
@@ -31,7 +32,6 @@ from jeex_cache.fastapi import (
 from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.fastapi.sessions import session_id_of
 from jeex_cache.manager import CacheManager
-from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
