@@ -303,7 +303,7 @@ async def test_a_listener_ends_when_the_operation_expires(
         assert summary(events) == [("started", 0, "")]
 
 
-def owner_of(result: ProgressResult) -> UUID | None:
+def owner_of(result: ProgressResult) -> UUID | str | None:
     assert result.progress is not None, result
     return result.progress.project_id
 

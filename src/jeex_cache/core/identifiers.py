@@ -20,9 +20,11 @@ __all__ = [
     "SCOPE_LENGTH",
     "SESSION_ID_BYTES",
     "CanonicalId",
+    "IdKey",
     "ProjectId",
     "UserId",
     "id_key",
+    "id_of_key",
     "id_text",
     "is_session_digest",
     "is_session_id",
@@ -197,7 +199,16 @@ def _described(value: object, allowed: re.Pattern[str]) -> str:
     return f"{len(value)} characters{shown}"
 
 
-def id_key(value: CanonicalId) -> int | str:
+IdKey: TypeAlias = int | str
+"""A canonical ID as a cheap dict key (``id_key``)."""
+
+
+def id_key(value: CanonicalId) -> IdKey:
     """A cheap dict key for a canonical ID: a UUID's int (``UUID.__hash__`` and ``__eq__`` are
     Python code, an int's are not), a string ID itself. An int never equals a string."""
     return value.int if isinstance(value, UUID) else value
+
+
+def id_of_key(key: IdKey) -> CanonicalId:
+    """The canonical ID ``id_key`` made ``key`` of."""
+    return UUID(int=key) if isinstance(key, int) else key

@@ -13,18 +13,24 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, cast
+from uuid import UUID
 
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
+from jeex_cache.project_cache.model import LoadResult, LoadSource
 
 __all__ = ["ProjectLoader", "WarmSummary", "Warmable", "import_loader", "read_project_ids", "warm"]
 
 logger = logging.getLogger("jeex_cache.loader")
 
-ProjectLoader = Callable[[CanonicalId], Awaitable[Any]]
-"""An ``async`` callable that returns one project's data, given its ID."""
+ProjectLoader: TypeAlias = (
+    Callable[[CanonicalId], Awaitable[Any]]
+    | Callable[[UUID], Awaitable[Any]]
+    | Callable[[str], Awaitable[Any]]
+)
+"""An ``async`` callable that returns one project's data, given its canonical ID: a ``UUID``
+or a ``str`` (one that takes only the kind your projects have will do)."""
 
 MAX_CONCURRENCY = 1_000
 
@@ -70,11 +76,12 @@ async def warm(
     await cache.start_progress_tracking(progress, max(1, len(ids)), "warming the cache")
     counts = {"loaded": 0, "cached": 0, "failed": 0}
     gate = asyncio.Semaphore(concurrency)
+    load = cast(Callable[[CanonicalId], Awaitable[Any]], loader)  # given the IDs it takes
 
     async def one(pid: CanonicalId) -> None:
         async with gate:
             try:
-                result = await cache.read_or_load_project_data(pid, lambda: loader(pid), ttl)
+                result = await cache.read_or_load_project_data(pid, lambda: load(pid), ttl)
             except Exception as exc:  # one project's failure does not stop the run
                 counts["failed"] += 1
                 logger.warning("warming project %s failed: %s", pid, type(exc).__name__)

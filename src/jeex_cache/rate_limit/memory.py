@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from jeex_cache.core.clock import Clock
+from jeex_cache.rate_limit.keys import window_keys
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = ["MemoryRateLimitRepository"]
@@ -46,7 +47,7 @@ class MemoryRateLimitRepository:
         now = round(self._clock.time() * 1000)
         self._drop_stale(now)
         arguments = policy.arguments
-        keys = [prefix + name for name in policy.names]
+        keys = window_keys(prefix, policy.names)
         logs: list[deque[int]] = []
         admitted = 1
         for i, key in enumerate(keys):

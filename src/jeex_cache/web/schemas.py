@@ -8,11 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from jeex_cache.core.errors import InvalidIdentifierError
-from jeex_cache.core.identifiers import parse_id
-from jeex_cache.project_cache.model import ProjectCache
-from jeex_cache.sessions.model import UserSession
-from jeex_cache.sessions.service import MAX_PROJECTS_PER_SESSION
+from jeex_cache import InvalidIdentifierError, ProjectCache, UserSession, parse_id
 
 __all__ = [
     "CacheEntry",
@@ -141,7 +137,7 @@ class SessionCreate(BaseModel):
     )
     project_access: list[IdInput] = Field(
         default_factory=list,
-        max_length=MAX_PROJECTS_PER_SESSION,
+        max_length=UserSession.MAX_PROJECTS,
         description="The projects whose cache this session may use (SESSION_ISSUER_MAX_PROJECTS).",
     )
 
