@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from jeex_cache import CacheManager, Settings, TaskContext, UserSession, Worker
+from jeex_cache import CacheManager, Settings, TaskContext, UserSession, Worker, parse_id
 from jeex_cache.fastapi import (
     Problem,
     RateLimitPolicy,
@@ -121,7 +121,7 @@ def create_app(manager: CacheManager | None = None) -> FastAPI:
         project_id: str, job_id: str, session: ProjectSession, request: Request
     ) -> Response:
         return await progress_stream(
-            manager, job_id, request, allow=lambda owner: owner == project_id
+            manager, job_id, request, allow=lambda owner: owner == parse_id(project_id)
         )
 
     @app.get("/projects/{project_id}/jobs/{job_id}", response_class=HTMLResponse)
