@@ -49,7 +49,7 @@ class ProgressAPI:
     _progress: ProgressService  # set by ``CacheManager.initialize()``
 
     def progress_id(self, correlation_id: CorrelationId, project_id: Project = None) -> str:
-        """The ID an operation of ``project_id`` is tracked under: ``@<project hex>@<id>``,
+        """The ID an operation of ``project_id`` is tracked under: ``@<project>@<id>``,
         or yours unchanged without a project. ``GET /progress/{id}`` takes it, as does
         every call without ``project_id=``. No round trip."""
         owner = None if project_id is None else parse_id(project_id)

@@ -87,7 +87,7 @@ class TaskQueueAPI:
         ``task_id`` of your own costs a pointer write first.
 
         With ``project_id`` the ID is in the project's scope: the ID returned is
-        ``@<project hex>@<id>``, so two projects using one ``task_id`` get two tasks, and
+        ``@<project>@<id>``, so two projects using one ``task_id`` get two tasks, and
         the same project gets its one task back. Status, wait, cancel and the task's
         progress (``GET /progress/{id}``) take that ID, or yours with ``project_id=``.
 
