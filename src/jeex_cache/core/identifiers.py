@@ -80,12 +80,18 @@ def parse_id(value: object, what: str = "project ID") -> CanonicalId:
         return value
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         value = str(value)
-    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH:
-        as_uuid = _uuid_text(value)
-        if as_uuid is not None:
-            return as_uuid
-        if _ID.fullmatch(value) is not None and value[0] != "-" and value.strip(".") != "":
-            return value
+    if isinstance(value, str):
+        if _ID.fullmatch(value) is not None:  # 1 to 64 of [A-Za-z0-9_.-]
+            if len(value) >= 32:  # maybe 32 hex digits, with dashes
+                digits = value.replace("-", "")
+                if len(digits) == 32 and _HEX32.fullmatch(digits) is not None:
+                    return UUID(hex=digits)
+            if value[0] != "-" and value.strip(".") != "":
+                return value
+        elif len(value) <= MAX_ID_LENGTH:
+            as_uuid = _uuid_text(value)  # braces, urn:uuid:
+            if as_uuid is not None:
+                return as_uuid
     raise InvalidIdentifierError(
         f"{what} must be a UUID or 1 to {MAX_ID_LENGTH} letters, digits, '_', '.' and '-' "
         f"(not '-' first, not only dots); got {_described(value, _ID_CHAR)}"
