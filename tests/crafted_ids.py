@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+
 from jeex_cache.core.identifiers import MAX_ID_LENGTH
 
 __all__ = ["CRAFTED_IDS"]
@@ -57,6 +59,7 @@ CRAFTED_IDS: list[object] = [
     True,
     False,
     10**MAX_ID_LENGTH,  # 65 digits
+    pytest.param(10**5000, id="an int too long to print"),  # str() would raise ValueError
     1.0,
     None,
     b"42",
