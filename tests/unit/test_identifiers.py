@@ -21,6 +21,10 @@ from jeex_cache.core.identifiers import (
     scope_id,
     scope_of,
 )
+from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.transport.router import key_slot
+from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.sessions import keys as session_keys
 from tests.crafted_ids import CRAFTED_IDS
 
 PROJECT = UUID("12345678-1234-5678-1234-567812345678")
@@ -163,3 +167,28 @@ def test_the_longest_scoped_ids_fit_a_key() -> None:
     assert CacheKey.progress_events(longest).value.endswith(":events")
     assert CacheKey.rate_limit("project", project, 86_400, "p" * 32).value
     assert CacheKey.project_tag_index(project, CacheTag("t" * 100)).value
+
+
+@given(_ID_ALPHABET | st.integers(min_value=0, max_value=10**40) | st.uuids())
+def test_every_key_of_one_project_shares_one_cluster_slot(given_id: object) -> None:
+    try:
+        pid = parse_id(given_id)
+    except InvalidIdentifierError:
+        return
+    lease = project_keys.lease(pid, "a.b")
+    keys = [
+        project_keys.data(pid),
+        project_keys.entry(pid, "a.b"),
+        project_keys.fills(pid),
+        project_keys.index(pid),
+        project_keys.tags(pid),
+        project_keys.tag_index(pid, CacheTag("t")),
+        lease.lease,
+        lease.waiters,
+        lease.done,
+    ]
+    space = KeySpace("jeex")
+    assert len({key_slot(space(key)) for key in keys}) == 1
+    assert all(space(key).startswith(space.prefixed(project_keys.prefix(pid))) for key in keys)
+    user = [session_keys.user_sessions(pid), session_keys.user_session_adds(pid)]
+    assert len({key_slot(space(key)) for key in user}) == 1
