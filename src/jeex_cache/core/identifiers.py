@@ -49,6 +49,9 @@ CanonicalId: TypeAlias = UUID | str
 _ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _ID_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
+_UUID_DASHED = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 _INT_BOUND = 10**MAX_ID_LENGTH  # the first int of 65 digits (and no huge int is printed)
 
 # Names (entry names, tags, scopes, queue names): letters, digits and ``_ . -``.
@@ -82,6 +85,8 @@ def parse_id(value: object, what: str = "project ID") -> CanonicalId:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _INT_BOUND:
         value = str(value)
     if isinstance(value, str):
+        if len(value) == 36 and _UUID_DASHED.fullmatch(value) is not None:  # the usual form
+            return UUID(value)
         if _ID.fullmatch(value) is not None:  # 1 to 64 of [A-Za-z0-9_.-]
             if len(value) >= 32:  # maybe 32 hex digits, with dashes
                 digits = value.replace("-", "")
