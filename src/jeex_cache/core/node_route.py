@@ -18,9 +18,9 @@ from jeex_cache.core._calls import command_of, encoded, first_key
 from jeex_cache.core._replies import SHAPES
 from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.scripts import Command, ScriptCall
-from jeex_cache.core.transport import ClusterRouter, NodePool, encode
+from jeex_cache.core.transport import ClusterRouter, NodePool, Router, encode
 
-__all__ = ["ClientRoute", "ClusterRoute", "NodeRoute", "PoolRoute"]
+__all__ = ["ClientRoute", "ClusterRoute", "NodeRoute", "PoolRoute", "route_for"]
 
 Calls = Sequence[ScriptCall | Command]
 Shapes = Mapping[str, Callable[[Any], Any]]
@@ -167,3 +167,18 @@ class ClusterRoute:
 
     def follow(self) -> None:
         self.cluster.refresh_soon()
+
+
+def route_for(
+    client: aioredis.Redis,
+    breaker: CircuitBreaker,
+    router: Router | None,
+    dedicated_timeout: float | None = None,
+) -> NodeRoute:
+    """The route of ``router``'s topology (``client`` alone without one); ``dedicated_timeout``
+    is the socket timeout of a cluster's per-node redis-py clients."""
+    if isinstance(router, ClusterRouter):
+        return ClusterRoute(router, breaker, dedicated_timeout)
+    if router is not None:
+        return PoolRoute(router.route(None), breaker, client)
+    return ClientRoute(client, breaker)
