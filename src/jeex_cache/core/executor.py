@@ -177,7 +177,7 @@ class RedisExecutor:
                     raise result
         return results
 
-    def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> Coroutine[Any, Any, Any]:
+    def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> Coroutine[Any, Any, list[Any]]:
         route = self._route  # a cluster's breaker: the first call's node
         return self._path.call(route, first_key(calls[0]), "pipeline", route.send_many, calls)
 
