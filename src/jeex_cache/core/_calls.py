@@ -3,7 +3,6 @@ never share a connection; and what a failed call's error becomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis.exceptions import (
@@ -33,7 +32,6 @@ __all__ = [
     "first_key",
     "is_noscript",
     "outage_reply",
-    "settled",
 ]
 
 # Never on a shared connection: they block it, or change its state for everyone on it.
@@ -109,17 +107,3 @@ def backend_error(operation: str, error: BaseException) -> BackendError:
     if isinstance(error, ClusterError):  # the cluster answered, settling
         return BackendError(f"redis {operation} failed: {error}")
     return BackendError(f"redis {operation} failed: {type(error).__name__}: {error}")
-
-
-def settled(
-    call: ScriptCall | Command, result: Any, shapes: Mapping[str, Callable[[Any], Any]]
-) -> Any:
-    """A batch call's result: a failure as ``BackendError``, a command's reply in redis-py's
-    shape (``shapes``, by command name)."""
-    if isinstance(result, Exception):
-        return backend_error(call_name(call), result)
-    if shapes and not isinstance(call, ScriptCall) and isinstance(call[0], str):
-        shape = shapes.get(call[0])
-        if shape is not None:
-            return shape(result)
-    return result

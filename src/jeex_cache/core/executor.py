@@ -17,9 +17,8 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from jeex_cache.core._call_path import CallPath
-from jeex_cache.core._calls import DEDICATED, first_key, is_noscript, settled
+from jeex_cache.core._calls import DEDICATED, backend_error, call_name, first_key, is_noscript
 from jeex_cache.core.circuit_breaker import CircuitBreaker
-from jeex_cache.core.errors import BackendError
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.node_route import ClientRoute, NodeRoute, PoolRoute, route_for
 from jeex_cache.core.replication import DurableWrites, Replication
@@ -168,13 +167,16 @@ class RedisExecutor:
             for i, result in zip(missing, retried, strict=True):
                 results[i] = result
         shapes = self._route.shapes
-        results = [
-            settled(call, result, shapes) for call, result in zip(calls, results, strict=True)
-        ]
-        if raise_on_error:
-            for result in results:
-                if isinstance(result, BackendError):
-                    raise result
+        for i, result in enumerate(results):
+            call = calls[i]
+            if isinstance(result, Exception):
+                results[i] = error = backend_error(call_name(call), result)
+                if raise_on_error:
+                    raise error
+            elif shapes and not isinstance(call, ScriptCall) and isinstance(call[0], str):
+                shape = shapes.get(call[0])
+                if shape is not None:
+                    results[i] = shape(result)
         return results
 
     def _pipeline(self, calls: Sequence[ScriptCall | Command]) -> Coroutine[Any, Any, list[Any]]:
