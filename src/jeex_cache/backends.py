@@ -21,6 +21,7 @@ from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import NotInitializedError
+from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.runtime import OperationRuntime
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ class Expiring(Protocol):
 class Backend:
     """One storage connection: what repositories are built on, and how to release it.
 
-    ``executor`` is None on the in-process backend. ``repositories`` holds what ``build``
-    made, by capability name; read one with ``repository(capability)``.
+    ``executor`` is None on the in-process backend, which has a ``budget`` instead.
+    ``repositories`` holds what ``build`` made, by capability name; read one with
+    ``repository(capability)``.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Backend:
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
     usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
+    budget: MemoryBudget | None = None  # the embedded store's one byte bound, for every kind
     repositories: dict[str, object] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

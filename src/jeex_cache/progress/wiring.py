@@ -15,7 +15,10 @@ __all__ = ["PROGRESS"]
 
 
 def _memory(backend: Backend) -> ProgressRepository:
-    return MemoryProgressRepository(backend.clock, backend.settings.cache_progress_max_events)
+    settings = backend.settings
+    return MemoryProgressRepository(
+        backend.clock, settings.cache_progress_max_events, backend.budget
+    )
 
 
 def _redis(backend: Backend) -> ProgressRepository:

@@ -27,11 +27,7 @@ class ProjectCacheServices:
 
 
 def _memory(backend: Backend) -> ProjectCacheRepository:
-    repository = MemoryProjectCacheRepository(
-        backend.clock, backend.settings.cache_memory_max_bytes
-    )
-    backend.usage = repository.usage  # the embedded store's bounded part is this cache
-    return repository
+    return MemoryProjectCacheRepository(backend.clock, backend.budget)
 
 
 def _redis(backend: Backend) -> ProjectCacheRepository:

@@ -13,7 +13,7 @@ __all__ = ["RATE_LIMIT"]
 
 
 def _memory(backend: Backend) -> RateLimitRepository:
-    return MemoryRateLimitRepository(backend.clock)
+    return MemoryRateLimitRepository(backend.clock, backend.budget)
 
 
 def _redis(backend: Backend) -> RateLimitRepository:

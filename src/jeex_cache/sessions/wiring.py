@@ -13,7 +13,7 @@ __all__ = ["SESSIONS"]
 
 
 def _memory(backend: Backend) -> UserSessionRepository:
-    return MemoryUserSessionRepository(backend.clock)
+    return MemoryUserSessionRepository(backend.clock, backend.budget)
 
 
 def _redis(backend: Backend) -> UserSessionRepository:

@@ -14,7 +14,7 @@ __all__ = ["TASKS"]
 
 
 def _memory(backend: Backend) -> TaskQueueRepository:
-    return MemoryTaskQueueRepository(backend.clock)
+    return MemoryTaskQueueRepository(backend.clock, backend.budget)
 
 
 def _redis(backend: Backend) -> TaskQueueRepository:
