@@ -57,7 +57,7 @@ class Backend:
     executor: RedisExecutor | None = None
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
-    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
+    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's budget report
     budget: MemoryBudget | None = None  # the embedded store's one byte bound, for every kind
     repositories: dict[str, object] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -15,7 +15,7 @@ __all__ = ["HEALTH", "backend_status"]
 
 def backend_status(backend: Backend) -> dict[str, Any]:
     """What is known without a round trip: the circuit breaker, pool use and, on the
-    embedded backend, its memory (bytes used and bound, entries, evictions)."""
+    embedded backend, its memory (bytes used and bound, entries, evictions, refusals)."""
     status: dict[str, Any] = {}
     breaker = backend.breaker
     if breaker is not None:
