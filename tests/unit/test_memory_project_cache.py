@@ -134,3 +134,17 @@ async def test_an_entry_larger_than_the_bound_is_refused_and_evicts_nothing() ->
         assert await view.keys() == ["small"]
         memory = (await manager.get_performance_metrics())["backend"]["memory"]
     assert (memory["refusals"], memory["evictions"]) == (1, 0)
+
+
+async def test_fill_tokens_are_charged_while_their_loads_run() -> None:
+    repo = MemoryProjectCacheRepository(ManualClock())
+    project = uuid4()
+    for i in range(100):
+        repo.open_fill(project, f"n{i}", f"token-{i}", frozenset())
+    assert repo.payload_bytes > 100 * 500  # no entry yet: the tokens are what is held
+    for i in range(50):
+        repo.close_fill(project, f"n{i}", f"token-{i}")
+    for i in range(50, 100):
+        await repo.set_if_newer(project, f"n{i}", b"1", TEN_YEARS, frozenset(), None, f"token-{i}")
+    assert await repo.invalidate_project(project) == 50
+    assert repo.payload_bytes == 0

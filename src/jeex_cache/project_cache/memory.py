@@ -16,6 +16,7 @@ bound is held by sessions, tasks...), the write is refused with ``MemoryLimitErr
 Fill tokens (``open_fill``): one per entry with a load in flight, with the load's tags. Every
 write, delete and invalidation of the entry takes it away; a fill whose token has gone is
 REVOKED. At most ``MAX_FILLS`` are kept (the oldest go first: their fills are then refused).
+They are charged to the budget too, but never refused (a load in flight is not stopped).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ ENTRY_OVERHEAD_BYTES = 640
 PROJECT_INDEX_BYTES = 340  # a project's first entry: its set of names and the UUID
 TAG_BYTES = 160  # a tag of an entry: its slot in the entry's tag set and the tag's index
 TAG_PROJECT_BYTES = 140  # a tag's first entry in a project: the project's set in its index
+FILL_BYTES = 560  # a fill token beside its token's and name's lengths (16 more per tag)
 _COMPACT_SLACK = 1_024  # stale heap items tolerated beyond one per live entry
 MAX_FILLS = 100_000  # fill tokens kept (loads in flight, or that died without a release)
 
@@ -150,7 +152,7 @@ class MemoryProjectCacheRepository:
         self._expire_due(now)
         slot = (project_id, name)
         stored = self._live(slot, now)
-        held = self._fills.pop(slot, None)  # any write takes the entry's token
+        held = self._drop_fill(slot)  # any write takes the entry's token
         if fill is not None and (held is None or held[0] != fill):
             return WriteResult(WriteOutcome.REVOKED, None if stored is None else stored.version)
         if version is None:
@@ -181,17 +183,24 @@ class MemoryProjectCacheRepository:
     ) -> None:
         """Record the fill token of a load of the entry starting now (replacing any other)."""
         slot = (project_id, name)
-        self._fills.pop(slot, None)
-        self._fills[slot] = (token, frozenset(tag.name for tag in tags))
+        self._drop_fill(slot)
+        held = self._fills[slot] = (token, frozenset(tag.name for tag in tags))
+        self._budget.force("cache", _fill_bytes(slot, held))  # a load in flight: never refused
         while len(self._fills) > MAX_FILLS:
-            self._fills.popitem(last=False)
+            self._drop_fill(next(iter(self._fills)))
+
+    def _drop_fill(self, slot: _Slot) -> tuple[str, frozenset[str]] | None:
+        held = self._fills.pop(slot, None)
+        if held is not None:
+            self._budget.release("cache", _fill_bytes(slot, held))
+        return held
 
     def close_fill(self, project_id: UUID, name: str | None, token: str) -> None:
         """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
         slot = (project_id, name)
         held = self._fills.get(slot)
         if held is not None and held[0] == token:
-            del self._fills[slot]
+            self._drop_fill(slot)
 
     def _revoke_fills(self, project_id: UUID | None, tag: str | None = None) -> None:
         """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
@@ -201,10 +210,10 @@ class MemoryProjectCacheRepository:
             if (project_id is None or slot[0] == project_id) and (tag is None or tag in tags)
         ]
         for slot in doomed:
-            del self._fills[slot]
+            self._drop_fill(slot)
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
-        self._fills.pop((project_id, name), None)
+        self._drop_fill((project_id, name))
         live = self._live((project_id, name), self._now_ms()) is not None
         if live:
             self._remove((project_id, name))
@@ -321,6 +330,10 @@ def entry_bytes(payload: bytes, name: str | None, tags: frozenset[str]) -> int:
     the name, the tags and ``ENTRY_OVERHEAD_BYTES``."""
     tag_bytes = sum(TAG_BYTES + len(tag) for tag in tags)
     return 33 + len(payload) + 49 + len(name or "") + tag_bytes + ENTRY_OVERHEAD_BYTES
+
+
+def _fill_bytes(slot: _Slot, held: tuple[str, frozenset[str]]) -> int:
+    return FILL_BYTES + len(slot[1] or "") + len(held[0]) + 16 * len(held[1])
 
 
 def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:
