@@ -77,6 +77,14 @@ class MemoryBudget:
         self.used += size
         self.by_kind[kind] += size
 
+    def resize(self, kind: str, held: int, size: int) -> None:
+        """State of ``kind`` charged at ``held`` bytes now costs ``size``: charge the growth
+        (which may be refused), or release the difference."""
+        if size > held:
+            self.charge(kind, size - held)
+        else:
+            self.release(kind, held - size)
+
     def release(self, kind: str, size: int) -> None:
         """``size`` bytes of ``kind`` were freed."""
         self.used -= size

@@ -82,14 +82,6 @@ class MemoryProgressRepository:
     def _drop(self, cid: str) -> None:
         self._budget.release("progress", self._records.pop(cid).size)
 
-    def _resize(self, record: _Record | None, size: int) -> None:
-        """Charge the growth from ``record``'s size (0: none) to ``size``; may refuse."""
-        held = 0 if record is None else record.size
-        if size > held:
-            self._budget.charge("progress", size - held)
-        else:
-            self._budget.release("progress", held - size)
-
     def _expire_due(self, now_ms: int) -> None:
         # Records are in update order; with one TTL that is expiry order.
         while self._records:
@@ -124,7 +116,8 @@ class MemoryProgressRepository:
         if record is not None and not restart:
             return ProgressResult(ProgressOutcome.EXISTS, record.progress)
         size = RECORD_BYTES + 49 + len(correlation_id) + _event_bytes(message, "")
-        self._resize(record, size)  # a restart replaces the record: only growth is charged
+        held = 0 if record is None else record.size  # a restart replaces the record
+        self._budget.resize("progress", held, size)
         waiting = self._waiting_owner(correlation_id, now)
         if project_id is None:
             project_id = waiting if record is None else record.progress.project_id
@@ -173,7 +166,7 @@ class MemoryProgressRepository:
         events = record.events
         if events.maxlen is not None and len(events) >= events.maxlen:  # its oldest leaves
             size -= _event_bytes(events[0].message, events[0].error or "")
-        self._resize(record, size)
+        self._budget.resize("progress", record.size, size)
         record.size = size
         progress = replace(
             record.progress,

@@ -191,10 +191,7 @@ class MemoryUserSessionRepository:
 
     def _resize(self, record: _Record, size: int) -> None:
         """Charge (or release) what ``record`` now costs; a growth that does not fit raises."""
-        if size > record.size:
-            self._budget.charge("sessions", size - record.size)
-        else:
-            self._budget.release("sessions", record.size - size)
+        self._budget.resize("sessions", record.size, size)
         record.size = size
 
     async def delete(self, digest: str) -> UUID | None:
