@@ -162,7 +162,7 @@ class ProgressService:
 
 
 _SCOPED_IDS: dict[tuple[UUID | str, Project], str] = {}
-_SCOPED_IDS_SIZE = 4096
+_SCOPED_IDS_SIZE = 1024  # about 200 KB at most
 _KEPT_KINDS = frozenset({UUID, str, type(None)})  # exact types: hashable, honest equality
 
 
