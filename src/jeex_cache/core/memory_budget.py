@@ -61,7 +61,7 @@ class MemoryBudget:
 
         Raises ``MemoryLimitError`` (counted) when no room can be made; nothing is charged.
         """
-        if not self.fits(size):
+        if self.used + size > self.max_bytes:  # ``fits`` inlined: this is on every write
             self._make_room(kind, size)
             if not self.fits(size):
                 self.refusals += 1
@@ -70,7 +70,8 @@ class MemoryBudget:
                     f"and a write of {kind} needs {size} more: raise "
                     "JEEX_CACHE_MEMORY_MAX_BYTES, or let state expire"
                 )
-        self.force(kind, size)
+        self.used += size
+        self.by_kind[kind] += size
 
     def force(self, kind: str, size: int) -> None:
         """Account ``size`` bytes of ``kind`` without the bound (state that must be kept)."""

@@ -75,13 +75,14 @@ class MemoryRateLimitRepository:
             logs.append(log)
             if len(log) >= arguments[2 * i]:
                 admitted = 0
-        self._budget.release("rate_limit", left * ADMISSION_BYTES)
+        if left:
+            self._budget.release("rate_limit", left * ADMISSION_BYTES)
         if admitted:  # a refusal needs no memory: only an admission may hit the bound
-            new = [key for key in keys if key not in self._logs]
-            self._budget.charge(
-                "rate_limit",
-                len(keys) * ADMISSION_BYTES + sum(LOG_BYTES + 49 + len(key) for key in new),
-            )
+            size = len(keys) * ADMISSION_BYTES
+            for key in keys:
+                if key not in self._logs:
+                    size += LOG_BYTES + 49 + len(key)
+            self._budget.charge("rate_limit", size)
             for i, (key, log) in enumerate(zip(keys, logs, strict=True)):
                 log.append(now)
                 self._logs[key] = log
