@@ -1,4 +1,5 @@
-"""cProfile the hot paths: reads, writes and near hits, on memory and on a throw-away Redis.
+"""cProfile the hot paths: reads, writes, session validations, progress updates and near hits,
+on memory and on a throw-away Redis.
 
     python -m benchmarks.profile_paths [--calls 5000] [--callers 1] [--top 12]
 
@@ -64,6 +65,25 @@ async def _paths(name: str, cache: CacheManager, args: argparse.Namespace) -> No
         return await cache.cache_project_data(project, document)
 
     await _profile(f"{name} cache_project_data", write, projects, args.calls, args.top)
+
+    sessions: dict[UUID, str] = {}
+    for project in projects:
+        session = await cache.create_user_session(uuid4(), {"name": "Dana"}, [project])
+        assert session is not None
+        assert session.session_id is not None
+        sessions[project] = session.session_id
+
+    async def validate(project: UUID) -> object:
+        return await cache.validate_user_session(sessions[project])
+
+    await _profile(f"{name} validate_user_session", validate, projects, args.calls, args.top)
+    for project in projects:
+        assert await cache.start_progress_tracking(project, 10 * args.calls)
+
+    async def progress(project: UUID) -> object:
+        return await cache.increment_progress(project, "one more")
+
+    await _profile(f"{name} increment_progress", progress, projects, args.calls, args.top)
 
 
 async def _near_hits(cache: CacheManager, args: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from jeex_cache.core.clock import Clock
 
 if TYPE_CHECKING:
     from jeex_cache.core.executor import RedisExecutor
+    from jeex_cache.core.memory_budget import MemoryBudget
 
 __all__ = ["SCHEMES", "Backend", "backend_kind"]
 
@@ -26,8 +27,9 @@ __all__ = ["SCHEMES", "Backend", "backend_kind"]
 class Backend:
     """One storage connection: what repositories are built on, and how to release it.
 
-    ``executor`` is None on the in-process backend. ``repositories`` holds what
-    ``bootstrap.py`` built on it, by capability name (for tools and tests).
+    ``executor`` is None on the in-process backend, which has a ``budget`` instead.
+    ``repositories`` holds what ``bootstrap.py`` built on it, by capability name (for tools
+    and tests).
     """
 
     name: str
@@ -36,7 +38,8 @@ class Backend:
     executor: RedisExecutor | None = None
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
-    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
+    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's budget report
+    budget: MemoryBudget | None = None  # the embedded store's one byte bound, for every kind
     repositories: dict[str, object] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -51,7 +54,7 @@ class Backend:
 
     def status(self) -> dict[str, Any]:
         """What is known without a round trip: the circuit breaker, pool use and, on the
-        embedded backend, its memory (bytes used and bound, entries, evictions)."""
+        embedded backend, its memory (bytes used and bound, entries, evictions, refusals)."""
         status: dict[str, Any] = {}
         breaker = self.breaker
         if breaker is not None:

@@ -19,6 +19,7 @@ from jeex_cache.core.clock import Clock
 from jeex_cache.core.connect import create_client, create_transport
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.replication import replication_for
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.scripts import loaded
@@ -100,7 +101,10 @@ async def bootstrap(
 async def open_backend(settings: Settings, clock: Clock) -> Backend:
     """The backend of ``REDIS_URL``'s scheme (the in-process one when it is unset)."""
     if backend_kind(settings) == "memory":
-        return Backend(name="memory", clock=clock, settings=settings)
+        budget = MemoryBudget(settings.cache_memory_max_bytes)  # one bound for every kind
+        return Backend(
+            name="memory", clock=clock, settings=settings, usage=budget.usage, budget=budget
+        )
     return await open_redis_backend(settings, clock)
 
 
@@ -145,15 +149,13 @@ async def open_redis_backend(settings: Settings, clock: Clock) -> Backend:
 
 def memory_repositories(backend: Backend) -> Repositories:
     """Every capability's in-process repository, on ``backend``'s clock."""
-    clock, settings = backend.clock, backend.settings
-    project_cache = MemoryProjectCacheRepository(clock, settings.cache_memory_max_bytes)
-    backend.usage = project_cache.usage  # the embedded store's bounded part is this cache
+    clock, settings, budget = backend.clock, backend.settings, backend.budget
     return Repositories(
-        project_cache=project_cache,
-        sessions=MemoryUserSessionRepository(clock),
-        rate_limit=MemoryRateLimitRepository(clock),
-        progress=MemoryProgressRepository(clock, settings.cache_progress_max_events),
-        tasks=MemoryTaskQueueRepository(clock),
+        project_cache=MemoryProjectCacheRepository(clock, budget),
+        sessions=MemoryUserSessionRepository(clock, budget),
+        rate_limit=MemoryRateLimitRepository(clock, budget),
+        progress=MemoryProgressRepository(clock, settings.cache_progress_max_events, budget),
+        tasks=MemoryTaskQueueRepository(clock, budget),
         health=MemoryHealthRepository(lambda: backend.usage() if backend.usage else {}),
     )
 

@@ -280,6 +280,11 @@ def _backend(backend: dict[str, Any], memory: dict[str, Any] | None) -> Iterator
             "Entries evicted to stay within the bound.",
             value=embedded["evictions"],
         )
+        yield CounterMetricFamily(
+            "jeex_cache_memory_refusals",
+            "Writes refused at the bound: nothing evictable was left.",
+            value=embedded.get("refusals", 0),
+        )
     connections = backend.get("connections")
     if isinstance(connections, int | float):
         yield _gauge("jeex_cache_connections", "Open connections to the backend.", connections)

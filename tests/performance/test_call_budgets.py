@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from uuid import uuid4
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from benchmarks._payloads import nested_1kb
+from starlette.requests import Request
 
 from jeex_cache import CacheManager, RateLimitConfig, Settings
+from jeex_cache.fastapi import cached
 from tests.performance._call_count import count_calls, over_budget
 
 Operation = Callable[[], Awaitable[object]]
@@ -57,12 +61,34 @@ async def _progress(manager: CacheManager) -> Operation:
     return lambda: manager.increment_progress(correlation, "one more")
 
 
+async def _cached_route(manager: CacheManager) -> Operation:
+    """A ``@cached`` route's hit, its endpoint called as FastAPI calls it (the HTTP stack
+    around it is the framework's, not ours): a fresh request each time, the entry warm."""
+    project, user = uuid4(), uuid4()
+    app = SimpleNamespace(state=SimpleNamespace(jeex_manager=manager))
+
+    @cached(60, tags=["reports"])
+    async def report(project_id: UUID, request: Request) -> dict[str, Any]:
+        return nested_1kb()
+
+    def request() -> Request:
+        return Request({
+            "type": "http", "method": "GET", "path": f"/projects/{project}/report",
+            "query_string": b"page=1", "headers": [(b"accept", b"application/json")],
+            "app": app, "path_params": {"project_id": str(project)},
+            "state": {"user_id": user},
+        })  # fmt: skip
+
+    return lambda: report(project_id=project, request=request())
+
+
 OPERATIONS = {
     "get_project_data": _get,
     "cache_project_data": _set,
     "validate_user_session": _validate,
     "check_rate_limit": _rate_limit,
     "increment_progress": _progress,
+    "cached_route_hit": _cached_route,
 }
 
 

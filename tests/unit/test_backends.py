@@ -35,6 +35,7 @@ def test_the_schemes_module_imports_no_backend_and_no_capability() -> None:
         "jeex_cache.core.circuit_breaker",
         "jeex_cache.core.clock",
         "jeex_cache.core.executor",  # for a type only
+        "jeex_cache.core.memory_budget",  # for a type only
     }
 
 

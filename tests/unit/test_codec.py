@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import marshal
+import math
+import struct
 from collections import OrderedDict
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from jeex_cache.core.codec import encode
+from jeex_cache.core import codec
+from jeex_cache.core.codec import _may_hold_non_finite, encode
 from jeex_cache.core.errors import SerializationError
 
 NAN = float("nan")
@@ -83,3 +90,89 @@ PRIVATE = {
 def test_a_private_field_orjson_leaves_out_is_not_checked(value: Any, expected: bytes) -> None:
     object.__setattr__(value, "_hidden", NAN)
     assert encode([None, value], 1 << 20) == expected
+
+
+def _nan_with(high: int, low: bytes = b"\x00" * 6) -> float:
+    """A NaN (or an infinity) of its own bit pattern: byte 7 is 0xF0-0xFF of the exponent."""
+    value: float = struct.unpack("<d", low + bytes([high, 0x7F]))[0]
+    return value
+
+
+SHARED = float("nan")
+PACKED = {
+    "one object in many places": [SHARED, {"again": SHARED}, (SHARED,)],
+    "a signalling NaN": {"x": [None, _nan_with(0xF0, b"\x01" + b"\x00" * 5)]},
+    "a NaN with a payload": [None, _nan_with(0xF7, b"\xff" * 6)],
+    "negative after many negative integers": [None, *range(-40, 0), float("-inf")],
+    "the document itself": float("inf"),
+}
+
+
+@pytest.mark.parametrize("value", PACKED.values(), ids=PACKED.keys())
+def test_every_non_finite_bit_pattern_is_refused(value: Any) -> None:
+    assert _may_hold_non_finite(marshal.dumps(value, 4))
+    with pytest.raises(SerializationError, match="NaN or an infinity"):
+        encode(value, 1 << 20)
+
+
+LARGE = {"rows": [{"id": n, "score": n / 7, "note": None, "delta": -n} for n in range(40)]}
+
+
+def test_a_large_document_is_packed_and_still_refused_for_one_nan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(codec._Packing, "walks_left", 0)
+    assert len(orjson.dumps(LARGE)) >= codec._PACKED_FROM
+    assert encode(LARGE, 1 << 20) == orjson.dumps(LARGE)
+    broken = {"rows": [*LARGE["rows"], {"id": 40, "score": NAN}]}
+    monkeypatch.setattr(codec._Packing, "walks_left", 0)
+    with pytest.raises(SerializationError, match="NaN or an infinity"):
+        encode(broken, 1 << 20)
+
+
+def test_bytes_that_look_like_a_non_finite_double_are_not_one() -> None:
+    look_alike = [None, "\xf0\x7f\xff", -1, -(2**31), 2**62 - 1, -(2**40), 1.7976931348623157e308]
+    assert encode(look_alike, 1 << 20) == orjson.dumps(look_alike)
+
+
+def _non_finite_in(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite_in(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_non_finite_in(item) for item in value)
+    return False
+
+
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats()
+    | st.text()
+)
+DOCUMENTS = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=6)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+
+@given(DOCUMENTS)
+def test_packed_bytes_never_hide_a_non_finite_float(value: Any) -> None:
+    if _non_finite_in(value):
+        assert _may_hold_non_finite(marshal.dumps(value, 4))
+
+
+@given(DOCUMENTS)
+def test_a_document_is_refused_exactly_when_it_holds_a_non_finite_float(value: Any) -> None:
+    if _non_finite_in(value):
+        with pytest.raises(SerializationError, match="NaN or an infinity"):
+            encode(value, 1 << 24)
+    else:
+        assert encode(value, 1 << 24) == orjson.dumps(value)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jeex_cache import InvalidProgressError, Progress, ProgressStatus
+from jeex_cache import InvalidIdentifierError, InvalidProgressError, Progress, ProgressStatus
+from jeex_cache.core.clock import ManualClock
+from jeex_cache.core.ttl import as_ttl
 from jeex_cache.fastapi.progress import server_sent
+from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.progress.model import EventKind, ProgressEvent, ProgressOutcome
 from jeex_cache.progress.rules import Change, ChangeKind, decide, event_order, parse_event_id
+from jeex_cache.progress.service import ProgressService
 from jeex_cache.progress.stream import Signal, Subscription
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
@@ -124,3 +129,22 @@ def test_an_event_is_one_frame_with_its_id_kind_and_one_line_of_json() -> None:
     assert data.endswith(b"\n\n")
     assert b"\n" not in data[:-2]
     assert b'"status":"completed"' in data
+
+
+async def test_a_kept_operation_id_keeps_its_project_scope() -> None:
+    """The service keeps the IDs it resolved; a kept one is still refused for another
+    project, and a refused one is refused every time."""
+    service = ProgressService(MemoryProgressRepository(ManualClock(), 100), as_ttl(60))
+    mine, theirs = uuid4(), uuid4()
+    for _ in range(2):  # resolved, then kept
+        started = await service.start("report", 3, restart=True, project_id=mine)
+        assert started.progress is not None
+        scoped = started.progress.correlation_id
+        assert scoped == f"@{mine.hex}@report"
+        assert (await service.increment("report", project=mine)).progress is not None
+    for _ in range(2):
+        with pytest.raises(InvalidIdentifierError):
+            await service.increment(scoped, project=theirs)
+        with pytest.raises(InvalidIdentifierError):
+            await service.increment("not an id!")
+    assert (await service.increment(scoped)).progress is not None  # its own scope, as named

@@ -107,7 +107,8 @@ def cached(
             view = manager.project(project)
             now = datetime.fromtimestamp(manager.clock.time(), UTC)
             entry = await view.get_entry(name)
-            if entry is None or entry.ttl_remaining(now) <= stale:
+            left = -1.0 if entry is None else entry.ttl_remaining(now)
+            if entry is None or left <= stale:
 
                 async def load() -> dict[str, Any]:
                     return _stored(await route(*args, **kwargs), request)
@@ -122,8 +123,8 @@ def cached(
                 entry = await view.get_entry(name)
                 if entry is None:  # the backend failed, or it was invalidated at once
                     return _uncached(loaded.value)
-                now = datetime.fromtimestamp(manager.clock.time(), UTC)
-            return _answer(request, entry, max(0.0, entry.ttl_remaining(now) - stale), vary_names)
+                left = entry.ttl_remaining(datetime.fromtimestamp(manager.clock.time(), UTC))
+            return _answer(request, entry, max(0.0, left - stale), vary_names)
 
         if given is None:
             extra = inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
@@ -184,7 +185,9 @@ def _answer(
         headers["Vary"] = ", ".join(vary)
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(entry.data["body"], status_code=entry.data["status"], headers=headers)
+    # orjson, not JSONResponse's json.dumps: several times faster on a hit, the same JSON.
+    body = orjson.dumps(entry.data["body"])
+    return Response(body, entry.data["status"], headers, media_type=JSONResponse.media_type)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

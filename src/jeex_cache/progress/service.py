@@ -162,9 +162,25 @@ class ProgressService:
                         break
 
 
+_SCOPED_IDS: dict[tuple[UUID | str, Project], str] = {}
+_SCOPED_IDS_SIZE = 1024  # about 200 KB at most
+_KEPT_KINDS = frozenset({UUID, str, type(None)})  # exact types: hashable, honest equality
+
+
 def _scoped(correlation_id: UUID | str, project: Project) -> str:
-    owner = None if project is None else parse_id(project)
-    return scoped_correlation_id(correlation_id, owner)
+    """The validated, scoped ID of an operation. The same few operations are updated over
+    and over: an ID already resolved is kept (bounded), not parsed and formatted again."""
+    key = (correlation_id, project)
+    kept = type(correlation_id) in _KEPT_KINDS and type(project) in _KEPT_KINDS
+    scoped = _SCOPED_IDS.get(key) if kept else None
+    if scoped is None:
+        owner = None if project is None else parse_id(project)
+        scoped = scoped_correlation_id(correlation_id, owner)
+        if kept:
+            if len(_SCOPED_IDS) >= _SCOPED_IDS_SIZE:
+                _SCOPED_IDS.clear()
+            _SCOPED_IDS[key] = scoped
+    return scoped
 
 
 def _already_seen(event: ProgressEvent, last: str | None) -> bool:

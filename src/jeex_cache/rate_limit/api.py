@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
@@ -10,6 +11,9 @@ from jeex_cache.rate_limit.failures import RATE_LIMIT
 from jeex_cache.rate_limit.keys import Identifier
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.rate_limit.service import LimitsLike, RateLimitingService
+
+if TYPE_CHECKING:
+    from jeex_cache.config import Settings
 
 __all__ = ["RateLimitAPI"]
 
@@ -22,6 +26,11 @@ class RateLimitAPI:
 
     runtime: OperationRuntime
     _rate_limits: RateLimitingService  # set by ``CacheManager.initialize()``
+
+    if TYPE_CHECKING:
+
+        @property
+        def settings(self) -> Settings: ...  # the manager's
 
     @guarded(RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
@@ -48,4 +57,4 @@ class RateLimitAPI:
     @property
     def rate_limit_fail_closed(self) -> bool:
         """Whether checks refuse while the backend is down (``RATE_LIMIT_FAIL_CLOSED``)."""
-        return self._rate_limits.fail_closed
+        return self.settings.rate_limit_fail_closed  # known before initialize() too

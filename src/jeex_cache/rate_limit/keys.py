@@ -81,7 +81,7 @@ def window_keys(prefix: str, names: Sequence[str], space: KeySpace | None = None
     """The key of each window (``names``, a policy's) of the identifier of ``prefix``:
     relative to the namespace, or under ``space``'s."""
     base = prefix if space is None else space.prefixed(prefix)
-    return [base + name for name in names]
+    return list(map(base.__add__, names))  # no Python frame: this is on every check
 
 
 def prefix(scope: str, identifier: Identifier, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
