@@ -48,6 +48,7 @@ class Record:
     redeliveries: int = 0
     expires_ms: int | None = None  # only finished tasks expire
     cost: int = 1  # its weight in its project's pace
+    trace: str | None = None  # the enqueue's trace context (``tasks.tracing``)
 
 
 @dataclass(slots=True)

@@ -111,6 +111,7 @@ class MemoryTaskQueueRepository:
         project: str | None = None,
         priority: int = 0,
         cost: int = 1,
+        trace: str | None = None,
     ) -> bool:
         now = self._now()
         while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
@@ -121,7 +122,7 @@ class MemoryTaskQueueRepository:
             queue, name, payload, max_attempts, now, now, now + delay_ms,
             project or NO_PROJECT, priority,
         )  # fmt: skip
-        record.cost = cost
+        record.cost, record.trace = cost, trace
         self._records[task_id] = record
         if delay_ms > 0:
             self._schedule(task_id, record, now + delay_ms)
@@ -198,7 +199,7 @@ class MemoryTaskQueueRepository:
             group = None if record.group == NO_PROJECT else record.group
             delivery = Delivery(
                 taken, queue, record.name, decode(record.payload), record.attempts,
-                record.max_attempts, record.redeliveries, group,
+                record.max_attempts, record.redeliveries, group, record.trace,
             )  # fmt: skip
             return TaskClaim(delivery)
         q.wake.clear()

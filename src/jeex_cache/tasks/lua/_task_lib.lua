@@ -18,9 +18,10 @@ local NOTIFY = ARGV[1]
 -- Record fields: n name, p payload, s status, a attempts, m max attempts, ct created,
 -- ut updated, due, rd redeliveries, l lease (attempt of the delivery that may settle it),
 -- st started, ft finished, r result, e error, w worker, g group (project or '-'),
--- pr priority, sq ready sequence, x expiry ms (finished tasks only), c cost (pace weight).
+-- pr priority, sq ready sequence, x expiry ms (finished tasks only), c cost (pace weight),
+-- t the enqueue's trace context (only when traced).
 local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
-  'w', 'g', 'pr', 'sq', 'x', 'c'}
+  'w', 'g', 'pr', 'sq', 'x', 'c', 't'}
 local PRIO_BASE = 1000000
 
 local function now_ms()

@@ -11,8 +11,9 @@
 -- n-th claim of a group takes its oldest task; 0: strict priority),
 -- ARGV[9..] the completed deliveries, three each: task ID, attempt (lease), result.
 -- Returns {dones, leases, wait}: dones has 1 per completion recorded, 0 when its lease had
--- passed to another delivery (the outcome is dropped); leases has seven fields per leased
--- task (id, attempt, name, payload, max attempts, redeliveries, group); wait is the ms until
+-- passed to another delivery (the outcome is dropped); leases has eight fields per leased
+-- task (id, attempt, name, payload, max attempts, redeliveries, group, trace context or
+-- ''); wait is the ms until
 -- a task falls due, a paced group may go or a deadline passes when none was leased (0: ask
 -- again at once, -1: nothing scheduled, nothing running).
 local now = now_ms()
@@ -90,10 +91,11 @@ for _ = 1, want do
   redis.call('ZADD', K_RUN, deadline, id)
   local attempt = redis.call('HINCRBY', K_REC, id .. '|a', 1)
   rset(id, 's', 'running', 'l', attempt, 'st', now_s, 'ut', now_s, 'w', ARGV[4])
-  local f = rget(id, 'n', 'p', 'm', 'rd', 'g')
+  local f = rget(id, 'n', 'p', 'm', 'rd', 'g', 't')
   local n = #leases
   leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[1], f[2]
   leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[3]), tonumber(f[4] or 0), f[5] or '-'
+  leases[n + 8] = f[6] or ''
 end
 if #leases > 0 then
   return {dones, leases, 0}
