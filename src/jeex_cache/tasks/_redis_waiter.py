@@ -17,7 +17,7 @@ from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.tasks.model import Task
 
-__all__ = ["RedisTaskWaiter", "wait_finished"]
+__all__ = ["TIMER_SLACK", "RedisTaskWaiter", "wait_finished"]
 
 _INTERRUPT = LuaScript.load(__name__, "task_interrupt")
 
@@ -77,6 +77,11 @@ async def _next_message(
     return message
 
 
+TIMER_SLACK = 0.1
+"""How late Redis may end a ``BLPOP`` after its timeout: it times blocked clients out on its
+server cron (``hz`` 10 by default, every 100 ms), so a 19 ms timeout can take 100 ms."""
+
+
 class RedisTaskWaiter:
     """Blocks on a queue's wake-up list with ``BLPOP`` on a connection of its own.
 
@@ -116,11 +121,22 @@ class RedisTaskWaiter:
         self._max_wait = max_wait
 
     async def wait(self, seconds: float) -> bool:
+        """Block on the wake-up list, then sleep here the last ``TIMER_SLACK`` of the wait:
+        a worker waiting for a paced project's time wakes when it comes, not up to 100 ms
+        later (a short wait is slept here whole)."""
         blocking = min(seconds, self._max_wait)
-        if blocking < 0.001:  # BLPOP's 0 would block for ever
+        if blocking < 0.001:
             return False
-        reply = await self._redis.command("BLPOP", self._key, self._own_key, f"{blocking:.3f}")
-        return reply is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + blocking
+        if blocking > TIMER_SLACK:  # BLPOP's 0 would block for ever
+            timeout = f"{blocking - TIMER_SLACK:.3f}"
+            if await self._redis.command("BLPOP", self._key, self._own_key, timeout) is not None:
+                return True
+        remaining = deadline - loop.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        return False
 
     async def interrupt(self) -> None:
         expiry_ms = round((self._max_wait + 60) * 1000)
