@@ -24,9 +24,9 @@ local dones = {}
 local i = 9
 while ARGV[i] do
   local id = ARGV[i]
-  local f = rget(id, 'l', 's', 'e')
+  local f = rget(id, 'l', 's', 'e', 'g')
   if f[1] == ARGV[i + 1] then
-    leave_running(id)
+    leave_running(id, f[4])
     if f[2] ~= 'running' then
       -- A delivery given up for lost may still finish before its task is delivered again:
       -- the success stands, and the task leaves whichever set holds it.
@@ -34,11 +34,10 @@ while ARGV[i] do
       redis.call('ZREM', K_SCHED, id)
       redis.call('ZREM', K_DEAD, id)
     end
-    rset(id, 's', 'succeeded', 'r', ARGV[i + 2], 'ut', now_s, 'ft', now_s, 'l', 0)
     if f[3] then
       rdel(id, 'e')
     end
-    finished(id, now, ttl)
+    finished(id, now, ttl, 's', 'succeeded', 'r', ARGV[i + 2], 'ut', now_s, 'ft', now_s, 'l', 0)
     dones[#dones + 1] = 1
   else
     dones[#dones + 1] = 0
@@ -52,15 +51,15 @@ end
 sweep(now, 4)
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_RUN, '-inf', now_s, 'LIMIT', 0, 32)) do
-  local f = rget(id, 's', 'a', 'm')
-  leave_running(id)
+  local f = rget(id, 's', 'a', 'm', 'g')
+  leave_running(id, f[4])
   if f[1] == 'running' then
     if tonumber(f[2]) >= tonumber(f[3]) then
       -- The lease ('l') stays: a late acknowledgement of that delivery still wins.
       redis.call('ZADD', K_DEAD, now_s, id)
       trim_dead(now, ttl)
-      rset(id, 's', 'dead', 'ut', now_s, 'ft', now_s, 'e', string.format(ARGV[5], tonumber(f[2])))
-      finished(id, now, ttl)
+      finished(id, now, ttl, 's', 'dead', 'ut', now_s, 'ft', now_s,
+        'e', string.format(ARGV[5], tonumber(f[2])))
     else
       rset(id, 's', 'queued', 'ut', now_s, 'due', now_s)
       redis.call('HINCRBY', K_REC, id .. '|rd', 1)
@@ -80,8 +79,9 @@ unpace(now, 32)
 
 local leases = {}
 local deadline = fmt(now + tonumber(ARGV[2]))
+local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
 for _ = 1, want do
-  local id = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now)
+  local id, f = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
   if id == 'busy' then
     return {dones, leases, 0}  -- groups at their cap were parked: the worker asks again
   end
@@ -89,13 +89,12 @@ for _ = 1, want do
     break
   end
   redis.call('ZADD', K_RUN, deadline, id)
-  local attempt = redis.call('HINCRBY', K_REC, id .. '|a', 1)
-  rset(id, 's', 'running', 'l', attempt, 'st', now_s, 'ut', now_s, 'w', ARGV[4])
-  local f = rget(id, 'n', 'p', 'm', 'rd', 'g', 't')
+  local attempt = tonumber(f[9] or 0) + 1  -- f: the record's TAKEN fields
+  rset(id, 's', 'running', 'a', attempt, 'l', attempt, 'st', now_s, 'ut', now_s, 'w', ARGV[4])
   local n = #leases
-  leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[1], f[2]
-  leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[3]), tonumber(f[4] or 0), f[5] or '-'
-  leases[n + 8] = f[6] or ''
+  leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[3], f[4]
+  leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[5]), tonumber(f[6] or 0), f[7] or '-'
+  leases[n + 8] = f[8] or ''
 end
 if #leases > 0 then
   return {dones, leases, 0}
