@@ -20,12 +20,39 @@ local now = now_ms()
 local now_s = fmt(now)
 local ttl = ARGV[3]
 
+-- Writes of many tasks to one key go in one command (HSET of the records, ZADD of a set),
+-- sent when 4,800 arguments wait and by write_all(), before anything reads what they write.
+local pending = {}
+local function later(command, key, ...)
+  local p = pending[key]
+  if not p then
+    p = {command}
+    pending[key] = p
+  end
+  for _, arg in ipairs({...}) do
+    p[#p + 1] = arg
+  end
+  if #p > 4800 then
+    redis.call(command, key, unpack(p, 2))
+    pending[key] = nil
+  end
+end
+local function write_all()
+  for key, p in pairs(pending) do
+    redis.call(p[1], key, unpack(p, 2))
+  end
+  pending = {}
+end
+
 local dones = {}
+local settled = {}  -- a delivery listed twice is recorded once
+local expiry = fmt(now + tonumber(ttl))
 local i = 9
 while ARGV[i] do
   local id = ARGV[i]
   local f = rget(id, 'l', 's', 'e', 'g')
-  if f[1] == ARGV[i + 1] then
+  if f[1] == ARGV[i + 1] and not settled[id] then
+    settled[id] = true
     leave_running(id, f[4])
     if f[2] ~= 'running' then
       -- A delivery given up for lost may still finish before its task is delivered again:
@@ -37,13 +64,19 @@ while ARGV[i] do
     if f[3] then
       rdel(id, 'e')
     end
-    finished(id, now, ttl, 's', 'succeeded', 'r', ARGV[i + 2], 'ut', now_s, 'ft', now_s, 'l', 0)
+    -- finished(), its writes batched: the record expires after the status TTL; waiters are
+    -- told (a message reaches them after the script, so after the writes).
+    later('HSET', K_REC, id .. '|s', 'succeeded', id .. '|r', ARGV[i + 2], id .. '|ut', now_s,
+      id .. '|ft', now_s, id .. '|l', 0, id .. '|x', expiry)
+    later('ZADD', K_EXP, expiry, id)
+    redis.call('PUBLISH', NOTIFY .. id, 1)
     dones[#dones + 1] = 1
   else
     dones[#dones + 1] = 0
   end
   i = i + 3
 end
+write_all()
 local want = tonumber(ARGV[6])
 if want < 1 then
   return {dones, {}, -1}
@@ -83,19 +116,23 @@ local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
 for _ = 1, want do
   local id, f = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
   if id == 'busy' then
+    write_all()
     return {dones, leases, 0}  -- groups at their cap were parked: the worker asks again
   end
   if not id then
     break
   end
-  redis.call('ZADD', K_RUN, deadline, id)
   local attempt = tonumber(f[9] or 0) + 1  -- f: the record's TAKEN fields
-  rset(id, 's', 'running', 'a', attempt, 'l', attempt, 'st', now_s, 'ut', now_s, 'w', ARGV[4])
+  -- Nothing take() reads is among these writes: a leased task has left the ready indexes.
+  later('ZADD', K_RUN, deadline, id)
+  later('HSET', K_REC, id .. '|s', 'running', id .. '|a', attempt, id .. '|l', attempt,
+    id .. '|st', now_s, id .. '|ut', now_s, id .. '|w', ARGV[4])
   local n = #leases
   leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[3], f[4]
   leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[5]), tonumber(f[6] or 0), f[7] or '-'
   leases[n + 8] = f[8] or ''
 end
+write_all()
 if #leases > 0 then
   return {dones, leases, 0}
 end
