@@ -121,20 +121,22 @@ class RedisTaskWaiter:
         self._max_wait = max_wait
 
     async def wait(self, seconds: float) -> bool:
-        """Block on the wake-up list, then sleep here the last ``TIMER_SLACK`` of the wait:
-        a worker waiting for a paced project's time wakes when it comes, not up to 100 ms
-        later (a short wait is slept here whole)."""
+        """Block on the wake-up list. A wait shorter than ``max_wait`` ends at a known time
+        (a task falls due, a paced project may go): its last ``TIMER_SLACK`` is slept here,
+        so the worker wakes when that time comes, not up to 100 ms later (a short wait is
+        slept here whole). A wait of ``max_wait`` blocks all of it: only a new task ends it."""
         blocking = min(seconds, self._max_wait)
-        if blocking < 0.001:
+        if blocking < 0.001:  # BLPOP's 0 would block for ever
             return False
+        slack = 0.0 if seconds >= self._max_wait else min(TIMER_SLACK, blocking)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + blocking
-        if blocking > TIMER_SLACK:  # BLPOP's 0 would block for ever
-            timeout = f"{blocking - TIMER_SLACK:.3f}"
+        if blocking - slack >= 0.001:
+            timeout = f"{blocking - slack:.3f}"
             if await self._redis.command("BLPOP", self._key, self._own_key, timeout) is not None:
                 return True
         remaining = deadline - loop.time()
-        if remaining > 0:
+        if slack and remaining > 0:
             await asyncio.sleep(remaining)
         return False
 
