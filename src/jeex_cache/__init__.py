@@ -16,12 +16,14 @@ from jeex_cache.core.errors import (
     InvalidTTLError,
     JeexCacheError,
     LoaderFailedError,
+    MemoryLimitError,
     NotInitializedError,
     PayloadTooLargeError,
     ReplicationTimeoutError,
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.resilience import Outcome, outcome_of
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
 from jeex_cache.extras import MissingExtraError
@@ -34,20 +36,23 @@ from jeex_cache.progress.model import (
     ProgressResult,
     ProgressStatus,
 )
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
 from jeex_cache.project_cache.model import (
     CacheTag,
+    LoadResult,
+    LoadSource,
     ProjectCache,
     ReadOutcome,
     ReadResult,
     WriteOutcome,
     WriteResult,
 )
+from jeex_cache.project_cache.service import TagLike
 from jeex_cache.project_cache.session_view import SessionCacheView
 from jeex_cache.project_cache.view import ProjectCacheView, SessionProjectView
 from jeex_cache.project_cache.warm import WarmSummary
 from jeex_cache.rate_limit.model import RateLimit, RateLimitConfig, RateLimitWindow
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
+from jeex_cache.rate_limit.service import LimitsLike
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.tasks.model import QueueStats, Task, TaskStatus
 from jeex_cache.tasks.schedule import Schedule
@@ -75,12 +80,15 @@ __all__ = [
     "InvalidProgressError",
     "InvalidTTLError",
     "JeexCacheError",
+    "LimitsLike",
     "LoadResult",
     "LoadSource",
     "LoaderFailedError",
+    "MemoryLimitError",
     "ManualClock",
     "MissingExtraError",
     "NotInitializedError",
+    "Outcome",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",
     "Progress",
@@ -110,6 +118,7 @@ __all__ = [
     "WarmSummary",
     "Task",
     "TaskContext",
+    "TagLike",
     "TaskStatus",
     "WriteOutcome",
     "Worker",
@@ -120,6 +129,7 @@ __all__ = [
     "TypedTask",
     "WriteResult",
     "cache_manager",
+    "outcome_of",
 ]
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ from jeex_cache.tasks import keys as task_keys
 __all__ = ["CacheKey"]
 
 
-class CacheKey(core_keys.CacheKey):
+class CacheKey(core_keys.StorageKey):
     """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``.
 
     Backends prepend ``<namespace>:``. Keys of one project share the hash tag ``{<uuid>}``,

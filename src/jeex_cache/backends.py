@@ -1,52 +1,35 @@
-"""A backend is the connection behind one URL; ``open_backend`` picks it by scheme.
+"""A backend is the connection behind one URL; ``SCHEMES`` says which kind each scheme opens.
 
-``SCHEMES`` maps each URL scheme to the opener of its backend, imported on first use: this
-module imports no backend, and a new backend is one line here (and its scheme in
-``config.BACKEND_SCHEMES``, which a test keeps equal to this table's keys).
-
-A ``Capability`` (each package's ``wiring.py``) says how to build its memory repository, its
-Redis repository and its service; ``Backend.build`` builds the repositories of every
-capability it is given, so an opener lists none of them.
+``bootstrap.py`` opens the kind a URL names and builds every capability's repository on it.
+A new URL scheme is one line here (and its scheme in ``config.BACKEND_SCHEMES``, which a test
+keeps equal to this table's keys).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from jeex_cache.config import Settings
 from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.clock import Clock
-from jeex_cache.core.errors import NotInitializedError
-from jeex_cache.core.runtime import OperationRuntime
 
 if TYPE_CHECKING:
-    from typing import Self
-
     from jeex_cache.core.executor import RedisExecutor
+    from jeex_cache.core.memory_budget import MemoryBudget
 
-__all__ = ["SCHEMES", "Backend", "Capability", "Expiring", "Opener", "open_backend"]
-
-RepoT = TypeVar("RepoT")
-ServiceT = TypeVar("ServiceT")
-
-
-@runtime_checkable
-class Expiring(Protocol):
-    """A repository that keeps expired leftovers until swept (``cleanup_expired_entries``)."""
-
-    async def cleanup_expired(self) -> int: ...
+__all__ = ["SCHEMES", "Backend", "backend_kind"]
 
 
 @dataclass(slots=True)
 class Backend:
     """One storage connection: what repositories are built on, and how to release it.
 
-    ``executor`` is None on the in-process backend. ``repositories`` holds what ``build``
-    made, by capability name; read one with ``repository(capability)``.
+    ``executor`` is None on the in-process backend, which has a ``budget`` instead.
+    ``repositories`` holds what ``bootstrap.py`` built on it, by capability name (for tools
+    and tests).
     """
 
     name: str
@@ -55,7 +38,8 @@ class Backend:
     executor: RedisExecutor | None = None
     breaker: CircuitBreaker | None = None
     pool: Callable[[], dict[str, int]] | None = None  # connections in use and the maximum
-    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's bytes, evictions
+    usage: Callable[[], dict[str, int]] | None = None  # the embedded store's budget report
+    budget: MemoryBudget | None = None  # the embedded store's one byte bound, for every kind
     repositories: dict[str, object] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -68,84 +52,52 @@ class Backend:
         while self._closers:
             await self._closers.pop()()
 
-    def build(self, capabilities: Iterable[Capability[Any, Any]]) -> Self:
-        """Build each capability's repository on this connection (memory or Redis)."""
-        for capability in capabilities:
-            build = capability.memory if self.executor is None else capability.redis
-            self.repositories[capability.name] = build(self)
-        return self
-
-    def repository(self, capability: Capability[RepoT, Any]) -> RepoT:
-        """The repository ``build`` made for ``capability``."""
-        return cast("RepoT", self.repositories[capability.name])
-
-
-@dataclass(frozen=True, slots=True)
-class Capability(Generic[RepoT, ServiceT]):
-    """How one capability is wired: its repository on each backend, its service over it.
-
-    Put on a ``CacheManager`` mixin as a class attribute, it is the mixin's typed accessor
-    to the service: ``initialize()`` stores the service on the manager under the same name
-    (a plain attribute read on every call); before that, or after ``close()``, reading it
-    raises ``NotInitializedError``.
-    """
-
-    name: str
-    memory: Callable[[Backend], RepoT]
-    redis: Callable[[Backend], RepoT]
-    service: Callable[[RepoT, Backend, OperationRuntime], ServiceT]
-    attribute: str = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        object.__setattr__(self, "attribute", name)
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Capability[RepoT, ServiceT]: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> ServiceT: ...
-    def __get__(
-        self, instance: object | None, owner: type
-    ) -> Capability[RepoT, ServiceT] | ServiceT:
-        if instance is None:
-            return self
-        raise NotInitializedError(
-            "the cache manager is not initialised: await cache_manager.initialize() "
-            "(or use 'async with CacheManager(...)') first"
-        )
-
-    def of(self, target: object) -> ServiceT:
-        """The service ``install`` stored on ``target`` (``NotInitializedError`` if none)."""
-        try:
-            return cast("ServiceT", vars(target)[self.attribute])
-        except KeyError:
-            return self.__get__(target, type(target))
-
-    def install(self, target: object, backend: Backend, runtime: OperationRuntime) -> None:
-        """Build the service over ``backend``'s repository and store it on ``target``."""
-        service = self.service(backend.repository(self), backend, runtime)
-        vars(target)[self.attribute] = service
+    def status(self) -> dict[str, Any]:
+        """What is known without a round trip: the circuit breaker, pool use and, on the
+        embedded backend, its memory (bytes used and bound, entries, evictions, refusals)."""
+        status: dict[str, Any] = {}
+        breaker = self.breaker
+        if breaker is not None:
+            status["circuit"] = {
+                "state": breaker.state.value,
+                "consecutive_failures": breaker.consecutive_failures,
+                "opened": breaker.transitions["open"],
+            }
+            if breaker.nodes:  # a cluster: each master's own
+                status["circuit"]["nodes"] = {
+                    node: {"state": own.state.value, "opened": own.transitions["open"]}
+                    for node, own in sorted(breaker.nodes.items())
+                }
+        cluster = self.executor.cluster if self.executor is not None else None
+        if cluster is not None:
+            status["cluster"] = {
+                "refreshes": cluster.refreshes,
+                "map_changes": cluster.map_changes,
+                "redirects": dict(cluster.redirects),
+            }
+        if breaker is not None:  # the last outages and slot moves, oldest first
+            incidents = [*breaker.incidents, *(cluster.incidents if cluster is not None else ())]
+            status["incidents"] = sorted(incidents, key=lambda incident: incident["at"])[-20:]
+        if self.pool is not None:
+            status["pool"] = self.pool()
+        if self.usage is not None:
+            status["memory"] = self.usage()
+        return status
 
 
-Opener = Callable[[Settings, Clock], Awaitable[Backend]]
-
-SCHEMES: Mapping[str, str] = {  # scheme -> "module:function", an ``Opener``
-    "memory": "jeex_cache._memory_backend:open_memory_backend",
-    "redis": "jeex_cache._redis_backend:open_redis_backend",
-    "rediss": "jeex_cache._redis_backend:open_redis_backend",
-    "unix": "jeex_cache._redis_backend:open_redis_backend",
-    "redis+sentinel": "jeex_cache._redis_backend:open_redis_backend",
-    "rediss+sentinel": "jeex_cache._redis_backend:open_redis_backend",
-    "redis+cluster": "jeex_cache._redis_backend:open_redis_backend",
-    "rediss+cluster": "jeex_cache._redis_backend:open_redis_backend",
+SCHEMES: Mapping[str, str] = {  # scheme -> the kind of backend it opens
+    "memory": "memory",
+    "redis": "redis",
+    "rediss": "redis",
+    "unix": "redis",
+    "redis+sentinel": "redis",
+    "rediss+sentinel": "redis",
+    "redis+cluster": "redis",
+    "rediss+cluster": "redis",
 }
 
 
-async def open_backend(
-    settings: Settings, clock: Clock, capabilities: Iterable[Capability[Any, Any]] = ()
-) -> Backend:
-    """The backend of ``REDIS_URL``'s scheme (the in-process one when it is unset), with the
-    repositories of ``capabilities`` built on it."""
-    scheme = "memory" if settings.redis_url is None else urlsplit(settings.redis_url).scheme
-    module, _, function = SCHEMES[scheme].partition(":")
-    opener: Opener = getattr(importlib.import_module(module), function)
-    return (await opener(settings, clock)).build(capabilities)
+def backend_kind(settings: Settings) -> str:
+    """``memory`` when ``REDIS_URL`` is unset or ``memory://``; else ``redis`` (standalone,
+    Sentinel and Cluster alike: the transport tells them apart)."""
+    return "memory" if settings.redis_url is None else SCHEMES[urlsplit(settings.redis_url).scheme]

@@ -132,8 +132,9 @@ class Settings(BaseSettings):
     cache_session_cookie_name: str = Field("jeex_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     cache_session_cookie_secure: bool = True
 
-    # Embedded backend (ours): bytes its project cache may hold; when full it evicts, as Redis
-    # does under maxmemory: expired entries first, then the least recently used.
+    # Embedded backend (ours): bytes all of its state may hold, as measured in memory; when
+    # full it evicts cache entries as Redis does under maxmemory (expired first, then the least
+    # recently used) and refuses what else does not fit (core/memory_budget.py).
     cache_memory_max_bytes: int = Field(256 * 1_048_576, ge=65_536)
     # Near cache (ours; docs/project-cache.md): bytes of an in-process L1 in front of Redis,
     # kept in step by CLIENT TRACKING; 0 turns it off. No-op on the embedded backend.

@@ -48,8 +48,6 @@ __all__ = ["PUBLIC_NAMES", "JeexCollector", "merged_operations", "public_operati
 PUBLIC_NAMES: Mapping[str, str] = {
     "_authorize": "require_project_access",
     "_session_or_denial": "require_session",
-    "invalidate_project_cache_outcome": "invalidate_project_cache",
-    "invalidate_tag_in_projects_outcome": "invalidate_tag_in_projects",
 }
 """Internal helpers that are measured, by the public operation they serve."""
 
@@ -281,6 +279,11 @@ def _backend(backend: dict[str, Any], memory: dict[str, Any] | None) -> Iterator
             "jeex_cache_memory_evictions",
             "Entries evicted to stay within the bound.",
             value=embedded["evictions"],
+        )
+        yield CounterMetricFamily(
+            "jeex_cache_memory_refusals",
+            "Writes refused at the bound: nothing evictable was left.",
+            value=embedded.get("refusals", 0),
         )
     connections = backend.get("connections")
     if isinstance(connections, int | float):

@@ -32,6 +32,7 @@ from jeex_cache import (
     Settings,
     TaskContext,
     Worker,
+    outcome_of,
 )
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.transport import key_slot
@@ -129,7 +130,8 @@ async def test_a_master_killed_under_load_fails_over(
             return await cache.cache_project_data(rng.choice(tagged), {"t": 1}, tags=[TAG])
 
         async def invalidate() -> bool:
-            return (await cache.invalidate_tag_in_projects_outcome(TAG, tagged, "load")) is not None
+            done = await outcome_of(cache.invalidate_tag_in_projects, TAG, tagged, "load")
+            return not done.failed
 
         async def validate() -> bool:
             return await cache.validate_user_session(rng.choice(sessions)) is not None

@@ -4,14 +4,18 @@ commands on the key's node, scripts on a node that never had them loaded."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from uuid import uuid4
 
 from jeex_cache import CacheManager
-from jeex_cache.core.scripts import Command
+from jeex_cache.core.scripts import Command, LuaScript, ScriptCall
 from jeex_cache.core.transport import key_slot
 from jeex_cache.testing import RedisCluster
 from tests.cluster.conftest import executor_of, router_of
 from tests.conftest import eventually
+
+_SOURCE = "return ARGV[1]"
+ECHO = LuaScript("echo", _SOURCE, hashlib.sha1(_SOURCE.encode()).hexdigest().encode())
 
 
 async def test_each_key_lives_on_the_master_that_owns_its_slot(
@@ -55,7 +59,7 @@ async def test_blocking_commands_run_on_the_node_of_their_key(
         assert await executor.command("BLPOP", key, "0.01") == (key.encode(), b"x")
 
 
-async def test_a_flushed_script_cache_costs_one_eval_per_node(
+async def test_a_flushed_script_cache_fails_no_call(
     cache: CacheManager, cluster: RedisCluster
 ) -> None:
     for port in cluster.masters():
@@ -65,6 +69,23 @@ async def test_a_flushed_script_cache_costs_one_eval_per_node(
     assert all(await asyncio.gather(*(cache.cache_project_data(p, 1) for p in projects)))
     assert await asyncio.gather(*(cache.get_project_data(p) for p in projects)) == [1] * 30
     assert not cache.failure_tracker.failures
+
+
+async def test_a_batch_of_flushed_scripts_costs_one_load_per_node(
+    cache: CacheManager, cluster: RedisCluster
+) -> None:
+    executor = executor_of(cache)
+    keys = [f"jeex:test:{{{uuid4()}}}" for _ in range(40)]
+    assert len({router_of(cache).route(key) for key in keys}) == 3
+    for port in cluster.masters():
+        with cluster.client(port) as client:
+            client.script_flush()
+            client.config_resetstat()
+    calls = [ScriptCall(ECHO, [key], [str(i)]) for i, key in enumerate(keys)]
+    assert await executor.batch(calls) == [str(i).encode() for i in range(40)]
+    for port in cluster.masters():
+        with cluster.client(port) as client:
+            assert client.info("commandstats")["cmdstat_script|load"]["calls"] == 1
 
 
 async def test_a_storm_of_errors_costs_one_refresh(cache: CacheManager) -> None:

@@ -14,8 +14,7 @@ import pytest
 
 from jeex_cache import CacheManager, ManualClock, Settings
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
-from jeex_cache.project_cache.wiring import PROJECT_CACHE
+from jeex_cache.project_cache.model import LoadResult, LoadSource
 
 OLD, NEW = {"row": "v1", "version": 1}, {"row": "v2", "version": 2}
 
@@ -38,7 +37,7 @@ class GatedLoader:
 
 
 def loaders(manager: CacheManager) -> LoaderService:
-    return PROJECT_CACHE.of(manager).loader
+    return manager._project.loader
 
 
 def by_version(row: dict[str, Any]) -> int:

@@ -12,8 +12,7 @@ import pytest
 
 from jeex_cache import CacheManager, InvalidInputError, InvalidTTLError, ManualClock
 from jeex_cache.project_cache.loader import LoaderService
-from jeex_cache.project_cache.loading import LoadSource
-from jeex_cache.project_cache.wiring import PROJECT_CACHE
+from jeex_cache.project_cache.model import LoadSource
 
 
 class CountingLoader:
@@ -43,7 +42,7 @@ class CountingLoader:
 
 
 def loaders(manager: CacheManager) -> LoaderService:
-    return PROJECT_CACHE.of(manager).loader
+    return manager._project.loader
 
 
 async def test_concurrent_misses_run_the_loader_once(manager: CacheManager) -> None:

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from jeex_cache import AccessDenied, BackendError, CacheManager, ManualClock, Settings
+from jeex_cache import AccessDenied, BackendError, CacheManager, ManualClock, Settings, outcome_of
 from jeex_cache.project_cache.session_view import SessionCacheView, SessionProjectView
 from jeex_cache.project_cache.view import ProjectCacheView
 from jeex_cache.tasks.model import Delivery
@@ -161,12 +161,10 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(scoped.read_project_entry(project))
     await run(scoped.list_project_keys(project))
     await run(scoped.invalidate_by_tag("t"))
-    await run(scoped.invalidate_by_tag_outcome("t"))
     with contextlib.suppress(AccessDenied):
         await run(scoped.get_project_data(other))  # not granted: denied and audited
     await project_view_calls(Recorded(scoped.project(project), run.seen), run)
     await run(scoped.invalidate_project_cache(project, "test"))
-    await run(scoped.invalidate_project_cache_outcome(project, "test"))
     await run(scoped.delete_project_data(project))
     await run(api.invalidate_by_tag("t"))
     # Loaders.
@@ -174,9 +172,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
     await run(api.read_or_load_project_data(project, _load, 60))
     await run(api.warm_project_cache([project, other], _load_project, concurrency=2))
     await run(api.invalidate_tag_in_projects("t", [project, other]))
-    await run(api.invalidate_tag_in_projects_outcome("t", [project, other], "test"))
     await run(api.invalidate_project_cache(project))
-    await run(api.invalidate_project_cache_outcome(project, "test"))
     await run(api.delete_project_data(project))
 
     # Progress, under a correlation ID and a task ID.
@@ -223,7 +219,7 @@ async def exercise(cache: CacheManager, run: Run, kill: Callable[[], None] | Non
         await waiter.close()
 
     # Rotation and the ends of sessions.
-    await run(api.rotate_session_outcome(sid3))
+    await run(outcome_of(api.rotate_session, sid3))
     rotated = await run(api.rotate_session(sid2))
     if rotated is not None:
         assert rotated.session_id is not None

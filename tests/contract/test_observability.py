@@ -66,7 +66,8 @@ async def test_health_reports_what_the_backend_is(manager: CacheManager) -> None
         assert memory["max"] == manager.settings.cache_memory_max_bytes
         assert memory["entries"] == 1
         assert memory["evictions"] == 0
-        assert 1000 < memory["used"] < 2000
+        assert memory["refusals"] == 0
+        assert 1000 < memory["cache_bytes"] <= memory["used"] < 4000  # payload, record, indexes
         metrics = await manager.get_performance_metrics()
         assert metrics["backend"]["memory"]["entries"] == 1
     else:

@@ -96,13 +96,9 @@ SESSION_CALLS: dict[str, Call] = {
     "write_project_data": lambda v, p: v.write_project_data(p, {"x": 0}, 60, version=99),
     "delete_project_data": lambda v, p: v.delete_project_data(p),
     "invalidate_project_cache": lambda v, p: v.invalidate_project_cache(p, "test"),
-    "invalidate_project_cache_outcome": lambda v, p: v.invalidate_project_cache_outcome(p, "test"),
     "list_project_keys": lambda v, p: v.list_project_keys(p),
 }
-SESSION_UNSCOPED = {
-    "invalidate_by_tag",
-    "invalidate_by_tag_outcome",
-}  # confined to the session's projects: test_sessions
+SESSION_UNSCOPED = {"invalidate_by_tag"}  # confined to the session's projects: test_sessions
 VIEW_CALLS: dict[str, Call] = {
     "get": lambda v, _: v.get("k"),
     "get_entry": lambda v, _: v.get_entry("k"),

@@ -18,6 +18,7 @@ from jeex_cache import (
     CacheManager,
     ConfigurationError,
     InvalidIdentifierError,
+    MemoryLimitError,
     NotInitializedError,
     Settings,
 )
@@ -63,6 +64,7 @@ PROJECT = "6f1d6a52-58f4-4a4c-9d0d-4c6a3b0d1e11"
         (AccessDenied("no", reason=AccessDenied.PROJECT_NOT_GRANTED), 404, None),
         (AccessDenied("down", reason=AccessDenied.UNAVAILABLE), 503, "retry-after"),
         (BackendError("redis is down"), 503, "retry-after"),
+        (MemoryLimitError("the embedded backend is full"), 503, "retry-after"),
         (ConfigurationError("the route has no project_id"), 500, None),
     ],
 )

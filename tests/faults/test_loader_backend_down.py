@@ -6,7 +6,7 @@ import asyncio
 from uuid import uuid4
 
 from jeex_cache import CacheManager
-from jeex_cache.project_cache.loading import LoadSource
+from jeex_cache.project_cache.model import LoadSource
 from jeex_cache.testing import RedisServer
 
 

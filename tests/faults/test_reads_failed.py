@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from jeex_cache import CacheManager, ReadOutcome
+from jeex_cache import CacheManager, ReadOutcome, outcome_of
 from jeex_cache.testing import RedisServer
 
 
@@ -26,8 +26,8 @@ async def test_reads_say_failed_while_redis_is_down_and_miss_once_it_is_back(
         assert not read
         assert read.value is None
     assert await cache.get_project_data(project) is None  # unchanged: a miss
-    assert await cache.invalidate_project_cache_outcome(project, "x") is None
-    assert await cache.invalidate_tag_in_projects_outcome("t", [project], "x") is None
+    assert (await outcome_of(cache.invalidate_project_cache, project, "x")).failed
+    assert (await outcome_of(cache.invalidate_tag_in_projects, "t", [project], "x")).failed
     assert await cache.invalidate_project_cache(project, "x") == 0  # unchanged: 0
     for operation in ("read_project_data", "read_project_entry", "read_progress"):
         assert cache.failure_tracker.failures[operation] == 1
@@ -35,5 +35,7 @@ async def test_reads_say_failed_while_redis_is_down_and_miss_once_it_is_back(
     server.restart()  # an empty server
     assert (await cache.read_project_data(project)).outcome is ReadOutcome.MISS
     assert (await cache.read_progress("op-1")).outcome is ReadOutcome.MISS
-    assert await cache.invalidate_project_cache_outcome(project, "x") == 0
+    done = await outcome_of(cache.invalidate_project_cache, project, "x")
+    assert not done.failed
+    assert done.value == 0
     assert not cache.failure_tracker.degraded

@@ -11,7 +11,7 @@ from uuid import uuid4
 import redis
 
 from jeex_cache import CacheManager
-from jeex_cache.project_cache.loading import LoadSource
+from jeex_cache.project_cache.model import LoadSource
 from tests.integration.conftest import RoundTrips
 
 

@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from jeex_cache import CacheManager, LoaderFailedError, SerializationError, Settings
-from jeex_cache.project_cache.loading import LoadSource
+from jeex_cache.project_cache.model import LoadSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,6 +24,7 @@ from jeex_cache import (
     Settings,
     TaskContext,
     Worker,
+    outcome_of,
 )
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.transport.sentinel import SentinelRouter
@@ -123,9 +124,8 @@ async def test_master_killed_under_mixed_load(topology: SentinelSet) -> None:
             return await cache.cache_project_data(tagged, {"t": 1}, tags=["load"])
 
         async def invalidate() -> bool:
-            return (
-                await cache.invalidate_tag_in_projects_outcome("load", [tagged], "load")
-            ) is not None
+            done = await outcome_of(cache.invalidate_tag_in_projects, "load", [tagged], "load")
+            return not done.failed
 
         callers = {
             "read": read,

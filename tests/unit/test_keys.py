@@ -10,7 +10,7 @@ import pytest
 
 import jeex_cache
 from jeex_cache import CacheTag, InvalidInputError, RateLimitWindow
-from jeex_cache.core.keys import CacheKey, KeySpace, key, key_prefix
+from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
 from jeex_cache.progress import keys as progress_keys
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.rate_limit import keys as rate_limit_keys
@@ -23,7 +23,7 @@ PACKAGE = Path(jeex_cache.__file__).parent
 
 
 def test_key_puts_the_tag_in_braces_and_joins_the_parts() -> None:
-    assert key("sess", DIGEST) == CacheKey(f"sess:{{{DIGEST}}}")
+    assert key("sess", DIGEST) == StorageKey(f"sess:{{{DIGEST}}}")
     assert key("proj", "p", "kv", "name").value == "proj:{p}:kv:name"
     assert key_prefix("rl", "user.u1") == "rl:{user.u1}:"
 

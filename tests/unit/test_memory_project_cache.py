@@ -7,8 +7,9 @@ from uuid import uuid4
 
 from jeex_cache import TTL, CacheManager, ManualClock, Settings
 from jeex_cache.project_cache.memory import (
-    ENTRY_OVERHEAD_BYTES,
+    PROJECT_INDEX_BYTES,
     MemoryProjectCacheRepository,
+    entry_bytes,
 )
 
 TEN_YEARS = TTL(TTL.MAX_MILLISECONDS)
@@ -32,7 +33,7 @@ async def test_overwrites_of_a_big_entry_hold_one_entry() -> None:
     finally:
         tracemalloc.stop()
     assert repo.usage()["entries"] == 1
-    assert repo.payload_bytes == BIG + len("big") + ENTRY_OVERHEAD_BYTES
+    assert repo.payload_bytes == entry_bytes(_payload(0), "big", frozenset()) + PROJECT_INDEX_BYTES
     assert grown < 4 * BIG  # 300 dead payloads held until expiry would be 60 MB
 
 
@@ -51,7 +52,13 @@ async def test_deleted_and_invalidated_payloads_are_freed_at_once() -> None:
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert repo.usage() == {"used": 0, "max": 256 * 1_048_576, "entries": 0, "evictions": 0}
+    usage = repo.usage()
+    assert (usage["used"], usage["cache_bytes"], usage["entries"], usage["evictions"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
     assert grown < 4 * BIG
 
 
@@ -116,12 +123,28 @@ async def test_a_full_cache_drops_expired_entries_before_live_ones() -> None:
     assert metrics["backend"]["memory"]["evictions"] == 0
 
 
-async def test_an_entry_larger_than_the_bound_is_still_stored_alone() -> None:
+async def test_an_entry_larger_than_the_bound_is_refused_and_evicts_nothing() -> None:
     settings = Settings(
         redis_url=None, cache_memory_max_bytes=65_536, cache_max_payload_bytes=1_048_576
     )
     async with CacheManager(settings, clock=ManualClock()) as manager:
         view = manager.project(uuid4())
         await view.set("small", 1)
-        await view.set("huge", "x" * 100_000)
-        assert await view.keys() == ["huge"]
+        assert not await manager.cache_project_data(uuid4(), "x" * 100_000)
+        assert await view.keys() == ["small"]
+        memory = (await manager.get_performance_metrics())["backend"]["memory"]
+    assert (memory["refusals"], memory["evictions"]) == (1, 0)
+
+
+async def test_fill_tokens_are_charged_while_their_loads_run() -> None:
+    repo = MemoryProjectCacheRepository(ManualClock())
+    project = uuid4()
+    for i in range(100):
+        repo.open_fill(project, f"n{i}", f"token-{i}", frozenset())
+    assert repo.payload_bytes > 100 * 500  # no entry yet: the tokens are what is held
+    for i in range(50):
+        repo.close_fill(project, f"n{i}", f"token-{i}")
+    for i in range(50, 100):
+        await repo.set_if_newer(project, f"n{i}", b"1", TEN_YEARS, frozenset(), None, f"token-{i}")
+    assert await repo.invalidate_project(project) == 50
+    assert repo.payload_bytes == 0

@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from jeex_cache import CacheManager, Settings
-from jeex_cache.core.errors import BackendError
-from jeex_cache.core.resilience import FAILURE_POLICY, Family, Outcome, guarded
+from jeex_cache.core.errors import BackendError, InvalidInputError
+from jeex_cache.core.resilience import FAILURE_POLICY, Family, Outcome, guarded, outcome_of
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.runtime import CALL_RETRY, OperationRuntime
 from jeex_cache.project_cache.failures import CACHE_READ, CACHE_WRITE
@@ -72,6 +72,23 @@ async def test_an_outcome_says_whether_the_call_itself_failed() -> None:
     done = await flaky.read_outcome()
     assert done == Outcome("value")
     assert not done.failed
+
+
+async def test_outcome_of_gives_one_call_of_a_plain_operation_its_outcome() -> None:
+    runtime = OperationRuntime()
+    runtime.configure(RetryPolicy(retries=0), 10, 10.0)
+    flaky = Flaky(runtime, failures=1, transient=False)
+    failed = await outcome_of(flaky.read)
+    assert failed.failed
+    assert failed.value is None
+    assert isinstance(failed.error, BackendError)
+    assert await outcome_of(flaky.read) == Outcome("value")
+    assert await flaky.read() == "value"  # the operation itself still answers plainly
+    assert runtime.tracker.failures["read"] == 1  # measured as the operation itself
+    with pytest.raises(InvalidInputError, match="not a bound guarded operation"):
+        await outcome_of(flaky.answer)
+    with pytest.raises(InvalidInputError):  # it returns its Outcome already
+        await outcome_of(flaky.read_outcome)
 
 
 def test_the_first_retry_is_at_once_and_the_next_back_off() -> None:

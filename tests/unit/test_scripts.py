@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import jeex_cache
-import jeex_cache._redis_backend  # imports every capability's Redis module
+import jeex_cache.bootstrap  # imports every capability's Redis module
 from jeex_cache.core.scripts import LuaScript, loaded
 
 PACKAGE = Path(jeex_cache.__file__).parent

@@ -65,7 +65,7 @@ APP = "tests.unit._worker_app:settings"
 
 
 def test_a_worker_settings_is_loaded_with_its_schedules_and_caps() -> None:
-    from jeex_cache.tasks.worker_main import WorkerOptions
+    from jeex_cache.cli.worker import WorkerOptions
     from tests.unit import _worker_app
 
     loaded = WorkerOptions(settings=APP, concurrency=4).worker_settings()

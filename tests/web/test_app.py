@@ -267,6 +267,7 @@ async def test_metrics_show_the_embedded_backends_memory(
     if backend == "memory":
         assert "# TYPE jeex_cache_memory_evictions_total counter" in text
         assert "jeex_cache_memory_evictions_total 0" in text
+        assert "jeex_cache_memory_refusals_total 0" in text
         assert "jeex_cache_memory_entries 1" in text
     else:
         assert "jeex_cache_memory_bytes" not in text

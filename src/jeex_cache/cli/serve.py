@@ -60,7 +60,7 @@ def register(commands: Any) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from jeex_cache.tasks.worker_main import WorkerOptions, run_worker
+    from jeex_cache.cli.worker import WorkerOptions, run_worker
 
     if (args.settings is None) == (args.queue is None or args.handlers is None):
         print(args.worker_usage, end="", file=sys.stderr)

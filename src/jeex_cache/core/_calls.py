@@ -1,5 +1,5 @@
-"""How the executor sees one call of a batch: its command, first key, name; and which
-commands never share a connection."""
+"""How the executor sees one call of a batch: its command, first key, name; which commands
+never share a connection; and what a failed call's error becomes."""
 
 from __future__ import annotations
 
@@ -13,11 +13,19 @@ from redis.exceptions import (
     ResponseError,
 )
 
+from jeex_cache.core.errors import BackendError
 from jeex_cache.core.scripts import Command, ScriptCall
-from jeex_cache.core.transport import OUTAGE_REPLIES, ReplyError, encode
+from jeex_cache.core.transport import (
+    OUTAGE_REPLIES,
+    RETRYABLE_REPLIES,
+    ClusterError,
+    ReplyError,
+    encode,
+)
 
 __all__ = [
     "DEDICATED",
+    "backend_error",
     "call_name",
     "command_of",
     "encoded",
@@ -84,3 +92,18 @@ def outage_reply(error: object) -> str | None:
 def call_name(call: ScriptCall | Command) -> str:
     """The script's or command's name, for messages."""
     return call.script.name if isinstance(call, ScriptCall) else str(call[0])
+
+
+def backend_error(operation: str, error: BaseException) -> BackendError:
+    """``error`` as ``BackendError``: transient unless the server answered that the call
+    itself was wrong (an error reply that refuses no service)."""
+    code = outage_reply(error)
+    if code is not None:
+        return BackendError(
+            f"redis {operation} failed: {error}", transient=code in RETRYABLE_REPLIES
+        )
+    if isinstance(error, ReplyError | ResponseError):
+        return BackendError(f"redis {operation} failed: {error}", transient=False)
+    if isinstance(error, ClusterError):  # the cluster answered, settling
+        return BackendError(f"redis {operation} failed: {error}")
+    return BackendError(f"redis {operation} failed: {type(error).__name__}: {error}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["shape"]
+__all__ = ["SHAPES"]
 
 
 def _pairs(reply: Any) -> Any:
@@ -41,16 +41,11 @@ def _info(reply: Any) -> dict[str, Any]:
     return info
 
 
-_SHAPES: dict[str, Callable[[Any], Any]] = {
+SHAPES: dict[str, Callable[[Any], Any]] = {
     "HGETALL": _pairs,
     "SCAN": _scan,
     "INFO": _info,
     "PING": lambda reply: reply == b"PONG" or reply,
 }
-_SHAPES.update({name.lower(): fn for name, fn in list(_SHAPES.items())})
-
-
-def shape(name: str | bytes | int | float, reply: Any) -> Any:
-    """``reply`` to command ``name`` as redis-py would return it."""
-    fn = _SHAPES.get(name) if isinstance(name, str) else None
-    return reply if fn is None else fn(reply)
+SHAPES.update({name.lower(): fn for name, fn in list(SHAPES.items())})
+"""What turns a command's raw reply into redis-py's shape, by command name (either case)."""

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidTTLError",
     "JeexCacheError",
     "LoaderFailedError",
+    "MemoryLimitError",
     "NotInitializedError",
     "PayloadTooLargeError",
     "ReplicationTimeoutError",
@@ -118,6 +119,20 @@ class ReplicationTimeoutError(BackendError):
 
     The write may or may not survive a failover: for a task, it may or may not be queued.
     Check (``get_task_status``) before enqueueing again; see docs/deploying.md, "Durability".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)
+
+
+class MemoryLimitError(BackendError):
+    """The embedded backend is at its byte bound (``CACHE_MEMORY_MAX_BYTES``) and nothing it
+    may evict is left: the write was refused, and nothing was written.
+
+    Cache entries are evicted to make room; sessions, queued tasks, progress records and
+    rate-limit logs never are. Room comes back as they expire or are deleted; raise the bound,
+    or move to Redis, if it is reached in normal use. The failure policy handles it as any
+    other backend failure (a cache write returns False, a rate-limit check fails open...).
     """
 
     def __init__(self, message: str) -> None:

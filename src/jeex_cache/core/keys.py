@@ -13,12 +13,13 @@ from typing import ClassVar
 
 from jeex_cache.core.errors import InvalidInputError
 
-__all__ = ["CacheKey", "KeySpace", "key", "key_prefix"]
+__all__ = ["KeySpace", "StorageKey", "key", "key_prefix"]
 
 
 @dataclass(frozen=True, slots=True)
-class CacheKey:
-    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``."""
+class StorageKey:
+    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``
+    (the public ``jeex_cache.CacheKey`` adds a constructor per key)."""
 
     value: str
 
@@ -32,14 +33,14 @@ class CacheKey:
         return self.value
 
 
-def key(kind: str, tag: str, *parts: str) -> CacheKey:
+def key(kind: str, tag: str, *parts: str) -> StorageKey:
     """``<kind>:{<tag>}[:<part>...]``: every key of one ``tag`` shares a cluster slot.
 
     The parts must be validated already (the capability's ``keys.py`` does it).
     """
     if not parts:
-        return CacheKey(f"{kind}:{{{tag}}}")
-    return CacheKey(":".join((f"{kind}:{{{tag}}}", *parts)))
+        return StorageKey(f"{kind}:{{{tag}}}")
+    return StorageKey(":".join((f"{kind}:{{{tag}}}", *parts)))
 
 
 def key_prefix(kind: str, tag: str) -> str:
@@ -49,14 +50,14 @@ def key_prefix(kind: str, tag: str) -> str:
 
 
 class KeySpace:
-    """The one place the namespace is applied: ``keys(CacheKey) -> "<ns>:<key>"``."""
+    """The one place the namespace is applied: ``keys(StorageKey) -> "<ns>:<key>"``."""
 
     __slots__ = ("prefix",)
 
     def __init__(self, namespace: str) -> None:
         self.prefix = f"{namespace}:"
 
-    def __call__(self, key: CacheKey) -> str:
+    def __call__(self, key: StorageKey) -> str:
         return self.prefix + key.value
 
     def prefixed(self, relative: str) -> str:

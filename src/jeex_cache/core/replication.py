@@ -19,7 +19,6 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
 
 from jeex_cache.core.errors import ReplicationTimeoutError
 from jeex_cache.core.scripts import EncodedArg, LuaScript
@@ -115,17 +114,8 @@ class DurableWrites:
                             future.set_exception(exc)
 
     async def _send(self, client: aioredis.Redis, items: list[_Item]) -> None:
-        replies = await _pipeline(client, items, self.replication, by_sha=True)
-        missing = [i for i, reply in enumerate(replies[:-1]) if isinstance(reply, NoScriptError)]
-        if missing:  # a restarted or promoted server: send those once more, in full
-            again = await _pipeline(
-                client, [items[i] for i in missing], self.replication, by_sha=False
-            )
-            self._settle([items[i] for i in missing], again)
-            missing_set = set(missing)
-            kept = [i for i in range(len(items)) if i not in missing_set]
-            items, replies = [items[i] for i in kept], [*(replies[i] for i in kept), replies[-1]]
-        self._settle(items, replies)
+        # A call answered NOSCRIPT gets the error: the executor loads the script, sends again.
+        self._settle(items, await _pipeline(client, items, self.replication))
 
     def _settle(self, items: list[_Item], replies: list[Any]) -> None:
         acked, wanted = replies[-1], self.replication.replicas
@@ -153,13 +143,12 @@ _Item = tuple[LuaScript, Sequence[str], Sequence[EncodedArg], "asyncio.Future[An
 
 
 async def _pipeline(
-    client: aioredis.Redis, items: list[_Item], replication: Replication, *, by_sha: bool
+    client: aioredis.Redis, items: list[_Item], replication: Replication
 ) -> list[Any]:
     """The scripts of ``items`` then WAIT, in one round trip on one connection."""
     async with client.pipeline(transaction=False) as pipe:
         queue = cast(Callable[..., object], pipe.execute_command)
         for script, keys, args, _ in items:
-            head = ("EVALSHA", script.sha) if by_sha else ("EVAL", script.source)
-            queue(*head, len(keys), *keys, *args)
+            queue("EVALSHA", script.sha, len(keys), *keys, *args)
         queue("WAIT", replication.replicas, replication.timeout_ms)
         return list(await pipe.execute(raise_on_error=False))

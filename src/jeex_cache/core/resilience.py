@@ -17,10 +17,19 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
-from jeex_cache.core.errors import BackendError
+from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.telemetry import SpanAttributes
 
-__all__ = ["FAILURE_POLICY", "Family", "Guarded", "Operation", "Outcome", "Runtime", "guarded"]
+__all__ = [
+    "FAILURE_POLICY",
+    "Family",
+    "Guarded",
+    "Operation",
+    "Outcome",
+    "Runtime",
+    "guarded",
+    "outcome_of",
+]
 
 T = TypeVar("T")
 
@@ -164,7 +173,8 @@ def guarded(
     turn a row that raises into one that degrades. ``idempotent`` operations are retried on
     connection-level failures (``RetryPolicy``); others never are, since a lost answer may
     hide an applied write. ``name`` replaces the method's name in metrics and spans;
-    ``outcome`` makes the call return its ``Outcome`` (the value, and whether it failed).
+    ``outcome`` makes every call return its ``Outcome`` (the value, and whether it failed);
+    without it, ``outcome_of`` gets one call's ``Outcome``.
 
     ``attributes`` declares the span's own attributes: attribute name -> parameter name (or
     ``self.<name>``), e.g. ``{"session": "session_id", "project_id": "project_id"}``. A
@@ -179,21 +189,53 @@ def guarded(
             SpanAttributes(method, attributes or {}), family.counts_hits and fallback is None,
         )  # fmt: skip
 
-        @functools.wraps(method)
-        async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Any:
-            runtime = self.runtime
-            if runtime.observed:  # an OpenTelemetry SDK is installed
-                done = await runtime.observe(op, method, self, args, kwargs)
-                return done if outcome else done.value
-            started = perf_counter()  # the plain path, inline: no frame of its own
-            try:
-                value = await method(self, *args, **kwargs)
-            except BackendError as exc:
-                done = await runtime.recover(op, method, self, args, kwargs, exc, started)
-                return done if outcome else done.value
-            runtime.finish(op, value, perf_counter() - started)
-            return Outcome(value) if outcome else value
+        def wrap(as_outcome: bool) -> _Guarded[S, P, Any]:
+            @functools.wraps(method)
+            async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+                runtime = self.runtime
+                if runtime.observed:  # an OpenTelemetry SDK is installed
+                    done = await runtime.observe(op, method, self, args, kwargs)
+                    return done if as_outcome else done.value
+                started = perf_counter()  # the plain path, inline: no frame of its own
+                try:
+                    value = await method(self, *args, **kwargs)
+                except BackendError as exc:
+                    done = await runtime.recover(op, method, self, args, kwargs, exc, started)
+                    return done if as_outcome else done.value
+                runtime.finish(op, value, perf_counter() - started)
+                return Outcome(value) if as_outcome else value
 
+            return run
+
+        if outcome:
+            return wrap(True)
+        run = wrap(False)
+        _OUTCOMES[run] = wrap(True)
         return run
 
     return decorate
+
+
+_OUTCOMES: dict[object, Callable[..., Coroutine[Any, Any, Outcome[Any]]]] = {}
+"""Each guarded method (not ``outcome=True``), by its wrapper: the same operation returning
+its ``Outcome``."""
+
+
+async def outcome_of(
+    operation: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+) -> Outcome[R]:
+    """Run a guarded operation once and return its ``Outcome``: its value, and the backend
+    error when its fallback replaced the value (``failed``). For a caller that must tell
+    "nothing was there" from "the backend failed", with no twin of the operation.
+    ``operation`` is a bound method that ``guarded`` wraps itself (the manager's, a plain
+    view's); anything else, a session view's checked call included, is refused:
+
+        done = await outcome_of(cache.invalidate_project_cache, project_id, "deploy")
+        if done.failed: ...  # 503, not "0 removed"
+    """
+    variant = _OUTCOMES.get(getattr(operation, "__func__", None))
+    if variant is None:
+        raise InvalidInputError(f"{operation!r} is not a bound guarded operation")
+    owner = getattr(operation, "__self__")  # noqa: B009 (a bound method's owner)
+    done: Outcome[R] = await variant(owner, *args, **kwargs)
+    return done

@@ -18,6 +18,7 @@ from jeex_cache.extras import require_extra
 
 require_extra("fastapi", "jeex_cache.fastapi")
 
+from jeex_cache import RateLimitPolicy
 from jeex_cache.fastapi.bodies import BodyGate, json_body, request_body
 from jeex_cache.fastapi.caching import cached
 from jeex_cache.fastapi.client_ip import ClientAddress
@@ -42,7 +43,6 @@ from jeex_cache.fastapi.sessions import (
     set_session_cookie,
 )
 from jeex_cache.fastapi.setup import install, lifespan, manager_of
-from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = [
     "AccessEnded",

@@ -35,13 +35,12 @@ from fastapi.encoders import jsonable_encoder
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from jeex_cache import ProjectCache, TagLike
 from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.ttl import TTLLike, as_ttl
 from jeex_cache.fastapi._app import manager_of
 from jeex_cache.fastapi.rate_limit import session_user
-from jeex_cache.project_cache.model import ProjectCache
-from jeex_cache.project_cache.service import TagLike
 
 __all__ = ["cached", "entry_name"]
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jeex_cache import RateLimitConfig, RateLimitPolicy
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.ip_address import normalize_ip
@@ -31,8 +32,6 @@ from jeex_cache.fastapi.credentials import FAILED_STATE
 from jeex_cache.fastapi.problems import problem_response
 from jeex_cache.fastapi.rate_limit import RateLimitRule
 from jeex_cache.manager import CacheManager
-from jeex_cache.rate_limit.model import RateLimitConfig
-from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = ["FailedCredentialLimit", "failure_rule"]
 

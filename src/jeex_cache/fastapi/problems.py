@@ -10,6 +10,7 @@ problem documents:
 | ``AccessDenied``: no valid session | 401 with ``WWW-Authenticate: Bearer`` |
 | ``AccessDenied``: project not granted | 404 (whether the project exists is not told) |
 | ``AccessDenied``: session store down; ``BackendError``; other ``JeexCacheError`` | 503 |
+| ``MemoryLimitError`` (a ``BackendError``: the embedded backend is full) | 503 |
 | ``ConfigurationError`` (a route wired wrongly) | 500 saying what is missing |
 | a refused rate-limit check | 429 with ``Retry-After`` (``jeex_cache.fastapi.rate_limit``) |
 """

@@ -34,12 +34,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jeex_cache import ProgressEvent, UserSession
 from jeex_cache.fastapi.problems import Problem
 from jeex_cache.fastapi.progress_access import AccessEnded, while_allowed
 from jeex_cache.manager import CacheManager
-from jeex_cache.progress.model import ProgressEvent
-from jeex_cache.progress.rules import event_order, parse_event_id
-from jeex_cache.sessions.model import UserSession
 
 __all__ = ["progress_not_found", "progress_stream", "server_sent"]
 
@@ -77,7 +75,7 @@ async def progress_stream(
     """
     position = request.headers.get("last-event-id") or after or None
     if position is not None:
-        parse_event_id(position)  # InvalidProgressError: 422
+        ProgressEvent.parse_id(position)  # InvalidProgressError: 422
     read = await manager.read_progress(correlation_id)
     if read.failed:  # an outage: the same answer for every ID, nothing about this one
         raise Problem(503, "the progress could not be read", headers={"Retry-After": "1"})
@@ -88,7 +86,12 @@ async def progress_stream(
         raise progress_not_found(correlation_id)
     last = state["last_event_id"]
     finished = state["status"] != "running"
-    if finished and position is not None and last and event_order(position) >= event_order(last):
+    if (
+        finished
+        and position is not None
+        and last
+        and ProgressEvent.order(position) >= ProgressEvent.order(last)
+    ):
         return Response(status_code=204)
     keepalive = manager.settings.cache_progress_keepalive
     events: AsyncIterator[ProgressEvent | AccessEnded]

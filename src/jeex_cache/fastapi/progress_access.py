@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from jeex_cache import ProgressEvent, UserSession
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.manager import CacheManager
-from jeex_cache.progress.model import ProgressEvent
-from jeex_cache.sessions.model import UserSession
 
 __all__ = ["AccessEnded", "while_allowed"]
 

@@ -30,6 +30,7 @@ from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jeex_cache import LimitsLike, RateLimitPolicy, RateLimitResult, UserSession
 from jeex_cache.config import DEFAULT_EXEMPT_PATHS
 from jeex_cache.core.errors import ConfigurationError
 from jeex_cache.fastapi._app import manager_of
@@ -43,9 +44,6 @@ from jeex_cache.fastapi.rate_limit_http import (
 )
 from jeex_cache.fastapi.sessions import require_project_access, require_session
 from jeex_cache.manager import CacheManager
-from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
-from jeex_cache.rate_limit.service import LimitsLike
-from jeex_cache.sessions.model import UserSession
 
 __all__ = [
     "EXEMPT_PATHS",

@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from jeex_cache import RateLimitResult
 from jeex_cache.fastapi.problems import PROBLEM_JSON
-from jeex_cache.rate_limit.policy import RateLimitResult
 
 __all__ = [
     "QUOTA_EXCEEDED",

@@ -23,13 +23,13 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
+from jeex_cache import UserSession
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import AccessDenied, ConfigurationError, InvalidIdentifierError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.fastapi._app import installed_settings, manager_of
 from jeex_cache.fastapi.credentials import credential_failed
 from jeex_cache.fastapi.problems import Problem, access_problem
-from jeex_cache.sessions.model import UserSession
 
 __all__ = [
     "clear_session_cookie",

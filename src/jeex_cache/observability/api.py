@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from jeex_cache._base import ManagerBase
-from jeex_cache.backends import Expiring
+from jeex_cache.backends import Backend
 from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.observability.failures import MAINTENANCE
 from jeex_cache.observability.health import CacheHealthService
-from jeex_cache.observability.wiring import HEALTH, backend_status
 
-__all__ = ["ObservabilityAPI"]
+__all__ = ["Expiring", "ObservabilityAPI"]
 
 
-class ObservabilityAPI(ManagerBase):
+@runtime_checkable
+class Expiring(Protocol):
+    """A repository that keeps expired leftovers until swept (``cleanup_expired_entries``)."""
+
+    async def cleanup_expired(self) -> int: ...
+
+
+class ObservabilityAPI:
     """``health_check``, ``get_performance_metrics``, ``cleanup_expired_entries``."""
 
-    _health = HEALTH  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    last_health: dict[str, Any] | None
+    _backend: Backend | None
+    _health: CacheHealthService  # set by ``CacheManager.initialize()``
+    _expiring: Sequence[Expiring]  # likewise: the repositories that keep expired leftovers
 
     @property
     def health_service(self) -> CacheHealthService:
@@ -54,7 +65,7 @@ class ObservabilityAPI(ManagerBase):
         backend = self._backend
         if backend is not None:
             metrics["backend"] = {"name": backend.name}
-            metrics["backend"].update(backend_status(backend))
+            metrics["backend"].update(backend.status())
         metrics["failures"] = dict(self.runtime.tracker.failures)
         return metrics
 
@@ -67,7 +78,6 @@ class ObservabilityAPI(ManagerBase):
         walks the namespace with SCAN, never used on a request path).
         """
         removed = 0
-        for repository in self._require().repositories.values():
-            if isinstance(repository, Expiring):  # the project cache's
-                removed += await repository.cleanup_expired()
+        for repository in self._expiring:  # the project cache's
+            removed += await repository.cleanup_expired()
         return removed

@@ -1,7 +1,8 @@
 """Health rules: how ping, memory, the circuit breaker and error rates make a status.
 
 The Redis backend's report has a ``redis`` section (reachable, ping); the embedded backend's
-has none: its ``memory`` is the project cache's bytes against ``CACHE_MEMORY_MAX_BYTES``.
+has none: its ``memory`` is its budget's bytes (all of its state) against
+``CACHE_MEMORY_MAX_BYTES``.
 
 ``healthy``: Redis answers, the breaker is closed, errors are rare and memory has room.
 ``degraded``: it answers, but the breaker is probing, recent calls failed more than

@@ -11,7 +11,7 @@ __all__ = ["MemoryHealthRepository"]
 
 class MemoryHealthRepository:
     """Health of the in-process backend: always reachable; memory is what ``usage`` reports
-    (the project cache's accounted bytes against its bound, entries held, evictions so far)."""
+    (its budget's bytes against the bound, by kind; cache entries, evictions, refusals)."""
 
     def __init__(self, usage: Callable[[], Mapping[str, int]]) -> None:
         self._usage = usage

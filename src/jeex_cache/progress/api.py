@@ -14,15 +14,15 @@ from contextlib import aclosing
 from typing import Any
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
-from jeex_cache.progress import wiring
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.progress.failures import PROGRESS
 from jeex_cache.progress.model import UNAVAILABLE, ProgressEvent, ProgressResult
 from jeex_cache.progress.rules import MAX_MESSAGE_LENGTH, scoped_correlation_id
+from jeex_cache.progress.service import ProgressService
 
 __all__ = ["ProgressAPI"]
 
@@ -37,7 +37,7 @@ def _unavailable() -> ProgressResult:
     return UNAVAILABLE
 
 
-class ProgressAPI(ManagerBase):
+class ProgressAPI:
     """Step-by-step progress of long-running operations, for polling or streaming (SSE).
 
     A correlation ID is a UUID or a token of letters, digits and ``_-.@+=`` (up to 128), so a
@@ -45,7 +45,8 @@ class ProgressAPI(ManagerBase):
     last update; every update is one round trip.
     """
 
-    _progress = wiring.PROGRESS  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _progress: ProgressService  # set by ``CacheManager.initialize()``
 
     def progress_id(self, correlation_id: CorrelationId, project_id: Project = None) -> str:
         """The ID an operation of ``project_id`` is tracked under: ``@<project hex>@<id>``,
@@ -161,7 +162,7 @@ class ProgressAPI(ManagerBase):
     async def _guarded_events(
         self, events: AsyncGenerator[ProgressEvent, None]
     ) -> AsyncIterator[ProgressEvent]:
-        tracker = self.failure_tracker
+        tracker = self.runtime.tracker
         try:
             async with aclosing(events):
                 async for event in events:

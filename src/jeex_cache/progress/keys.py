@@ -7,17 +7,17 @@ from __future__ import annotations
 from uuid import UUID
 
 from jeex_cache.core.identifiers import SCOPE_LENGTH, validate_token
-from jeex_cache.core.keys import CacheKey, key
+from jeex_cache.core.keys import StorageKey, key
 
 __all__ = ["progress", "progress_events"]
 
 
-def progress(correlation_id: UUID | str) -> CacheKey:
+def progress(correlation_id: UUID | str) -> StorageKey:
     """A progress record."""
     return key("progress", _correlation(correlation_id))
 
 
-def progress_events(correlation_id: UUID | str) -> CacheKey:
+def progress_events(correlation_id: UUID | str) -> StorageKey:
     """The capped event log of one progress record (same hash tag as the record)."""
     return key("progress", _correlation(correlation_id), "events")
 

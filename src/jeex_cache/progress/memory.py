@@ -7,6 +7,10 @@ subscriptions at once. Records are kept in update order, so expired ones are dro
 the front on every write; reads check expiry lazily. An owner assigned before its operation
 starts waits in ``_owners`` (expired ones leave through a heap of deadlines) until the start
 takes it.
+
+Records, their events and waiting owners are charged to the backend's ``MemoryBudget`` (see
+the constants, measured with tracemalloc) and never evicted: a start or an update that does
+not fit raises ``MemoryLimitError``, which the failure table turns into ``UNAVAILABLE``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from jeex_cache.core.clock import Clock
+from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import (
     EventKind,
@@ -34,6 +39,13 @@ from jeex_cache.progress.stream import Subscription
 
 __all__ = ["MemoryProgressRepository"]
 
+# What progress costs (tracemalloc, CPython 3.11, rounded up) beside the lengths of its
+# texts: a record with its state, dates and table slot; each event it keeps; an owner
+# assigned before the start.
+RECORD_BYTES = 1_040
+EVENT_BYTES = 260
+OWNER_BYTES = 300
+
 
 @dataclass(slots=True)
 class _Record:
@@ -41,13 +53,16 @@ class _Record:
     events: deque[ProgressEvent]
     expires_ms: int
     last_id: tuple[int, int] = (0, 0)
+    size: int = 0  # the bytes charged to the budget
 
 
 class MemoryProgressRepository:
     """Progress records and event logs in dictionaries; see the module docstring."""
 
-    def __init__(self, clock: Clock, max_events: int) -> None:
+    def __init__(self, clock: Clock, max_events: int, budget: MemoryBudget | None = None) -> None:
         self._clock = clock
+        self._budget = budget = MemoryBudget() if budget is None else budget
+        budget.on_reclaim("progress", lambda: self._expire_due(self._now_ms()))
         self._max_events = max_events
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
@@ -60,9 +75,12 @@ class MemoryProgressRepository:
     def _live(self, cid: str, now_ms: int) -> _Record | None:
         record = self._records.get(cid)
         if record is not None and now_ms >= record.expires_ms:
-            del self._records[cid]
+            self._drop(cid)
             return None
         return record
+
+    def _drop(self, cid: str) -> None:
+        self._budget.release("progress", self._records.pop(cid).size)
 
     def _expire_due(self, now_ms: int) -> None:
         # Records are in update order; with one TTL that is expiry order.
@@ -70,15 +88,17 @@ class MemoryProgressRepository:
             cid, record = next(iter(self._records.items()))
             if now_ms < record.expires_ms:
                 break
-            del self._records[cid]
+            self._drop(cid)
         deadlines = self._owner_deadlines
         while deadlines and deadlines[0][0] <= now_ms:
             expires, cid = heapq.heappop(deadlines)
             if self._owners.get(cid, (None, -1))[1] == expires:
-                del self._owners[cid]
+                self._waiting_owner(cid, now_ms)
 
     def _waiting_owner(self, cid: str, now_ms: int) -> UUID | None:
         owner, expires = self._owners.pop(cid, (None, 0))
+        if owner is not None:
+            self._budget.release("progress", OWNER_BYTES + len(cid))
         return owner if now_ms < expires else None
 
     async def start(
@@ -95,6 +115,9 @@ class MemoryProgressRepository:
         record = self._live(correlation_id, now)
         if record is not None and not restart:
             return ProgressResult(ProgressOutcome.EXISTS, record.progress)
+        size = RECORD_BYTES + 49 + len(correlation_id) + _event_bytes(message, "")
+        held = 0 if record is None else record.size  # a restart replaces the record
+        self._budget.resize("progress", held, size)
         waiting = self._waiting_owner(correlation_id, now)
         if project_id is None:
             project_id = waiting if record is None else record.progress.project_id
@@ -103,7 +126,7 @@ class MemoryProgressRepository:
             correlation_id, total_steps, 0, message, ProgressStatus.RUNNING, at, at,
             project_id=project_id,
         )  # fmt: skip
-        fresh = _Record(progress, deque(maxlen=self._max_events), now + ttl.milliseconds)
+        fresh = _Record(progress, deque(maxlen=self._max_events), now + ttl.milliseconds, size=size)
         if record is not None:  # a restart keeps the IDs growing for listeners already there
             fresh.last_id = record.last_id
         self._records[correlation_id] = fresh
@@ -121,6 +144,8 @@ class MemoryProgressRepository:
         owner, expires = self._owners.get(correlation_id, (None, 0))
         if owner is not None and now < expires:
             return False
+        if owner is None:
+            self._budget.charge("progress", OWNER_BYTES + len(correlation_id))
         expires = now + ttl.milliseconds
         self._owners[correlation_id] = (project_id, expires)
         heapq.heappush(self._owner_deadlines, (expires, correlation_id))
@@ -136,12 +161,19 @@ class MemoryProgressRepository:
         if outcome is not ProgressOutcome.APPLIED:
             return ProgressResult(outcome, record.progress)
         kind = change.kind.event
+        error = change.error if change.kind is ChangeKind.FAIL else None
+        size = record.size + _event_bytes(change.message, error or "")
+        events = record.events
+        if events.maxlen is not None and len(events) >= events.maxlen:  # its oldest leaves
+            size -= _event_bytes(events[0].message, events[0].error or "")
+        self._budget.resize("progress", record.size, size)
+        record.size = size
         progress = replace(
             record.progress,
             current_step=step,
             message=change.message,
             status=kind.status,
-            error=change.error if change.kind is ChangeKind.FAIL else None,
+            error=error,
             updated_at=_from_ms(now),
         )
         record.expires_ms = now + ttl.milliseconds
@@ -204,6 +236,10 @@ class MemoryProgressRepository:
             listeners.discard(subscription)
             if not listeners:
                 self._listeners.pop(correlation_id, None)
+
+
+def _event_bytes(message: str, error: str) -> int:
+    return EVENT_BYTES + len(message) + len(error)
 
 
 def _from_ms(value: int) -> datetime:

@@ -9,10 +9,13 @@ ID format on both backends), so a listener resumes exactly after the last event 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from jeex_cache.core.errors import InvalidProgressError
 
 __all__ = [
     "EventKind",
@@ -60,6 +63,9 @@ class ProgressOutcome(enum.Enum):
     UNAVAILABLE = "unavailable"  # the backend failed; nothing is known to be recorded
 
 
+_EVENT_ID = re.compile(r"(\d{1,19})-(\d{1,19})")
+
+
 @dataclass(frozen=True, slots=True)
 class ProgressResult:
     """The result of a start or an update; truthy when applied.
@@ -102,6 +108,21 @@ class ProgressEvent:
     error: str | None
     timestamp: datetime
     previous_id: str | None = None
+
+    @staticmethod
+    def parse_id(value: str) -> str:
+        """An event ID, ``<ms>-<seq>`` (what a listener got as ``id``); else
+        ``InvalidProgressError``."""
+        if not isinstance(value, str) or _EVENT_ID.fullmatch(value) is None:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise InvalidProgressError(f"an event ID looks like '1700000000000-0', got {shown}")
+        return value
+
+    @staticmethod
+    def order(event_id: str) -> tuple[int, int]:
+        """A sortable form of an event ID: later events compare greater."""
+        ms, _, seq = event_id.partition("-")
+        return int(ms), int(seq)
 
     @property
     def terminal(self) -> bool:

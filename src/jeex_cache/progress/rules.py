@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import re
 from dataclasses import dataclass
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
 from jeex_cache.core.identifiers import scope_id, scope_of, validate_token
-from jeex_cache.progress.model import EventKind, Progress, ProgressOutcome
+from jeex_cache.progress.model import EventKind, Progress, ProgressEvent, ProgressOutcome
 
 __all__ = [
     "Change",
@@ -32,9 +31,6 @@ MAX_STEPS = 1_000_000_000
 
 
 MAX_MESSAGE_LENGTH = 1_000
-
-
-_EVENT_ID = re.compile(r"(\d{1,19})-(\d{1,19})")
 
 
 class ChangeKind(enum.Enum):
@@ -141,15 +137,8 @@ def validate_message(value: str, what: str = "message") -> str:
     return value
 
 
-def parse_event_id(value: str) -> str:
-    """An event ID, ``<ms>-<seq>`` (what a listener got as ``ProgressEvent.id``)."""
-    if not isinstance(value, str) or _EVENT_ID.fullmatch(value) is None:
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        raise InvalidProgressError(f"an event ID looks like '1700000000000-0', got {shown}")
-    return value
+parse_event_id = ProgressEvent.parse_id
+"""An event ID, ``<ms>-<seq>`` (``ProgressEvent.parse_id``)."""
 
-
-def event_order(event_id: str) -> tuple[int, int]:
-    """A sortable form of an event ID: later events compare greater."""
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq)
+event_order = ProgressEvent.order
+"""A sortable form of an event ID (``ProgressEvent.order``)."""

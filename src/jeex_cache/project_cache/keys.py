@@ -2,26 +2,39 @@
 
 ``data`` and ``kv:<name>`` are entries, ``index`` lists the entries by expiry, ``tags`` the
 tags in use, ``tag:<name>`` the entries carrying one tag and ``fills`` the fill tokens of the
-loads in flight (entry key -> token and tags). ``tag:{<name>}:projects`` (the tag's own slot)
+loads in flight (entry key -> token and tags). ``lease:<entry>``, ``lease-waiters:<entry>``
+and ``lease-done:<entry>`` are an entry's load lease, its waiters and their wake-up list
+(``<entry>`` is ``data`` or ``kv:<name>``). ``tag:{<name>}:projects`` (the tag's own slot)
 lists the projects holding a tag, or a load in flight carrying it, for invalidation across
 projects.
+
+``KeyCache`` keeps namespaced keys once built: formatting a UUID and validating a name cost
+more than the rest of a read's Python work.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
 from jeex_cache.core.identifiers import parse_uuid, validate_name
-from jeex_cache.core.keys import CacheKey, key, key_prefix
+from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
 from jeex_cache.project_cache.model import CacheTag
 
 __all__ = [
     "KIND",
     "TAG_KIND",
+    "KeyCache",
+    "LeaseKeys",
     "data",
     "entry",
+    "entry_keys",
     "fills",
     "index",
+    "item",
+    "lease",
     "prefix",
     "tag_index",
     "tag_projects",
@@ -37,38 +50,94 @@ def prefix(project_id: UUID | str) -> str:
     return key_prefix(KIND, str(parse_uuid(project_id)))
 
 
-def data(project_id: UUID | str) -> CacheKey:
+def data(project_id: UUID | str) -> StorageKey:
     """The project's main cached document."""
     return key(KIND, str(parse_uuid(project_id)), "data")
 
 
-def entry(project_id: UUID | str, name: str) -> CacheKey:
+def entry(project_id: UUID | str, name: str) -> StorageKey:
     """A named entry of the project-scoped key/value view."""
     return key(KIND, str(parse_uuid(project_id)), "kv", validate_name(name, "entry name"))
 
 
-def fills(project_id: UUID | str) -> CacheKey:
+def item(project_id: UUID | str, name: str | None) -> StorageKey:
+    """The main document (``name`` None) or the named entry ``name``."""
+    return data(project_id) if name is None else entry(project_id, name)
+
+
+def fills(project_id: UUID | str) -> StorageKey:
     """Hash of the fill tokens of the project's loads in flight, by entry key: every write,
     delete and invalidation of an entry removes its token, and a fill whose token is gone
     is refused."""
     return key(KIND, str(parse_uuid(project_id)), "fills")
 
 
-def index(project_id: UUID | str) -> CacheKey:
+def index(project_id: UUID | str) -> StorageKey:
     """Sorted set of the project's entry keys, scored by expiry time (ms)."""
     return key(KIND, str(parse_uuid(project_id)), "index")
 
 
-def tags(project_id: UUID | str) -> CacheKey:
+def tags(project_id: UUID | str) -> StorageKey:
     """Sorted set of the tags used in the project, scored by their latest expiry."""
     return key(KIND, str(parse_uuid(project_id)), "tags")
 
 
-def tag_index(project_id: UUID | str, tag: CacheTag) -> CacheKey:
+def tag_index(project_id: UUID | str, tag: CacheTag) -> StorageKey:
     """Sorted set of the project's entries carrying ``tag``, scored by expiry."""
     return key(KIND, str(parse_uuid(project_id)), "tag", tag.name)
 
 
-def tag_projects(tag: CacheTag) -> CacheKey:
+def tag_projects(tag: CacheTag) -> StorageKey:
     """Sorted set of the projects holding entries tagged ``tag``, scored by expiry."""
     return key(TAG_KIND, tag.name, "projects")
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseKeys:
+    """An entry's load lease: the holder's token, the waiters' count and their wake-ups."""
+
+    lease: StorageKey
+    waiters: StorageKey
+    done: StorageKey
+
+
+def lease(project_id: UUID | str, name: str | None) -> LeaseKeys:
+    """The lease keys of the main document (``name`` None) or of the entry ``name``."""
+    tag = str(parse_uuid(project_id))
+    suffix = ("data",) if name is None else ("kv", validate_name(name, "entry name"))
+    return LeaseKeys(
+        key(KIND, tag, "lease", *suffix),
+        key(KIND, tag, "lease-waiters", *suffix),
+        key(KIND, tag, "lease-done", *suffix),
+    )
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class KeyCache(dict[K, V]):
+    """Keys built by ``build`` on first use and kept, at most ``size`` (all dropped when
+    full; busy projects are few). A hit is a plain dict lookup, no Python call: key it by
+    ``project_id.int``, whose hash and equality are C code where a UUID's are Python."""
+
+    __slots__ = ("_build", "_size")
+
+    def __init__(self, build: Callable[[K], V], size: int = 10_000) -> None:
+        super().__init__()
+        self._build = build
+        self._size = size
+
+    def __missing__(self, slot: K) -> V:
+        if len(self) >= self._size:
+            self.clear()
+        built = self[slot] = self._build(slot)
+        return built
+
+
+EntrySlot = tuple[int, str | None]  # (project_id.int, entry name or None)
+
+
+def entry_keys(space: KeySpace) -> KeyCache[EntrySlot, str]:
+    """Each entry's namespaced key, by ``(project_id.int, name)``, built once."""
+    return KeyCache(lambda slot: space(item(UUID(int=slot[0]), slot[1])))

@@ -1,22 +1,46 @@
-"""The loaders' repository port: loader-aware reads, load metadata, and load leases.
+"""The loaders' repository port (``LoadStore``: loader-aware reads, load metadata, load
+leases), its calls under the failure policy (``LoadSteps``), and its in-memory backend.
 
 A lease is the right to run an entry's loader, held by one caller of the whole deployment
 for a few seconds at a time and extended while it runs; the others wait to be told it ended.
 A holder that dies frees the entry when its lease runs out.
+
+``LoadSteps``: a failed step says so (``Outcome.failed``) rather than raising, and the loader
+carries on without it.
+
+``MemoryLoadStore``, over the embedded project cache: in one process the loaders' own
+single-flight already makes one load per entry; the lease here keeps the contract whole (one
+holder, waiters told at once) for any caller of the port. Metadata of entries since rewritten
+is ignored (it names another version) and bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from dataclasses import dataclass
-from typing import Protocol
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from uuid import UUID
 
+from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
-from jeex_cache.project_cache.loading import LoadMark, StoredLoad
-from jeex_cache.project_cache.model import CacheTag
+from jeex_cache.project_cache.failures import CACHE_LEASE, CACHE_READ, CACHE_WRITE
+from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
+from jeex_cache.project_cache.model import CacheTag, LoadMark, StoredLoad, WriteResult
+from jeex_cache.project_cache.service import ProjectCacheService
 
-__all__ = ["FillTerms", "Grant", "LeaseEnd", "LoadStore"]
+__all__ = [
+    "MAX_MARKS",
+    "FillTerms",
+    "Grant",
+    "LeaseEnd",
+    "LoadSteps",
+    "LoadStore",
+    "MemoryLoadStore",
+]
 
 
 class LeaseEnd(enum.Enum):
@@ -85,3 +109,199 @@ class LoadStore(Protocol):
 
     async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
         """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""
+
+
+# -- the port under the failure policy ----------------------------------------------------
+
+_SPAN = {"project_id": "project_id", "entry": "name"}
+
+
+def _false() -> bool:
+    return False
+
+
+def _none() -> None:
+    return None
+
+
+def _timeout() -> LeaseEnd:
+    return LeaseEnd.TIMEOUT
+
+
+class LoadSteps:
+    """Reads, writes and lease steps of the loaders over one ``LoadStore``."""
+
+    def __init__(
+        self, store: LoadStore, cache: ProjectCacheService, runtime: OperationRuntime
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self.runtime = runtime
+
+    @guarded(CACHE_READ, idempotent=True, outcome=True, attributes=_SPAN, name="loader_read")
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        """The entry and its load metadata, or None (a miss, or the backend failed)."""
+        return await self._store.read(project_id, name, accesses)
+
+    @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
+    async def write(
+        self,
+        project_id: UUID,
+        name: str | None,
+        value: Any,
+        ttl: TTL,
+        tags: Iterable[CacheTag],
+        fill: str,
+        version: int | None,
+    ) -> WriteResult | None:
+        """Cache a loaded value for ``ttl`` (its TTL plus its stale window) with the load's
+        fill token (REVOKED once an invalidation came); None if the backend failed. Its
+        metadata rides on the lease's release."""
+        return await self._cache.put(
+            project_id, name, value, ttl=ttl, tags=tags, version=version, fill=fill
+        )
+
+    @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_acquire")
+    async def acquire(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
+    ) -> Grant | None:
+        """Take the entry's lease and its fill token (``LoadStore.acquire``); None when the
+        backend failed."""
+        return await self._store.acquire(project_id, name, token, ms, fresh_after, fill)
+
+    @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_extend")
+    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+        """Extend a held lease."""
+        return await self._store.extend(project_id, name, token, ms)
+
+    @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_release")
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        """Mark the loaded entry, drop the lease and wake its waiters."""
+        await self._store.release(project_id, name, token, end, mark)
+
+    @guarded(CACHE_LEASE, fallback=_timeout, outcome=True, attributes=_SPAN, name="lease_wait")
+    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+        """Wait for another caller's lease to end (bounded)."""
+        return await self._store.wait(project_id, name, seconds)
+
+
+# -- in process memory ---------------------------------------------------------------------
+
+MAX_MARKS = 100_000  # metadata records kept; the oldest go first (their entries then look plain)
+
+_Slot = tuple[UUID, str | None]
+
+
+@dataclass(slots=True)
+class _Lease:
+    token: str
+    until: float  # the event loop's clock
+    ended: asyncio.Future[LeaseEnd] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class MemoryLoadStore:
+    """Loader reads, metadata and leases beside a ``MemoryProjectCacheRepository``."""
+
+    def __init__(self, repository: MemoryProjectCacheRepository) -> None:
+        self._repository = repository
+        self._marks: OrderedDict[_Slot, tuple[int, float, float]] = OrderedDict()
+        self._leases: dict[_Slot, _Lease] = {}
+
+    async def read(
+        self, project_id: UUID, name: str | None, accesses: int = 1
+    ) -> StoredLoad | None:
+        for _ in range(accesses - 1):  # readers who shared an earlier read
+            await self._repository.get_and_touch(project_id, name)
+        entry = await self._repository.get_entry(project_id, name)
+        if entry is None or entry.data is None:
+            return None
+        mark = self._marks.get((project_id, name))
+        if mark is None or mark[0] != entry.version:
+            return StoredLoad(entry.data, float("inf"), 0.0)
+        return StoredLoad(entry.data, mark[1], mark[2])
+
+    def _mark(self, project_id: UUID, name: str | None, mark: LoadMark) -> None:
+        slot = (project_id, name)
+        self._marks[slot] = (mark.version, mark.fresh_until, mark.delta)
+        self._marks.move_to_end(slot)
+        while len(self._marks) > MAX_MARKS:
+            self._marks.popitem(last=False)
+
+    def _held(self, slot: _Slot) -> _Lease | None:
+        lease = self._leases.get(slot)
+        if lease is not None and lease.until <= asyncio.get_running_loop().time():
+            self._end(slot, lease, LeaseEnd.TIMEOUT)
+            return None
+        return lease
+
+    def _end(self, slot: _Slot, lease: _Lease, end: LeaseEnd) -> None:
+        del self._leases[slot]
+        if not lease.ended.done():
+            lease.ended.set_result(end)
+
+    async def acquire(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        ms: int,
+        fresh_after: float,
+        fill: FillTerms,
+    ) -> Grant:
+        slot = (project_id, name)
+        if self._held(slot) is not None:
+            return Grant.HELD
+        until = asyncio.get_running_loop().time() + ms / 1000
+        self._leases[slot] = _Lease(token, until)
+        self._repository.open_fill(project_id, name, token, fill.tags)
+        return Grant.TAKEN
+
+    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+        lease = self._held((project_id, name))
+        if lease is None or lease.token != token:
+            return False
+        lease.until = asyncio.get_running_loop().time() + ms / 1000
+        return True
+
+    async def release(
+        self,
+        project_id: UUID,
+        name: str | None,
+        token: str,
+        end: LeaseEnd,
+        mark: LoadMark | None = None,
+    ) -> None:
+        if mark is not None:
+            self._mark(project_id, name, mark)
+        self._repository.close_fill(project_id, name, token)
+        slot = (project_id, name)
+        lease = self._held(slot)
+        if lease is not None and lease.token == token:
+            self._end(slot, lease, end)
+
+    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+        lease = self._held((project_id, name))
+        if lease is None:
+            return LeaseEnd.FREE
+        left = max(0.0, min(seconds, lease.until - asyncio.get_running_loop().time()))
+        try:
+            return await asyncio.wait_for(asyncio.shield(lease.ended), left)
+        except TimeoutError:
+            return LeaseEnd.TIMEOUT

@@ -1,12 +1,12 @@
 """``LoadStore`` on Redis: load metadata in the entry's hash, leases beside it in its slot.
 
-Keys, under the project's hash tag (one slot per project, as its entries):
+Keys (``keys.lease``), under the project's hash tag (one slot per project, as its entries):
 ``proj:{<project>}:lease:<entry>`` holds the holder's token (``SET NX PX``),
 ``lease-waiters:<entry>`` counts the processes waiting, and ``lease-done:<entry>`` is the
 list each of them ``BLPOP``s: a release pushes one element per waiter, so they are told at
 once and never poll. A wait lasts at most the lease's remaining time: a holder that died is
-noticed when its lease runs out. ``<entry>`` is ``data``
-or ``kv:<name>``. The metadata fields ``lv``, ``lx``, ``ld`` sit in the entry hash itself.
+noticed when its lease runs out. ``<entry>`` is ``data`` or ``kv:<name>``. The metadata
+fields ``lv``, ``lx``, ``ld`` sit in the entry hash itself.
 The lease's token is also the load's fill token, in the project's ``fills`` hash (taken with
 the lease, in the same script). A tagged load first lists its project in its tags' registries
 (as a tagged write does), so an invalidation of the tag across projects finds its token.
@@ -15,19 +15,22 @@ the lease, in the same script). A tagged load first lists its project in its tag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from jeex_cache.core.codec import decode
+from jeex_cache.core.connect import ConnectionSettings, create_client
 from jeex_cache.core.executor import RedisExecutor
-from jeex_cache.core.keys import key
+from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache.keys import EntrySlot, KeyCache
 from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
-from jeex_cache.project_cache.loading import LoadMark, StoredLoad
+from jeex_cache.project_cache.model import LoadMark, StoredLoad
 from jeex_cache.project_cache.redis import register_calls
 
-__all__ = ["RedisLoadStore"]
+__all__ = ["RedisLoadStore", "open_waits"]
 
 _READ = LuaScript.load(__name__, "loader_read")
 _ACQUIRE = LuaScript.load(__name__, "lease_acquire")
@@ -35,60 +38,48 @@ _EXTEND = LuaScript.load(__name__, "lease_extend")
 _WATCH = LuaScript.load(__name__, "lease_watch")
 _RELEASE = LuaScript.load(__name__, "lease_release")
 
-_KEY_CACHE_SIZE = 10_000
 _LIST_LIFETIME_MS = 60_000  # wake-ups nobody took (a waiter that gave up) go away
 
 
 @dataclass(frozen=True, slots=True)
 class _LeaseKeys:
+    """An entry's lease keys, namespaced."""
+
     lease: str
     waiters: str
     done: str
+
+    @classmethod
+    def of(cls, space: KeySpace, keys: project_keys.LeaseKeys) -> _LeaseKeys:
+        return cls(space(keys.lease), space(keys.waiters), space(keys.done))
 
 
 class RedisLoadStore:
     """Loader reads, metadata and leases in Redis; see the module docstring for the keys.
 
-    ``waits`` runs the blocking ``BLPOP``s: an executor over a client of its own, whose
-    socket timeout covers a whole lease (the shared one's is shorter than a wait).
+    ``waits`` runs the blocking ``BLPOP``s (``open_waits``).
     """
 
     def __init__(self, executor: RedisExecutor, waits: RedisExecutor) -> None:
         self._redis = executor
         self._waits = waits
-        self._space = executor.keys
-        self._entries: dict[tuple[int, str | None], str] = {}
-        self._fills: dict[int, str] = {}
+        self._space = space = executor.keys
+        self._entries = project_keys.entry_keys(space)
+        self._fills: KeyCache[int, str] = KeyCache(
+            lambda pid: space(project_keys.fills(UUID(int=pid)))
+        )
+        self._leases: KeyCache[EntrySlot, _LeaseKeys] = KeyCache(
+            lambda slot: _LeaseKeys.of(space, project_keys.lease(UUID(int=slot[0]), slot[1]))
+        )
 
     def _entry(self, project_id: UUID, name: str | None) -> str:
-        # Built once per entry (bounded): formatting and validating cost more than a read.
-        slot = (project_id.int, name)
-        entry = self._entries.get(slot)
-        if entry is None:
-            if len(self._entries) >= _KEY_CACHE_SIZE:
-                self._entries.clear()
-            key = (
-                project_keys.data(project_id)
-                if name is None
-                else project_keys.entry(project_id, name)
-            )
-            entry = self._entries[slot] = self._space(key)
-        return entry
+        return self._entries[(project_id.int, name)]
 
     def _fill_tokens(self, project_id: UUID) -> str:
-        fills = self._fills.get(project_id.int)
-        if fills is None:
-            if len(self._fills) >= _KEY_CACHE_SIZE:
-                self._fills.clear()
-            fills = self._fills[project_id.int] = self._space(project_keys.fills(project_id))
-        return fills
+        return self._fills[project_id.int]
 
     def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
-        suffix = ("data",) if name is None else ("kv", name)
-        tag = str(project_id)
-        return _LeaseKeys(
-            *(self._space(key(project_keys.KIND, tag, part, *suffix)) for part in _PARTS)
-        )
+        return self._leases[(project_id.int, name)]
 
     async def read(
         self, project_id: UUID, name: str | None, accesses: int = 1
@@ -162,5 +153,35 @@ class RedisLoadStore:
         return LeaseEnd(reply[1].decode())
 
 
-_PARTS = ("lease", "lease-waiters", "lease-done")
 _GRANTS = {0: Grant.HELD, 1: Grant.TAKEN, 2: Grant.FRESH}
+
+
+class WaitSettings(ConnectionSettings, Protocol):
+    """What ``open_waits`` reads (``config.Settings`` is one)."""
+
+    @property
+    def cache_namespace(self) -> str: ...
+    @property
+    def cache_loader_lease_seconds(self) -> float: ...
+
+
+def open_waits(shared: RedisExecutor, settings: WaitSettings) -> RedisExecutor:
+    """The executor of the lease waits: the backend's connection factory (``create_client``,
+    as ``shared``'s own client) with a socket timeout that covers one wait, behind ``shared``'s
+    breaker. Close its ``client`` with the backend.
+
+    A separate pool, not ``shared``'s dedicated one: a ``BLPOP`` holds its connection for up
+    to a whole lease (``CACHE_LOADER_LEASE_SECONDS``, 10 s by default), where the shared
+    pool's socket timeout is the stalled-server bound of every other call
+    (``REDIS_SOCKET_TIMEOUT``, 0.25 s), and redis-py sets no read timeout per command. Held
+    there, the waits would also take the connections that durable writes and pub/sub need.
+    """
+    longest = settings.cache_loader_lease_seconds + settings.redis_socket_timeout + 1
+    return RedisExecutor(
+        create_client(settings, socket_timeout=longest),
+        settings.cache_namespace,
+        breaker=shared.breaker,
+        # On a cluster a wait's BLPOP goes to its key's node: per-node clients of that timeout.
+        router=shared.router if shared.sharded else None,
+        dedicated_timeout=longest,
+    )

@@ -13,6 +13,9 @@ Invalidation wins: the lease comes with a fill token, taken before the loader ru
 write, delete or invalidation of the entry after that revokes it, and the fill is refused
 (REVOKED): the caller, and the flight's other callers, get the loader's value marked
 SUPERSEDED. With ``version_of`` the fill is a versioned write as well.
+
+``build_loader`` builds the service over a backend: its ``LoadStore`` beside the project
+cache's repository (``lease.MemoryLoadStore`` or ``lease_redis.RedisLoadStore``).
 """
 
 from __future__ import annotations
@@ -23,18 +26,30 @@ import functools
 import logging
 import random
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
+from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache._coalesce import Coalescer
-from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
-from jeex_cache.project_cache.loader_steps import LoadSteps
-from jeex_cache.project_cache.loading import (
+from jeex_cache.project_cache.lease import (
+    FillTerms,
+    Grant,
+    LeaseEnd,
+    LoadSteps,
+    LoadStore,
+    MemoryLoadStore,
+)
+from jeex_cache.project_cache.lease_redis import RedisLoadStore, WaitSettings, open_waits
+from jeex_cache.project_cache.memory import MemoryProjectCacheRepository
+from jeex_cache.project_cache.model import (
+    CacheTag,
     Loader,
     LoadMark,
     LoadResult,
@@ -42,11 +57,11 @@ from jeex_cache.project_cache.loading import (
     StoredLoad,
     VersionOf,
 )
-from jeex_cache.project_cache.model import CacheTag
-from jeex_cache.project_cache.service import TagLike, as_tags
+from jeex_cache.project_cache.repository import ProjectCacheRepository
+from jeex_cache.project_cache.service import ProjectCacheService, TagLike, as_tags
 from jeex_cache.project_cache.xfetch import should_refresh
 
-__all__ = ["LoaderService"]
+__all__ = ["LoaderBackend", "LoaderService", "build_loader"]
 
 logger = logging.getLogger("jeex_cache.loader")
 
@@ -319,3 +334,53 @@ class LoaderService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class LoaderSettings(WaitSettings, Protocol):
+    """The settings the loaders read (``config.Settings`` is one)."""
+
+    @property
+    def project_data_ttl(self) -> TTL: ...
+    @property
+    def cache_xfetch_beta(self) -> float: ...
+
+
+class LoaderBackend(Protocol):
+    """What ``build_loader`` needs of a backend (``backends.Backend`` is one)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def settings(self) -> LoaderSettings: ...
+    @property
+    def executor(self) -> RedisExecutor | None: ...
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None: ...
+
+
+def build_loader(
+    repository: ProjectCacheRepository,
+    cache: ProjectCacheService,
+    backend: LoaderBackend,
+    runtime: OperationRuntime,
+) -> LoaderService:
+    """The loaders over ``repository``'s backend, writing through ``cache``; what they open
+    is closed with ``backend``."""
+    settings = backend.settings
+    store: LoadStore
+    if backend.executor is None:
+        assert isinstance(repository, MemoryProjectCacheRepository)
+        store = MemoryLoadStore(repository)
+    else:
+        waits = open_waits(backend.executor, settings)
+        backend.on_close(waits.client.aclose)
+        store = RedisLoadStore(backend.executor, waits)
+    service = LoaderService(
+        LoadSteps(store, cache, runtime),
+        backend.clock,
+        settings.project_data_ttl,
+        settings.cache_loader_lease_seconds,
+        settings.cache_xfetch_beta,
+    )
+    backend.on_close(service.close)
+    return service

@@ -6,13 +6,17 @@ synchronous code inside coroutines, so each is atomic on the event loop.
 Memory: an overwritten or deleted entry is dropped from the table at once, so its payload is
 freed at once. The expiry heap holds only ``(expiry, generation, slot)``: a stale item (its
 entry since rewritten or removed) holds no payload, is skipped when popped, and the heap is
-rebuilt from the live entries once stale items outnumber them. Payload bytes are counted
-(plus a fixed estimate per entry); past ``max_bytes`` a write evicts as Redis does under
-``maxmemory``: expired entries first, then the least recently used.
+rebuilt from the live entries once stale items outnumber them. A payload is kept as a copy
+of exactly its length (``held_bytes``). Each entry is charged to the backend's
+``MemoryBudget`` at what it costs in memory (payload, name, record, indexes: see the
+constants); when a write does not fit, the budget evicts as Redis does under ``maxmemory``:
+expired entries first, then the least recently used. When no entry is left to evict (the
+bound is held by sessions, tasks...), the write is refused with ``MemoryLimitError``.
 
 Fill tokens (``open_fill``): one per entry with a load in flight, with the load's tags. Every
 write, delete and invalidation of the entry takes it away; a fill whose token has gone is
 REVOKED. At most ``MAX_FILLS`` are kept (the oldest go first: their fills are then refused).
+They are charged to the budget too, but never refused (a load in flight is not stopped).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from uuid import UUID
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
+from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.model import (
     MAX_VERSION,
@@ -37,13 +42,17 @@ from jeex_cache.project_cache.model import (
     WriteResult,
 )
 
-__all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository"]
+__all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository", "entry_bytes"]
 
 _Slot = tuple[UUID, str | None]
 
 # What an entry costs beside its payload, name and tags: its record, its place in the
-# table, the heap and the indexes (measured with tracemalloc, rounded up).
-ENTRY_OVERHEAD_BYTES = 512
+# table, the heap and its project's index (tracemalloc, CPython 3.11, rounded up).
+ENTRY_OVERHEAD_BYTES = 640
+PROJECT_INDEX_BYTES = 340  # a project's first entry: its set of names and the UUID
+TAG_BYTES = 160  # a tag of an entry: its slot in the entry's tag set and the tag's index
+TAG_PROJECT_BYTES = 140  # a tag's first entry in a project: the project's set in its index
+FILL_BYTES = 560  # a fill token beside its token's and name's lengths (16 more per tag)
 _COMPACT_SLACK = 1_024  # stale heap items tolerated beyond one per live entry
 MAX_FILLS = 100_000  # fill tokens kept (loads in flight, or that died without a release)
 
@@ -64,9 +73,11 @@ class _Entry:
 class MemoryProjectCacheRepository:
     """Project cache entries in an LRU-ordered table, with exact tag and project indexes."""
 
-    def __init__(self, clock: Clock, max_bytes: int = 256 * 1_048_576) -> None:
+    def __init__(self, clock: Clock, budget: MemoryBudget | None = None) -> None:
         self._clock = clock
-        self._max_bytes = max_bytes
+        self._budget = budget = MemoryBudget() if budget is None else budget
+        budget.on_reclaim("cache", lambda: self._expire_due(self._now_ms()))
+        budget.on_evict(self._evict, lambda: len(self._entries))
         self._entries: OrderedDict[_Slot, _Entry] = OrderedDict()  # least recently used first
         self._by_project: defaultdict[UUID, set[str | None]] = defaultdict(set)
         self._by_tag: defaultdict[str, defaultdict[UUID, set[str | None]]] = defaultdict(
@@ -75,23 +86,15 @@ class MemoryProjectCacheRepository:
         self._expiry: list[tuple[int, int, _Slot]] = []
         self._fills: OrderedDict[_Slot, tuple[str, frozenset[str]]] = OrderedDict()
         self._generations = itertools.count()
-        self._bytes = 0
-        self.evictions = 0
-        """Entries evicted to stay within ``max_bytes`` (expired entries are not counted)."""
 
     @property
     def payload_bytes(self) -> int:
-        """Bytes accounted to live entries: payloads, names, tags and a fixed overhead each."""
-        return self._bytes
+        """Bytes accounted to live entries: payloads, names, tags, records and indexes."""
+        return self._budget.by_kind["cache"]
 
     def usage(self) -> dict[str, int]:
-        """``used`` and ``max`` bytes, ``entries`` held and ``evictions`` so far."""
-        return {
-            "used": self._bytes,
-            "max": self._max_bytes,
-            "entries": len(self._entries),
-            "evictions": self.evictions,
-        }
+        """The budget's report: ``used`` and ``max`` bytes, ``entries``, ``evictions``..."""
+        return self._budget.usage()
 
     def _now_ms(self) -> int:
         return int(self._clock.time() * 1000)
@@ -149,7 +152,7 @@ class MemoryProjectCacheRepository:
         self._expire_due(now)
         slot = (project_id, name)
         stored = self._live(slot, now)
-        held = self._fills.pop(slot, None)  # any write takes the entry's token
+        held = self._drop_fill(slot)  # any write takes the entry's token
         if fill is not None and (held is None or held[0] != fill):
             return WriteResult(WriteOutcome.REVOKED, None if stored is None else stored.version)
         if version is None:
@@ -161,16 +164,17 @@ class MemoryProjectCacheRepository:
         if stored is not None:
             self._remove(slot)
         tag_names = frozenset(t.name for t in tags)
-        size = len(payload) + len(name or "") + sum(map(len, tag_names)) + ENTRY_OVERHEAD_BYTES
+        size = entry_bytes(payload, name, tag_names) + self._index_bytes(project_id, tag_names)
+        self._budget.charge("cache", size)  # may evict others, or refuse: nothing written
         generation = next(self._generations)
-        entry = _Entry(payload, version, now, now + ttl.milliseconds, tag_names, size, generation)
+        entry = _Entry(
+            held_bytes(payload), version, now, now + ttl.milliseconds, tag_names, size, generation
+        )
         self._entries[slot] = entry
-        self._bytes += size
         self._by_project[project_id].add(name)
         for tag in entry.tags:
             self._by_tag[tag][project_id].add(name)
         heapq.heappush(self._expiry, (entry.expires_ms, generation, slot))
-        self._evict_beyond_bound(slot)
         self._compact()
         return WriteResult(WriteOutcome.STORED, version)
 
@@ -179,17 +183,24 @@ class MemoryProjectCacheRepository:
     ) -> None:
         """Record the fill token of a load of the entry starting now (replacing any other)."""
         slot = (project_id, name)
-        self._fills.pop(slot, None)
-        self._fills[slot] = (token, frozenset(tag.name for tag in tags))
+        self._drop_fill(slot)
+        held = self._fills[slot] = (token, frozenset(tag.name for tag in tags))
+        self._budget.force("cache", _fill_bytes(slot, held))  # a load in flight: never refused
         while len(self._fills) > MAX_FILLS:
-            self._fills.popitem(last=False)
+            self._drop_fill(next(iter(self._fills)))
+
+    def _drop_fill(self, slot: _Slot) -> tuple[str, frozenset[str]] | None:
+        held = self._fills.pop(slot, None)
+        if held is not None:
+            self._budget.release("cache", _fill_bytes(slot, held))
+        return held
 
     def close_fill(self, project_id: UUID, name: str | None, token: str) -> None:
         """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
         slot = (project_id, name)
         held = self._fills.get(slot)
         if held is not None and held[0] == token:
-            del self._fills[slot]
+            self._drop_fill(slot)
 
     def _revoke_fills(self, project_id: UUID | None, tag: str | None = None) -> None:
         """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
@@ -199,10 +210,10 @@ class MemoryProjectCacheRepository:
             if (project_id is None or slot[0] == project_id) and (tag is None or tag in tags)
         ]
         for slot in doomed:
-            del self._fills[slot]
+            self._drop_fill(slot)
 
     async def delete(self, project_id: UUID, name: str | None) -> bool:
-        self._fills.pop((project_id, name), None)
+        self._drop_fill((project_id, name))
         live = self._live((project_id, name), self._now_ms()) is not None
         if live:
             self._remove((project_id, name))
@@ -263,9 +274,19 @@ class MemoryProjectCacheRepository:
         self._remove(slot)
         return 1
 
+    def _index_bytes(self, project_id: UUID, tags: frozenset[str]) -> int:
+        """What the indexes grow by when an entry of ``project_id`` with ``tags`` joins."""
+        size = 0 if project_id in self._by_project else PROJECT_INDEX_BYTES
+        by_tag = self._by_tag
+        for tag in tags:
+            projects = by_tag.get(tag)
+            if projects is None or project_id not in projects:
+                size += TAG_PROJECT_BYTES
+        return size
+
     def _remove(self, slot: _Slot) -> None:
         entry = self._entries.pop(slot)
-        self._bytes -= entry.size
+        self._budget.release("cache", entry.size)
         project_id, name = slot
         _discard(self._by_project, project_id, name)
         for tag in entry.tags:
@@ -286,24 +307,33 @@ class MemoryProjectCacheRepository:
                 removed += 1
         return removed
 
-    def _evict_beyond_bound(self, keep: _Slot) -> None:
-        """Evict the least recently used entries until the bound holds (never ``keep``).
-
-        Expired entries went first: every write removes what has expired before it stores.
-        """
-        entries = self._entries
-        while self._bytes > self._max_bytes and len(entries) > 1:
+    def _evict(self, needed: int) -> int:
+        """Evict the least recently used entries until ``needed`` bytes are freed, or none
+        is left; return how many went. (The budget reclaimed expired ones first.)"""
+        entries, freed, evicted = self._entries, 0, 0
+        while freed < needed and entries:
             oldest = next(iter(entries))
-            if oldest == keep:  # pragma: no cover - the entry just written is the newest
-                break
+            freed += entries[oldest].size
             self._remove(oldest)
-            self.evictions += 1
+            evicted += 1
+        return evicted
 
     def _compact(self) -> None:
         """Rebuild the expiry heap from the live entries once stale items dominate it."""
         if len(self._expiry) > 2 * len(self._entries) + _COMPACT_SLACK:
             self._expiry = [(e.expires_ms, e.generation, s) for s, e in self._entries.items()]
             heapq.heapify(self._expiry)
+
+
+def entry_bytes(payload: bytes, name: str | None, tags: frozenset[str]) -> int:
+    """What an entry costs in memory, its indexes' shared sets aside: the payload's copy,
+    the name, the tags and ``ENTRY_OVERHEAD_BYTES``."""
+    tag_bytes = sum(TAG_BYTES + len(tag) for tag in tags)
+    return 33 + len(payload) + 49 + len(name or "") + tag_bytes + ENTRY_OVERHEAD_BYTES
+
+
+def _fill_bytes(slot: _Slot, held: tuple[str, frozenset[str]]) -> int:
+    return FILL_BYTES + len(slot[1] or "") + len(held[0]) + 16 * len(held[1])
 
 
 def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:

@@ -31,7 +31,6 @@ from jeex_cache.project_cache.tracking import InvalidationTracker
 __all__ = ["NearCachedRepository", "near_cached"]
 
 _GET_NEAR = LuaScript.load(__name__, "project_get_near")
-_KEY_CACHE_SIZE = 10_000
 
 
 class NearCachedRepository:
@@ -49,7 +48,7 @@ class NearCachedRepository:
         self.tracker = tracker
         self._redis = executor
         self._space: KeySpace = executor.keys
-        self._keys: dict[tuple[int, str | None], str] = {}
+        self._keys = project_keys.entry_keys(self._space)
 
     def __getattr__(self, name: str) -> Any:
         # Operations added to the Redis repository later reach it unchanged (their writes
@@ -60,24 +59,14 @@ class NearCachedRepository:
 
     def key(self, project_id: UUID, name: str | None) -> str:
         """The Redis key of one entry (the L1's key too)."""
-        cached = self._keys.get((project_id.int, name))
-        if cached is None:
-            if len(self._keys) >= _KEY_CACHE_SIZE:
-                self._keys.clear()
-            relative = (
-                project_keys.data(project_id)
-                if name is None
-                else project_keys.entry(project_id, name)
-            )
-            cached = self._keys[(project_id.int, name)] = self._space(relative)
-        return cached
+        return self._keys[(project_id.int, name)]
 
     def _prefix(self, project_id: UUID) -> str:
         return self._space.prefixed(project_keys.prefix(project_id))
 
     async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
         near = self.near
-        key = self._keys.get((project_id.int, name)) or self.key(project_id, name)
+        key = self._keys[(project_id.int, name)]
         payload = near.get(key)
         if payload is not None:
             return payload

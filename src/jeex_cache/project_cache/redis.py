@@ -25,6 +25,7 @@ from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache.keys import KeyCache
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 
 __all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository", "register_calls"]
@@ -44,7 +45,6 @@ _PRUNE = LuaScript.load(__name__, "index_prune")
 _PIPELINE_CHUNK = 500
 CHUNK = 500  # the most entries one script call touches, so that no call holds the server long
 TAG_CHUNK = 200  # a tag step reads each entry's tags before removing it: fewer per call
-_KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +76,17 @@ class RedisProjectCacheRepository:
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
         self._space = executor.keys
-        self._keys_by_project: dict[int, _ProjectKeys] = {}
+        # Keyed by the UUID's int (``KeyCache``); the strings of busy projects are kept.
+        self._keys_by_project: KeyCache[int, _ProjectKeys] = KeyCache(
+            lambda pid: _ProjectKeys.of(self._space, UUID(int=pid))
+        )
 
     def _keys(self, project_id: UUID) -> _ProjectKeys:
-        # Formatting a UUID and building the keys costs more than the rest of a read's
-        # Python work; busy projects are few, so the strings are kept (bounded). Keyed by
-        # the UUID's int: UUID.__hash__ and __eq__ are Python code, an int's are not.
-        keys = self._keys_by_project.get(project_id.int)
-        if keys is None:
-            if len(self._keys_by_project) >= _KEY_CACHE_SIZE:
-                self._keys_by_project.clear()
-            keys = _ProjectKeys.of(self._space, project_id)
-            self._keys_by_project[project_id.int] = keys
-        return keys
+        return self._keys_by_project[project_id.int]
 
     def _key(self, project_id: UUID, name: str | None) -> str:
         if name is None:
-            return self._keys(project_id).data
+            return self._keys_by_project[project_id.int].data
         return self._space(project_keys.entry(project_id, name))
 
     def get_and_touch(
@@ -100,8 +94,11 @@ class RedisProjectCacheRepository:
     ) -> Coroutine[Any, Any, bytes | None]:
         # The hottest path: _key() inlined, and the executor's coroutine handed back as it
         # is rather than awaited in a coroutine of our own (one frame less per read).
-        keys = self._keys_by_project.get(project_id.int)
-        key = keys.data if keys is not None and name is None else self._key(project_id, name)
+        key = (
+            self._keys_by_project[project_id.int].data
+            if name is None
+            else self._key(project_id, name)
+        )
         return self._redis.script(_GET, (key,), ())
 
     async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:

@@ -6,10 +6,11 @@ lists the project (one round trip, which also refreshes the session's activity) 
 under the cache's own failure policy. Nothing is remembered between calls, so a grant or a
 revocation applies to the very next call.
 
-The operations are ``ProjectCacheAPI``'s own methods behind the check (``_checked``), so no
-signature is written here; the key/value view is ``ProjectCacheView`` with the check as its
-gate. The manager is reached through ``ProjectCacheAPI`` and the ``AccessGate`` protocol,
-never through ``CacheManager``.
+The check is one callable, ``SessionCacheView.allow``. The operations are
+``ProjectCacheAPI``'s own methods behind it (``_checked``), so no signature is written here;
+the key/value view (``project``) is a ``SessionProjectView``: ``ProjectCacheView``'s own
+operations with ``allow`` as their gate. The manager is reached through ``ProjectCacheAPI``
+and the ``AccessGate`` protocol, never through ``CacheManager``.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class SessionCacheView:
     write_project_data = _checked(ProjectCacheAPI.write_project_data)
     delete_project_data = _checked(ProjectCacheAPI.delete_project_data)
     invalidate_project_cache = _checked(ProjectCacheAPI.invalidate_project_cache)
-    invalidate_project_cache_outcome = _checked(ProjectCacheAPI.invalidate_project_cache_outcome)
     list_project_keys = _checked(ProjectCacheAPI.list_project_keys)
 
     async def invalidate_by_tag(self, tag: TagLike, reason: str = "tag") -> int:
@@ -96,12 +96,6 @@ class SessionCacheView:
         resolved = as_tag(tag)
         projects = await self._projects()
         return await self._manager.invalidate_tag_in_projects(resolved, projects, reason)
-
-    async def invalidate_by_tag_outcome(self, tag: TagLike, reason: str = "tag") -> int | None:
-        """``invalidate_by_tag``, but None (not 0) if the backend failed."""
-        resolved = as_tag(tag)
-        projects = await self._projects()
-        return await self._manager.invalidate_tag_in_projects_outcome(resolved, projects, reason)
 
     async def _projects(self) -> Iterable[UUID]:
         return (await self._access.require_session(self._session_id)).project_access

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid
-from jeex_cache.project_cache.loading import LoadResult, LoadSource
+from jeex_cache.project_cache.model import LoadResult, LoadSource
 
 __all__ = ["ProjectLoader", "WarmSummary", "Warmable", "import_loader", "read_project_ids", "warm"]
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.resilience import guarded
-from jeex_cache.rate_limit import wiring
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.rate_limit.failures import RATE_LIMIT
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
-from jeex_cache.rate_limit.service import LimitsLike
+from jeex_cache.rate_limit.service import LimitsLike, RateLimitingService
+
+if TYPE_CHECKING:
+    from jeex_cache.config import Settings
 
 __all__ = ["RateLimitAPI"]
 
@@ -18,10 +21,16 @@ __all__ = ["RateLimitAPI"]
 _SCOPE = {"scope": "scope"}
 
 
-class RateLimitAPI(ManagerBase):
+class RateLimitAPI:
     """Exact sliding-window rate limits: ``check_rate_limit`` and its policies."""
 
-    _rate_limits = wiring.RATE_LIMIT  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _rate_limits: RateLimitingService  # set by ``CacheManager.initialize()``
+
+    if TYPE_CHECKING:
+
+        @property
+        def settings(self) -> Settings: ...  # the manager's
 
     @guarded(RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
@@ -47,4 +56,4 @@ class RateLimitAPI(ManagerBase):
     @property
     def rate_limit_fail_closed(self) -> bool:
         """Whether checks refuse while the backend is down (``RATE_LIMIT_FAIL_CLOSED``)."""
-        return self.settings.rate_limit_fail_closed
+        return self.settings.rate_limit_fail_closed  # known before initialize() too

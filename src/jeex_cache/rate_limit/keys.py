@@ -6,15 +6,23 @@ window's name; every identifier is validated here first, like every other key co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError
 from jeex_cache.core.identifiers import parse_uuid, validate_name, validate_token
 from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX, normalize_ip
-from jeex_cache.core.keys import CacheKey, key, key_prefix
+from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
 from jeex_cache.rate_limit.model import RateLimitWindow
 
-__all__ = ["prefix", "rate_limit", "rate_limit_identifier", "rate_limit_suffix", "window_label"]
+__all__ = [
+    "prefix",
+    "rate_limit",
+    "rate_limit_identifier",
+    "rate_limit_suffix",
+    "window_keys",
+    "window_label",
+]
 
 _WINDOW_LABELS = {60: "minute", 3_600: "hour", 86_400: "day"}  # RateLimitWindow's values
 
@@ -55,6 +63,13 @@ def rate_limit_suffix(seconds: int, policy: str | None = None) -> str:
     return f"{policy}.{window_label(seconds)}"
 
 
+def window_keys(prefix: str, names: Sequence[str], space: KeySpace | None = None) -> list[str]:
+    """The key of each window (``names``, a policy's) of the identifier of ``prefix``:
+    relative to the namespace, or under ``space``'s."""
+    base = prefix if space is None else space.prefixed(prefix)
+    return [base + name for name in names]
+
+
 def prefix(scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
     """Prefix shared by all windows of one limited identifier (one hash tag); see
     ``rate_limit_identifier`` for what each scope accepts."""
@@ -68,7 +83,7 @@ def rate_limit(
     policy: str | None = None,
     *,
     ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
-) -> CacheKey:
+) -> StorageKey:
     """Rate-limit log of ``identifier`` in ``scope`` (user, project, ip) for ``window``
     (a ``RateLimitWindow`` or seconds), optionally of a named ``policy``."""
     seconds = window.seconds if isinstance(window, RateLimitWindow) else window

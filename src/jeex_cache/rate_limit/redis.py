@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
+from jeex_cache.rate_limit.keys import window_keys
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 
 __all__ = ["RedisRateLimitRepository"]
@@ -41,12 +42,7 @@ class RedisRateLimitRepository:
     ) -> Coroutine[Any, Any, T]:
         # The executor's coroutine is handed back as it is, and builds the answer itself:
         # no frame of ours sits in the await chain of a check.
-        base = self._keys.prefix + prefix  # KeySpace.prefixed, inlined: the hot path
-        names = policy.names
-        if len(names) == 1:
-            keys: tuple[str, ...] | list[str] = (base + names[0],)
-        else:
-            keys = [base + name for name in names]
+        keys = window_keys(prefix, policy.names, self._keys)
         args: tuple[int, ...] = policy.arguments  # without a time: the server's clock
         if self._clock is not None:
             args += (round(self._clock.time() * 1000),)

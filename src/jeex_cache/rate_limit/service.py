@@ -37,7 +37,10 @@ class RateLimitingService:
         default: LimitsLike,
         *,
         ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
+        fail_closed: bool = False,
     ) -> None:
+        self.fail_closed = fail_closed
+        """Whether a check refuses while the backend is down (``RATE_LIMIT_FAIL_CLOSED``)."""
         self.repository = repository
         """Where the counters live (the backend's rate-limit repository)."""
         self._hit = repository.hit

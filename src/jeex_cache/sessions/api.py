@@ -9,14 +9,14 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
-from jeex_cache.sessions import wiring
 from jeex_cache.sessions.changes import SessionChanges
 from jeex_cache.sessions.failures import SESSION, SESSION_REVOKE
 from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.service import SessionManagementService
 
 __all__ = ["SessionAPI"]
 
@@ -26,11 +26,12 @@ _SESSION_PROJECT = {"session": "session_id", "project_id": "project_id"}
 _USER = {"user_id": "user_id"}
 
 
-class SessionAPI(ManagerBase):
+class SessionAPI:
     """Sessions with project access rights (``CACHE_USER_SESSION_TTL`` idle timeout,
     ``CACHE_SESSION_ABSOLUTE_TTL`` cap, ``CACHE_MAX_SESSIONS_PER_USER``)."""
 
-    _sessions = wiring.SESSIONS  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _sessions: SessionManagementService  # set by ``CacheManager.initialize()``
 
     @cached_property
     def session_changes(self) -> SessionChanges:
@@ -89,16 +90,8 @@ class SessionAPI(ManagerBase):
     @guarded(SESSION, attributes=_SESSION)
     async def rotate_session(self, session_id: str) -> UserSession | None:
         """Move the session to a new ID (after a login or a privilege change); the old ID is
-        dead at once. None if it was not live or the backend failed (log in again)."""
-        rotated = await self._sessions.rotate(session_id)
-        if rotated is not None:
-            self.session_changes.session_changed(session_id)
-        return rotated
-
-    @guarded(SESSION, attributes=_SESSION, outcome=True, name="rotate_session")
-    async def rotate_session_outcome(self, session_id: str) -> UserSession | None:
-        """``rotate_session`` as an ``Outcome``: ``failed`` when the backend failed, else
-        ``value`` is the moved session, or None when it was not live (log in again)."""
+        dead at once. None if it was not live or the backend failed (log in again);
+        ``outcome_of(cache.rotate_session, session_id)`` tells the two apart."""
         rotated = await self._sessions.rotate(session_id)
         if rotated is not None:
             self.session_changes.session_changed(session_id)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from jeex_cache.core.errors import InvalidIdentifierError
 from jeex_cache.core.identifiers import is_session_digest, parse_uuid, validate_token
-from jeex_cache.core.keys import CacheKey, key
+from jeex_cache.core.keys import StorageKey, key
 
 __all__ = [
     "session_digest",
@@ -29,23 +29,23 @@ def session_digest(session_id: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def session_record(digest: str) -> CacheKey:
+def session_record(digest: str) -> StorageKey:
     """The session record named by ``digest`` (``session_digest`` of its ID); its own slot."""
     if not is_session_digest(digest):
         raise InvalidIdentifierError("a session digest is 64 lowercase hex characters")
     return key("sess", digest)
 
 
-def user_session(session_id: str) -> CacheKey:
+def user_session(session_id: str) -> StorageKey:
     """A session record, keyed by a SHA-256 of the session ID (never the raw ID)."""
     return session_record(session_digest(session_id))
 
 
-def user_sessions(user_id: UUID | str) -> CacheKey:
+def user_sessions(user_id: UUID | str) -> StorageKey:
     """Index of one user's sessions."""
     return key("user", str(parse_uuid(user_id, "user ID")), "sessions")
 
 
-def user_session_adds(user_id: UUID | str) -> CacheKey:
+def user_session_adds(user_id: UUID | str) -> StorageKey:
     """When each digest of one user's index was added, for the last minute (by ms)."""
     return key("user", str(parse_uuid(user_id, "user ID")), "sessions", "adds")

@@ -4,6 +4,10 @@ Same contract as the Redis backend (the contract suite runs over both); time com
 injected ``Clock``. Each operation is synchronous code inside a coroutine, hence atomic on the
 event loop. Expired sessions are dropped when met, and by a sweep whose interval doubles with
 the number of records, so memory stays bounded by live sessions at O(1) amortised cost.
+
+Each session is charged to the backend's ``MemoryBudget`` at what it costs (see the
+constants, measured with tracemalloc); a live session is never evicted to make room: a
+creation, a data update or a grant that does not fit is refused with ``MemoryLimitError``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from uuid import UUID
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import PayloadTooLargeError
+from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.model import UserSession
 from jeex_cache.sessions.repository import user_data_size
@@ -24,6 +29,14 @@ from jeex_cache.sessions.repository import user_data_size
 __all__ = ["MemoryUserSessionRepository"]
 
 _MIN_SWEEP = 1_024
+_NEVER = 2**63
+# What a session costs in memory (tracemalloc, CPython 3.11, rounded up): its record, dates
+# and table slot; its user's index when it is the user's first; each project granted; each
+# item of user data beside the key's and value's own lengths.
+SESSION_BYTES = 620
+USER_INDEX_BYTES = 300
+PROJECT_BYTES = 150
+DATA_ITEM_BYTES = 110
 
 
 @dataclass(slots=True)
@@ -36,13 +49,17 @@ class _Record:
     idle_ms: int
     expires_ms: int  # sliding, never past absolute_ms
     absolute_ms: int
+    size: int = 0  # the bytes charged to the budget
 
 
 class MemoryUserSessionRepository:
     """Sessions in dictionaries: records by digest, and each user's digests by age."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, budget: MemoryBudget | None = None) -> None:
         self._clock = clock
+        self._budget = budget = MemoryBudget() if budget is None else budget
+        budget.on_reclaim("sessions", lambda: self._reclaim(self._now_ms()))
+        self._earliest_expiry = _NEVER  # no record expires before (a lower bound)
         self._records: dict[str, _Record] = {}
         self._by_user: dict[UUID, dict[str, tuple[int, int]]] = {}  # digest -> (created, seq)
         self._sequence = itertools.count()
@@ -61,6 +78,7 @@ class MemoryUserSessionRepository:
     def _drop(self, digest: str) -> _Record | None:
         record = self._records.pop(digest, None)
         if record is not None:
+            self._budget.release("sessions", record.size)
             index = self._by_user.get(record.user_id)
             if index is not None:
                 index.pop(digest, None)
@@ -83,16 +101,25 @@ class MemoryUserSessionRepository:
         if self._live(digest, now) is not None:
             return None
         absolute = now + absolute_ttl.milliseconds
+        kept = {key: held_bytes(value) for key, value in data.items()}
+        size = SESSION_BYTES + 49 + len(digest) + _data_bytes(kept) + PROJECT_BYTES * len(projects)
+        if user_id not in self._by_user:
+            size += USER_INDEX_BYTES
+        if not self._budget.fits(size):
+            self._reclaim(now)
+        self._budget.charge("sessions", size)  # never evicts a session: refuses instead
         record = _Record(
             user_id=user_id,
-            data=dict(data),
+            data=kept,
             projects=set(projects),
             created_ms=now,
             last_ms=now,
             idle_ms=idle_ttl.milliseconds,
             expires_ms=min(now + idle_ttl.milliseconds, absolute),
             absolute_ms=absolute,
+            size=size,
         )
+        self._earliest_expiry = min(self._earliest_expiry, record.expires_ms)
         self._records[digest] = record
         self._by_user.setdefault(user_id, {})[digest] = (now, next(self._sequence))
         evicted = self._evict(user_id, max_per_user, digest, now)
@@ -138,10 +165,12 @@ class MemoryUserSessionRepository:
         if record is None:
             return None
         changed = (project_id in record.projects) is not allowed
-        if allowed:
+        if changed and allowed:
+            self._resize(record, record.size + PROJECT_BYTES)
             record.projects.add(project_id)
-        else:
+        elif changed:
             record.projects.discard(project_id)
+            self._resize(record, record.size - PROJECT_BYTES)
         return record.user_id, changed
 
     async def update_data(self, digest: str, data: Mapping[str, bytes], max_bytes: int) -> bool:
@@ -155,8 +184,15 @@ class MemoryUserSessionRepository:
                 f"user data would be {size} bytes, over the limit of {max_bytes} "
                 "(JEEX_CACHE_SESSION_MAX_DATA_BYTES)"
             )
-        record.data = merged
+        kept = {key: held_bytes(value) for key, value in merged.items()}
+        self._resize(record, record.size + _data_bytes(kept) - _data_bytes(record.data))
+        record.data = kept
         return True
+
+    def _resize(self, record: _Record, size: int) -> None:
+        """Charge (or release) what ``record`` now costs; a growth that does not fit raises."""
+        self._budget.resize("sessions", record.size, size)
+        record.size = size
 
     async def delete(self, digest: str) -> UUID | None:
         if self._live(digest, self._now_ms()) is None:
@@ -172,6 +208,7 @@ class MemoryUserSessionRepository:
         index = self._by_user[record.user_id]
         age = index[digest]
         self._drop(digest)
+        self._budget.force("sessions", record.size)  # the same record, under its new digest
         record.last_ms = now
         self._records[new_digest] = record
         self._by_user.setdefault(record.user_id, {})[new_digest] = age
@@ -193,11 +230,24 @@ class MemoryUserSessionRepository:
         return sum(self._live(d, now) is not None and self._drop(d) is not None for d in digests)
 
     def _sweep_if_due(self, now_ms: int) -> None:
-        if len(self._records) < self._sweep_at:
-            return
+        if len(self._records) >= self._sweep_at:
+            self._sweep(now_ms)
+
+    def _reclaim(self, now_ms: int) -> None:
+        """Drop the expired sessions if one may have expired (the budget needs room)."""
+        if now_ms >= self._earliest_expiry:
+            self._sweep(now_ms)
+
+    def _sweep(self, now_ms: int) -> None:
         for digest in [d for d, r in self._records.items() if now_ms >= r.expires_ms]:
             self._drop(digest)
         self._sweep_at = max(_MIN_SWEEP, 2 * len(self._records))
+        # Expiries only move later, so the earliest one now is a lower bound from here on.
+        self._earliest_expiry = min((r.expires_ms for r in self._records.values()), default=_NEVER)
+
+
+def _data_bytes(data: Mapping[str, bytes]) -> int:
+    return sum(DATA_ITEM_BYTES + len(key) + len(value) for key, value in data.items())
 
 
 def _session(digest: str, record: _Record) -> UserSession:

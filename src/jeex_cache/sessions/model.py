@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 __all__ = ["UserSession"]
@@ -20,6 +20,9 @@ class UserSession:
     never later than ``absolute_expires_at``. The raw ID and ``user_data`` are left out of
     ``repr``.
     """
+
+    MAX_PROJECTS: ClassVar[int] = 1_000
+    """The most projects one session may list."""
 
     session_id: str | None = field(repr=False)
     session_hash: str

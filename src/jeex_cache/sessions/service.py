@@ -36,7 +36,7 @@ __all__ = ["MAX_PROJECTS_PER_SESSION", "SessionManagementService", "audit"]
 
 audit_logger = logging.getLogger("jeex_cache.audit")
 
-MAX_PROJECTS_PER_SESSION = 1_000
+MAX_PROJECTS_PER_SESSION = UserSession.MAX_PROJECTS
 _ISSUE_ATTEMPTS = 3  # a 256-bit collision is not expected even once; the loop only bounds it
 
 

@@ -17,7 +17,7 @@ from jeex_cache.tasks._memory_pace import Pacer
 from jeex_cache.tasks._wake import Wake
 from jeex_cache.tasks.model import Task, TaskStatus
 
-__all__ = ["Group", "QueueState", "Record", "task_of"]
+__all__ = ["NO_PROJECT", "Group", "QueueState", "Record", "task_of"]
 
 NO_PROJECT = "-"
 
@@ -48,6 +48,7 @@ class Record:
     redeliveries: int = 0
     expires_ms: int | None = None  # only finished tasks expire
     cost: int = 1  # its weight in its project's pace
+    size: int = 0  # the bytes charged to the memory budget
     trace: str | None = None  # the enqueue's trace context (``tasks.tracing``)
 
 

@@ -9,22 +9,22 @@ whether a task was queued or cancelled, and a worker backs off and tries again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from jeex_cache._base import ManagerBase
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import parse_uuid
 from jeex_cache.core.resilience import guarded
+from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks import wiring
 from jeex_cache.tasks.failures import TASK_CONTROL, TASK_ENQUEUE, TASK_PROGRESS_OWNER, TASK_WORKER
 from jeex_cache.tasks.model import Delivery, QueueStats, Settled, Task, TaskClaim, TaskStatus
 from jeex_cache.tasks.repository import TaskWaiter
 from jeex_cache.tasks.service import DelayLike, TaskQueueService
 
-__all__ = ["TaskQueueAPI"]
+__all__ = ["ProgressOwners", "TaskQueueAPI", "TaskQueueSetup"]
 
 # Span attributes (see ``guarded``); payloads never.
 _ENQUEUE = {"queue": "queue", "task_name": "name", "task_id": "task_id", "project_id": "project_id"}
@@ -32,19 +32,30 @@ _TASK = {"task_id": "task_id", "project_id": "project_id"}
 _QUEUE = {"queue": "queue"}
 
 
-class _ProgressOwners(Protocol):
-    """What a task needs of the progress capability: the service ``ProgressAPI`` keeps
-    under ``_progress`` (read by name: a capability imports no other)."""
+class ProgressOwners(Protocol):
+    """What a task needs of the progress capability (``bootstrap.py`` passes the progress
+    service): a capability imports no other."""
 
     async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
         """Make ``project_id`` the owner of the operation ``correlation_id``."""
         ...
 
 
-class TaskQueueAPI(ManagerBase):
+@dataclass(frozen=True, slots=True)
+class TaskQueueSetup:
+    """What the task API needs beside its service, given by ``bootstrap.py``."""
+
+    progress_owners: ProgressOwners
+    progress_owner_seconds: float  # how long an owner record outlives the task's delay
+    max_running: int  # TASK_MAX_RUNNING_PER_PROJECT: the default of ``max_running``
+
+
+class TaskQueueAPI:
     """Background tasks with at-least-once delivery, retries and a dead-letter list."""
 
-    _tasks = wiring.TASKS  # the wiring; the service once initialised
+    runtime: OperationRuntime
+    _tasks: TaskQueueService  # set by ``CacheManager.initialize()``
+    _task_setup: TaskQueueSetup  # likewise
 
     @guarded(TASK_ENQUEUE, attributes=_ENQUEUE)
     async def enqueue_task(
@@ -97,17 +108,16 @@ class TaskQueueAPI(ManagerBase):
         """Record the owner of the task's progress for its worker's start (the owner waits
         its delay plus the longer of the progress and task status TTLs). A failure leaves
         the progress ownerless, which HTTP never shows: logged, and the task stays queued."""
-        settings = self.settings
-        wait = float(max(settings.cache_progress_ttl, settings.cache_task_status_ttl))
+        setup = self._task_setup
+        wait = setup.progress_owner_seconds
         if delay is not None:
             wait += delay.total_seconds() if isinstance(delay, timedelta) else delay
         ttl = TTL(min(int(wait * 1000), TTL.MAX_MILLISECONDS))
         try:
-            progress: _ProgressOwners = vars(self)["_progress"]
-            await progress.assign(task_id, owner, ttl)
+            await setup.progress_owners.assign(task_id, owner, ttl)
         except BackendError as exc:
             row = TASK_PROGRESS_OWNER
-            self.failure_tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
+            self.runtime.tracker.failed("enqueue_task.progress_owner", row.name, row.why, exc)
 
     @guarded(TASK_CONTROL, attributes=_TASK)
     async def get_task_status(
@@ -181,7 +191,7 @@ class TaskQueueAPI(ManagerBase):
 
     def _cap(self, max_running: int | None) -> int:
         if max_running is None:
-            return self.settings.task_max_running_per_project
+            return self._task_setup.max_running
         return max_running
 
     @guarded(TASK_WORKER, name="worker.complete")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import SCOPE_LENGTH, scope_of, validate_name, validate_token
-from jeex_cache.core.keys import CacheKey, key
+from jeex_cache.core.keys import StorageKey, key
 
 __all__ = [
     "QUEUE_MARK",
@@ -52,17 +52,17 @@ def check_id_queue(task_id: str, queue: str) -> None:
         raise InvalidInputError(f"task ID names queue {named!r}, not {queue!r}")
 
 
-def task(task_id: str) -> CacheKey:
+def task(task_id: str) -> StorageKey:
     """Where a caller-chosen task ID's queue is recorded."""
     return key("task", validate_token(task_id, "task ID", max_length=128 + SCOPE_LENGTH))
 
 
-def task_queue(queue: str) -> CacheKey:
+def task_queue(queue: str) -> StorageKey:
     """A background task queue (its scheduled tasks)."""
     return key("queue", validate_name(queue, "queue name", max_length=64))
 
 
-def task_queue_part(queue: str, part: str) -> CacheKey:
+def task_queue_part(queue: str, part: str) -> StorageKey:
     """A queue's other structures (``running``, ``dead``, ``wake``...), in its hash tag."""
     tag = validate_name(queue, "queue name", max_length=64)
     return key("queue", tag, validate_name(part, "queue part"))

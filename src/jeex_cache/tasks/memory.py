@@ -6,6 +6,11 @@ with lazy deletion, its projects' ready tasks and their ring, leases and dead le
 workers wait on a ``_Wake`` (tokens, like the Redis wake-up list).
 Stale heap entries (a cancelled task's, say) are counted; once they outnumber the live ones
 by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no place.
+
+Tasks are charged to the backend's ``MemoryBudget`` (see the constants, measured with
+tracemalloc) and never evicted: an enqueue that does not fit raises ``MemoryLimitError`` (the
+caller knows its task was not queued). Settling a task is never refused: its result or error
+is charged even past the bound, until the finished record expires.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections.abc import Sequence
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
+from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
-from jeex_cache.tasks._memory_state import NO_PROJECT, QueueState, Record, task_of
+from jeex_cache.tasks._memory_state import NO_PROJECT, Group, QueueState, Record, task_of
 from jeex_cache.tasks._wake import WakeWaiter
 from jeex_cache.tasks.model import (
     Delivery,
@@ -35,13 +41,20 @@ __all__ = ["MemoryTaskQueueRepository"]
 
 _WAITING = (TaskStatus.QUEUED, TaskStatus.FAILED)
 _STALE_SLACK = 64
+# What a task costs (tracemalloc, CPython 3.11, rounded up) beside its ID's, payload's,
+# result's and error's lengths: its record, heap entries and table slot; and a project's
+# group the first time the queue meets it (groups are kept).
+TASK_BYTES = 480
+GROUP_BYTES = 400
 
 
 class MemoryTaskQueueRepository:
     """Task queues and status records in dictionaries, on an injected clock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, budget: MemoryBudget | None = None) -> None:
         self._clock = clock
+        self._budget = budget = MemoryBudget() if budget is None else budget
+        budget.on_reclaim("tasks", lambda: self._drop_expired(self._now()))
         self._records: dict[str, Record] = {}
         self._queues: dict[str, QueueState] = {}
         self._expiry: list[tuple[int, str]] = []
@@ -61,8 +74,20 @@ class MemoryTaskQueueRepository:
         record = self._records.get(task_id)
         if record is not None and record.expires_ms is not None and now >= record.expires_ms:
             del self._records[task_id]
+            self._budget.release("tasks", record.size)
             return None
         return record
+
+    def _drop_expired(self, now: int) -> None:
+        """Drop the finished records whose status TTL has passed."""
+        while self._expiry and self._expiry[0][0] <= now:
+            self._record(heapq.heappop(self._expiry)[1], now)
+
+    def _recharge(self, task_id: str, record: Record) -> None:
+        """Charge what ``record`` costs now (a result or an error came): never refused."""
+        size = _task_bytes(task_id, record)
+        self._budget.force("tasks", size - record.size)
+        record.size = size
 
     def _schedule(self, task_id: str, record: Record, due: int) -> None:
         record.due_ms = due
@@ -114,15 +139,20 @@ class MemoryTaskQueueRepository:
         trace: str | None = None,
     ) -> bool:
         now = self._now()
-        while self._expiry and self._expiry[0][0] <= now:  # drop expired finished records
-            self._record(heapq.heappop(self._expiry)[1], now)
+        self._drop_expired(now)
         if self._record(task_id, now) is not None:
             return False
         record = Record(
-            queue, name, payload, max_attempts, now, now, now + delay_ms,
+            queue, name, held_bytes(payload), max_attempts, now, now, now + delay_ms,
             project or NO_PROJECT, priority,
         )  # fmt: skip
         record.cost, record.trace = cost, trace
+        record.size = _task_bytes(task_id, record)
+        groups = self._queue(queue).groups
+        new_group = record.group not in groups
+        self._budget.charge("tasks", record.size + GROUP_BYTES * new_group)  # may refuse
+        if new_group:
+            groups[record.group] = Group()
         self._records[task_id] = record
         if delay_ms > 0:
             self._schedule(task_id, record, now + delay_ms)
@@ -171,6 +201,7 @@ class MemoryTaskQueueRepository:
                 self._finish(task_id, lost, TaskStatus.DEAD, now, status_ttl)
                 lost.lease = lease
                 lost.error = LOST_ERROR % lost.attempts
+                self._recharge(task_id, lost)
             else:
                 q.leave_running(task_id, lost)
                 lost.status, lost.updated_ms, lost.due_ms = TaskStatus.QUEUED, now, now
@@ -218,7 +249,8 @@ class MemoryTaskQueueRepository:
         if record is None:
             return False
         self._finish(delivery.task_id, record, TaskStatus.SUCCEEDED, now, status_ttl)
-        record.result, record.error = result, None
+        record.result, record.error = held_bytes(result), None
+        self._recharge(delivery.task_id, record)
         return True
 
     async def complete_and_claim(
@@ -263,6 +295,7 @@ class MemoryTaskQueueRepository:
         if record is None:
             return None
         record.error = error
+        self._recharge(delivery.task_id, record)
         if record.attempts >= record.max_attempts:
             self._finish(delivery.task_id, record, TaskStatus.DEAD, now, status_ttl)
             return TaskStatus.DEAD
@@ -353,3 +386,14 @@ class MemoryTaskQueueRepository:
 
     async def open_waiter(self, queue: str, max_wait: float) -> WakeWaiter:
         return WakeWaiter(self._queue(queue).wake, max_wait)
+
+
+def _task_bytes(task_id: str, record: Record) -> int:
+    size = TASK_BYTES + 49 + len(task_id) + 33 + len(record.payload)
+    if record.result is not None:
+        size += 33 + len(record.result)
+    if record.error is not None:
+        size += 49 + len(record.error)
+    if record.trace is not None:
+        size += 49 + len(record.trace)
+    return size

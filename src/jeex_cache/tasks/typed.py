@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 from uuid import UUID
 
-from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.errors import ConfigurationError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.tasks.context import TaskContext
 from jeex_cache.tasks.service import DelayLike, validate_queue
@@ -156,6 +156,9 @@ class TaskRegistry(Mapping[str, Handler]):
     tasks, else the global ``cache_manager``.
     """
 
+    default_manager: ClassVar[CacheManager | None] = None
+    """The manager of a registry bound to none (``jeex_cache.manager`` sets ``cache_manager``)."""
+
     def __init__(
         self,
         queue: str,
@@ -177,9 +180,9 @@ class TaskRegistry(Mapping[str, Handler]):
             return self._manager
         if self._worker_manager is not None:
             return self._worker_manager
-        from jeex_cache.manager import cache_manager  # the application's default
-
-        return cache_manager
+        if TaskRegistry.default_manager is None:
+            raise ConfigurationError("no manager: bind one (TaskRegistry(manager=...))")
+        return TaskRegistry.default_manager
 
     def bind(self, manager: CacheManager) -> None:
         """Make ``manager`` the one the tasks of this registry are enqueued through."""

@@ -22,12 +22,11 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jeex_cache.core.errors import BackendError, InvalidInputError
 from jeex_cache.core.identifiers import validate_name
 from jeex_cache.core.retry import RetryPolicy
-from jeex_cache.manager import CacheManager
 from jeex_cache.tasks.context import (
     ManagedProgress,
     ProgressReporter,
@@ -44,6 +43,9 @@ from jeex_cache.tasks.service import validate_pace, validate_queue
 from jeex_cache.tasks.settings import Hook, WorkerSettings
 from jeex_cache.tasks.settlement import Settlements
 from jeex_cache.tasks.tracing import processing
+
+if TYPE_CHECKING:
+    from jeex_cache.manager import CacheManager
 
 __all__ = [
     "Handler",

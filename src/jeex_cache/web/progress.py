@@ -28,10 +28,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
+from jeex_cache import UserSession
 from jeex_cache.core.errors import AccessDenied
 from jeex_cache.fastapi import progress_stream
 from jeex_cache.manager import CacheManager
-from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.routes import Manager
 from jeex_cache.web.schemas import ErrorBody

@@ -18,11 +18,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from jeex_cache import UserSession, WriteOutcome, outcome_of
 from jeex_cache.fastapi import manager_of, require_project_access
 from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.manager import CacheManager
-from jeex_cache.project_cache.model import WriteOutcome
-from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import (
     CacheEntry,
@@ -117,10 +116,10 @@ async def delete_project_cache(
     project_id: UUID, manager: Manager, _: ProjectSession, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
-    removed = await manager.invalidate_project_cache_outcome(project_id, reason)
-    if removed is None:
+    done = await outcome_of(manager.invalidate_project_cache, project_id, reason)
+    if done.failed:
         return _unavailable("nothing was invalidated")
-    return Invalidated(invalidated=removed)
+    return Invalidated(invalidated=done.value)
 
 
 @router.post(
@@ -134,10 +133,11 @@ async def invalidate_tag(
 ) -> Invalidated | JSONResponse:
     """Remove every entry tagged ``tag`` in the session's projects, and in no other: a
     session never reaches a project outside its access list, not even through a tag."""
-    removed = await manager.invalidate_tag_in_projects_outcome(tag, session.project_access, reason)
-    if removed is None:
+    projects = session.project_access
+    done = await outcome_of(manager.invalidate_tag_in_projects, tag, projects, reason)
+    if done.failed:
         return _unavailable("nothing was invalidated")
-    return Invalidated(invalidated=removed)
+    return Invalidated(invalidated=done.value)
 
 
 @router.get(

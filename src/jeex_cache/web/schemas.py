@@ -8,9 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jeex_cache.project_cache.model import ProjectCache
-from jeex_cache.sessions.model import UserSession
-from jeex_cache.sessions.service import MAX_PROJECTS_PER_SESSION
+from jeex_cache import ProjectCache, UserSession
 
 __all__ = [
     "CacheEntry",
@@ -120,7 +118,7 @@ class SessionCreate(BaseModel):
     )
     project_access: list[UUID] = Field(
         default_factory=list,
-        max_length=MAX_PROJECTS_PER_SESSION,
+        max_length=UserSession.MAX_PROJECTS,
         description="The projects whose cache this session may use (SESSION_ISSUER_MAX_PROJECTS).",
     )
 

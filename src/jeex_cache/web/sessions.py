@@ -20,7 +20,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from jeex_cache import UserSession
 from jeex_cache.core.errors import AccessDenied, InvalidInputError, PayloadTooLargeError
+from jeex_cache.core.resilience import outcome_of
 from jeex_cache.fastapi import (
     clear_session_cookie,
     manager_of,
@@ -30,7 +32,6 @@ from jeex_cache.fastapi import (
 from jeex_cache.fastapi.bodies import json_body, request_body
 from jeex_cache.fastapi.sessions import session_id_of
 from jeex_cache.manager import CacheManager
-from jeex_cache.sessions.model import UserSession
 from jeex_cache.web.credentials import require_issuer
 from jeex_cache.web.errors import error_response
 from jeex_cache.web.schemas import ErrorBody, SessionCreate, SessionInfo, SessionIssued
@@ -128,7 +129,7 @@ async def rotate_session(
     token: SessionToken, manager: Manager, response: Response
 ) -> SessionIssued | JSONResponse:
     """Move the session to a new ID; sets the new cookie."""
-    outcome = await manager.rotate_session_outcome(token)
+    outcome = await outcome_of(manager.rotate_session, token)
     if outcome.failed:
         return error_response(503, "BackendUnavailable", "the session could not be rotated")
     rotated = outcome.value

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from jeex_cache.testing import RedisServer, RedisServerError, StoppedOnExit
+from jeex_cache.testing.server import RedisServer, RedisServerError, StoppedOnExit
 
 __all__ = ["RedisCluster", "key_count"]
 

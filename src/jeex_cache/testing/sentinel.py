@@ -22,7 +22,7 @@ from typing import Any
 
 import hiredis
 
-from jeex_cache.testing import RedisServer, RedisServerError, StoppedOnExit, free_port
+from jeex_cache.testing.server import RedisServer, RedisServerError, StoppedOnExit, free_port
 
 __all__ = ["SentinelSet"]
 

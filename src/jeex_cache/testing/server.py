@@ -1,15 +1,4 @@
-"""Test helpers: a real ``redis-server`` on a free loopback port, for your tests and ours.
-
-    with RedisServer.start() as server:
-        settings = Settings(redis_url=server.url)
-
-    RedisServer.start(tls=True).url          # rediss://... with a throw-away CA (needs openssl)
-    RedisServer.start(unix_socket=True).url  # unix://...
-
-Needs a ``redis-server`` binary on PATH (or ``REDIS_SERVER_BIN``). The server keeps nothing on
-disk and dies with the test process. A TLS or unix-socket server also listens on its plain
-loopback port (``plain_url``), for fixtures that inspect it.
-"""
+"""One real ``redis-server`` on a free loopback port (``jeex_cache.testing.RedisServer``)."""
 
 from __future__ import annotations
 
@@ -25,14 +14,7 @@ from typing import Self
 
 from jeex_cache.core.errors import JeexCacheError
 
-__all__ = [
-    "RedisCluster",
-    "RedisServer",
-    "RedisServerError",
-    "SentinelSet",
-    "free_port",
-    "key_count",
-]
+__all__ = ["RedisServer", "RedisServerError", "StoppedOnExit", "free_port"]
 
 
 class RedisServerError(JeexCacheError):
@@ -223,8 +205,3 @@ def _make_certificates(directory: str) -> str:
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
     return os.path.join(directory, "ca.crt")
-
-
-# The topologies build on RedisServer, hence imported last.
-from jeex_cache._testing_cluster import RedisCluster, key_count  # noqa: E402
-from jeex_cache._testing_sentinel import SentinelSet  # noqa: E402
