@@ -76,6 +76,27 @@ def start_workers(
     return workers
 
 
+def read_logs(logs: Path) -> str:
+    """The end of every worker's log."""
+    return "\n".join(path.read_text(errors="replace")[-2000:] for path in logs.glob("*.log"))
+
+
+def assert_stop_cleanly(workers: list[subprocess.Popen[bytes]], logs: Path) -> None:
+    """SIGTERM ``workers``: each must finish its tasks and exit 0."""
+    for process in workers:
+        process.send_signal(signal.SIGTERM)
+    codes = [process.wait(timeout=30) for process in workers]
+    assert codes == [0] * len(workers), read_logs(logs)
+
+
+def kill_left(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL whichever of ``workers`` still runs (a failed test's)."""
+    for process in workers:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -159,16 +180,10 @@ def test_sigkilled_worker_loses_no_task(
             60,
             "every task to finish",
         )
-        for process in survivors:
-            process.send_signal(signal.SIGTERM)
-        codes = [process.wait(timeout=15) for process in survivors]
+        assert_stop_cleanly(survivors, tmp_path)
     finally:
-        for process in workers:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    logs = "\n".join(path.read_text(errors="replace")[-2000:] for path in tmp_path.glob("*.log"))
-    assert codes == [0] * len(survivors), logs
+        kill_left(workers)
+    logs = read_logs(tmp_path)
 
     tasks = asyncio.run(statuses(server.url, ids))
     assert all(t is not None and t.status is TaskStatus.SUCCEEDED for t in tasks), logs

@@ -36,3 +36,29 @@ def test_quick_fairness_benchmark_prints_both_tables() -> None:
     assert "| plain (no project) |" in run.stdout
     assert "| 10 tenants |" in run.stdout
     assert "| turns per project |" in run.stdout
+
+
+def test_quick_rates_benchmark_prints_both_phases() -> None:
+    command = [
+        sys.executable, "-m", "benchmarks.tasks_rates", "--rates", "5", "20", "--workers", "2",
+        "--seconds", "1", "--pause-seconds", "1",
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "| 1: all paced | 5 | 5 |" in run.stdout
+    assert "| 2: one paused | 20 | paused |" in run.stdout
+
+
+def test_quick_cpu_benchmark_compares_with_a_commit() -> None:
+    command = [
+        sys.executable, "-m", "benchmarks.tasks_cpu", "--tasks", "100", "--projects", "0",
+        "--against", "HEAD",
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "| this tree | plain |" in run.stdout
+    assert "| HEAD | plain |" in run.stdout

@@ -49,6 +49,7 @@ class Record:
     expires_ms: int | None = None  # only finished tasks expire
     cost: int = 1  # its weight in its project's pace
     size: int = 0  # the bytes charged to the memory budget
+    trace: str | None = None  # the enqueue's trace context (``tasks.tracing``)
 
 
 @dataclass(slots=True)

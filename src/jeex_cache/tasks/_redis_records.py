@@ -18,11 +18,14 @@ def settled_of(queue: str, reply: list[Any]) -> Settled:
     """The claim script's reply: completions recorded, deliveries leased, or the wait."""
     dones, leases, wait = reply
     deliveries = []
-    for i in range(0, len(leases), 7):
-        task_id, attempt, name, payload, max_attempts, redeliveries, group = leases[i : i + 7]
+    for i in range(0, len(leases), 8):
+        task_id, attempt, name, payload, max_attempts, redeliveries, group, trace = leases[
+            i : i + 8
+        ]
         deliveries.append(Delivery(
             task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
             redeliveries, None if group == NO_PROJECT else group.decode(),
+            trace.decode() if trace else None,
         ))  # fmt: skip
     return Settled(
         tuple(done == 1 for done in dones), tuple(deliveries),

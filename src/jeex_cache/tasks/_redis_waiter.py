@@ -17,7 +17,7 @@ from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.tasks.model import Task
 
-__all__ = ["RedisTaskWaiter", "wait_finished"]
+__all__ = ["TIMER_SLACK", "RedisTaskWaiter", "wait_finished"]
 
 _INTERRUPT = LuaScript.load(__name__, "task_interrupt")
 
@@ -77,6 +77,11 @@ async def _next_message(
     return message
 
 
+TIMER_SLACK = 0.1
+"""How late Redis may end a ``BLPOP`` after its timeout: it times blocked clients out on its
+server cron (``hz`` 10 by default, every 100 ms), so a 19 ms timeout can take 100 ms."""
+
+
 class RedisTaskWaiter:
     """Blocks on a queue's wake-up list with ``BLPOP`` on a connection of its own.
 
@@ -116,11 +121,24 @@ class RedisTaskWaiter:
         self._max_wait = max_wait
 
     async def wait(self, seconds: float) -> bool:
+        """Block on the wake-up list. A wait shorter than ``max_wait`` ends at a known time
+        (a task falls due, a paced project may go): its last ``TIMER_SLACK`` is slept here,
+        so the worker wakes when that time comes, not up to 100 ms later (a short wait is
+        slept here whole). A wait of ``max_wait`` blocks all of it: only a new task ends it."""
         blocking = min(seconds, self._max_wait)
         if blocking < 0.001:  # BLPOP's 0 would block for ever
             return False
-        reply = await self._redis.command("BLPOP", self._key, self._own_key, f"{blocking:.3f}")
-        return reply is not None
+        slack = 0.0 if seconds >= self._max_wait else min(TIMER_SLACK, blocking)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + blocking
+        if blocking - slack >= 0.001:
+            timeout = f"{blocking - slack:.3f}"
+            if await self._redis.command("BLPOP", self._key, self._own_key, timeout) is not None:
+                return True
+        remaining = deadline - loop.time()
+        if slack and remaining > 0:
+            await asyncio.sleep(remaining)
+        return False
 
     async def interrupt(self) -> None:
         expiry_ms = round((self._max_wait + 60) * 1000)

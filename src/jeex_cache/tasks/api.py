@@ -98,6 +98,7 @@ class TaskQueueAPI:
         task_id, created = await self._tasks.enqueue(
             queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts,
             project=None if owner is None else str(owner), priority=priority, cost=cost,
+            tracer=self.runtime.tracer,
         )  # fmt: skip
         if owner is not None and created:
             await self._own_progress(task_id, owner, delay)

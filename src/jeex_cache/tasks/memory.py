@@ -136,6 +136,7 @@ class MemoryTaskQueueRepository:
         project: str | None = None,
         priority: int = 0,
         cost: int = 1,
+        trace: str | None = None,
     ) -> bool:
         now = self._now()
         self._drop_expired(now)
@@ -145,7 +146,8 @@ class MemoryTaskQueueRepository:
             queue, name, held_bytes(payload), max_attempts, now, now, now + delay_ms,
             project or NO_PROJECT, priority,
         )  # fmt: skip
-        record.cost, record.size = cost, _task_bytes(task_id, record)
+        record.cost, record.trace = cost, trace
+        record.size = _task_bytes(task_id, record)
         groups = self._queue(queue).groups
         new_group = record.group not in groups
         self._budget.charge("tasks", record.size + GROUP_BYTES * new_group)  # may refuse
@@ -228,7 +230,7 @@ class MemoryTaskQueueRepository:
             group = None if record.group == NO_PROJECT else record.group
             delivery = Delivery(
                 taken, queue, record.name, decode(record.payload), record.attempts,
-                record.max_attempts, record.redeliveries, group,
+                record.max_attempts, record.redeliveries, group, record.trace,
             )  # fmt: skip
             return TaskClaim(delivery)
         q.wake.clear()
@@ -392,4 +394,6 @@ def _task_bytes(task_id: str, record: Record) -> int:
         size += 33 + len(record.result)
     if record.error is not None:
         size += 49 + len(record.error)
+    if record.trace is not None:
+        size += 49 + len(record.trace)
     return size

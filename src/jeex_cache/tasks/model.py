@@ -65,7 +65,10 @@ class Task:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One delivery of a task to a worker; ``attempt`` is its lease on the task."""
+    """One delivery of a task to a worker; ``attempt`` is its lease on the task.
+
+    ``trace`` is the trace context of its enqueue, encoded (see ``tasks.tracing``); None when
+    no tracer recorded one."""
 
     task_id: str
     queue: str
@@ -75,6 +78,7 @@ class Delivery:
     max_attempts: int
     redeliveries: int = 0
     project_id: str | None = None
+    trace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

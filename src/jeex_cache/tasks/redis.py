@@ -128,11 +128,12 @@ class RedisTaskQueueRepository:
         project: str | None = None,
         priority: int = 0,
         cost: int = 1,
+        trace: str | None = None,
     ) -> bool:
         if task_keys.queue_of(task_id) is None and not await self._claim_pointer(task_id, queue):
             return False
         args = (task_id, name, payload, max_attempts, delay_ms, WAKE_TOKENS, project or "-")
-        return bool(await self._run(_ENQUEUE, queue, *args, priority, cost))
+        return bool(await self._run(_ENQUEUE, queue, *args, priority, cost, trace or ""))
 
     async def _get_in(self, queue: str, task_id: str) -> Task | None:
         fields = await self._run(_GET, queue, task_id)

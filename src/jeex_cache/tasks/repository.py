@@ -54,9 +54,11 @@ class TaskQueueRepository(Protocol):
         project: str | None = None,
         priority: int = 0,
         cost: int = 1,
+        trace: str | None = None,
     ) -> bool:
         """Store and queue a task in one step; False (nothing changed) if the ID exists.
-        ``cost`` is its weight in its project's pace.
+        ``cost`` is its weight in its project's pace; ``trace`` the enqueue's trace context
+        (``tasks.tracing``), which its deliveries carry.
 
         ``project`` is its group (None: the queue's group without a project); ``priority``
         orders the group's tasks, higher first."""

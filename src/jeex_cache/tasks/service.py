@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, TypeAlias
 
+from opentelemetry import trace
+
 from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import (
@@ -36,6 +38,7 @@ from jeex_cache.tasks.model import (
     TaskStatus,
 )
 from jeex_cache.tasks.repository import TaskQueueRepository, TaskWaiter
+from jeex_cache.tasks.tracing import sending
 
 __all__ = [
     "AGING",
@@ -112,13 +115,15 @@ class TaskQueueService:
         project: str | None = None,
         priority: int = 0,
         cost: int = 1,
+        tracer: trace.Tracer | None = None,
     ) -> tuple[str, bool]:
         """Store and queue a task; return its ID and whether it was new (False: ID in use).
 
         ``project`` is the tenant group whose turn the task takes, and the scope of its ID
         (``scope_id``: two projects' equal IDs are two tasks); an ID scoped already gives
         its project. ``priority`` orders the group's tasks, higher first; ``cost`` (1 to
-        1,000,000) is the task's weight in its project's pace."""
+        1,000,000) is the task's weight in its project's pace. With a ``tracer``, the store
+        is a PRODUCER span whose context the task carries (``tasks.tracing``)."""
         validate_queue(queue)
         validate_name(name, "task name")
         owner = None if project is None else parse_id(project)
@@ -142,9 +147,11 @@ class TaskQueueService:
             raise InvalidInputError(f"cost must be an integer from 1 to 1,000,000, got {cost!r}")
         delay_ms = _delay_ms(delay)
         encoded = encode(payload, self._max_payload_bytes)
-        created = await self._repository.enqueue(
-            task_id, queue, name, encoded, max_attempts, delay_ms, project, priority, cost
-        )
+        with sending(tracer, queue, task_id) as context:
+            created = await self._repository.enqueue(
+                task_id, queue, name, encoded, max_attempts, delay_ms, project, priority, cost,
+                context,
+            )  # fmt: skip
         return task_id, created
 
     async def status(self, task_id: str, project: Project = None) -> Task | None:

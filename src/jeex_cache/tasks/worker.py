@@ -42,6 +42,7 @@ from jeex_cache.tasks.schedule import Schedule, Scheduler
 from jeex_cache.tasks.service import validate_pace, validate_queue
 from jeex_cache.tasks.settings import Hook, WorkerSettings
 from jeex_cache.tasks.settlement import Settlements
+from jeex_cache.tasks.tracing import processing
 
 if TYPE_CHECKING:
     from jeex_cache.manager import CacheManager
@@ -341,13 +342,14 @@ class Worker:
             cache=self._manager, state=self.state,
         )  # fmt: skip
         try:
-            if handler is None:
-                raise LookupError(f"no handler for task {delivery.name!r} on this worker")
-            if self._task_timeout is None:
-                result = await handler(context, delivery.payload)
-            else:
-                async with asyncio.timeout(self._task_timeout):
+            with processing(self._manager.runtime.tracer, delivery):
+                if handler is None:
+                    raise LookupError(f"no handler for task {delivery.name!r} on this worker")
+                if self._task_timeout is None:
                     result = await handler(context, delivery.payload)
+                else:
+                    async with asyncio.timeout(self._task_timeout):
+                        result = await handler(context, delivery.payload)
         except asyncio.CancelledError:
             await self._settlements.release(delivery)
             raise

@@ -18,9 +18,10 @@ local NOTIFY = ARGV[1]
 -- Record fields: n name, p payload, s status, a attempts, m max attempts, ct created,
 -- ut updated, due, rd redeliveries, l lease (attempt of the delivery that may settle it),
 -- st started, ft finished, r result, e error, w worker, g group (project or '-'),
--- pr priority, sq ready sequence, x expiry ms (finished tasks only), c cost (pace weight).
+-- pr priority, sq ready sequence, x expiry ms (finished tasks only), c cost (pace weight),
+-- t the enqueue's trace context (only when traced).
 local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
-  'w', 'g', 'pr', 'sq', 'x', 'c'}
+  'w', 'g', 'pr', 'sq', 'x', 'c', 't'}
 local PRIO_BASE = 1000000
 
 local function now_ms()
@@ -81,10 +82,11 @@ local function sweep(now, n)
   end
 end
 
--- A task reached an end state: its record expires after the status TTL; waiters are told.
-local function finished(id, now, ttl)
+-- A task reached an end state: its record expires after the status TTL (written with the
+-- record's other fields given, in one write); waiters are told.
+local function finished(id, now, ttl, ...)
   local x = fmt(now + tonumber(ttl))
-  rset(id, 'x', x)
+  rset(id, 'x', x, ...)
   redis.call('ZADD', K_EXP, x, id)
   redis.call('PUBLISH', NOTIFY .. id, 1)
 end
@@ -134,12 +136,13 @@ local function unready(id)
   end
 end
 
--- A running delivery ended (or was given up for lost): its group's slot is freed.
-local function leave_running(id)
+-- A running delivery ended (or was given up for lost): its group's slot is freed. group:
+-- the record's 'g' if the caller read it already.
+local function leave_running(id, group)
   if redis.call('ZREM', K_RUN, id) == 0 then
     return
   end
-  local g = rget(id, 'g')[1] or '-'
+  local g = group or rget(id, 'g')[1] or '-'
   if redis.call('HINCRBY', K_META, 'run|' .. g, -1) <= 0 then
     redis.call('HDEL', K_META, 'run|' .. g)
   end
@@ -160,8 +163,10 @@ local function trim_dead(now, ttl)
   end
 end
 
+-- The first entry of group g in index, and whether the group has a second.
 local function group_head(index, g)
-  return redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, 1)[1]
+  local heads = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, 2)
+  return heads[1], heads[2] ~= nil
 end
 
 -- Hold group g out of the ring until ms ``at`` (its rate, or a pause).
@@ -202,8 +207,9 @@ local function unpace(now, n)
 end
 
 -- Take the head entry of group g's index out of the ready indexes, and give the group its
--- next turn if it has more (the task is about to be leased).
-local function lease_head(index, head, id, g)
+-- next turn if it has more (the task is about to be leased): at the back of the ring, unless
+-- it is alone there.
+local function lease_head(index, head, id, g, more, alone)
   if index == K_PRIO then  -- the age index's member follows from this one
     local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
     redis.call('ZREM', K_PRIO, head)
@@ -211,25 +217,29 @@ local function lease_head(index, head, id, g)
   else
     unready(id)
   end
-  if group_head(K_PRIO, g) then
-    redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+  if more then
+    if not alone then
+      redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+    end
   else
     redis.call('ZREM', K_RING, g)
     redis.call('HDEL', K_META, 'n|' .. g)
   end
   redis.call('HINCRBY', K_META, 'run|' .. g, 1)
-  return id
 end
 
 -- Lease the next ready task: the group whose turn it is gives its first task by priority
 -- (every aging-th claim of a group, its oldest instead, so no task starves), then goes to
 -- the back of the ring if it has more. A group at its cap leaves the ring until a slot
 -- frees; a group over its rate (or paused) leaves it for the paced set until its time.
--- Returns the task ID, false when none is ready, or 'busy' after 16 steps.
-local function take(cap, aging, now)
-  local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1  -- a rate or pause was ever set
+-- pacing: a rate or pause was ever set on the queue.
+-- Returns the task ID and its record's fields (TAKEN), false when none is ready, or 'busy'
+-- after 16 steps.
+local TAKEN = {'s', 'c', 'n', 'p', 'm', 'rd', 'g', 't', 'a'}
+local function take(cap, aging, now, pacing)
   for _ = 1, 16 do
-    local g = redis.call('ZRANGE', K_RING, 0, 0)[1]
+    local ring = redis.call('ZRANGE', K_RING, 0, 1)
+    local g = ring[1]
     if not g then
       return false
     end
@@ -241,27 +251,29 @@ local function take(cap, aging, now)
       if aging > 0 and redis.call('HINCRBY', K_META, 'n|' .. g, 1) % aging == 0 then
         index = K_FIFO
       end
-      local head = group_head(index, g)
+      local head, more = group_head(index, g)
+      local id = head and string.match(head, '([^|]+)$')
+      local f = head and rget(id, unpack(TAKEN))
       if not head then
         redis.call('ZREM', K_RING, g)
         redis.call('HDEL', K_META, 'n|' .. g)
-      elseif not rget(string.match(head, '([^|]+)$'), 's')[1] then
+      elseif not f[1] then
         -- An entry without a record (a failed write left it): dropped on the way.
         redis.call('ZREM', index, head)
         if index == K_PRIO then
-          local grp, _, sq, id = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
+          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
           redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
         end
       else
-        local id = string.match(head, '([^|]+)$')
         local at = 0
         if pacing then
-          at = pace_check(g, tonumber(rget(id, 'c')[1] or 1), now)
+          at = pace_check(g, tonumber(f[2] or 1), now)
         end
         if at > 0 then
           pace_out(g, at)
         else
-          return lease_head(index, head, id, g)
+          lease_head(index, head, id, g, more, ring[2] == nil)
+          return id, f
         end
       end
     end

@@ -2,7 +2,8 @@
 -- enqueue retried with the same ID never queues the task twice.
 -- ARGV[2] task ID, ARGV[3] task name, ARGV[4] payload (JSON), ARGV[5] max attempts,
 -- ARGV[6] delay ms, ARGV[7] most wake-up tokens kept, ARGV[8] group (project or '-'),
--- ARGV[9] priority, ARGV[10] cost (its weight in its group's pace; 1 is not stored).
+-- ARGV[9] priority, ARGV[10] cost (its weight in its group's pace; 1 is not stored),
+-- ARGV[11] the enqueue's trace context ('' for none: not stored).
 -- Returns 1 when queued, 0 when a task with this ID exists.
 local id = ARGV[2]
 local now = now_ms()
@@ -32,5 +33,8 @@ if sq then
 end
 if ARGV[10] and ARGV[10] ~= '1' then
   rset(id, 'c', ARGV[10])
+end
+if ARGV[11] and ARGV[11] ~= '' then
+  rset(id, 't', ARGV[11])
 end
 return 1
