@@ -11,13 +11,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from jeex_cache import CacheManager, Settings, TaskContext, UserSession, Worker
+from jeex_cache import CacheManager, Settings, TaskContext, UserSession, Worker, parse_id
 from jeex_cache.fastapi import (
     Problem,
     RateLimitPolicy,
@@ -33,14 +32,13 @@ from jeex_cache.fastapi import (
     set_session_cookie,
 )
 
-# The app's own database: two users, two projects, a report per project.
-ACME = UUID("0f8b6c1e-0000-4000-8000-000000000001")
-GLOBEX = UUID("0f8b6c1e-0000-4000-8000-000000000002")
+# The app's own database: two users (integer keys), two projects (slugs), a report each.
+ACME, GLOBEX = "acme", "globex"
 USERS = {
-    "ada": ("lovelace", UUID("a0000000-0000-4000-8000-00000000000a"), [ACME, GLOBEX]),
-    "bob": ("builder", UUID("b0000000-0000-4000-8000-00000000000b"), [GLOBEX]),
+    "ada": ("lovelace", 1, [ACME, GLOBEX]),
+    "bob": ("builder", 2, [GLOBEX]),
 }
-REPORTS: dict[UUID, dict[str, Any]] = {ACME: {"title": "Acme"}, GLOBEX: {"title": "Globex"}}
+REPORTS: dict[str, dict[str, Any]] = {ACME: {"title": "Acme"}, GLOBEX: {"title": "Globex"}}
 QUERIES = {"report": 0}  # how often the "database" was asked, for the tests
 
 Session = Annotated[UserSession, Depends(require_session)]
@@ -101,33 +99,33 @@ def create_app(manager: CacheManager | None = None) -> FastAPI:
 
     @app.get("/projects/{project_id}/report", dependencies=[Depends(per_user)])
     @cached(60, tags=["report"], per_user=False)
-    async def report(project_id: UUID, session: ProjectSession) -> dict[str, Any]:
+    async def report(project_id: str, session: ProjectSession) -> dict[str, Any]:
         QUERIES["report"] += 1
         return {"project": project_id, **REPORTS[project_id]}
 
     @app.put("/projects/{project_id}/report", dependencies=[Depends(per_user)])
     async def update_report(
-        project_id: UUID, body: ReportUpdate, session: ProjectSession
+        project_id: str, body: ReportUpdate, session: ProjectSession
     ) -> dict[str, str]:
         REPORTS[project_id] = {"title": body.title}
         await manager.project(project_id).invalidate_tag("report")
         return {"title": body.title}
 
     @app.post("/projects/{project_id}/jobs", status_code=202, dependencies=[Depends(per_user)])
-    async def start_job(project_id: UUID, session: ProjectSession) -> dict[str, str]:
+    async def start_job(project_id: str, session: ProjectSession) -> dict[str, str]:
         job_id = await manager.enqueue_task("reports", "build_report", {}, project_id=project_id)
         return {"job_id": job_id, "page": f"/projects/{project_id}/jobs/{job_id}"}
 
     @app.get("/projects/{project_id}/jobs/{job_id}/events")
     async def job_events(
-        project_id: UUID, job_id: str, session: ProjectSession, request: Request
+        project_id: str, job_id: str, session: ProjectSession, request: Request
     ) -> Response:
         return await progress_stream(
-            manager, job_id, request, allow=lambda owner: owner == project_id
+            manager, job_id, request, allow=lambda owner: owner == parse_id(project_id)
         )
 
     @app.get("/projects/{project_id}/jobs/{job_id}", response_class=HTMLResponse)
-    async def job_page(project_id: UUID, job_id: str, session: ProjectSession) -> str:
+    async def job_page(project_id: str, job_id: str, session: ProjectSession) -> str:
         return PAGE.replace("EVENTS", f"/projects/{project_id}/jobs/{job_id}/events")
 
     return app

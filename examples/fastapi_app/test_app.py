@@ -63,6 +63,13 @@ async def test_project_routes_need_a_session_and_the_right(client: httpx.AsyncCl
     assert (await client.get(f"/projects/{GLOBEX}/report")).status_code == 401
 
 
+async def test_a_project_slug_is_exact(client: httpx.AsyncClient) -> None:
+    await log_in(client)
+    assert (await client.get(f"/projects/{ACME}/report")).status_code == 200
+    for other in (ACME.upper(), f"{ACME}.", "-acme", "acme%3Ax"):
+        assert (await client.get(f"/projects/{other}/report")).status_code == 404
+
+
 async def test_the_report_is_cached_with_an_etag_until_it_is_updated(
     client: httpx.AsyncClient,
 ) -> None:

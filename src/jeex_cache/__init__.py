@@ -23,6 +23,7 @@ from jeex_cache.core.errors import (
     SerializationError,
     VersionLimitError,
 )
+from jeex_cache.core.identifiers import ProjectId, UserId, parse_id
 from jeex_cache.core.resilience import Outcome, outcome_of
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.ttl import TTL
@@ -98,6 +99,7 @@ __all__ = [
     "ProgressStatus",
     "ProjectCache",
     "ProjectCacheView",
+    "ProjectId",
     "RateLimit",
     "RateLimitConfig",
     "RateLimitPolicy",
@@ -112,6 +114,7 @@ __all__ = [
     "SessionProjectView",
     "Settings",
     "SystemClock",
+    "UserId",
     "UserSession",
     "VersionLimitError",
     "QueueStats",
@@ -130,6 +133,7 @@ __all__ = [
     "WriteResult",
     "cache_manager",
     "outcome_of",
+    "parse_id",
 ]
 
 __version__ = "0.1.0"

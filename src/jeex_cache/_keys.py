@@ -9,11 +9,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from jeex_cache.core import keys as core_keys
+from jeex_cache.core.identifiers import ProjectId, UserId
 from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX
 from jeex_cache.progress import keys as progress_keys
 from jeex_cache.project_cache import keys as project_keys
 from jeex_cache.project_cache.model import CacheTag
 from jeex_cache.rate_limit import keys as rate_limit_keys
+from jeex_cache.rate_limit.keys import Identifier
 from jeex_cache.rate_limit.model import RateLimitWindow
 from jeex_cache.sessions import keys as session_keys
 from jeex_cache.tasks import keys as task_keys
@@ -22,42 +24,43 @@ __all__ = ["CacheKey"]
 
 
 class CacheKey(core_keys.StorageKey):
-    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``.
+    """A storage key relative to the configured namespace, e.g. ``proj:{<project>}:data``.
 
-    Backends prepend ``<namespace>:``. Keys of one project share the hash tag ``{<uuid>}``,
-    so a Lua script over a project's keys stays in one Redis Cluster slot.
+    Backends prepend ``<namespace>:``. Keys of one project share the hash tag ``{<project>}``
+    (the project ID's canonical text), so a Lua script over a project's keys stays in one
+    Redis Cluster slot.
     """
 
     __slots__ = ()
 
     # -- project cache -------------------------------------------------------------------
     @staticmethod
-    def project_prefix(project_id: UUID | str) -> str:
-        """The prefix every key of one project starts with: ``proj:{<uuid>}:``."""
+    def project_prefix(project_id: ProjectId) -> str:
+        """The prefix every key of one project starts with: ``proj:{<project>}:``."""
         return project_keys.prefix(project_id)
 
     @classmethod
-    def project_data(cls, project_id: UUID | str) -> CacheKey:
+    def project_data(cls, project_id: ProjectId) -> CacheKey:
         """The project's main cached document."""
         return cls(project_keys.data(project_id).value)
 
     @classmethod
-    def project_entry(cls, project_id: UUID | str, name: str) -> CacheKey:
+    def project_entry(cls, project_id: ProjectId, name: str) -> CacheKey:
         """A named entry of the project-scoped key/value view."""
         return cls(project_keys.entry(project_id, name).value)
 
     @classmethod
-    def project_index(cls, project_id: UUID | str) -> CacheKey:
+    def project_index(cls, project_id: ProjectId) -> CacheKey:
         """Sorted set of the project's entry keys, scored by expiry time (ms)."""
         return cls(project_keys.index(project_id).value)
 
     @classmethod
-    def project_tags(cls, project_id: UUID | str) -> CacheKey:
+    def project_tags(cls, project_id: ProjectId) -> CacheKey:
         """Sorted set of the tags used in the project, scored by their latest expiry."""
         return cls(project_keys.tags(project_id).value)
 
     @classmethod
-    def project_tag_index(cls, project_id: UUID | str, tag: CacheTag) -> CacheKey:
+    def project_tag_index(cls, project_id: ProjectId, tag: CacheTag) -> CacheKey:
         """Sorted set of the project's entries carrying ``tag``, scored by expiry."""
         return cls(project_keys.tag_index(project_id, tag).value)
 
@@ -78,7 +81,7 @@ class CacheKey(core_keys.StorageKey):
         return cls(session_keys.session_record(digest).value)
 
     @classmethod
-    def user_sessions(cls, user_id: UUID | str) -> CacheKey:
+    def user_sessions(cls, user_id: UserId) -> CacheKey:
         """Index of one user's sessions."""
         return cls(session_keys.user_sessions(user_id).value)
 
@@ -87,7 +90,7 @@ class CacheKey(core_keys.StorageKey):
     def rate_limit(
         cls,
         scope: str,
-        identifier: str | UUID,
+        identifier: Identifier,
         window: RateLimitWindow | int,
         policy: str | None = None,
         *,
@@ -102,7 +105,7 @@ class CacheKey(core_keys.StorageKey):
 
     @staticmethod
     def rate_limit_prefix(
-        scope: str, identifier: str | UUID, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX
+        scope: str, identifier: Identifier, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX
     ) -> str:
         """Prefix shared by all windows of one limited identifier (one hash tag)."""
         return rate_limit_keys.prefix(scope, identifier, ipv6_prefix=ipv6_prefix)

@@ -63,7 +63,7 @@ async def test_a_failing_project_is_exit_1(
         (["--loader", "nowhere:load", ID], "cannot import loader 'nowhere:load'"),
         (["--loader", "myloader:missing", ID], "cannot import loader 'myloader:missing'"),
         (["--loader", "myloader:load"], "no project IDs"),
-        (["--loader", "myloader:load", "not-a-uuid"], "project ID must be a UUID"),
+        (["--loader", "myloader:load", "not/an-id"], "project ID must be a UUID or"),
         (["--loader", "myloader:load", "--from-file", "absent.txt"], "--from-file: "),
         (["--loader", "myloader:load", ID, "--concurrency", "0"], "--concurrency"),
     ],

@@ -36,7 +36,7 @@ async def test_get_many_counts_each_read_as_a_single_read_does(manager: CacheMan
 
 async def test_get_many_refuses_a_bad_id_before_reading(manager: CacheManager) -> None:
     with pytest.raises(InvalidIdentifierError):
-        await manager.get_many_project_data([uuid4(), "not-a-uuid"])
+        await manager.get_many_project_data([uuid4(), "not a uuid"])
     with pytest.raises(InvalidInputError):
         await manager.get_many_project_data(str(uuid4()))  # a string, not a collection
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from jeex_cache import CacheManager, InvalidIdentifierError
+from tests.crafted_ids import CRAFTED_IDS
 
 NAMES = ["a", "b", "data", "index", "tags", "kv", "tag.x", "shared"]
 TAGS = ["t1", "t2", "shared"]
@@ -85,3 +88,50 @@ async def test_invalidating_a_project_keeps_other_projects_tags_working(
     assert await manager.invalidate_project_cache(first, "deleted") == 1
     assert await manager.invalidate_by_tag("shared") == 1
     assert await manager.get_project_data(second) is None
+
+
+@pytest.mark.parametrize("crafted", CRAFTED_IDS, ids=repr)
+async def test_crafted_project_and_user_ids_are_refused_everywhere(
+    manager: CacheManager, crafted: Any
+) -> None:
+    victim = "42"
+    await manager.cache_project_data(victim, "victim's")
+    session = await manager.create_user_session("u1", None, [victim])
+    assert session is not None
+    sid = session.session_id
+    assert sid is not None
+    refused: list[Callable[[], Awaitable[object]]] = [
+        lambda: manager.cache_project_data(crafted, "overwritten"),
+        lambda: manager.get_project_data(crafted),
+        lambda: manager.invalidate_project_cache(crafted),
+        lambda: manager.project(crafted).set("a", 1),
+        lambda: manager.create_user_session(crafted, None, []),
+        lambda: manager.create_user_session("u1", None, [crafted]),
+        lambda: manager.list_user_sessions(crafted),
+        lambda: manager.grant_project_access(sid, crafted),
+        lambda: manager.require_project_access(sid, crafted),
+        lambda: manager.check_rate_limit(crafted, "project"),
+    ]
+    if crafted is not None:  # None is the scope of no project, where it is optional
+        refused.append(lambda: manager.start_progress_tracking("job", 1, project_id=crafted))
+        refused.append(lambda: manager.enqueue_task("q", "t", task_id="r", project_id=crafted))
+    for call in refused:
+        with pytest.raises(InvalidIdentifierError):
+            await call()
+    assert await manager.get_project_data(victim) == "victim's"
+    assert await manager.has_project_access(sid, victim) is True
+
+
+async def test_a_uuid_in_another_case_is_the_same_project_and_a_slug_is_exact(
+    manager: CacheManager,
+) -> None:
+    uid, slug = uuid4(), "acme"
+    session = await manager.create_user_session("u1", None, [uid, slug])
+    assert session is not None
+    assert session.session_id is not None
+    await manager.cache_project_data(str(uid).upper(), "one project")
+    assert await manager.get_project_data(uid) == "one project"  # never two key spaces
+    assert await manager.has_project_access(session.session_id, str(uid).upper()) is True
+    assert await manager.has_project_access(session.session_id, "ACME") is False
+    assert await manager.has_project_access(session.session_id, uid.hex) is True
+    assert await manager.get_project_data("ACME") is None

@@ -196,7 +196,7 @@ async def test_bad_input_raises_before_anything_runs(manager: CacheManager) -> N
     with pytest.raises(InvalidTTLError):
         await manager.get_or_load_project_data(project, load, 60, stale_ttl=-1)
     with pytest.raises(InvalidInputError):
-        await manager.get_or_load_project_data("not-a-uuid", load)
+        await manager.get_or_load_project_data("not a uuid", load)
     with pytest.raises(InvalidInputError):
         await manager.project(project).get_or_load("bad name!", load)
     assert load.calls == 0

@@ -303,7 +303,7 @@ async def test_a_listener_ends_when_the_operation_expires(
         assert summary(events) == [("started", 0, "")]
 
 
-def owner_of(result: ProgressResult) -> UUID | None:
+def owner_of(result: ProgressResult) -> UUID | str | None:
     assert result.progress is not None, result
     return result.progress.project_id
 
@@ -358,7 +358,7 @@ async def test_progress_belongs_to_the_project_given_at_the_start(manager: Cache
         (lambda m, c: m.start_progress_tracking("x" * 129, 3), InvalidIdentifierError),
         (lambda m, c: m.start_progress_tracking(42, 3), InvalidIdentifierError),
         (
-            lambda m, c: m.start_progress_tracking(c, 3, restart=True, project_id="p-1"),
+            lambda m, c: m.start_progress_tracking(c, 3, restart=True, project_id="p:1"),
             InvalidIdentifierError,
         ),
         (lambda m, c: m.increment_progress(c, "x" * 1001), InvalidProgressError),

@@ -288,7 +288,16 @@ async def test_list_project_keys_lists_main_document_and_entries(manager: CacheM
 
 @pytest.mark.parametrize(
     "project_id",
-    ["", "not-a-uuid", "*", "proj:*", "{x}", "a" * 100, "00000000-0000-0000-0000-00000000000g", 42],
+    [
+        "",
+        "not a uuid",
+        "*",
+        "proj:*",
+        "{x}",
+        "a" * 100,
+        "{00000000-0000-0000-0000-0000000000g}",
+        -4,
+    ],
 )
 async def test_invalid_project_ids_are_refused(manager: CacheManager, project_id: object) -> None:
     with pytest.raises(InvalidIdentifierError):

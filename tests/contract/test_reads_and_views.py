@@ -149,9 +149,9 @@ async def test_the_session_project_view_is_the_project_view_with_a_gate(
     assert scoped.project_id == plain.project_id == project
     assert (await scoped.set("k", 1)).stored
     assert await plain.get("k") == 1
-    checked: list[UUID] = []
+    checked: list[UUID | str] = []
 
-    async def gate(pid: UUID) -> None:
+    async def gate(pid: UUID | str) -> None:
         checked.append(pid)
 
     gated = manager.project(str(project), gate=gate)

@@ -390,14 +390,14 @@ async def test_user_data_updates_keep_other_keys_and_respect_the_limit(
 @pytest.mark.parametrize(
     ("user_id", "user_data", "projects", "error"),
     [
-        ("not-a-uuid", {}, [], InvalidIdentifierError),
-        (42, {}, [], InvalidIdentifierError),
+        ("not a uuid", {}, [], InvalidIdentifierError),
+        (-42, {}, [], InvalidIdentifierError),
         ("USER", {"s": {1, 2}}, [], SerializationError),
         ("USER", {1: "non-string key"}, [], SerializationError),
         ("USER", ["not", "a", "dict"], [], InvalidInputError),
         ("USER", {"blob": "x" * 1_000}, [], PayloadTooLargeError),
-        ("USER", {}, ["not-a-uuid"], InvalidIdentifierError),
-        ("USER", {}, [str(i) for i in range(1_001)], InvalidIdentifierError),
+        ("USER", {}, ["not a uuid"], InvalidIdentifierError),
+        ("USER", {}, [str(i) for i in range(1_001)], InvalidInputError),  # too many
     ],
 )
 async def test_bad_input_is_a_typed_error_and_stores_nothing(

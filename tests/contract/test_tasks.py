@@ -395,7 +395,7 @@ async def test_handler_problems_fail_the_attempt(
         ((QUEUE, "echo", 1), {"delay": -1}, InvalidInputError),
         ((QUEUE, "echo", 1), {"delay": float("nan")}, InvalidInputError),
         ((QUEUE, "echo", 1), {"delay": "soon"}, InvalidInputError),
-        ((QUEUE, "echo", 1), {"project_id": "project-1"}, InvalidIdentifierError),
+        ((QUEUE, "echo", 1), {"project_id": "project 1"}, InvalidIdentifierError),
         ((QUEUE, "echo", {1, 2}), {}, SerializationError),
         ((QUEUE, "echo", "x" * 2_000_000), {}, PayloadTooLargeError),
     ],

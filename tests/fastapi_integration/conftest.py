@@ -10,13 +10,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from importlib import metadata
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from jeex_cache import CacheManager, ManualClock, Settings
+from jeex_cache import CacheManager, ManualClock, ProjectId, Settings, UserId
 from jeex_cache.fastapi import install, lifespan
 from jeex_cache.fastapi.testclient import app_client
 from tests.web._uvicorn import uvicorn_serving
@@ -66,7 +66,7 @@ def served(app: FastAPI) -> AbstractAsyncContextManager[str]:
 
 
 async def bearer(
-    manager: CacheManager, *projects: UUID, user: UUID | None = None
+    manager: CacheManager, *projects: ProjectId, user: UserId | None = None
 ) -> dict[str, str]:
     """The header of a fresh session of ``user`` with access to ``projects``."""
     session = await manager.create_user_session(user or uuid4(), {}, projects)

@@ -19,4 +19,4 @@ def test_the_example_apps_tests_pass(backend: str) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10 passed" in result.stdout
+    assert "12 passed" in result.stdout

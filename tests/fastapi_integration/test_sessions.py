@@ -112,7 +112,7 @@ async def test_project_access_is_404_without_the_right(manager: CacheManager) ->
         allowed = await client.get(f"/projects/{granted}", headers=headers)
         assert allowed.status_code == 200
         assert allowed.json() == {"user": str(user), "project": str(granted)}
-        for project in (other, "not-a-uuid"):
+        for project in (other, "not a uuid"):
             denied = await client.get(f"/projects/{project}", headers=headers)
             assert denied.status_code == 404
         assert (await client.get(f"/projects/{granted}")).status_code == 401

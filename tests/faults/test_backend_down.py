@@ -38,7 +38,7 @@ async def test_bad_input_still_raises_while_redis_is_down(
 ) -> None:
     server.kill()
     with pytest.raises(ValueError, match="UUID"):
-        await cache.get_project_data("not-a-uuid")
+        await cache.get_project_data("not a uuid")
 
 
 async def test_service_recovers_when_redis_comes_back(

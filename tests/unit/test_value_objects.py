@@ -95,8 +95,10 @@ def test_project_tag() -> None:
     project = UUID("12345678-1234-5678-1234-567812345678")
     assert CacheTag.project(project) == CacheTag.project(str(project))
     assert CacheTag.project(project).name == f"project.{project}"
+    assert CacheTag.project(42) == CacheTag.project("42") != CacheTag.project("042")
+    assert CacheTag.project("acme.eu").name == "project.acme.eu"
     with pytest.raises(InvalidIdentifierError):
-        CacheTag.project("nope")
+        CacheTag.project("no pe")
 
 
 # -- rate limit value objects ------------------------------------------------------------------
@@ -171,7 +173,8 @@ def test_spec_constructors() -> None:
         lambda: CacheKey.rate_limit("us:er", "x", RateLimitWindow.MINUTE),
         lambda: CacheKey.progress("{x}"),
         lambda: CacheKey.task("*"),
-        lambda: CacheKey.user_sessions("not-a-uuid"),
+        lambda: CacheKey.user_sessions("not:an-id"),
+        lambda: CacheKey.user_sessions("{u1}"),
     ],
 )
 def test_other_constructors_validate_their_parts(build: object) -> None:

@@ -8,13 +8,13 @@ from uuid import uuid4
 import pytest
 
 from jeex_cache import InvalidInputError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import parse_id
 from jeex_cache.project_cache.warm import import_loader, read_project_ids
 
 
 def test_import_loader_finds_a_function_and_refuses_the_rest() -> None:
-    found: object = import_loader("jeex_cache.core.identifiers:parse_uuid")
-    assert found is parse_uuid
+    found: object = import_loader("jeex_cache.core.identifiers:parse_id")
+    assert found is parse_id
     for bad in ("jeex_cache", "no.such.module:f", "jeex_cache.core.identifiers:missing",
                 "jeex_cache.core.keys:__all__"):  # fmt: skip
         with pytest.raises(InvalidInputError):
@@ -26,5 +26,6 @@ def test_read_project_ids_from_args_and_a_file(tmp_path: Path) -> None:
     listing = tmp_path / "ids.txt"
     listing.write_text(f"# projects\n{b}\n\n{c}  # the big one\n{a}\n")
     assert read_project_ids([str(a)], listing) == [a, b, c]
+    assert read_project_ids(["42", "acme.eu", str(a).upper(), "42"]) == ["42", "acme.eu", a]
     with pytest.raises(InvalidInputError):
-        read_project_ids(["not-a-uuid"])
+        read_project_ids(["not/an-id"])

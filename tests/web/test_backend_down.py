@@ -82,7 +82,7 @@ async def test_credentials_come_before_the_body_while_redis_is_down(
     response = await client.put(f"/projects/{PROJECT}/cache", json={"data": 1, "ttl": -1})
     assert response.status_code == 503
     assert response.json()["title"] == "Session store unavailable"
-    login = await client.post("/sessions", json={"user_id": "nobody"}, headers=issuer(client))
+    login = await client.post("/sessions", json={"user_id": "no body"}, headers=issuer(client))
     assert login.status_code == 422
     assert login.json()["error"] == "RequestValidationError"
 

@@ -132,10 +132,10 @@ async def test_rotation_moves_the_session_to_a_new_id(
 @pytest.mark.parametrize(
     "body",
     [
-        {"user_id": "not-a-uuid"},
+        {"user_id": "not a uuid"},
         {},
         {"user_id": str(uuid4()), "user_data": ["not", "an", "object"]},
-        {"user_id": str(uuid4()), "project_access": ["not-a-uuid"]},
+        {"user_id": str(uuid4()), "project_access": ["not a uuid"]},
         {"user_id": str(uuid4()), "session_id": "A" * 43},  # an ID is never chosen by a client
         {"user_id": str(uuid4()), "project_access": [str(uuid4()) for _ in range(1_001)]},
     ],
@@ -183,3 +183,40 @@ async def test_log_in_helper_works_with_a_user_of_ones_choice(
     user = uuid4()
     await log_in(anonymous, user=user)
     assert (await anonymous.get("/sessions/me")).json()["user_id"] == str(user)
+
+
+async def test_string_and_int_ids_through_the_service(anonymous: httpx.AsyncClient) -> None:
+    body = {"user_id": 7, "project_access": ["acme", 1]}
+    response = await anonymous.post("/sessions", json=body, headers=issuer(anonymous))
+    assert response.status_code == 201, response.text
+    assert response.json()["user_id"] == "7"
+    assert sorted(response.json()["project_access"]) == ["1", "acme"]
+    anonymous.headers["Authorization"] = f"Bearer {response.json()['session_id']}"
+    stored = await anonymous.put(cache_url("acme"), json={"data": {"plan": "pro"}})
+    assert stored.status_code == 200, stored.text
+    entry = await anonymous.get(cache_url("acme"))
+    assert entry.json()["project_id"] == "acme"
+    assert entry.json()["data"] == {"plan": "pro"}
+    assert (await anonymous.get(cache_url("1"))).status_code == 404  # granted, nothing cached
+    for other in ("01", "ACME", "acme.", "-1"):
+        assert_error(await anonymous.get(cache_url(other)), 404, "NotFound")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user_id": "-1"},
+        {"user_id": -1},
+        {"user_id": True},
+        {"user_id": 1.5},
+        {"user_id": "x" * 65},
+        {"user_id": "u1", "project_access": [".."]},
+        {"user_id": "u1", "project_access": ["a:b"]},
+    ],
+)
+async def test_ids_the_rules_refuse_are_422_without_echo(
+    anonymous: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    response = await anonymous.post("/sessions", json=body, headers=issuer(anonymous))
+    assert_error(response, 422, "RequestValidationError")
+    assert "x" * 65 not in response.text

@@ -10,7 +10,6 @@ import inspect
 import os
 import sys
 from typing import Any
-from uuid import UUID
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from jeex_cache.cli._common import FAILED, OK, CliError, Examples, print_json, run_with_manager
 from jeex_cache.cli._common import USAGE as _USAGE
 from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.manager import CacheManager
 from jeex_cache.project_cache.warm import ProjectLoader, import_loader, read_project_ids
 
@@ -62,7 +62,7 @@ def _warm(args: argparse.Namespace) -> int:
     return run_with_manager(lambda manager: warm(manager, args, loader, ids))
 
 
-def _inputs(args: argparse.Namespace) -> tuple[ProjectLoader, list[UUID]]:
+def _inputs(args: argparse.Namespace) -> tuple[ProjectLoader, list[CanonicalId]]:
     """The loader (importable from the current directory too) and the project IDs of the
     arguments and of ``--from-file`` (``-``: stdin), through the library's own readers."""
     if os.getcwd() not in sys.path:
@@ -88,7 +88,7 @@ def _is_id_line(line: str) -> bool:
 
 
 async def warm(
-    manager: CacheManager, args: argparse.Namespace, loader: ProjectLoader, ids: list[UUID]
+    manager: CacheManager, args: argparse.Namespace, loader: ProjectLoader, ids: list[CanonicalId]
 ) -> int:
     """Warm ``ids`` with ``loader``; print the summary; 1 if any failed."""
     bar = Progress(

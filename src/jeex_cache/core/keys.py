@@ -18,7 +18,7 @@ __all__ = ["KeySpace", "StorageKey", "key", "key_prefix"]
 
 @dataclass(frozen=True, slots=True)
 class StorageKey:
-    """A storage key relative to the configured namespace, e.g. ``proj:{<uuid>}:data``
+    """A storage key relative to the configured namespace, e.g. ``proj:{<project>}:data``
     (the public ``jeex_cache.CacheKey`` adds a constructor per key)."""
 
     value: str

@@ -6,7 +6,7 @@
 
     @app.get("/projects/{project_id}/report", dependencies=[Depends(rate_limit(per_user))])
     @cached(60, tags=["reports"])
-    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+    async def report(project_id: str, session: ProjectSession) -> dict: ...
 
 See the guide "Use it in your FastAPI app" (docs/fastapi.md). Nothing of the library imports
 this package: ``import jeex_cache``, ``CacheManager`` and ``Worker`` need no FastAPI.

@@ -1,7 +1,7 @@
 """Request bodies, read only after the credentials are checked, and parsed a few at a time.
 
     @app.put("/projects/{project_id}/notes", openapi_extra=request_body(Note))
-    async def put_note(project_id: UUID, session: ProjectSession, request: Request) -> dict:
+    async def put_note(project_id: str, session: ProjectSession, request: Request) -> dict:
         async with json_body(request, Note) as note:
             ...
 

@@ -2,7 +2,7 @@
 
     @app.get("/projects/{project_id}/report")
     @cached(60, tags=["reports"])
-    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+    async def report(project_id: str, session: ProjectSession) -> dict: ...
 
 The response is cached per project, path, query string, ``vary`` headers and (unless
 ``per_user=False``) session user, through the project cache's loader: on a miss one caller
@@ -28,7 +28,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 import orjson
 from fastapi.encoders import jsonable_encoder
@@ -37,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 
 from jeex_cache import ProjectCache, TagLike
 from jeex_cache.core.errors import ConfigurationError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, parse_id
 from jeex_cache.core.ttl import TTLLike, as_ttl
 from jeex_cache.fastapi._app import manager_of
 from jeex_cache.fastapi.rate_limit import session_user
@@ -138,14 +137,14 @@ def cached(
     return decorate
 
 
-def _project(request: Request, param: str) -> UUID:
+def _project(request: Request, param: str) -> CanonicalId:
     raw = request.path_params.get(param)
     if raw is None:
         raise ConfigurationError(
             f"@cached on {request.url.path}: the route has no path parameter {param!r}; "
             f"pass project_param= the one that holds the project ID"
         )
-    return parse_uuid(raw)
+    return parse_id(raw)
 
 
 def _user(request: Request) -> object:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
-from uuid import UUID
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -35,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jeex_cache import ProgressEvent, UserSession
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.fastapi.problems import Problem
 from jeex_cache.fastapi.progress_access import AccessEnded, while_allowed
 from jeex_cache.manager import CacheManager
@@ -57,7 +57,7 @@ async def progress_stream(
     correlation_id: str,
     request: Request,
     *,
-    allow: Callable[[UUID], bool] | None = None,
+    allow: Callable[[CanonicalId], bool] | None = None,
     allow_unowned: bool = False,
     session: UserSession | None = None,
     after: str | None = None,
@@ -80,7 +80,7 @@ async def progress_stream(
     if read.failed:  # an outage: the same answer for every ID, nothing about this one
         raise Problem(503, "the progress could not be read", headers={"Retry-After": "1"})
     state = read.value
-    owner: UUID | None = None if state is None else state["project_id"]
+    owner: CanonicalId | None = None if state is None else state["project_id"]
     readable = allow_unowned if owner is None else (allow is None or allow(owner))
     if state is None or not readable:
         raise progress_not_found(correlation_id)

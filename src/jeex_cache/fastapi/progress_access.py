@@ -18,10 +18,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from jeex_cache import ProgressEvent, UserSession
 from jeex_cache.core.errors import AccessDenied
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.manager import CacheManager
 
 __all__ = ["AccessEnded", "while_allowed"]
@@ -45,7 +45,7 @@ class AccessEnded:
         return _DETAILS.get(self.reason, "access ended")
 
 
-async def _denial(manager: CacheManager, token: str, project: UUID) -> AccessEnded | None:
+async def _denial(manager: CacheManager, token: str, project: CanonicalId) -> AccessEnded | None:
     try:
         session = await manager.require_session(token)
     except AccessDenied as denied:
@@ -60,7 +60,7 @@ async def while_allowed(
     manager: CacheManager,
     token: str,
     session: UserSession,
-    project: UUID,
+    project: CanonicalId,
     every: float,
 ) -> AsyncIterator[ProgressEvent | AccessEnded]:
     """``events`` while ``session`` (named by ``token``) may read ``project``; see above."""

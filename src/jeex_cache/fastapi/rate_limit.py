@@ -56,7 +56,7 @@ __all__ = [
     "session_user",
 ]
 
-Identify = Callable[[HTTPConnection], "str | UUID | None"]
+Identify = Callable[[HTTPConnection], "str | UUID | int | None"]
 
 EXEMPT_PATHS = frozenset(DEFAULT_EXEMPT_PATHS)  # probes, /metrics, the docs
 # The identity of every peer without an address: the unspecified address, which no peer has.
@@ -64,15 +64,15 @@ UNKNOWN_CLIENT = "0.0.0.0"
 _STATE = "jeex_rate_limits"  # the checks of one request, in its scope's state
 
 
-def session_user(connection: HTTPConnection) -> str | UUID | None:
+def session_user(connection: HTTPConnection) -> str | UUID | int | None:
     """``request.state.user_id``, as ``require_session`` sets it; None when unset."""
-    user: str | UUID | None = connection.scope.get("state", {}).get("user_id")
+    user: str | UUID | int | None = connection.scope.get("state", {}).get("user_id")
     return user
 
 
-def session_project(connection: HTTPConnection) -> str | UUID | None:
+def session_project(connection: HTTPConnection) -> str | UUID | int | None:
     """``request.state.project_id``, as ``require_project_access`` sets it; None when unset."""
-    project: str | UUID | None = connection.scope.get("state", {}).get("project_id")
+    project: str | UUID | int | None = connection.scope.get("state", {}).get("project_id")
     return project
 
 

@@ -1,7 +1,7 @@
 """Sessions and project access for your routes: ``require_session``, ``require_project_access``.
 
     @app.get("/projects/{project_id}/report")
-    async def report(project_id: UUID, session: ProjectSession) -> dict: ...
+    async def report(project_id: str, session: ProjectSession) -> dict: ...
 
     ProjectSession = Annotated[UserSession, Depends(require_project_access())]
 
@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection
 from jeex_cache import UserSession
 from jeex_cache.config import Settings
 from jeex_cache.core.errors import AccessDenied, ConfigurationError, InvalidIdentifierError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import parse_id
 from jeex_cache.fastapi._app import installed_settings, manager_of
 from jeex_cache.fastapi.credentials import credential_failed
 from jeex_cache.fastapi.problems import Problem, access_problem
@@ -118,7 +118,7 @@ def require_project_access(param: str = "project_id") -> SessionCheck:
                 f"path parameter {param!r}; name the one that holds the project ID"
             )
         try:
-            project_id = parse_uuid(raw)
+            project_id = parse_id(raw)
         except InvalidIdentifierError:
             project_id = None
         # The session was validated in this request: its access list is current.

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.runtime import OperationRuntime
@@ -30,7 +30,7 @@ __all__ = ["ProgressAPI"]
 _CORRELATION = {"correlation_id": "correlation_id", "project_id": "project_id"}
 
 CorrelationId = UUID | str
-Project = UUID | str | None
+Project: TypeAlias = ProjectId | None
 
 
 def _unavailable() -> ProgressResult:
@@ -49,10 +49,10 @@ class ProgressAPI:
     _progress: ProgressService  # set by ``CacheManager.initialize()``
 
     def progress_id(self, correlation_id: CorrelationId, project_id: Project = None) -> str:
-        """The ID an operation of ``project_id`` is tracked under: ``@<project hex>@<id>``,
+        """The ID an operation of ``project_id`` is tracked under: ``@<project>@<id>``,
         or yours unchanged without a project. ``GET /progress/{id}`` takes it, as does
         every call without ``project_id=``. No round trip."""
-        owner = None if project_id is None else parse_uuid(project_id)
+        owner = None if project_id is None else parse_id(project_id)
         return scoped_correlation_id(correlation_id, owner)
 
     @guarded(PROGRESS, fallback=_unavailable, attributes=_CORRELATION)
@@ -63,7 +63,7 @@ class ProgressAPI:
         message: str = "",
         *,
         restart: bool = False,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
     ) -> ProgressResult:
         """Track an operation of ``total_steps`` steps, at step 0, owned by ``project_id``.
 

@@ -1,6 +1,6 @@
 """Progress keys: ``progress:{<id>}`` (the record) and ``progress:{<id>}:events`` (its
 stream, also the name of its pub/sub channel), in one hash tag. The ID of a project's
-progress is in the project's scope (``@<project hex>@<id>``), so the tag holds the project."""
+progress is in the project's scope (``@<project>@<id>``), so the tag holds the project."""
 
 from __future__ import annotations
 

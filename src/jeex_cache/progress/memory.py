@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import (
@@ -66,7 +66,7 @@ class MemoryProgressRepository:
         self._max_events = max_events
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
-        self._owners: dict[str, tuple[UUID, int]] = {}  # owner, expiry ms, before a start
+        self._owners: dict[str, tuple[CanonicalId, int]] = {}  # owner, expiry ms, before a start
         self._owner_deadlines: list[tuple[int, str]] = []
 
     def _now_ms(self) -> int:
@@ -95,7 +95,7 @@ class MemoryProgressRepository:
             if self._owners.get(cid, (None, -1))[1] == expires:
                 self._waiting_owner(cid, now_ms)
 
-    def _waiting_owner(self, cid: str, now_ms: int) -> UUID | None:
+    def _waiting_owner(self, cid: str, now_ms: int) -> CanonicalId | None:
         owner, expires = self._owners.pop(cid, (None, 0))
         if owner is not None:
             self._budget.release("progress", OWNER_BYTES + len(cid))
@@ -108,7 +108,7 @@ class MemoryProgressRepository:
         message: str,
         ttl: TTL,
         restart: bool,
-        project_id: UUID | None,
+        project_id: CanonicalId | None,
     ) -> ProgressResult:
         now = self._now_ms()
         self._expire_due(now)
@@ -132,7 +132,7 @@ class MemoryProgressRepository:
         self._records[correlation_id] = fresh
         return self._append(fresh, EventKind.STARTED, progress, now, previous=record)
 
-    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: str, project_id: CanonicalId, ttl: TTL) -> bool:
         now = self._now_ms()
         self._expire_due(now)
         record = self._live(correlation_id, now)

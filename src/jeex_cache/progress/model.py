@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
+from jeex_cache.core.identifiers import CanonicalId
 
 __all__ = [
     "EventKind",
@@ -185,7 +185,7 @@ class Progress:
     updated_at: datetime
     error: str | None = None
     last_event_id: str | None = None
-    project_id: UUID | None = None
+    project_id: CanonicalId | None = None
 
     @property
     def percentage(self) -> float:

@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import orjson
 
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, parse_id
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.keys import progress, progress_events
@@ -67,7 +67,7 @@ class RedisProgressRepository:
         message: str,
         ttl: TTL,
         restart: bool,
-        project_id: UUID | None,
+        project_id: CanonicalId | None,
     ) -> ProgressResult:
         owner = "" if project_id is None else str(project_id)
         args = (
@@ -77,7 +77,7 @@ class RedisProgressRepository:
         row = await self._redis.script(_START, self._keys(correlation_id), args)
         return _result(correlation_id, row)
 
-    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: str, project_id: CanonicalId, ttl: TTL) -> bool:
         record, _ = self._keys(correlation_id)
         args = (str(project_id), ttl.milliseconds)
         return bool(await self._redis.script(_ASSIGN, (record,), args))
@@ -139,7 +139,7 @@ def _progress(cid: str, row: Sequence[bytes | None]) -> Progress | None:
         updated_at=_from_ms(updated),
         error=error.decode() or None,
         last_event_id=last_id.decode() or None,
-        project_id=UUID(owner.decode()) if owner else None,
+        project_id=parse_id(owner.decode()) if owner else None,
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import Progress, ProgressEvent, ProgressResult
 from jeex_cache.progress.rules import Change
@@ -29,7 +29,7 @@ class ProgressRepository(Protocol):
         message: str,
         ttl: TTL,
         restart: bool,
-        project_id: UUID | None,
+        project_id: CanonicalId | None,
     ) -> ProgressResult:
         """Begin tracking at step 0 (EXISTS if tracked, unless ``restart``: a fresh log).
 
@@ -38,7 +38,7 @@ class ProgressRepository(Protocol):
         """
         ...
 
-    async def assign(self, correlation_id: str, project_id: UUID, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: str, project_id: CanonicalId, ttl: TTL) -> bool:
         """Record the owner of an operation that has none yet, started or not (False if it
         has one). An owner recorded before the start lives ``ttl``, and the start keeps it."""
         ...

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
-from jeex_cache.core.identifiers import scope_id, scope_of, validate_token
+from jeex_cache.core.identifiers import CanonicalId, scope_id, scope_of, validate_token
 from jeex_cache.progress.model import EventKind, Progress, ProgressEvent, ProgressOutcome
 
 __all__ = [
@@ -105,7 +105,7 @@ def parse_correlation_id(value: UUID | str) -> str:
     return scope_id(token, project)
 
 
-def scoped_correlation_id(value: UUID | str, project: UUID | None) -> str:
+def scoped_correlation_id(value: UUID | str, project: CanonicalId | None) -> str:
     """``parse_correlation_id`` in ``project``'s scope (``core.identifiers.scope_id``)."""
     return scope_id(parse_correlation_id(value), project)
 

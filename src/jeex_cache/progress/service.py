@@ -10,10 +10,11 @@ seconds (which is also how it notices an expired operation) or ends.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import TypeAlias
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidProgressError
-from jeex_cache.core.identifiers import parse_uuid, scope_of
+from jeex_cache.core.identifiers import ProjectId, parse_id, scope_of
 from jeex_cache.core.ttl import TTL
 from jeex_cache.progress.model import Progress, ProgressEvent, ProgressResult
 from jeex_cache.progress.repository import ProgressRepository
@@ -33,7 +34,7 @@ __all__ = ["ProgressService"]
 
 READ_PAGE = 200
 
-Project = UUID | str | None
+Project: TypeAlias = ProjectId | None
 """The project in whose scope a call names its operation (None: the scope of no project)."""
 
 
@@ -51,11 +52,11 @@ class ProgressService:
         message: str = "",
         *,
         restart: bool = False,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
     ) -> ProgressResult:
         """Track a new operation at step 0 of ``total_steps``, owned by ``project_id``, in
         whose scope its ID is (an ID scoped already gives its own project)."""
-        owner = None if project_id is None else parse_uuid(project_id)
+        owner = None if project_id is None else parse_id(project_id)
         cid = scoped_correlation_id(correlation_id, owner)
         validate_total_steps(total_steps)
         validate_message(message)
@@ -65,10 +66,10 @@ class ProgressService:
             cid, total_steps, message, self._ttl, bool(restart), owner
         )
 
-    async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: UUID | str, project_id: ProjectId, ttl: TTL) -> bool:
         """Make ``project_id`` the owner of an operation that has none, even before it starts
         (the owner waits ``ttl`` for the start); False if it has an owner already."""
-        owner = parse_uuid(project_id)
+        owner = parse_id(project_id)
         cid = scoped_correlation_id(correlation_id, owner)
         return await self._repository.assign(cid, owner, ttl)
 
@@ -173,7 +174,7 @@ def _scoped(correlation_id: UUID | str, project: Project) -> str:
     kept = type(correlation_id) in _KEPT_KINDS and type(project) in _KEPT_KINDS
     scoped = _SCOPED_IDS.get(key) if kept else None
     if scoped is None:
-        owner = None if project is None else parse_uuid(project)
+        owner = None if project is None else parse_id(project)
         scoped = scoped_correlation_id(correlation_id, owner)
         if kept:
             if len(_SCOPED_IDS) >= _SCOPED_IDS_SIZE:

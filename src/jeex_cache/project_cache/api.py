@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
-from uuid import UUID
 
 from jeex_cache.backends import Backend
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.runtime import OperationRuntime
@@ -70,7 +69,7 @@ class ProjectCacheAPI:
     @guarded(CACHE_WRITE, attributes=_PROJECT)
     async def cache_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         data: Any,
         ttl: TTLLike | None = None,
         *,
@@ -91,7 +90,7 @@ class ProjectCacheAPI:
     @guarded(CACHE_WRITE, fallback=lambda: FAILED_WRITE, attributes=_PROJECT)
     async def write_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         data: Any,
         ttl: TTLLike | None = None,
         *,
@@ -105,35 +104,35 @@ class ProjectCacheAPI:
         )
 
     @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
-    def get_project_data(self, project_id: UUID | str) -> Coroutine[Any, Any, Any]:
+    def get_project_data(self, project_id: ProjectId) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
         # Returns the service's coroutine for the guard to await: one frame less per read.
         return self._project.cache.get(project_id)
 
     @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
-    async def get_project_entry(self, project_id: UUID | str) -> ProjectCache | None:
+    async def get_project_entry(self, project_id: ProjectId) -> ProjectCache | None:
         """The cached document with its version, times and access statistics."""
         return await self._project.cache.get_entry(project_id)
 
     @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
-    async def read_project_data(self, project_id: UUID | str) -> ReadResult[Any]:
+    async def read_project_data(self, project_id: ProjectId) -> ReadResult[Any]:
         """``get_project_data`` that tells a miss from a backend failure: a ``ReadResult``
         (HIT with the document, MISS, or FAILED)."""
         return ReadResult.of(await self._project.cache.get(project_id))
 
     @guarded(CACHE_READ, fallback=failed_read, idempotent=True, attributes=_PROJECT)
-    async def read_project_entry(self, project_id: UUID | str) -> ReadResult[ProjectCache]:
+    async def read_project_entry(self, project_id: ProjectId) -> ReadResult[ProjectCache]:
         """``get_project_entry`` as a ``ReadResult``: HIT with the entry, MISS, or FAILED."""
         return ReadResult.of(await self._project.cache.get_entry(project_id))
 
     @guarded(CACHE_WRITE, idempotent=True, attributes=_PROJECT)
-    async def delete_project_data(self, project_id: UUID | str) -> bool:
+    async def delete_project_data(self, project_id: ProjectId) -> bool:
         """Remove the project's main document; True if it existed."""
         return await self._project.cache.delete(project_id)
 
     @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_PROJECT)
     async def invalidate_project_cache(
-        self, project_id: UUID | str, reason: str = "unspecified"
+        self, project_id: ProjectId, reason: str = "unspecified"
     ) -> int:
         """Remove everything cached for a project; return the number of entries removed."""
         return await self._project.invalidation.invalidate_project(project_id, reason)
@@ -145,15 +144,15 @@ class ProjectCacheAPI:
 
     @guarded(CACHE_INVALIDATE, idempotent=True, attributes=_TAG)
     async def invalidate_tag_in_projects(
-        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+        self, tag: TagLike, project_ids: Iterable[ProjectId], reason: str = "tag"
     ) -> int:
         """Remove the entries carrying ``tag`` in the given projects only; return the count."""
         return await self._project.invalidation.invalidate_tag_in(tag, project_ids, reason)
 
     @guarded(CACHE_READ, fallback=list, idempotent=True, attributes=_PROJECT)
-    async def list_project_keys(self, project_id: UUID | str) -> list[str]:
+    async def list_project_keys(self, project_id: ProjectId) -> list[str]:
         """The keys (relative to the namespace) of a project's live entries, sorted."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         names = await self._project.cache.list_names(pid)
         keys = (
             project_keys.data(pid) if name is None else project_keys.entry(pid, name)
@@ -161,7 +160,7 @@ class ProjectCacheAPI:
         )
         return sorted(key.value for key in keys)
 
-    def project(self, project_id: UUID | str, *, gate: Gate | None = None) -> ProjectCacheView:
+    def project(self, project_id: ProjectId, *, gate: Gate | None = None) -> ProjectCacheView:
         """A key/value view whose every key is confined to ``project_id``; with ``gate``, a
         ``SessionProjectView`` whose every call first awaits ``gate(project_id)``."""
         services = self._project
@@ -180,20 +179,22 @@ class ProjectCacheAPI:
         return DISABLED.as_dict()
 
     @guarded(CACHE_READ, fallback=dict, idempotent=True)
-    async def get_many_project_data(self, project_ids: Iterable[UUID | str]) -> dict[UUID, Any]:
+    async def get_many_project_data(
+        self, project_ids: Iterable[ProjectId]
+    ) -> dict[CanonicalId, Any]:
         """The cached documents of many projects, by project ID; misses are absent (and all
         are while the backend is down). One round trip per Redis node; each read counts as
         a ``get_project_data`` does in the access statistics."""
         return await self._project.cache.get_many(project_ids)
 
     @asynccontextmanager
-    async def get_connection(self, project_id: UUID | str) -> AsyncIterator[ProjectCacheView]:
+    async def get_connection(self, project_id: ProjectId) -> AsyncIterator[ProjectCacheView]:
         """The spec's ``async with ...get_connection(project_id) as client`` form of ``project``."""
         yield self.project(project_id)
 
     async def get_or_load_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         loader: Loader,
         ttl: TTLLike | None = None,
         *,
@@ -224,7 +225,7 @@ class ProjectCacheAPI:
 
     async def read_or_load_project_data(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         loader: Loader,
         ttl: TTLLike | None = None,
         *,
@@ -245,7 +246,7 @@ class ProjectCacheAPI:
 
     async def warm_project_cache(
         self,
-        project_ids: Iterable[UUID | str],
+        project_ids: Iterable[ProjectId],
         loader: warming.ProjectLoader,
         *,
         concurrency: int = 8,

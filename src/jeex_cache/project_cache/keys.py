@@ -1,4 +1,4 @@
-"""The project cache's keys: one hash tag per project, ``proj:{<uuid>}:...``.
+"""The project cache's keys: one hash tag per project, ``proj:{<project>}:...``.
 
 ``data`` and ``kv:<name>`` are entries, ``index`` lists the entries by expiry, ``tags`` the
 tags in use, ``tag:<name>`` the entries carrying one tag and ``fills`` the fill tokens of the
@@ -8,7 +8,7 @@ and ``lease-done:<entry>`` are an entry's load lease, its waiters and their wake
 lists the projects holding a tag, or a load in flight carrying it, for invalidation across
 projects.
 
-``KeyCache`` keeps namespaced keys once built: formatting a UUID and validating a name cost
+``KeyCache`` keeps namespaced keys once built: formatting an ID and validating a name cost
 more than the rest of a read's Python work.
 """
 
@@ -17,9 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
-from uuid import UUID
 
-from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.identifiers import (
+    IdKey,
+    ProjectId,
+    id_of_key,
+    parse_id,
+    validate_name,
+)
 from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
 from jeex_cache.project_cache.model import CacheTag
 
@@ -45,46 +50,46 @@ KIND = "proj"  # the kind of every key of one project
 TAG_KIND = "tag"  # the kind of the tag registries, across projects
 
 
-def prefix(project_id: UUID | str) -> str:
-    """The prefix every key of one project starts with: ``proj:{<uuid>}:``."""
-    return key_prefix(KIND, str(parse_uuid(project_id)))
+def prefix(project_id: ProjectId) -> str:
+    """The prefix every key of one project starts with: ``proj:{<project>}:``."""
+    return key_prefix(KIND, str(parse_id(project_id)))
 
 
-def data(project_id: UUID | str) -> StorageKey:
+def data(project_id: ProjectId) -> StorageKey:
     """The project's main cached document."""
-    return key(KIND, str(parse_uuid(project_id)), "data")
+    return key(KIND, str(parse_id(project_id)), "data")
 
 
-def entry(project_id: UUID | str, name: str) -> StorageKey:
+def entry(project_id: ProjectId, name: str) -> StorageKey:
     """A named entry of the project-scoped key/value view."""
-    return key(KIND, str(parse_uuid(project_id)), "kv", validate_name(name, "entry name"))
+    return key(KIND, str(parse_id(project_id)), "kv", validate_name(name, "entry name"))
 
 
-def item(project_id: UUID | str, name: str | None) -> StorageKey:
+def item(project_id: ProjectId, name: str | None) -> StorageKey:
     """The main document (``name`` None) or the named entry ``name``."""
     return data(project_id) if name is None else entry(project_id, name)
 
 
-def fills(project_id: UUID | str) -> StorageKey:
+def fills(project_id: ProjectId) -> StorageKey:
     """Hash of the fill tokens of the project's loads in flight, by entry key: every write,
     delete and invalidation of an entry removes its token, and a fill whose token is gone
     is refused."""
-    return key(KIND, str(parse_uuid(project_id)), "fills")
+    return key(KIND, str(parse_id(project_id)), "fills")
 
 
-def index(project_id: UUID | str) -> StorageKey:
+def index(project_id: ProjectId) -> StorageKey:
     """Sorted set of the project's entry keys, scored by expiry time (ms)."""
-    return key(KIND, str(parse_uuid(project_id)), "index")
+    return key(KIND, str(parse_id(project_id)), "index")
 
 
-def tags(project_id: UUID | str) -> StorageKey:
+def tags(project_id: ProjectId) -> StorageKey:
     """Sorted set of the tags used in the project, scored by their latest expiry."""
-    return key(KIND, str(parse_uuid(project_id)), "tags")
+    return key(KIND, str(parse_id(project_id)), "tags")
 
 
-def tag_index(project_id: UUID | str, tag: CacheTag) -> StorageKey:
+def tag_index(project_id: ProjectId, tag: CacheTag) -> StorageKey:
     """Sorted set of the project's entries carrying ``tag``, scored by expiry."""
-    return key(KIND, str(parse_uuid(project_id)), "tag", tag.name)
+    return key(KIND, str(parse_id(project_id)), "tag", tag.name)
 
 
 def tag_projects(tag: CacheTag) -> StorageKey:
@@ -101,9 +106,9 @@ class LeaseKeys:
     done: StorageKey
 
 
-def lease(project_id: UUID | str, name: str | None) -> LeaseKeys:
+def lease(project_id: ProjectId, name: str | None) -> LeaseKeys:
     """The lease keys of the main document (``name`` None) or of the entry ``name``."""
-    tag = str(parse_uuid(project_id))
+    tag = str(parse_id(project_id))
     suffix = ("data",) if name is None else ("kv", validate_name(name, "entry name"))
     return LeaseKeys(
         key(KIND, tag, "lease", *suffix),
@@ -119,7 +124,7 @@ V = TypeVar("V")
 class KeyCache(dict[K, V]):
     """Keys built by ``build`` on first use and kept, at most ``size`` (all dropped when
     full; busy projects are few). A hit is a plain dict lookup, no Python call: key it by
-    ``project_id.int``, whose hash and equality are C code where a UUID's are Python."""
+    ``id_key(project_id)``, whose hash and equality are C code where a UUID's are Python."""
 
     __slots__ = ("_build", "_size")
 
@@ -135,9 +140,9 @@ class KeyCache(dict[K, V]):
         return built
 
 
-EntrySlot = tuple[int, str | None]  # (project_id.int, entry name or None)
+EntrySlot = tuple[IdKey, str | None]  # (id_key(project_id), entry name or None)
 
 
 def entry_keys(space: KeySpace) -> KeyCache[EntrySlot, str]:
-    """Each entry's namespaced key, by ``(project_id.int, name)``, built once."""
-    return KeyCache(lambda slot: space(item(UUID(int=slot[0]), slot[1])))
+    """Each entry's namespaced key, by ``(id_key(project_id), name)``, built once."""
+    return KeyCache(lambda slot: space(item(id_of_key(slot[0]), slot[1])))

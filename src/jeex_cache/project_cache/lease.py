@@ -22,8 +22,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
@@ -73,13 +73,13 @@ class LoadStore(Protocol):
     """What the loaders need of a backend, beside the project cache's own writes."""
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         """The entry with its load metadata (counting ``accesses``), or None on a miss."""
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -92,12 +92,12 @@ class LoadStore(Protocol):
         becomes the entry's fill token (``ProjectCacheRepository.set_if_newer``'s ``fill``),
         which any invalidation of the entry, or of a tag of ``fill.tags``, revokes."""
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         """Give the lease ``ms`` more if ``token`` still holds it."""
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -107,7 +107,7 @@ class LoadStore(Protocol):
         lease and the fill token ``token`` holds and tell every waiter how it ended (one
         step)."""
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         """Wait (at most ``seconds``) for the entry's lease to end; FREE if none is held."""
 
 
@@ -140,7 +140,7 @@ class LoadSteps:
 
     @guarded(CACHE_READ, idempotent=True, outcome=True, attributes=_SPAN, name="loader_read")
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         """The entry and its load metadata, or None (a miss, or the backend failed)."""
         return await self._store.read(project_id, name, accesses)
@@ -148,7 +148,7 @@ class LoadSteps:
     @guarded(CACHE_WRITE, fallback=_none, outcome=True, attributes=_SPAN, name="loader_write")
     async def write(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         value: Any,
         ttl: TTL,
@@ -166,7 +166,7 @@ class LoadSteps:
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_acquire")
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -178,14 +178,14 @@ class LoadSteps:
         return await self._store.acquire(project_id, name, token, ms, fresh_after, fill)
 
     @guarded(CACHE_LEASE, fallback=_false, outcome=True, attributes=_SPAN, name="lease_extend")
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         """Extend a held lease."""
         return await self._store.extend(project_id, name, token, ms)
 
     @guarded(CACHE_LEASE, outcome=True, attributes=_SPAN, name="lease_release")
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -195,7 +195,7 @@ class LoadSteps:
         await self._store.release(project_id, name, token, end, mark)
 
     @guarded(CACHE_LEASE, fallback=_timeout, outcome=True, attributes=_SPAN, name="lease_wait")
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         """Wait for another caller's lease to end (bounded)."""
         return await self._store.wait(project_id, name, seconds)
 
@@ -204,7 +204,7 @@ class LoadSteps:
 
 MAX_MARKS = 100_000  # metadata records kept; the oldest go first (their entries then look plain)
 
-_Slot = tuple[UUID, str | None]
+_Slot = tuple[CanonicalId, str | None]
 
 
 @dataclass(slots=True)
@@ -225,7 +225,7 @@ class MemoryLoadStore:
         self._leases: dict[_Slot, _Lease] = {}
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         for _ in range(accesses - 1):  # readers who shared an earlier read
             await self._repository.get_and_touch(project_id, name)
@@ -237,7 +237,7 @@ class MemoryLoadStore:
             return StoredLoad(entry.data, float("inf"), 0.0)
         return StoredLoad(entry.data, mark[1], mark[2])
 
-    def _mark(self, project_id: UUID, name: str | None, mark: LoadMark) -> None:
+    def _mark(self, project_id: CanonicalId, name: str | None, mark: LoadMark) -> None:
         slot = (project_id, name)
         self._marks[slot] = (mark.version, mark.fresh_until, mark.delta)
         self._marks.move_to_end(slot)
@@ -258,7 +258,7 @@ class MemoryLoadStore:
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -273,7 +273,7 @@ class MemoryLoadStore:
         self._repository.open_fill(project_id, name, token, fill.tags)
         return Grant.TAKEN
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         lease = self._held((project_id, name))
         if lease is None or lease.token != token:
             return False
@@ -282,7 +282,7 @@ class MemoryLoadStore:
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -296,7 +296,7 @@ class MemoryLoadStore:
         if lease is not None and lease.token == token:
             self._end(slot, lease, end)
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         lease = self._held((project_id, name))
         if lease is None:
             return LeaseEnd.FREE

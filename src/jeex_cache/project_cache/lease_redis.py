@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.connect import ConnectionSettings, create_client
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key, id_of_key
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
@@ -65,24 +65,24 @@ class RedisLoadStore:
         self._waits = waits
         self._space = space = executor.keys
         self._entries = project_keys.entry_keys(space)
-        self._fills: KeyCache[int, str] = KeyCache(
-            lambda pid: space(project_keys.fills(UUID(int=pid)))
+        self._fills: KeyCache[IdKey, str] = KeyCache(
+            lambda pid: space(project_keys.fills(id_of_key(pid)))
         )
         self._leases: KeyCache[EntrySlot, _LeaseKeys] = KeyCache(
-            lambda slot: _LeaseKeys.of(space, project_keys.lease(UUID(int=slot[0]), slot[1]))
+            lambda slot: _LeaseKeys.of(space, project_keys.lease(id_of_key(slot[0]), slot[1]))
         )
 
-    def _entry(self, project_id: UUID, name: str | None) -> str:
-        return self._entries[(project_id.int, name)]
+    def _entry(self, project_id: CanonicalId, name: str | None) -> str:
+        return self._entries[(id_key(project_id), name)]
 
-    def _fill_tokens(self, project_id: UUID) -> str:
-        return self._fills[project_id.int]
+    def _fill_tokens(self, project_id: CanonicalId) -> str:
+        return self._fills[id_key(project_id)]
 
-    def _lease(self, project_id: UUID, name: str | None) -> _LeaseKeys:
-        return self._leases[(project_id.int, name)]
+    def _lease(self, project_id: CanonicalId, name: str | None) -> _LeaseKeys:
+        return self._leases[(id_key(project_id), name)]
 
     async def read(
-        self, project_id: UUID, name: str | None, accesses: int = 1
+        self, project_id: CanonicalId, name: str | None, accesses: int = 1
     ) -> StoredLoad | None:
         row = await self._redis.script(_READ, (self._entry(project_id, name),), (accesses,))
         if row is None:
@@ -95,7 +95,7 @@ class RedisLoadStore:
 
     async def acquire(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         ms: int,
@@ -117,13 +117,13 @@ class RedisLoadStore:
         replies = await self._redis.batch([*registers, acquire])
         return _GRANTS[replies[-1]]
 
-    async def extend(self, project_id: UUID, name: str | None, token: str, ms: int) -> bool:
+    async def extend(self, project_id: CanonicalId, name: str | None, token: str, ms: int) -> bool:
         keys = (self._lease(project_id, name).lease, self._fill_tokens(project_id))
         return bool(await self._redis.script(_EXTEND, keys, (token, ms)))
 
     async def release(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         token: str,
         end: LeaseEnd,
@@ -138,7 +138,7 @@ class RedisLoadStore:
             args += (mark.version, fresh_until, delta)
         await self._redis.script(_RELEASE, keys, args)
 
-    async def wait(self, project_id: UUID, name: str | None, seconds: float) -> LeaseEnd:
+    async def wait(self, project_id: CanonicalId, name: str | None, seconds: float) -> LeaseEnd:
         lease = self._lease(project_id, name)
         left_ms = await self._redis.script(
             _WATCH, (lease.lease, lease.waiters), (_LIST_LIFETIME_MS,)

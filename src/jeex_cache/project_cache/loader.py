@@ -29,12 +29,18 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.errors import InvalidInputError, LoaderFailedError
 from jeex_cache.core.executor import RedisExecutor
-from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.identifiers import (
+    CanonicalId,
+    IdKey,
+    ProjectId,
+    id_key,
+    parse_id,
+    validate_name,
+)
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache._coalesce import Coalescer
@@ -65,7 +71,7 @@ __all__ = ["LoaderBackend", "LoaderService", "build_loader"]
 
 logger = logging.getLogger("jeex_cache.loader")
 
-_Key = tuple[int, str | None]
+_Key = tuple[IdKey, str | None]
 _CallKey = tuple[_Key, float, float, bool, bool]
 
 
@@ -73,7 +79,7 @@ _CallKey = tuple[_Key, float, float, bool, bool]
 class _Load:
     """One call's validated request."""
 
-    project_id: UUID
+    project_id: CanonicalId
     name: str | None
     loader: Loader
     ttl: float
@@ -83,7 +89,7 @@ class _Load:
 
     @property
     def key(self) -> _Key:
-        return (self.project_id.int, self.name)
+        return (id_key(self.project_id), self.name)
 
     @property
     def fill(self) -> FillTerms:
@@ -126,7 +132,7 @@ class LoaderService:
 
     async def get_or_load(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         name: str | None,
         loader: Loader,
         ttl: TTLLike | None = None,
@@ -174,7 +180,7 @@ class LoaderService:
 
     def _validate(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         name: str | None,
         loader: Loader,
         ttl: TTLLike | None,
@@ -182,7 +188,7 @@ class LoaderService:
         stale_ttl: TTLLike | None,
         version_of: VersionOf | None,
     ) -> _Load:
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         if not callable(loader):
@@ -286,7 +292,7 @@ class LoaderService:
         await self._steps.release(pid, name, token, LeaseEnd.LOADED, mark)
         return LoadResult(value, source)
 
-    async def _keep(self, project_id: UUID, name: str | None, token: str) -> None:
+    async def _keep(self, project_id: CanonicalId, name: str | None, token: str) -> None:
         """Extend the lease every third of its length while the loader runs."""
         while True:
             await asyncio.sleep(self._lease_ms / 3000)

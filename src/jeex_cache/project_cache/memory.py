@@ -27,11 +27,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.model import (
@@ -44,12 +44,12 @@ from jeex_cache.project_cache.model import (
 
 __all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository", "entry_bytes"]
 
-_Slot = tuple[UUID, str | None]
+_Slot = tuple[CanonicalId, str | None]
 
 # What an entry costs beside its payload, name and tags: its record, its place in the
 # table, the heap and its project's index (tracemalloc, CPython 3.11, rounded up).
 ENTRY_OVERHEAD_BYTES = 640
-PROJECT_INDEX_BYTES = 340  # a project's first entry: its set of names and the UUID
+PROJECT_INDEX_BYTES = 340  # a project's first entry: its set of names and the ID
 TAG_BYTES = 160  # a tag of an entry: its slot in the entry's tag set and the tag's index
 TAG_PROJECT_BYTES = 140  # a tag's first entry in a project: the project's set in its index
 FILL_BYTES = 560  # a fill token beside its token's and name's lengths (16 more per tag)
@@ -79,8 +79,8 @@ class MemoryProjectCacheRepository:
         budget.on_reclaim("cache", lambda: self._expire_due(self._now_ms()))
         budget.on_evict(self._evict, lambda: len(self._entries))
         self._entries: OrderedDict[_Slot, _Entry] = OrderedDict()  # least recently used first
-        self._by_project: defaultdict[UUID, set[str | None]] = defaultdict(set)
-        self._by_tag: defaultdict[str, defaultdict[UUID, set[str | None]]] = defaultdict(
+        self._by_project: defaultdict[CanonicalId, set[str | None]] = defaultdict(set)
+        self._by_tag: defaultdict[str, defaultdict[CanonicalId, set[str | None]]] = defaultdict(
             lambda: defaultdict(set)
         )
         self._expiry: list[tuple[int, int, _Slot]] = []
@@ -106,7 +106,7 @@ class MemoryProjectCacheRepository:
             return None
         return entry
 
-    def _touch(self, project_id: UUID, name: str | None) -> tuple[_Entry, int] | None:
+    def _touch(self, project_id: CanonicalId, name: str | None) -> tuple[_Entry, int] | None:
         now = self._now_ms()
         slot = (project_id, name)
         entry = self._live(slot, now)
@@ -117,11 +117,11 @@ class MemoryProjectCacheRepository:
         self._entries.move_to_end(slot)
         return entry, now
 
-    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+    async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         touched = self._touch(project_id, name)
         return None if touched is None else touched[0].payload
 
-    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+    async def get_entry(self, project_id: CanonicalId, name: str | None) -> ProjectCache | None:
         touched = self._touch(project_id, name)
         if touched is None:
             return None
@@ -140,7 +140,7 @@ class MemoryProjectCacheRepository:
 
     async def set_if_newer(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         payload: bytes,
         ttl: TTL,
@@ -179,7 +179,7 @@ class MemoryProjectCacheRepository:
         return WriteResult(WriteOutcome.STORED, version)
 
     def open_fill(
-        self, project_id: UUID, name: str | None, token: str, tags: frozenset[CacheTag]
+        self, project_id: CanonicalId, name: str | None, token: str, tags: frozenset[CacheTag]
     ) -> None:
         """Record the fill token of a load of the entry starting now (replacing any other)."""
         slot = (project_id, name)
@@ -195,14 +195,14 @@ class MemoryProjectCacheRepository:
             self._budget.release("cache", _fill_bytes(slot, held))
         return held
 
-    def close_fill(self, project_id: UUID, name: str | None, token: str) -> None:
+    def close_fill(self, project_id: CanonicalId, name: str | None, token: str) -> None:
         """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
         slot = (project_id, name)
         held = self._fills.get(slot)
         if held is not None and held[0] == token:
             self._drop_fill(slot)
 
-    def _revoke_fills(self, project_id: UUID | None, tag: str | None = None) -> None:
+    def _revoke_fills(self, project_id: CanonicalId | None, tag: str | None = None) -> None:
         """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
         doomed = [
             slot
@@ -212,23 +212,23 @@ class MemoryProjectCacheRepository:
         for slot in doomed:
             self._drop_fill(slot)
 
-    async def delete(self, project_id: UUID, name: str | None) -> bool:
+    async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
         self._drop_fill((project_id, name))
         live = self._live((project_id, name), self._now_ms()) is not None
         if live:
             self._remove((project_id, name))
         return live
 
-    async def invalidate_project(self, project_id: UUID) -> int:
+    async def invalidate_project(self, project_id: CanonicalId) -> int:
         self._revoke_fills(project_id)
         now = self._now_ms()
         names = list(self._by_project.get(project_id, ()))
         return sum(self._remove_if_live((project_id, name), now) for name in names)
 
-    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+    async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
         self._revoke_fills(project_id, tag.name)
         now = self._now_ms()
-        projects: dict[UUID, set[str | None]] = self._by_tag.get(tag.name, {})
+        projects: dict[CanonicalId, set[str | None]] = self._by_tag.get(tag.name, {})
         slots = [
             (pid, name)
             for pid, names in projects.items()
@@ -237,13 +237,13 @@ class MemoryProjectCacheRepository:
         ]
         return sum(self._remove_if_live(slot, now) for slot in slots)
 
-    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
         removed = 0
         for project_id in set(project_ids):
             removed += await self.invalidate_tag(tag, project_id)
         return removed
 
-    async def list_names(self, project_id: UUID) -> list[str | None]:
+    async def list_names(self, project_id: CanonicalId) -> list[str | None]:
         now = self._now_ms()
         names = list(self._by_project.get(project_id, ()))
         return [name for name in names if self._live((project_id, name), now) is not None]
@@ -253,12 +253,12 @@ class MemoryProjectCacheRepository:
         self._compact()
         return removed
 
-    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+    async def get_many(self, slots: Sequence[tuple[CanonicalId, str | None]]) -> list[bytes | None]:
         return [await self.get_and_touch(project_id, name) for project_id, name in slots]
 
     async def set_many(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         entries: Sequence[tuple[str | None, bytes]],
         ttl: TTL,
         tags: frozenset[CacheTag],
@@ -274,7 +274,7 @@ class MemoryProjectCacheRepository:
         self._remove(slot)
         return 1
 
-    def _index_bytes(self, project_id: UUID, tags: frozenset[str]) -> int:
+    def _index_bytes(self, project_id: CanonicalId, tags: frozenset[str]) -> int:
         """What the indexes grow by when an entry of ``project_id`` with ``tags`` joins."""
         size = 0 if project_id in self._by_project else PROJECT_INDEX_BYTES
         by_tag = self._by_tag
@@ -336,7 +336,9 @@ def _fill_bytes(slot: _Slot, held: tuple[str, frozenset[str]]) -> int:
     return FILL_BYTES + len(slot[1] or "") + len(held[0]) + 16 * len(held[1])
 
 
-def _discard(index: defaultdict[UUID, set[str | None]], project_id: UUID, name: str | None) -> None:
+def _discard(
+    index: defaultdict[CanonicalId, set[str | None]], project_id: CanonicalId, name: str | None
+) -> None:
     names = index.get(project_id)
     if names is not None:
         names.discard(name)

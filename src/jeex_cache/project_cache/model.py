@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id, validate_name
 from jeex_cache.core.results import ReadOutcome, ReadResult
 
 __all__ = [
@@ -40,7 +39,7 @@ class ProjectCache:
     ``created_at`` and the access statistics.
     """
 
-    project_id: UUID
+    project_id: CanonicalId
     name: str | None
     data: Any
     version: int
@@ -99,9 +98,9 @@ class CacheTag:
         validate_name(self.name, "tag")
 
     @classmethod
-    def project(cls, project_id: UUID | str) -> CacheTag:
+    def project(cls, project_id: ProjectId) -> CacheTag:
         """The tag of everything derived from one project, in that project or any other."""
-        return cls(f"project.{parse_uuid(project_id)}")
+        return cls(f"project.{parse_id(project_id)}")
 
     def __str__(self) -> str:
         return self.name

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.backends import Backend
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, id_key
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
@@ -57,16 +57,16 @@ class NearCachedRepository:
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def key(self, project_id: UUID, name: str | None) -> str:
+    def key(self, project_id: CanonicalId, name: str | None) -> str:
         """The Redis key of one entry (the L1's key too)."""
-        return self._keys[(project_id.int, name)]
+        return self._keys[(id_key(project_id), name)]
 
-    def _prefix(self, project_id: UUID) -> str:
+    def _prefix(self, project_id: CanonicalId) -> str:
         return self._space.prefixed(project_keys.prefix(project_id))
 
-    async def get_and_touch(self, project_id: UUID, name: str | None) -> bytes | None:
+    async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         near = self.near
-        key = self._keys[(project_id.int, name)]
+        key = self._keys[(id_key(project_id), name)]
         payload = near.get(key)
         if payload is not None:
             return payload
@@ -82,12 +82,12 @@ class NearCachedRepository:
         finally:
             near.end(ticket)
 
-    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+    async def get_entry(self, project_id: CanonicalId, name: str | None) -> ProjectCache | None:
         return await self.inner.get_entry(project_id, name)
 
     async def set_if_newer(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         payload: bytes,
         ttl: TTL,
@@ -106,7 +106,7 @@ class NearCachedRepository:
 
     async def set_many(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         entries: Sequence[tuple[str | None, bytes]],
         ttl: TTL,
         tags: frozenset[CacheTag],
@@ -120,7 +120,7 @@ class NearCachedRepository:
             for key in keys:
                 self.near.invalidate(key)
 
-    async def delete(self, project_id: UUID, name: str | None) -> bool:
+    async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
         key = self.key(project_id, name)
         self.near.invalidate(key)
         try:
@@ -128,7 +128,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate(key)
 
-    async def invalidate_project(self, project_id: UUID) -> int:
+    async def invalidate_project(self, project_id: CanonicalId) -> int:
         prefix = self._prefix(project_id)
         self.near.invalidate_where(prefix)
         try:
@@ -136,7 +136,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefix)
 
-    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+    async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
         prefix = self._space.prefixed(f"{project_keys.KIND}:")
         if project_id is not None:
             prefix = self._prefix(project_id)
@@ -146,7 +146,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefix, tag.name)
 
-    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
         prefixes = tuple(self._prefix(pid) for pid in project_ids)
         self.near.invalidate_where(prefixes, tag.name)
         try:
@@ -154,7 +154,7 @@ class NearCachedRepository:
         finally:
             self.near.invalidate_where(prefixes, tag.name)
 
-    async def list_names(self, project_id: UUID) -> list[str | None]:
+    async def list_names(self, project_id: CanonicalId) -> list[str | None]:
         return await self.inner.list_names(project_id)
 
     async def cleanup_expired(self) -> int:

@@ -15,11 +15,11 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key, id_of_key, parse_id
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
@@ -59,7 +59,7 @@ class _ProjectKeys:
     member: str  # the project ID as the tag registries list it
 
     @classmethod
-    def of(cls, keys: KeySpace, project_id: UUID) -> _ProjectKeys:
+    def of(cls, keys: KeySpace, project_id: CanonicalId) -> _ProjectKeys:
         return cls(
             prefix=keys.prefixed(project_keys.prefix(project_id)),
             data=keys(project_keys.data(project_id)),
@@ -76,32 +76,32 @@ class RedisProjectCacheRepository:
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
         self._space = executor.keys
-        # Keyed by the UUID's int (``KeyCache``); the strings of busy projects are kept.
-        self._keys_by_project: KeyCache[int, _ProjectKeys] = KeyCache(
-            lambda pid: _ProjectKeys.of(self._space, UUID(int=pid))
+        # Keyed by ``id_key(project_id)`` (``KeyCache``); the strings of busy projects are kept.
+        self._keys_by_project: KeyCache[IdKey, _ProjectKeys] = KeyCache(
+            lambda pid: _ProjectKeys.of(self._space, id_of_key(pid))
         )
 
-    def _keys(self, project_id: UUID) -> _ProjectKeys:
-        return self._keys_by_project[project_id.int]
+    def _keys(self, project_id: CanonicalId) -> _ProjectKeys:
+        return self._keys_by_project[id_key(project_id)]
 
-    def _key(self, project_id: UUID, name: str | None) -> str:
+    def _key(self, project_id: CanonicalId, name: str | None) -> str:
         if name is None:
-            return self._keys_by_project[project_id.int].data
+            return self._keys_by_project[id_key(project_id)].data
         return self._space(project_keys.entry(project_id, name))
 
     def get_and_touch(
-        self, project_id: UUID, name: str | None
+        self, project_id: CanonicalId, name: str | None
     ) -> Coroutine[Any, Any, bytes | None]:
         # The hottest path: _key() inlined, and the executor's coroutine handed back as it
         # is rather than awaited in a coroutine of our own (one frame less per read).
         key = (
-            self._keys_by_project[project_id.int].data
+            self._keys_by_project[id_key(project_id)].data
             if name is None
             else self._key(project_id, name)
         )
         return self._redis.script(_GET, (key,), ())
 
-    async def get_entry(self, project_id: UUID, name: str | None) -> ProjectCache | None:
+    async def get_entry(self, project_id: CanonicalId, name: str | None) -> ProjectCache | None:
         row = await self._redis.script(_GET_ENTRY, (self._key(project_id, name),), ())
         if row is None:
             return None
@@ -120,7 +120,7 @@ class RedisProjectCacheRepository:
 
     async def set_if_newer(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         name: str | None,
         payload: bytes,
         ttl: TTL,
@@ -140,7 +140,7 @@ class RedisProjectCacheRepository:
 
     def _set_call(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         key: str,
         payload: bytes,
         ttl: TTL,
@@ -160,12 +160,12 @@ class RedisProjectCacheRepository:
         return ScriptCall(_SET, keys, args)
 
     def _register_calls(
-        self, project_id: UUID, tags: frozenset[CacheTag], ttl: TTL
+        self, project_id: CanonicalId, tags: frozenset[CacheTag], ttl: TTL
     ) -> list[ScriptCall]:
         return register_calls(self._space, self._keys(project_id).member, tags, ttl)
 
     async def _registered_then(
-        self, registers: list[ScriptCall], writes: list[ScriptCall], project_id: UUID
+        self, registers: list[ScriptCall], writes: list[ScriptCall], project_id: CanonicalId
     ) -> list[Any]:
         """Step 1, the tags' registries (each in its tag's slot); step 2, the writes (the
         project's slot). So a registry lists every project holding the tag, whenever read.
@@ -189,12 +189,12 @@ class RedisProjectCacheRepository:
                 raise reply
         return written
 
-    async def delete(self, project_id: UUID, name: str | None) -> bool:
+    async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
         project = self._keys(project_id)
         keys = (self._key(project_id, name), project.index, project.fills)
         return bool(await self._redis.script(_DELETE, keys, ()))
 
-    async def invalidate_project(self, project_id: UUID) -> int:
+    async def invalidate_project(self, project_id: CanonicalId) -> int:
         # Revoke the project's fill tokens and read a page of its index and tag set, then
         # remove exactly those keys (declared in KEYS) in one script, which hands back the
         # next page: one bounded step per call, other clients running between steps. The
@@ -217,10 +217,10 @@ class RedisProjectCacheRepository:
             steps = (-(-left // CHUNK) + 1 if steps is None else steps) - 1
         return int(removed)
 
-    def _tag_index_key(self, project_id: UUID, tag: str) -> str:
+    def _tag_index_key(self, project_id: CanonicalId, tag: str) -> str:
         return self._space(project_keys.tag_index(project_id, CacheTag(tag)))
 
-    async def invalidate_tag(self, tag: CacheTag, project_id: UUID | None = None) -> int:
+    async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
         if project_id is not None:
             return await self.invalidate_tag_in(tag, [project_id])
         # The registry lists every project holding the tag (written first, see set_if_newer)
@@ -229,9 +229,9 @@ class RedisProjectCacheRepository:
         _, members = await self._redis.batch(
             [ScriptCall(_PRUNE, (registry,), (CHUNK,)), ("ZRANGE", registry, 0, -1)]
         )
-        return await self.invalidate_tag_in(tag, [UUID(member.decode()) for member in members])
+        return await self.invalidate_tag_in(tag, [parse_id(member.decode()) for member in members])
 
-    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[UUID]) -> int:
+    async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
         # Per chunk of projects: one pipelined first step in each (revoke the fill tokens of
         # loads carrying the tag, read the project's index of the tag), then pipelined rounds
         # of bounded steps, each on the members the read or the step before listed. A project
@@ -247,7 +247,7 @@ class RedisProjectCacheRepository:
             ]
             pages = await self._redis.scripts_pipelined(_TAG_BEGIN, begins)
             pending = [(p, _strings(m)) for p, m in zip(chunk, pages, strict=True)]
-            steps_left: dict[UUID, int] = {}
+            steps_left: dict[CanonicalId, int] = {}
             while pending := [(p, m) for p, m in pending if m and steps_left.get(p, 1) > 0]:
                 calls = [self._tag_call(p, tag, m) for p, m in pending]
                 replies = await self._redis.scripts_pipelined(_INVALIDATE_TAG, calls)
@@ -260,13 +260,13 @@ class RedisProjectCacheRepository:
         return removed
 
     def _tag_call(
-        self, project_id: UUID, tag: CacheTag, members: Sequence[str]
+        self, project_id: CanonicalId, tag: CacheTag, members: Sequence[str]
     ) -> tuple[list[str], tuple[str, int]]:
         project = self._keys(project_id)
         tag_index = self._tag_index_key(project_id, tag.name)
         return [tag_index, project.index, project.tags, *members], (tag.name, TAG_CHUNK)
 
-    async def list_names(self, project_id: UUID) -> list[str | None]:
+    async def list_names(self, project_id: CanonicalId) -> list[str | None]:
         project = self._keys(project_id)
         prefix_length = len(project.prefix)
         seen: dict[bytes, None] = {}
@@ -306,7 +306,7 @@ class RedisProjectCacheRepository:
                     break
         return removed
 
-    async def get_many(self, slots: Sequence[tuple[UUID, str | None]]) -> list[bytes | None]:
+    async def get_many(self, slots: Sequence[tuple[CanonicalId, str | None]]) -> list[bytes | None]:
         # One pipeline of the single-read script (the executor sends one per node on a
         # cluster): each read counts its access as a single read does.
         replies: list[bytes | None] = []
@@ -317,7 +317,7 @@ class RedisProjectCacheRepository:
 
     async def set_many(
         self,
-        project_id: UUID,
+        project_id: CanonicalId,
         entries: Sequence[tuple[str | None, bytes]],
         ttl: TTL,
         tags: frozenset[CacheTag],

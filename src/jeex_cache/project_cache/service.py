@@ -8,13 +8,12 @@ the invalidation strategies and their audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.core.codec import decode, encode
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import parse_uuid, validate_name
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, id_text, parse_id, validate_name
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache.model import (
@@ -51,26 +50,26 @@ class ProjectCacheService:
         self._default_ttl = default_ttl
         self._max_payload_bytes = max_payload_bytes
 
-    async def get(self, project_id: UUID | str, name: str | None = None) -> Any:
+    async def get(self, project_id: ProjectId, name: str | None = None) -> Any:
         """The cached value, or None on a miss; counts the access."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         payload = await self._repository.get_and_touch(pid, name)
         return None if payload is None else decode(payload)
 
     async def get_entry(
-        self, project_id: UUID | str, name: str | None = None
+        self, project_id: ProjectId, name: str | None = None
     ) -> ProjectCache | None:
         """The whole entry with version and statistics, or None; counts the access."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         return await self._repository.get_entry(pid, name)
 
     async def put(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         name: str | None,
         value: Any,
         *,
@@ -81,7 +80,7 @@ class ProjectCacheService:
     ) -> WriteResult:
         """Store ``value`` unless a newer version is stored; validate everything first.
         ``fill``: the token of the load whose value this is (REVOKED if since revoked)."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
@@ -93,22 +92,22 @@ class ProjectCacheService:
             pid, name, payload, resolved_ttl, resolved_tags, version, fill
         )
 
-    async def delete(self, project_id: UUID | str, name: str | None = None) -> bool:
+    async def delete(self, project_id: ProjectId, name: str | None = None) -> bool:
         """Remove one entry; True if it existed."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         return await self._repository.delete(pid, name)
 
-    async def list_names(self, project_id: UUID | str) -> list[str | None]:
+    async def list_names(self, project_id: ProjectId) -> list[str | None]:
         """Names of the project's live entries (None is the main document)."""
-        return await self._repository.list_names(parse_uuid(project_id))
+        return await self._repository.list_names(parse_id(project_id))
 
-    async def get_many(self, project_ids: Iterable[UUID | str]) -> dict[UUID, Any]:
+    async def get_many(self, project_ids: Iterable[ProjectId]) -> dict[CanonicalId, Any]:
         """The main documents of ``project_ids`` that are cached (misses absent)."""
         if isinstance(project_ids, str):
             raise InvalidInputError("project_ids must be a collection of project IDs")
-        pids = list(dict.fromkeys(parse_uuid(pid) for pid in project_ids))
+        pids = list(dict.fromkeys(parse_id(pid) for pid in project_ids))
         payloads = await self._repository.get_many([(pid, None) for pid in pids]) if pids else []
         return {
             pid: decode(payload)
@@ -116,9 +115,9 @@ class ProjectCacheService:
             if payload is not None
         }
 
-    async def get_many_names(self, project_id: UUID | str, names: Iterable[str]) -> dict[str, Any]:
+    async def get_many_names(self, project_id: ProjectId, names: Iterable[str]) -> dict[str, Any]:
         """The entries of one project under ``names`` that are cached (misses absent)."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if isinstance(names, str):
             raise InvalidInputError("names must be a collection of entry names")
         unique = list(dict.fromkeys(validate_name(name, "entry name") for name in names))
@@ -131,7 +130,7 @@ class ProjectCacheService:
 
     async def put_many(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         values: Mapping[str, Any],
         *,
         ttl: TTLLike | None = None,
@@ -139,7 +138,7 @@ class ProjectCacheService:
     ) -> int:
         """Store each ``name: value`` of one project (unversioned); return how many were
         stored. Everything is validated and encoded before anything is written."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         if not isinstance(values, Mapping):
             raise InvalidInputError("set_many takes a mapping of entry names to values")
         resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
@@ -160,9 +159,9 @@ class CacheInvalidationService:
     def __init__(self, repository: ProjectCacheRepository) -> None:
         self._repository = repository
 
-    async def invalidate_project(self, project_id: UUID | str, reason: str) -> int:
+    async def invalidate_project(self, project_id: ProjectId, reason: str) -> int:
         """Remove everything cached for one project; return the count removed."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         validate_reason(reason)
         removed = await self._repository.invalidate_project(pid)
         logger.info(
@@ -175,11 +174,11 @@ class CacheInvalidationService:
         return removed
 
     async def invalidate_tag(
-        self, tag: TagLike, project_id: UUID | str | None = None, reason: str = "tag"
+        self, tag: TagLike, project_id: ProjectId | None = None, reason: str = "tag"
     ) -> int:
         """Remove entries carrying ``tag``, in one project or in all of them."""
         resolved = as_tag(tag)
-        pid = None if project_id is None else parse_uuid(project_id)
+        pid = None if project_id is None else parse_id(project_id)
         validate_reason(reason)
         removed = await self._repository.invalidate_tag(resolved, pid)
         logger.info(
@@ -198,11 +197,11 @@ class CacheInvalidationService:
         return removed
 
     async def invalidate_tag_in(
-        self, tag: TagLike, project_ids: Iterable[UUID | str], reason: str = "tag"
+        self, tag: TagLike, project_ids: Iterable[ProjectId], reason: str = "tag"
     ) -> int:
         """Remove entries carrying ``tag`` in each of ``project_ids`` (one round trip)."""
         resolved = as_tag(tag)
-        projects: Sequence[UUID] = sorted({parse_uuid(pid) for pid in project_ids})
+        projects = sorted({parse_id(pid) for pid in project_ids}, key=id_text)
         validate_reason(reason)
         removed = await self._repository.invalidate_tag_in(resolved, projects) if projects else 0
         logger.info(

@@ -18,9 +18,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
-from uuid import UUID
 
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.project_cache.api import ProjectCacheAPI
 from jeex_cache.project_cache.service import TagLike, as_tag
 from jeex_cache.project_cache.view import SessionProjectView
@@ -33,13 +32,13 @@ R = TypeVar("R")
 
 class _Projects(Protocol):
     @property
-    def project_access(self) -> frozenset[UUID]: ...
+    def project_access(self) -> frozenset[CanonicalId]: ...
 
 
 class AccessGate(Protocol):
     """The session checks the view needs (``SessionAPI`` offers them)."""
 
-    async def require_project_access(self, session_id: str, project_id: UUID | str) -> UUID:
+    async def require_project_access(self, session_id: str, project_id: ProjectId) -> CanonicalId:
         """Return if the session may access the project; else raise ``AccessDenied``."""
         ...
 
@@ -49,12 +48,12 @@ class AccessGate(Protocol):
 
 
 def _checked(
-    method: Callable[Concatenate[ProjectCacheAPI, UUID, P], Awaitable[R]],
-) -> Callable[Concatenate[SessionCacheView, UUID | str, P], Coroutine[Any, Any, R]]:
+    method: Callable[Concatenate[ProjectCacheAPI, CanonicalId, P], Awaitable[R]],
+) -> Callable[Concatenate[SessionCacheView, ProjectId, P], Coroutine[Any, Any, R]]:
     """``method`` of the manager, run only once the session may access the project."""
 
     @functools.wraps(method)
-    async def run(self: SessionCacheView, project: UUID | str, /, *a: P.args, **k: P.kwargs) -> R:
+    async def run(self: SessionCacheView, project: ProjectId, /, *a: P.args, **k: P.kwargs) -> R:
         return await method(self._manager, await self.allow(project), *a, **k)
 
     run.__doc__ = f"``CacheManager.{method.__name__}`` after the access check."
@@ -74,9 +73,9 @@ class SessionCacheView:
     def __repr__(self) -> str:  # never the raw session ID
         return f"{type(self).__name__}(<session>)"
 
-    async def allow(self, project_id: UUID | str) -> UUID:
-        """The project's UUID if this session may access it; else raise ``AccessDenied``."""
-        pid = parse_uuid(project_id)
+    async def allow(self, project_id: ProjectId) -> CanonicalId:
+        """The project's canonical ID if this session may access it; else raise ``AccessDenied``."""
+        pid = parse_id(project_id)
         await self._access.require_project_access(self._session_id, pid)
         return pid
 
@@ -97,10 +96,10 @@ class SessionCacheView:
         projects = await self._projects()
         return await self._manager.invalidate_tag_in_projects(resolved, projects, reason)
 
-    async def _projects(self) -> Iterable[UUID]:
+    async def _projects(self) -> Iterable[CanonicalId]:
         return (await self._access.require_session(self._session_id)).project_access
 
-    def project(self, project_id: UUID | str) -> SessionProjectView:
+    def project(self, project_id: ProjectId) -> SessionProjectView:
         """The key/value view of one project, each call allowed only while access stands."""
         view = self._manager.project(project_id, gate=self.allow)
         assert isinstance(view, SessionProjectView)

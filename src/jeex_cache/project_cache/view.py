@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from uuid import UUID
 
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
@@ -28,7 +27,7 @@ from jeex_cache.project_cache.service import CacheInvalidationService, ProjectCa
 
 __all__ = ["Gate", "ProjectCacheView", "SessionProjectView"]
 
-Gate = Callable[[UUID], Awaitable[object]]
+Gate = Callable[[CanonicalId], Awaitable[object]]
 """Awaited with the view's project before each call; raises ``AccessDenied`` to refuse it."""
 
 # Span attributes (see ``guarded``): the view's project, and the entry or tag of the call.
@@ -46,13 +45,13 @@ class ProjectCacheView:
 
     def __init__(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         cache: ProjectCacheService,
         invalidation: CacheInvalidationService,
         loader: LoaderService,
         runtime: OperationRuntime,
     ) -> None:
-        self.project_id = parse_uuid(project_id)
+        self.project_id = parse_id(project_id)
         self._loader = loader
         self._cache = cache
         self._invalidation = invalidation
@@ -181,7 +180,7 @@ class SessionProjectView(ProjectCacheView):
 
     def __init__(
         self,
-        project_id: UUID | str,
+        project_id: ProjectId,
         cache: ProjectCacheService,
         invalidation: CacheInvalidationService,
         loader: LoaderService,

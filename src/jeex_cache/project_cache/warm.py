@@ -13,19 +13,24 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, cast
 from uuid import UUID
 
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.project_cache.model import LoadResult, LoadSource
 
 __all__ = ["ProjectLoader", "WarmSummary", "Warmable", "import_loader", "read_project_ids", "warm"]
 
 logger = logging.getLogger("jeex_cache.loader")
 
-ProjectLoader = Callable[[UUID], Awaitable[Any]]
-"""An ``async`` callable that returns one project's data, given its ID."""
+ProjectLoader: TypeAlias = (
+    Callable[[CanonicalId], Awaitable[Any]]
+    | Callable[[UUID], Awaitable[Any]]
+    | Callable[[str], Awaitable[Any]]
+)
+"""An ``async`` callable that returns one project's data, given its canonical ID: a ``UUID``
+or a ``str`` (one that takes only the kind your projects have will do)."""
 
 MAX_CONCURRENCY = 1_000
 
@@ -44,7 +49,7 @@ class Warmable(Protocol):
     """What warming needs of a manager: loads and progress reports."""
 
     async def read_or_load_project_data(
-        self, project_id: UUID | str, loader: Callable[[], Awaitable[Any]], ttl: Any = None
+        self, project_id: ProjectId, loader: Callable[[], Awaitable[Any]], ttl: Any = None
     ) -> LoadResult: ...
     async def start_progress_tracking(
         self, correlation_id: str, total_steps: int, message: str = ""
@@ -55,7 +60,7 @@ class Warmable(Protocol):
 
 async def warm(
     cache: Warmable,
-    project_ids: Iterable[UUID | str],
+    project_ids: Iterable[ProjectId],
     loader: ProjectLoader,
     *,
     concurrency: int = 8,
@@ -66,16 +71,17 @@ async def warm(
     step per project; a failed loader is counted and logged, and the others go on."""
     if type(concurrency) is not int or not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInputError(f"concurrency must be an int in [1, {MAX_CONCURRENCY}]")
-    ids = list(dict.fromkeys(parse_uuid(pid) for pid in project_ids))
+    ids = list(dict.fromkeys(parse_id(pid) for pid in project_ids))
     progress = correlation_id or f"warm-{uuid.uuid4().hex}"
     await cache.start_progress_tracking(progress, max(1, len(ids)), "warming the cache")
     counts = {"loaded": 0, "cached": 0, "failed": 0}
     gate = asyncio.Semaphore(concurrency)
+    load = cast(Callable[[CanonicalId], Awaitable[Any]], loader)  # given the IDs it takes
 
-    async def one(pid: UUID) -> None:
+    async def one(pid: CanonicalId) -> None:
         async with gate:
             try:
-                result = await cache.read_or_load_project_data(pid, lambda: loader(pid), ttl)
+                result = await cache.read_or_load_project_data(pid, lambda: load(pid), ttl)
             except Exception as exc:  # one project's failure does not stop the run
                 counts["failed"] += 1
                 logger.warning("warming project %s failed: %s", pid, type(exc).__name__)
@@ -105,7 +111,7 @@ def import_loader(spec: str) -> ProjectLoader:
     return target  # type: ignore[no-any-return]
 
 
-def read_project_ids(args: Iterable[str] = (), path: str | Path | None = None) -> list[UUID]:
+def read_project_ids(args: Iterable[str] = (), path: str | Path | None = None) -> list[CanonicalId]:
     """Project IDs from ``args`` and from a file of one ID a line (``#`` comments, blanks
     skipped), validated, duplicates dropped."""
     raw = list(args)
@@ -114,4 +120,4 @@ def read_project_ids(args: Iterable[str] = (), path: str | Path | None = None) -
             text = line.split("#", 1)[0].strip()
             if text:
                 raw.append(text)
-    return list(dict.fromkeys(parse_uuid(text) for text in raw))
+    return list(dict.fromkeys(parse_id(text) for text in raw))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.rate_limit.failures import RATE_LIMIT
+from jeex_cache.rate_limit.keys import Identifier
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult
 from jeex_cache.rate_limit.service import LimitsLike, RateLimitingService
 
@@ -34,16 +34,17 @@ class RateLimitAPI:
 
     @guarded(RATE_LIMIT, attributes=_SCOPE)
     def check_rate_limit(
-        self, identifier: str | UUID, scope: str, config: LimitsLike | None = None
+        self, identifier: Identifier, scope: str, config: LimitsLike | None = None
     ) -> Awaitable[RateLimitResult]:
         """Admit one request of ``identifier`` in ``scope`` if ``config`` allows it.
 
         ``scope`` is ``ip`` (an IP address: normalised, IPv6 grouped by
-        ``RATE_LIMIT_IPV6_PREFIX`` bits), ``project`` (a UUID), ``user`` or any name of
-        yours (an opaque token). ``config`` is a ``RateLimitConfig`` or a multi-window
-        ``RateLimitPolicy``; by default ``RATE_LIMIT_DEFAULT_REQUESTS`` per
-        ``RATE_LIMIT_DEFAULT_WINDOW`` seconds. One round trip. While the backend is down the
-        request is allowed with ``"error" in result`` (refused if ``RATE_LIMIT_FAIL_CLOSED``).
+        ``RATE_LIMIT_IPV6_PREFIX`` bits), ``project`` (a project ID: a UUID, a string or an
+        int), ``user`` (a user ID, or any opaque token) or any name of yours (a token).
+        ``config`` is a ``RateLimitConfig`` or a multi-window ``RateLimitPolicy``; by default
+        ``RATE_LIMIT_DEFAULT_REQUESTS`` per ``RATE_LIMIT_DEFAULT_WINDOW`` seconds. One round
+        trip. While the backend is down the request is allowed with ``"error" in result``
+        (refused if ``RATE_LIMIT_FAIL_CLOSED``).
         """
         # Returns the repository's awaitable for the guard to await: between the guard and
         # the executor, a check's await chain holds no frame of ours.

@@ -16,7 +16,7 @@ from uuid import UUID
 from jeex_cache.core.errors import InvalidIdentifierError, InvalidInputError
 from jeex_cache.core.ip_address import DEFAULT_IPV6_PREFIX
 from jeex_cache.rate_limit import keys as rate_limit_keys
-from jeex_cache.rate_limit.keys import rate_limit_identifier
+from jeex_cache.rate_limit.keys import Identifier, rate_limit_identifier
 from jeex_cache.rate_limit.model import RateLimitConfig
 from jeex_cache.rate_limit.policy import RateLimitPolicy, RateLimitResult, RateLimitSubject
 from jeex_cache.rate_limit.repository import RateLimitRepository
@@ -54,7 +54,7 @@ class RateLimitingService:
         self._checks: dict[tuple[str, object, int], _Check] = {}
 
     def check(
-        self, identifier: str | UUID, scope: str, limits: LimitsLike | None = None
+        self, identifier: Identifier, scope: str, limits: LimitsLike | None = None
     ) -> Awaitable[RateLimitResult]:
         """Admit one request of ``identifier`` in ``scope`` if ``limits`` allow it.
 
@@ -70,11 +70,11 @@ class RateLimitingService:
                 known = self._prepare(scope, identifier, limits)
         return self._hit(known[1], known[2], known[3])
 
-    def subject(self, scope: str, identifier: str | UUID) -> RateLimitSubject:
+    def subject(self, scope: str, identifier: Identifier) -> RateLimitSubject:
         """Validate and normalise ``identifier`` in ``scope``."""
-        if not isinstance(identifier, str | UUID):
+        if not isinstance(identifier, str | UUID | int) or isinstance(identifier, bool):
             raise InvalidIdentifierError(
-                f"an identifier is a string or a UUID, got {type(identifier).__name__}"
+                f"an identifier is a string, a UUID or an int, got {type(identifier).__name__}"
             )
         prefix = rate_limit_keys.prefix(scope, identifier, ipv6_prefix=self._ipv6_prefix)
         normalised = rate_limit_identifier(scope, identifier, self._ipv6_prefix)
@@ -92,7 +92,7 @@ class RateLimitingService:
             f"limits must be a RateLimitConfig or a RateLimitPolicy, got {limits!r:.60}"
         )
 
-    def _prepare(self, scope: str, identifier: str | UUID, limits: LimitsLike | None) -> _Check:
+    def _prepare(self, scope: str, identifier: Identifier, limits: LimitsLike | None) -> _Check:
         subject, policy = self.subject(scope, identifier), self.policy_of(limits)
         known = (limits, subject.prefix, policy, partial(RateLimitResult, policy, subject))
         if len(self._checks) >= _CACHE_SIZE:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.core.errors import AccessDenied
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, UserId
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
@@ -42,9 +42,9 @@ class SessionAPI:
     @guarded(SESSION, attributes=_USER)
     async def create_user_session(
         self,
-        user_id: UUID | str,
+        user_id: UserId,
         user_data: Mapping[str, Any] | None = None,
-        project_access: Iterable[UUID | str] = (),
+        project_access: Iterable[ProjectId] = (),
     ) -> UserSession | None:
         """Issue a session (a fresh 256-bit ID in ``session_id``); None if the backend failed.
 
@@ -68,13 +68,13 @@ class SessionAPI:
         return await self._sessions.extend(session_id, ttl)
 
     @guarded(SESSION, fallback=lambda: False, attributes=_SESSION_PROJECT)
-    async def grant_project_access(self, session_id: str, project_id: UUID | str) -> bool:
+    async def grant_project_access(self, session_id: str, project_id: ProjectId) -> bool:
         """Add a project to the session's access list; False if no live session (or the
         backend failed: then nothing was granted)."""
         return await self._sessions.set_project_access(session_id, project_id, True)
 
     @guarded(SESSION_REVOKE, attributes=_SESSION_PROJECT)
-    async def revoke_project_access(self, session_id: str, project_id: UUID | str) -> bool:
+    async def revoke_project_access(self, session_id: str, project_id: ProjectId) -> bool:
         """Remove a project from the access list; True if it was there. Raises
         ``BackendError`` if the backend failed (the access may still stand)."""
         removed = await self._sessions.set_project_access(session_id, project_id, False)
@@ -106,9 +106,7 @@ class SessionAPI:
         return revoked
 
     @guarded(SESSION_REVOKE, attributes=_USER)
-    async def revoke_all_user_sessions(
-        self, user_id: UUID | str, reason: str = "unspecified"
-    ) -> int:
+    async def revoke_all_user_sessions(self, user_id: UserId, reason: str = "unspecified") -> int:
         """End every session of a user (logout everywhere); return how many were live.
         Raises ``BackendError`` if the backend failed."""
         revoked = await self._sessions.revoke_all(user_id, reason)
@@ -116,12 +114,12 @@ class SessionAPI:
         return revoked
 
     @guarded(SESSION, fallback=list, attributes=_USER)
-    async def list_user_sessions(self, user_id: UUID | str) -> list[UserSession]:
+    async def list_user_sessions(self, user_id: UserId) -> list[UserSession]:
         """A user's live sessions, oldest first; their ``session_id`` is None (only hashes
         are stored), ``fingerprint`` tells them apart. [] if the backend failed."""
         return await self._sessions.list_for_user(user_id)
 
-    async def require_project_access(self, session_id: str, project_id: UUID | str) -> UUID:
+    async def require_project_access(self, session_id: str, project_id: ProjectId) -> CanonicalId:
         """The session's user ID if it may access ``project_id`` (one round trip, refreshing
         its activity); else ``AccessDenied``, also when the backend cannot be asked."""
         user_id = await self._authorize(session_id, project_id)
@@ -132,7 +130,7 @@ class SessionAPI:
             )
         return user_id
 
-    async def has_project_access(self, session_id: str, project_id: UUID | str) -> bool:
+    async def has_project_access(self, session_id: str, project_id: ProjectId) -> bool:
         """``require_project_access`` as a yes or no."""
         try:
             await self.require_project_access(session_id, project_id)
@@ -152,7 +150,7 @@ class SessionAPI:
         return session
 
     @guarded(SESSION, attributes=_SESSION_PROJECT)
-    async def _authorize(self, session_id: str, project_id: UUID | str) -> UUID | None:
+    async def _authorize(self, session_id: str, project_id: ProjectId) -> CanonicalId | None:
         return await self._sessions.authorize(session_id, project_id)
 
     @guarded(SESSION, attributes=_SESSION)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from uuid import UUID
 
 from jeex_cache.core.errors import InvalidInputError
+from jeex_cache.core.identifiers import UserId, id_text, parse_id
 from jeex_cache.sessions.keys import session_digest
 
 __all__ = ["SessionChanges"]
@@ -27,7 +27,7 @@ class SessionChanges:
         self._watchers: dict[str, set[asyncio.Event]] = {}
 
     @contextmanager
-    def watch(self, session_id: str, user_id: UUID | str) -> Iterator[asyncio.Event]:
+    def watch(self, session_id: str, user_id: UserId) -> Iterator[asyncio.Event]:
         """An event set whenever the session or its user changes, for the block's length."""
         changed = asyncio.Event()
         keys = (_session_key(session_id), _user_key(user_id))
@@ -51,7 +51,7 @@ class SessionChanges:
             return
         self._wake(key)
 
-    def user_changed(self, user_id: UUID | str) -> None:
+    def user_changed(self, user_id: UserId) -> None:
         """Wake the watchers of every session of ``user_id``."""
         self._wake(_user_key(user_id))
 
@@ -64,5 +64,5 @@ def _session_key(session_id: str) -> str:
     return "session:" + session_digest(session_id)
 
 
-def _user_key(user_id: UUID | str) -> str:
-    return f"user:{user_id}"
+def _user_key(user_id: UserId) -> str:
+    return f"user:{id_text(parse_id(user_id))}"

@@ -1,17 +1,16 @@
 """How storage names sessions: by the SHA-256 of their ID, never the ID.
 
-``sess:{<digest>}`` is a session's record (its own slot); ``user:{<uuid>}:sessions`` one
-user's index of session digests, and ``user:{<uuid>}:sessions:adds`` when each digest was
+``sess:{<digest>}`` is a session's record (its own slot); ``user:{<user>}:sessions`` one
+user's index of session digests, and ``user:{<user>}:sessions:adds`` when each digest was
 indexed lately (the user's slot: pruning spares a digest whose record is still being stored).
 """
 
 from __future__ import annotations
 
 import hashlib
-from uuid import UUID
 
 from jeex_cache.core.errors import InvalidIdentifierError
-from jeex_cache.core.identifiers import is_session_digest, parse_uuid, validate_token
+from jeex_cache.core.identifiers import UserId, is_session_digest, parse_id, validate_token
 from jeex_cache.core.keys import StorageKey, key
 
 __all__ = [
@@ -41,11 +40,11 @@ def user_session(session_id: str) -> StorageKey:
     return session_record(session_digest(session_id))
 
 
-def user_sessions(user_id: UUID | str) -> StorageKey:
+def user_sessions(user_id: UserId) -> StorageKey:
     """Index of one user's sessions."""
-    return key("user", str(parse_uuid(user_id, "user ID")), "sessions")
+    return key("user", str(parse_id(user_id, "user ID")), "sessions")
 
 
-def user_session_adds(user_id: UUID | str) -> StorageKey:
+def user_session_adds(user_id: UserId) -> StorageKey:
     """When each digest of one user's index was added, for the last minute (by ms)."""
-    return key("user", str(parse_uuid(user_id, "user ID")), "sessions", "adds")
+    return key("user", str(parse_id(user_id, "user ID")), "sessions", "adds")

@@ -16,11 +16,11 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import UUID
 
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import PayloadTooLargeError
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.model import UserSession
@@ -41,9 +41,9 @@ DATA_ITEM_BYTES = 110
 
 @dataclass(slots=True)
 class _Record:
-    user_id: UUID
+    user_id: CanonicalId
     data: dict[str, bytes]
-    projects: set[UUID]
+    projects: set[CanonicalId]
     created_ms: int
     last_ms: int
     idle_ms: int
@@ -61,7 +61,9 @@ class MemoryUserSessionRepository:
         budget.on_reclaim("sessions", lambda: self._reclaim(self._now_ms()))
         self._earliest_expiry = _NEVER  # no record expires before (a lower bound)
         self._records: dict[str, _Record] = {}
-        self._by_user: dict[UUID, dict[str, tuple[int, int]]] = {}  # digest -> (created, seq)
+        self._by_user: dict[
+            CanonicalId, dict[str, tuple[int, int]]
+        ] = {}  # digest -> (created, seq)
         self._sequence = itertools.count()
         self._sweep_at = _MIN_SWEEP
 
@@ -89,9 +91,9 @@ class MemoryUserSessionRepository:
     async def create(
         self,
         digest: str,
-        user_id: UUID,
+        user_id: CanonicalId,
         data: Mapping[str, bytes],
-        projects: frozenset[UUID],
+        projects: frozenset[CanonicalId],
         idle_ttl: TTL,
         absolute_ttl: TTL,
         max_per_user: int,
@@ -125,7 +127,7 @@ class MemoryUserSessionRepository:
         evicted = self._evict(user_id, max_per_user, digest, now)
         return _session(digest, record), evicted
 
-    def _evict(self, user_id: UUID, max_per_user: int, keep: str, now_ms: int) -> list[str]:
+    def _evict(self, user_id: CanonicalId, max_per_user: int, keep: str, now_ms: int) -> list[str]:
         index = self._by_user.get(user_id, {})
         live = [d for d in sorted(index, key=index.__getitem__) if self._live(d, now_ms)]
         excess = len(live) - max_per_user
@@ -142,7 +144,9 @@ class MemoryUserSessionRepository:
         self._refresh(record, now, extend_to)
         return _session(digest, record)
 
-    async def touch_for_project(self, digest: str, project_id: UUID) -> tuple[UUID, bool] | None:
+    async def touch_for_project(
+        self, digest: str, project_id: CanonicalId
+    ) -> tuple[CanonicalId, bool] | None:
         now = self._now_ms()
         record = self._live(digest, now)
         if record is None:
@@ -159,8 +163,8 @@ class MemoryUserSessionRepository:
         record.last_ms = now_ms
 
     async def set_project_access(
-        self, digest: str, project_id: UUID, allowed: bool
-    ) -> tuple[UUID, bool] | None:
+        self, digest: str, project_id: CanonicalId, allowed: bool
+    ) -> tuple[CanonicalId, bool] | None:
         record = self._live(digest, self._now_ms())
         if record is None:
             return None
@@ -194,7 +198,7 @@ class MemoryUserSessionRepository:
         self._budget.resize("sessions", record.size, size)
         record.size = size
 
-    async def delete(self, digest: str) -> UUID | None:
+    async def delete(self, digest: str) -> CanonicalId | None:
         if self._live(digest, self._now_ms()) is None:
             return None
         record = self._drop(digest)
@@ -214,7 +218,7 @@ class MemoryUserSessionRepository:
         self._by_user.setdefault(record.user_id, {})[new_digest] = age
         return _session(new_digest, record)
 
-    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+    async def list_for_user(self, user_id: CanonicalId) -> list[UserSession]:
         now = self._now_ms()
         index = self._by_user.get(user_id, {})
         sessions = []
@@ -224,7 +228,7 @@ class MemoryUserSessionRepository:
                 sessions.append(_session(digest, record))
         return sessions
 
-    async def delete_for_user(self, user_id: UUID) -> int:
+    async def delete_for_user(self, user_id: CanonicalId) -> int:
         now = self._now_ms()
         digests = list(self._by_user.get(user_id, {}))
         return sum(self._live(d, now) is not None and self._drop(d) is not None for d in digests)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
+
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 
 __all__ = ["UserSession"]
 
@@ -26,9 +27,9 @@ class UserSession:
 
     session_id: str | None = field(repr=False)
     session_hash: str
-    user_id: UUID
+    user_id: CanonicalId
     user_data: dict[str, Any] = field(repr=False)
-    project_access: frozenset[UUID]
+    project_access: frozenset[CanonicalId]
     created_at: datetime
     last_activity: datetime
     expires_at: datetime
@@ -53,6 +54,8 @@ class UserSession:
         """A short prefix of ``session_hash`` for logs and displays (never the raw ID)."""
         return self.session_hash[:12]
 
-    def can_access(self, project_id: UUID) -> bool:
-        """True if ``project_id`` is in the session's access list."""
-        return project_id in self.project_access
+    def can_access(self, project_id: ProjectId) -> bool:
+        """True if ``project_id`` is in the session's access list: any form of one ID
+        (``42`` and ``"42"``, a UUID and its text in any case) counts; a malformed ID is not
+        in the list and raises ``InvalidIdentifierError``."""
+        return parse_id(project_id) in self.project_access

@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
 from jeex_cache.core.executor import RedisExecutor
+from jeex_cache.core.identifiers import CanonicalId, parse_id
 from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
@@ -58,18 +58,18 @@ class RedisUserSessionRepository:
     def _record(self, digest: str) -> str:
         return self._keys(session_record(digest))
 
-    def _index(self, user_id: UUID) -> str:
+    def _index(self, user_id: CanonicalId) -> str:
         return self._keys(user_sessions(user_id))
 
-    def _index_keys(self, user_id: UUID) -> tuple[str, str]:
+    def _index_keys(self, user_id: CanonicalId) -> tuple[str, str]:
         return self._keys(user_sessions(user_id)), self._keys(user_session_adds(user_id))
 
     async def create(
         self,
         digest: str,
-        user_id: UUID,
+        user_id: CanonicalId,
         data: Mapping[str, bytes],
-        projects: frozenset[UUID],
+        projects: frozenset[CanonicalId],
         idle_ttl: TTL,
         absolute_ttl: TTL,
         max_per_user: int,
@@ -163,20 +163,22 @@ class RedisUserSessionRepository:
         expires, now, user, created, cap, projects, data = row
         return _build(digest, user, created, now, expires, cap, projects, data)
 
-    async def touch_for_project(self, digest: str, project_id: UUID) -> tuple[UUID, bool] | None:
+    async def touch_for_project(
+        self, digest: str, project_id: CanonicalId
+    ) -> tuple[CanonicalId, bool] | None:
         row = await self._redis.script(_TOUCH, (self._record(digest),), (f"p:{project_id}", ""))
         if row is None:
             return None
-        return _uuid(row[0]), bool(row[1])
+        return _id(row[0]), bool(row[1])
 
     async def set_project_access(
-        self, digest: str, project_id: UUID, allowed: bool
-    ) -> tuple[UUID, bool] | None:
+        self, digest: str, project_id: CanonicalId, allowed: bool
+    ) -> tuple[CanonicalId, bool] | None:
         args = (f"p:{project_id}", "1" if allowed else "0")
         row = await self._redis.script(_GRANT, (self._record(digest),), args)
         if row is None:
             return None
-        return _uuid(row[0]), bool(row[1])
+        return _id(row[0]), bool(row[1])
 
     async def update_data(self, digest: str, data: Mapping[str, bytes], max_bytes: int) -> bool:
         args: list[str | bytes | int] = [max_bytes]
@@ -190,13 +192,13 @@ class RedisUserSessionRepository:
             )
         return result == 1
 
-    async def delete(self, digest: str) -> UUID | None:
+    async def delete(self, digest: str) -> CanonicalId | None:
         # The index keeps the digest until its user's next eviction check or its lifetime
         # ends: a listed digest without a record is skipped everywhere.
         taken = await self._redis.script(_TAKE, (self._record(digest),), ())
         if taken is None:
             return None
-        return _uuid(_pairs(taken[1])[b"u"])
+        return _id(_pairs(taken[1])[b"u"])
 
     async def rename(self, digest: str, new_digest: str) -> UserSession | None:
         taken = await self._redis.script(_TAKE, (self._record(digest),), ())
@@ -206,7 +208,7 @@ class RedisUserSessionRepository:
         fields = _pairs(flat)
         if pttl <= 0:
             return None
-        user_id = _uuid(fields[b"u"])
+        user_id = _id(fields[b"u"])
         lifetime = int(fields[b"ax"]) - int(fields[b"ct"])
         _, created = await self._index_and_store(
             ScriptCall(
@@ -219,7 +221,7 @@ class RedisUserSessionRepository:
         fields[b"la"] = created[1]
         return _session(new_digest, fields, int(created[2]))
 
-    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+    async def list_for_user(self, user_id: CanonicalId) -> list[UserSession]:
         members = await self._redis.command("ZRANGE", self._index(user_id), 0, -1)
         if not members:
             return []
@@ -242,7 +244,7 @@ class RedisUserSessionRepository:
             await self._redis.script(_INDEX_PRUNE, self._index_keys(user_id), prune_args)
         return sessions
 
-    async def delete_for_user(self, user_id: UUID) -> int:
+    async def delete_for_user(self, user_id: CanonicalId) -> int:
         index = self._index_keys(user_id)
         members = await self._redis.command("ZRANGE", index[0], 0, -1)
         if not members:
@@ -284,9 +286,9 @@ def _build(
     return UserSession(
         None,
         digest,
-        _uuid(user),
+        _id(user),
         {data[i].decode(): decode(data[i + 1]) for i in range(0, len(data), 2)},
-        frozenset(_uuid(project) for project in projects),
+        frozenset(_id(project) for project in projects),
         _from_ms(created),
         _from_ms(last),
         _from_ms(expires),
@@ -294,18 +296,19 @@ def _build(
     )
 
 
-_UUIDS: dict[bytes, UUID] = {}
-_UUID_CACHE_SIZE = 10_000
+_IDS: dict[bytes, CanonicalId] = {}
+_ID_CACHE_SIZE = 10_000
 
 
-def _uuid(value: bytes) -> UUID:
-    # Parsing a UUID costs more than the rest of a validation's Python work; the same users
-    # and projects come back all the time, so parsed ones are kept (bounded).
-    parsed = _UUIDS.get(value)
+def _id(value: bytes) -> CanonicalId:
+    # Parsing an ID costs more than the rest of a validation's Python work; the same users
+    # and projects come back all the time, so parsed ones are kept (bounded). A stored ID is
+    # canonical text (``id_text``), so it parses back to the ID that was stored.
+    parsed = _IDS.get(value)
     if parsed is None:
-        if len(_UUIDS) >= _UUID_CACHE_SIZE:
-            _UUIDS.clear()
-        parsed = _UUIDS[value] = UUID(value.decode())
+        if len(_IDS) >= _ID_CACHE_SIZE:
+            _IDS.clear()
+        parsed = _IDS[value] = parse_id(value.decode())
     return parsed
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Protocol
-from uuid import UUID
 
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.model import UserSession
 
@@ -24,9 +24,9 @@ class UserSessionRepository(Protocol):
     async def create(
         self,
         digest: str,
-        user_id: UUID,
+        user_id: CanonicalId,
         data: Mapping[str, bytes],
-        projects: frozenset[UUID],
+        projects: frozenset[CanonicalId],
         idle_ttl: TTL,
         absolute_ttl: TTL,
         max_per_user: int,
@@ -44,13 +44,15 @@ class UserSessionRepository(Protocol):
         """
         ...
 
-    async def touch_for_project(self, digest: str, project_id: UUID) -> tuple[UUID, bool] | None:
+    async def touch_for_project(
+        self, digest: str, project_id: CanonicalId
+    ) -> tuple[CanonicalId, bool] | None:
         """Like ``touch``, but answer only the user ID and whether ``project_id`` is granted."""
         ...
 
     async def set_project_access(
-        self, digest: str, project_id: UUID, allowed: bool
-    ) -> tuple[UUID, bool] | None:
+        self, digest: str, project_id: CanonicalId, allowed: bool
+    ) -> tuple[CanonicalId, bool] | None:
         """Grant or revoke one project; the user ID and whether anything changed, or None."""
         ...
 
@@ -62,7 +64,7 @@ class UserSessionRepository(Protocol):
         """
         ...
 
-    async def delete(self, digest: str) -> UUID | None:
+    async def delete(self, digest: str) -> CanonicalId | None:
         """Remove the session at once; its user ID, or None if there was none."""
         ...
 
@@ -71,11 +73,11 @@ class UserSessionRepository(Protocol):
         grants, creation time and absolute cap. None if the session was gone."""
         ...
 
-    async def list_for_user(self, user_id: UUID) -> list[UserSession]:
+    async def list_for_user(self, user_id: CanonicalId) -> list[UserSession]:
         """The user's live sessions, oldest first, without touching them."""
         ...
 
-    async def delete_for_user(self, user_id: UUID) -> int:
+    async def delete_for_user(self, user_id: CanonicalId) -> int:
         """Remove every session of the user; return how many were live."""
         ...
 

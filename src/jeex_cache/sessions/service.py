@@ -24,7 +24,14 @@ from jeex_cache.core.errors import (
     PayloadTooLargeError,
     SerializationError,
 )
-from jeex_cache.core.identifiers import SESSION_ID_BYTES, is_session_id, parse_uuid
+from jeex_cache.core.identifiers import (
+    SESSION_ID_BYTES,
+    CanonicalId,
+    ProjectId,
+    UserId,
+    is_session_id,
+    parse_id,
+)
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.sessions.keys import session_digest
@@ -40,7 +47,7 @@ MAX_PROJECTS_PER_SESSION = UserSession.MAX_PROJECTS
 _ISSUE_ATTEMPTS = 3  # a 256-bit collision is not expected even once; the loop only bounds it
 
 
-def audit(event: str, fingerprint: str | None, user_id: UUID | None, **fields: Any) -> None:
+def audit(event: str, fingerprint: str | None, user_id: CanonicalId | None, **fields: Any) -> None:
     """One structured audit record: ``event``, the user, the session's hash prefix, details."""
     details = " ".join(f"{name}={value}" for name, value in fields.items())
     audit_logger.info(
@@ -79,12 +86,12 @@ class SessionManagementService:
 
     async def create(
         self,
-        user_id: UUID | str,
+        user_id: UserId,
         user_data: Mapping[str, Any] | None,
-        project_access: Iterable[UUID | str],
+        project_access: Iterable[ProjectId],
     ) -> UserSession:
         """Issue a new session; the user's oldest sessions beyond the cap are evicted."""
-        uid = parse_uuid(user_id, "user ID")
+        uid = parse_id(user_id, "user ID")
         data = self._encode_data({} if user_data is None else user_data)
         projects = _projects(project_access)
         for _ in range(_ISSUE_ATTEMPTS):
@@ -134,13 +141,13 @@ class SessionManagementService:
             return None
         return session.with_id(session_id)
 
-    async def authorize(self, session_id: str, project_id: UUID | str) -> UUID:
+    async def authorize(self, session_id: str, project_id: ProjectId) -> CanonicalId:
         """The session's user ID if it may access ``project_id``; else raise ``AccessDenied``.
 
         Refreshes the session's activity like ``validate``. A backend failure is audited as a
         denial and re-raised (the caller's failure policy turns it into a denial too).
         """
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         digest = self._digest(session_id, "session.access_denied", project_id=pid)
         if digest is None:
             raise AccessDenied("the session ID is malformed", reason=AccessDenied.INVALID_SESSION)
@@ -165,11 +172,11 @@ class SessionManagementService:
         return user_id
 
     async def set_project_access(
-        self, session_id: str, project_id: UUID | str, allowed: bool
+        self, session_id: str, project_id: ProjectId, allowed: bool
     ) -> bool:
         """Grant (``allowed``) or revoke one project. A grant is True if the session is live;
         a revocation is True if the project had been granted."""
-        pid = parse_uuid(project_id)
+        pid = parse_id(project_id)
         event = "session.access_granted" if allowed else "session.access_revoked"
         digest = self._digest(session_id, event, project_id=pid)
         if digest is None:
@@ -200,9 +207,9 @@ class SessionManagementService:
         audit("session.revoked", digest[:12], user_id, reason=reason, found=user_id is not None)
         return user_id is not None
 
-    async def revoke_all(self, user_id: UUID | str, reason: str) -> int:
+    async def revoke_all(self, user_id: UserId, reason: str) -> int:
         """End every session of the user; return how many were live."""
-        uid = parse_uuid(user_id, "user ID")
+        uid = parse_id(user_id, "user ID")
         validate_reason(reason)
         removed = await self._repository.delete_for_user(uid)
         audit("session.revoked_all", None, uid, reason=reason, removed=removed)
@@ -221,9 +228,9 @@ class SessionManagementService:
         audit("session.rotated", digest[:12], session.user_id, new_session=session.fingerprint)
         return session.with_id(new_id)
 
-    async def list_for_user(self, user_id: UUID | str) -> list[UserSession]:
+    async def list_for_user(self, user_id: UserId) -> list[UserSession]:
         """The user's live sessions, oldest first (``session_id`` None: only hashes are kept)."""
-        return await self._repository.list_for_user(parse_uuid(user_id, "user ID"))
+        return await self._repository.list_for_user(parse_id(user_id, "user ID"))
 
     def _digest(self, session_id: object, event: str, **fields: Any) -> str | None:
         if not is_session_id(session_id):
@@ -258,10 +265,10 @@ class SessionManagementService:
         return encoded
 
 
-def _projects(project_access: Iterable[UUID | str]) -> frozenset[UUID]:
-    if isinstance(project_access, str | UUID):
+def _projects(project_access: Iterable[ProjectId]) -> frozenset[CanonicalId]:
+    if isinstance(project_access, str | UUID | int):
         project_access = (project_access,)
-    projects = frozenset(parse_uuid(project) for project in project_access)
+    projects = frozenset(parse_id(project) for project in project_access)
     if len(projects) > MAX_PROJECTS_PER_SESSION:
         raise InvalidInputError(
             f"a session may list at most {MAX_PROJECTS_PER_SESSION} projects, got {len(projects)}"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.identifiers import parse_uuid
+from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
@@ -36,7 +36,7 @@ class ProgressOwners(Protocol):
     """What a task needs of the progress capability (``bootstrap.py`` passes the progress
     service): a capability imports no other."""
 
-    async def assign(self, correlation_id: UUID | str, project_id: UUID | str, ttl: TTL) -> bool:
+    async def assign(self, correlation_id: UUID | str, project_id: ProjectId, ttl: TTL) -> bool:
         """Make ``project_id`` the owner of the operation ``correlation_id``."""
         ...
 
@@ -67,7 +67,7 @@ class TaskQueueAPI:
         task_id: str | None = None,
         delay: DelayLike | None = None,
         max_attempts: int = 3,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
         priority: int = 0,
         cost: int = 1,
     ) -> str:
@@ -87,14 +87,14 @@ class TaskQueueAPI:
         ``task_id`` of your own costs a pointer write first.
 
         With ``project_id`` the ID is in the project's scope: the ID returned is
-        ``@<project hex>@<id>``, so two projects using one ``task_id`` get two tasks, and
+        ``@<project>@<id>``, so two projects using one ``task_id`` get two tasks, and
         the same project gets its one task back. Status, wait, cancel and the task's
         progress (``GET /progress/{id}``) take that ID, or yours with ``project_id=``.
 
         ``cost`` (default 1) is the task's weight in its project's pace
         (``set_project_rate``): a task of cost 3 counts as three.
         """
-        owner = None if project_id is None else parse_uuid(project_id)
+        owner = None if project_id is None else parse_id(project_id)
         task_id, created = await self._tasks.enqueue(
             queue, name, payload, task_id=task_id, delay=delay, max_attempts=max_attempts,
             project=None if owner is None else str(owner), priority=priority, cost=cost,
@@ -104,7 +104,9 @@ class TaskQueueAPI:
             await self._own_progress(task_id, owner, delay)
         return task_id
 
-    async def _own_progress(self, task_id: str, owner: UUID, delay: DelayLike | None) -> None:
+    async def _own_progress(
+        self, task_id: str, owner: CanonicalId, delay: DelayLike | None
+    ) -> None:
         """Record the owner of the task's progress for its worker's start (the owner waits
         its delay plus the longer of the progress and task status TTLs). A failure leaves
         the progress ownerless, which HTTP never shows: logged, and the task stays queued."""
@@ -121,7 +123,7 @@ class TaskQueueAPI:
 
     @guarded(TASK_CONTROL, attributes=_TASK)
     async def get_task_status(
-        self, task_id: str, *, project_id: UUID | str | None = None
+        self, task_id: str, *, project_id: ProjectId | None = None
     ) -> Task | None:
         """The task's status, attempts, result or error and times; None if unknown.
 
@@ -137,7 +139,7 @@ class TaskQueueAPI:
         task_id: str,
         timeout: float,  # noqa: ASYNC109
         *,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
     ) -> Task | None:
         """Wait until the task finishes (succeeded, dead or cancelled) and return it; None if
         the ID is unknown. Woken by the task's end (pub/sub on Redis), not by polling.
@@ -146,7 +148,7 @@ class TaskQueueAPI:
         return await self._tasks.wait(task_id, timeout, project_id)
 
     @guarded(TASK_CONTROL, attributes=_TASK)
-    async def cancel_task(self, task_id: str, *, project_id: UUID | str | None = None) -> bool:
+    async def cancel_task(self, task_id: str, *, project_id: ProjectId | None = None) -> bool:
         """Cancel a task that has not started (or awaits a retry); False if it is running,
         finished or unknown (in ``project_id``'s scope)."""
         return await self._tasks.cancel(task_id, project_id)
@@ -164,7 +166,7 @@ class TaskQueueAPI:
 
     @guarded(TASK_CONTROL, attributes=_QUEUE)
     async def set_project_rate(
-        self, queue: str, project_id: UUID | str | None, rate: float | None, burst: int = 1
+        self, queue: str, project_id: ProjectId | None, rate: float | None, burst: int = 1
     ) -> None:
         """Pace ``project_id``'s tasks on ``queue``: at most ``rate`` tasks a second start
         (a task of ``cost`` c counts c), ``burst`` at once after a quiet spell, whichever

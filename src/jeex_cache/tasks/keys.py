@@ -2,7 +2,7 @@
 scheduled tasks) and ``queue:{<q>}:<part>`` (records, ready indexes, ring...). A task ID of
 the form ``<queue>=<token>`` names its queue; any other ID (a caller's own) is found through
 its pointer ``task:{<id>}``, whose value is the queue's name. A task of a project has its ID
-in the project's scope (``@<project hex>@<id>``, see ``core.identifiers.scope_id``), so two
+in the project's scope (``@<project>@<id>``, see ``core.identifiers.scope_id``), so two
 projects' equal IDs are two tasks, with two pointers.
 """
 
@@ -28,7 +28,7 @@ QUEUE_MARK = "="
 
 def validate_task_id(task_id: str) -> str:
     """A task ID: a token (letters, digits, ``_-.@+=``), optionally ``<queue>=`` first, and
-    optionally in a project's scope (``@<project hex>@`` first)."""
+    optionally in a project's scope (``@<project>@`` first)."""
     own = scope_of(task_id)[1] if isinstance(task_id, str) else task_id
     if isinstance(own, str) and QUEUE_MARK in own:
         queue, _, rest = own.partition(QUEUE_MARK)

@@ -12,13 +12,20 @@ import math
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from opentelemetry import trace
 
 from jeex_cache.core.codec import encode
 from jeex_cache.core.errors import InvalidInputError
-from jeex_cache.core.identifiers import parse_uuid, scope_id, scope_of, validate_name
+from jeex_cache.core.identifiers import (
+    ProjectId,
+    id_text,
+    parse_id,
+    scope_id,
+    scope_of,
+    validate_name,
+)
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks.keys import QUEUE_MARK, check_id_queue, validate_task_id
 from jeex_cache.tasks.model import (
@@ -71,13 +78,13 @@ def new_task_id(queue: str) -> str:
     return f"{queue}{QUEUE_MARK}{uuid.uuid4().hex}"
 
 
-Project = uuid.UUID | str | None
+Project: TypeAlias = ProjectId | None
 """The project in whose scope a call names its task (None: the scope of no project)."""
 
 
 def scoped_task_id(task_id: str, project: Project) -> str:
     """A validated task ID in ``project``'s scope (``core.identifiers.scope_id``)."""
-    owner = None if project is None else parse_uuid(project)
+    owner = None if project is None else parse_id(project)
     return scope_id(validate_task_id(task_id), owner)
 
 
@@ -119,7 +126,7 @@ class TaskQueueService:
         is a PRODUCER span whose context the task carries (``tasks.tracing``)."""
         validate_queue(queue)
         validate_name(name, "task name")
-        owner = None if project is None else parse_uuid(project)
+        owner = None if project is None else parse_id(project)
         if task_id is None:
             task_id = new_task_id(queue)
         else:
@@ -259,7 +266,7 @@ class TaskQueueService:
     ) -> None:
         """Pace ``project``'s tasks on ``queue`` to ``rate`` a second (``burst`` at once);
         project None: every project without a rate of its own. ``rate`` None removes it."""
-        group = PACE_DEFAULT if project is None else str(parse_uuid(project))
+        group = PACE_DEFAULT if project is None else id_text(parse_id(project))
         pace = None if rate is None else validate_pace(rate, burst)
         await self._repository.set_pace(validate_queue(queue), group, pace)
 

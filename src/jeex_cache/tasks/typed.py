@@ -19,10 +19,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
-from uuid import UUID
 
 from jeex_cache.core.errors import ConfigurationError, InvalidInputError
-from jeex_cache.core.identifiers import validate_name
+from jeex_cache.core.identifiers import ProjectId, validate_name
 from jeex_cache.tasks.context import TaskContext
 from jeex_cache.tasks.service import DelayLike, validate_queue
 
@@ -85,7 +84,7 @@ class TypedTask:
     async def enqueue(
         self,
         *args: Any,
-        project_id: UUID | str | None = None,
+        project_id: ProjectId | None = None,
         priority: int = 0,
         delay: DelayLike | None = None,
         task_id: str | None = None,

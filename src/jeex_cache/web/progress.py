@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +29,7 @@ from sse_starlette import EventSourceResponse
 
 from jeex_cache import UserSession
 from jeex_cache.core.errors import AccessDenied
+from jeex_cache.core.identifiers import CanonicalId
 from jeex_cache.fastapi import progress_stream
 from jeex_cache.manager import CacheManager
 from jeex_cache.web.errors import error_response
@@ -55,7 +55,7 @@ class ProgressState(BaseModel):
     started_at: datetime
     updated_at: datetime
     last_event_id: str | None
-    project_id: UUID | None
+    project_id: CanonicalId | None
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -101,7 +101,9 @@ async def _session(request: Request, manager: CacheManager) -> UserSession | Non
     return await manager.require_session(token)
 
 
-def _may_read(owner: UUID | None, session: UserSession | None, manager: CacheManager) -> bool:
+def _may_read(
+    owner: CanonicalId | None, session: UserSession | None, manager: CacheManager
+) -> bool:
     if owner is None:
         return manager.settings.progress_public
     return session is not None and session.can_access(owner)
@@ -153,5 +155,5 @@ async def progress_events(
     )
 
 
-def _nobody(project: UUID) -> bool:
+def _nobody(project: CanonicalId) -> bool:
     return False

@@ -13,7 +13,6 @@ process-wide failure tracker, which concurrent requests move.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -68,7 +67,7 @@ def _unavailable(what: str, **extra: Any) -> JSONResponse:
     openapi_extra=request_body(CacheWrite),
 )
 async def put_project_cache(
-    project_id: UUID, request: Request, manager: Manager, _: ProjectSession
+    project_id: str, request: Request, manager: Manager, _: ProjectSession
 ) -> Stored | JSONResponse:
     """Store ``data``, unless the stored version is newer than ``version`` (409)."""
     async with json_body(request, CacheWrite) as body:
@@ -95,7 +94,7 @@ async def put_project_cache(
     summary="Read a project's document",
 )
 async def get_project_cache(
-    project_id: UUID, manager: Manager, _: ProjectSession
+    project_id: str, manager: Manager, _: ProjectSession
 ) -> CacheEntry | JSONResponse:
     """The document with its version, times and access statistics; 404 on a miss."""
     read = await manager.read_project_entry(project_id)
@@ -113,7 +112,7 @@ async def get_project_cache(
     summary="Invalidate everything cached for a project",
 )
 async def delete_project_cache(
-    project_id: UUID, manager: Manager, _: ProjectSession, reason: Reason = "api"
+    project_id: str, manager: Manager, _: ProjectSession, reason: Reason = "api"
 ) -> Invalidated | JSONResponse:
     """Remove the project's document and every other entry of the project."""
     done = await outcome_of(manager.invalidate_project_cache, project_id, reason)

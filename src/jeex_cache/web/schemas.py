@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from jeex_cache import ProjectCache, UserSession
+from jeex_cache import InvalidIdentifierError, ProjectCache, UserSession, parse_id
 
 __all__ = [
     "CacheEntry",
@@ -83,7 +83,7 @@ class Invalidated(BaseModel):
 class CacheEntry(BaseModel):
     """A project's cached document with its version, lifetime and access statistics."""
 
-    project_id: UUID
+    project_id: UUID | str
     data: Any
     version: int
     created_at: datetime
@@ -107,16 +107,35 @@ class CacheEntry(BaseModel):
         )
 
 
+def _an_id(value: str | int) -> str | int:
+    try:
+        parse_id(value)
+    except InvalidIdentifierError as exc:  # its text names the rule, never the value
+        raise ValueError(str(exc)) from None
+    return value
+
+
+IdInput = Annotated[
+    str | StrictInt,
+    AfterValidator(_an_id),
+    Field(
+        description="A UUID, or 1 to 64 letters, digits, '_', '.' and '-' (an integer key, a "
+        "slug), or a non-negative integer. A UUID's text in any case is that UUID."
+    ),
+]
+"""A user or project ID in a request body, checked by the library's rules (422 if malformed)."""
+
+
 class SessionCreate(BaseModel):
     """``POST /sessions`` (by the issuer): whom the session is for and what it may reach."""
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: UUID
+    user_id: IdInput
     user_data: dict[str, Any] = Field(
         default_factory=dict, description="Any JSON object (SESSION_ISSUER_MAX_DATA_BYTES)."
     )
-    project_access: list[UUID] = Field(
+    project_access: list[IdInput] = Field(
         default_factory=list,
         max_length=UserSession.MAX_PROJECTS,
         description="The projects whose cache this session may use (SESSION_ISSUER_MAX_PROJECTS).",
@@ -127,9 +146,9 @@ class SessionInfo(BaseModel):
     """A session as its holder may see it (never its ID: see ``SessionIssued``)."""
 
     fingerprint: str = Field(description="A prefix of the SHA-256 of the session ID.")
-    user_id: UUID
+    user_id: UUID | str
     user_data: dict[str, Any]
-    project_access: list[UUID]
+    project_access: list[UUID | str]
     created_at: datetime
     last_activity: datetime
     expires_at: datetime = Field(description="Idle expiry; each request slides it.")
