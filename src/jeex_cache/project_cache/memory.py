@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from jeex_cache.core.clock import Clock
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
-from jeex_cache.core.identifiers import CanonicalId
+from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key
 from jeex_cache.core.memory_budget import MemoryBudget, held_bytes
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache.model import (
@@ -44,7 +44,7 @@ from jeex_cache.project_cache.model import (
 
 __all__ = ["ENTRY_OVERHEAD_BYTES", "MAX_FILLS", "MemoryProjectCacheRepository", "entry_bytes"]
 
-_Slot = tuple[CanonicalId, str | None]
+_Slot = tuple[IdKey, str | None]  # keyed by ``id_key``: a UUID's hash is Python code
 
 # What an entry costs beside its payload, name and tags: its record, its place in the
 # table, the heap and its project's index (tracemalloc, CPython 3.11, rounded up).
@@ -79,8 +79,8 @@ class MemoryProjectCacheRepository:
         budget.on_reclaim("cache", lambda: self._expire_due(self._now_ms()))
         budget.on_evict(self._evict, lambda: len(self._entries))
         self._entries: OrderedDict[_Slot, _Entry] = OrderedDict()  # least recently used first
-        self._by_project: defaultdict[CanonicalId, set[str | None]] = defaultdict(set)
-        self._by_tag: defaultdict[str, defaultdict[CanonicalId, set[str | None]]] = defaultdict(
+        self._by_project: defaultdict[IdKey, set[str | None]] = defaultdict(set)
+        self._by_tag: defaultdict[str, defaultdict[IdKey, set[str | None]]] = defaultdict(
             lambda: defaultdict(set)
         )
         self._expiry: list[tuple[int, int, _Slot]] = []
@@ -108,7 +108,7 @@ class MemoryProjectCacheRepository:
 
     def _touch(self, project_id: CanonicalId, name: str | None) -> tuple[_Entry, int] | None:
         now = self._now_ms()
-        slot = (project_id, name)
+        slot = (id_key(project_id), name)
         entry = self._live(slot, now)
         if entry is None:
             return None
@@ -150,7 +150,8 @@ class MemoryProjectCacheRepository:
     ) -> WriteResult:
         now = self._now_ms()
         self._expire_due(now)
-        slot = (project_id, name)
+        key = id_key(project_id)
+        slot = (key, name)
         stored = self._live(slot, now)
         held = self._drop_fill(slot)  # any write takes the entry's token
         if fill is not None and (held is None or held[0] != fill):
@@ -164,16 +165,16 @@ class MemoryProjectCacheRepository:
         if stored is not None:
             self._remove(slot)
         tag_names = frozenset(t.name for t in tags)
-        size = entry_bytes(payload, name, tag_names) + self._index_bytes(project_id, tag_names)
+        size = entry_bytes(payload, name, tag_names) + self._index_bytes(key, tag_names)
         self._budget.charge("cache", size)  # may evict others, or refuse: nothing written
         generation = next(self._generations)
         entry = _Entry(
             held_bytes(payload), version, now, now + ttl.milliseconds, tag_names, size, generation
         )
         self._entries[slot] = entry
-        self._by_project[project_id].add(name)
+        self._by_project[key].add(name)
         for tag in entry.tags:
-            self._by_tag[tag][project_id].add(name)
+            self._by_tag[tag][key].add(name)
         heapq.heappush(self._expiry, (entry.expires_ms, generation, slot))
         self._compact()
         return WriteResult(WriteOutcome.STORED, version)
@@ -182,7 +183,7 @@ class MemoryProjectCacheRepository:
         self, project_id: CanonicalId, name: str | None, token: str, tags: frozenset[CacheTag]
     ) -> None:
         """Record the fill token of a load of the entry starting now (replacing any other)."""
-        slot = (project_id, name)
+        slot = (id_key(project_id), name)
         self._drop_fill(slot)
         held = self._fills[slot] = (token, frozenset(tag.name for tag in tags))
         self._budget.force("cache", _fill_bytes(slot, held))  # a load in flight: never refused
@@ -197,56 +198,59 @@ class MemoryProjectCacheRepository:
 
     def close_fill(self, project_id: CanonicalId, name: str | None, token: str) -> None:
         """Drop the entry's fill token if it is still ``token``'s (its load has ended)."""
-        slot = (project_id, name)
+        slot = (id_key(project_id), name)
         held = self._fills.get(slot)
         if held is not None and held[0] == token:
             self._drop_fill(slot)
 
-    def _revoke_fills(self, project_id: CanonicalId | None, tag: str | None = None) -> None:
-        """Take the tokens of the loads of ``project_id`` (any if None) carrying ``tag``."""
+    def _revoke_fills(self, key: IdKey | None, tag: str | None = None) -> None:
+        """Take the tokens of the loads of the project of ``key`` (any if None) carrying
+        ``tag``."""
         doomed = [
             slot
             for slot, (_, tags) in self._fills.items()
-            if (project_id is None or slot[0] == project_id) and (tag is None or tag in tags)
+            if (key is None or slot[0] == key) and (tag is None or tag in tags)
         ]
         for slot in doomed:
             self._drop_fill(slot)
 
     async def delete(self, project_id: CanonicalId, name: str | None) -> bool:
-        self._drop_fill((project_id, name))
-        live = self._live((project_id, name), self._now_ms()) is not None
+        slot = (id_key(project_id), name)
+        self._drop_fill(slot)
+        live = self._live(slot, self._now_ms()) is not None
         if live:
-            self._remove((project_id, name))
+            self._remove(slot)
         return live
 
     async def invalidate_project(self, project_id: CanonicalId) -> int:
-        self._revoke_fills(project_id)
+        key = id_key(project_id)
+        self._revoke_fills(key)
         now = self._now_ms()
-        names = list(self._by_project.get(project_id, ()))
-        return sum(self._remove_if_live((project_id, name), now) for name in names)
+        names = list(self._by_project.get(key, ()))
+        return sum(self._remove_if_live((key, name), now) for name in names)
 
     async def invalidate_tag(self, tag: CacheTag, project_id: CanonicalId | None = None) -> int:
-        self._revoke_fills(project_id, tag.name)
+        return self._invalidate_tag(tag, None if project_id is None else id_key(project_id))
+
+    def _invalidate_tag(self, tag: CacheTag, key: IdKey | None) -> int:
+        self._revoke_fills(key, tag.name)
         now = self._now_ms()
-        projects: dict[CanonicalId, set[str | None]] = self._by_tag.get(tag.name, {})
+        projects: dict[IdKey, set[str | None]] = self._by_tag.get(tag.name, {})
         slots = [
-            (pid, name)
-            for pid, names in projects.items()
-            if project_id is None or pid == project_id
+            (held, name)
+            for held, names in projects.items()
+            if key is None or held == key
             for name in names
         ]
         return sum(self._remove_if_live(slot, now) for slot in slots)
 
     async def invalidate_tag_in(self, tag: CacheTag, project_ids: Sequence[CanonicalId]) -> int:
-        removed = 0
-        for project_id in set(project_ids):
-            removed += await self.invalidate_tag(tag, project_id)
-        return removed
+        return sum(self._invalidate_tag(tag, key) for key in {id_key(p) for p in project_ids})
 
     async def list_names(self, project_id: CanonicalId) -> list[str | None]:
-        now = self._now_ms()
-        names = list(self._by_project.get(project_id, ()))
-        return [name for name in names if self._live((project_id, name), now) is not None]
+        now, key = self._now_ms(), id_key(project_id)
+        names = list(self._by_project.get(key, ()))
+        return [name for name in names if self._live((key, name), now) is not None]
 
     async def cleanup_expired(self) -> int:
         removed = self._expire_due(self._now_ms())
@@ -274,24 +278,25 @@ class MemoryProjectCacheRepository:
         self._remove(slot)
         return 1
 
-    def _index_bytes(self, project_id: CanonicalId, tags: frozenset[str]) -> int:
-        """What the indexes grow by when an entry of ``project_id`` with ``tags`` joins."""
-        size = 0 if project_id in self._by_project else PROJECT_INDEX_BYTES
+    def _index_bytes(self, key: IdKey, tags: frozenset[str]) -> int:
+        """What the indexes grow by when an entry of the project of ``key`` with ``tags``
+        joins."""
+        size = 0 if key in self._by_project else PROJECT_INDEX_BYTES
         by_tag = self._by_tag
         for tag in tags:
             projects = by_tag.get(tag)
-            if projects is None or project_id not in projects:
+            if projects is None or key not in projects:
                 size += TAG_PROJECT_BYTES
         return size
 
     def _remove(self, slot: _Slot) -> None:
         entry = self._entries.pop(slot)
         self._budget.release("cache", entry.size)
-        project_id, name = slot
-        _discard(self._by_project, project_id, name)
+        key, name = slot
+        _discard(self._by_project, key, name)
         for tag in entry.tags:
             projects = self._by_tag[tag]
-            _discard(projects, project_id, name)
+            _discard(projects, key, name)
             if not projects:
                 del self._by_tag[tag]
 
@@ -337,7 +342,7 @@ def _fill_bytes(slot: _Slot, held: tuple[str, frozenset[str]]) -> int:
 
 
 def _discard(
-    index: defaultdict[CanonicalId, set[str | None]], project_id: CanonicalId, name: str | None
+    index: defaultdict[IdKey, set[str | None]], project_id: IdKey, name: str | None
 ) -> None:
     names = index.get(project_id)
     if names is not None:
