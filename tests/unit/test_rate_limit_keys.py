@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from jeex_cache import (
     CacheKey,
+    CacheManager,
     InvalidIdentifierError,
     RateLimitConfig,
     RateLimitPolicy,
     RateLimitResult,
     RateLimitWindow,
+    Settings,
 )
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.identifiers import validate_token
@@ -133,3 +135,10 @@ def test_the_failure_row_allows_and_says_why() -> None:
     assert refused["allowed"] is False
     assert "down" in refused["error"]
     assert len(refused) == 6
+
+
+async def test_a_bool_identifier_is_refused_even_after_its_int_was_checked() -> None:
+    async with CacheManager(Settings(redis_url=None)) as cache:
+        await cache.check_rate_limit(1, "user")
+        with pytest.raises(InvalidIdentifierError):
+            await cache.check_rate_limit(True, "user")

@@ -47,11 +47,12 @@ class RateLimitingService:
         self._ipv6_prefix = ipv6_prefix
         self.default = self.policy_of(default)
         """The policy of a check that names none (``RATE_LIMIT_DEFAULT_*``)."""
-        # What a check needs, by (scope, identifier, id(limits)): the limits object itself
+        # What a check needs, by (scope, identifier, its type, id(limits)) (the type: True
+        # equals 1 but is refused): the limits object itself
         # (an id is only meaningful while it lives, so the entry holds it and is checked
         # against it), the subject's key prefix, the policy and the result's constructor.
         # Limits are usually module constants, and an int hashes without calling Python.
-        self._checks: dict[tuple[str, object, int], _Check] = {}
+        self._checks: dict[tuple[str, object, type, int], _Check] = {}
 
     def check(
         self, identifier: Identifier, scope: str, limits: LimitsLike | None = None
@@ -62,7 +63,7 @@ class RateLimitingService:
         builds the result itself (a check's await chain holds no frame of this service).
         """
         try:
-            known = self._checks[scope, identifier, id(limits)]
+            known = self._checks[scope, identifier, type(identifier), id(limits)]
         except (KeyError, TypeError):  # TypeError: an unhashable identifier
             known = self._prepare(scope, identifier, limits)
         else:
@@ -97,7 +98,7 @@ class RateLimitingService:
         known = (limits, subject.prefix, policy, partial(RateLimitResult, policy, subject))
         if len(self._checks) >= _CACHE_SIZE:
             self._checks.clear()
-        self._checks[scope, identifier, id(limits)] = known
+        self._checks[scope, identifier, type(identifier), id(limits)] = known
         return known
 
 
