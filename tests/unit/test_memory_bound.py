@@ -255,4 +255,25 @@ async def test_rate_limits_and_tasks_give_back_what_leaves() -> None:
     assert await tasks.complete(again, b"r" * 1_000, ttl)
     clock.advance(61)
     assert await tasks.get("t1") is None
-    assert budget.by_kind["tasks"] == GROUP_BYTES  # a queue keeps the groups it has met
+    assert budget.by_kind["tasks"] == 0  # the project's group went with its last task
+
+
+async def test_a_queue_forgets_the_projects_it_has_finished_with() -> None:
+    budget, clock, ttl = MemoryBudget(), ManualClock(), TTL.minutes(1)
+    tasks = MemoryTaskQueueRepository(clock, budget)
+    for i in range(50_000):  # each a project met once: enqueued, run, completed
+        assert await tasks.enqueue(f"t{i}", "q", "noop", b"{}", 1, 0, project=f"p{i}")
+        delivery = (await tasks.claim("q", "w", 30_000, ttl)).delivery
+        assert delivery is not None
+        assert delivery.project_id == f"p{i}"
+        assert await tasks.complete(delivery, b"1", ttl)
+    queue = tasks._queue("q")
+    assert queue.groups == {}
+    assert (queue.ring, queue.parked, queue.running_by_group) == ({}, set(), {})
+    held = sum(record.size for record in tasks._records.values())
+    assert budget.by_kind["tasks"] == held  # the finished records only, until they expire
+    clock.advance(61)
+    assert await tasks.enqueue("last", "q", "noop", b"{}", 1, 0, project="p0")
+    assert list(tasks._records) == ["last"]
+    assert budget.by_kind["tasks"] == tasks._records["last"].size + GROUP_BYTES
+    assert list(queue.groups) == ["p0"]
