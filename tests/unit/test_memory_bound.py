@@ -7,6 +7,7 @@ under twice the bound, and that a refusal is typed and counted. Counts only, nev
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +19,8 @@ from jeex_cache import TTL, CacheManager, ManualClock, MemoryLimitError, RateLim
 from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.progress.rules import Change, ChangeKind
+from jeex_cache.project_cache.lease import LEASE_BYTES, MARK_BYTES
+from jeex_cache.project_cache.memory import FILL_BYTES, MemoryProjectCacheRepository
 from jeex_cache.rate_limit.memory import (
     ADMISSION_BYTES,
     LOG_BYTES,
@@ -26,6 +29,7 @@ from jeex_cache.rate_limit.memory import (
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 from jeex_cache.sessions.memory import MemoryUserSessionRepository
 from jeex_cache.tasks.memory import GROUP_BYTES, MemoryTaskQueueRepository
+from tests.conftest import eventually
 
 BOUND = 2 * 1_048_576
 TAGS = [f"tag-{j}" for j in range(32)]
@@ -277,3 +281,47 @@ async def test_a_queue_forgets_the_projects_it_has_finished_with() -> None:
     assert list(tasks._records) == ["last"]
     assert budget.by_kind["tasks"] == tasks._records["last"].size + GROUP_BYTES
     assert list(queue.groups) == ["p0"]
+
+
+async def test_loads_give_back_their_leases_and_their_marks_go_with_their_entries(
+    manager: CacheManager,
+) -> None:
+    def cache_bytes() -> int:
+        return _usage(manager)["cache_bytes"]
+
+    gate = asyncio.Event()
+
+    async def failing() -> object:
+        await gate.wait()
+        raise RuntimeError("the source is down")
+
+    async def loading() -> object:
+        await gate.wait()
+        return {"loaded": True}
+
+    projects = [uuid4() for _ in range(200)]
+    for loader in (failing, loading):
+        gate.clear()
+        loads = [
+            asyncio.create_task(manager.get_or_load_project_data(project, loader))
+            for project in projects
+        ]
+        # in flight: each holds a lease and a fill token (each with its 32-character token)
+        in_flight = len(projects) * (LEASE_BYTES + FILL_BYTES + 2 * 32)
+        await eventually(lambda: cache_bytes() == in_flight)
+        gate.set()
+        results = await asyncio.gather(*loads, return_exceptions=True)
+        if loader is failing:
+            assert all(isinstance(result, RuntimeError) for result in results)
+            assert cache_bytes() == 0  # nothing is held once the loads ended
+    assert _usage(manager)["entries"] == len(projects)
+    assert manager._backend is not None
+    repository = manager._backend.repositories["project_cache"]
+    assert isinstance(repository, MemoryProjectCacheRepository)
+    held = sum(entry.size for entry in repository._entries.values())
+    assert cache_bytes() == held + len(projects) * MARK_BYTES  # each entry and its mark
+    for project in projects[:100]:
+        assert await manager.invalidate_project_cache(project)
+    for project in projects[100:]:
+        assert await manager.delete_project_data(project)
+    assert cache_bytes() == 0  # the marks went with their entries
