@@ -300,14 +300,14 @@ async def test_loads_give_back_their_leases_and_their_marks_go_with_their_entrie
         return {"loaded": True}
 
     projects = [uuid4() for _ in range(200)]
+    # in flight: each load holds a lease and a fill token (each with its 32-character token)
+    in_flight = len(projects) * (LEASE_BYTES + FILL_BYTES + 2 * 32)
     for loader in (failing, loading):
         gate.clear()
         loads = [
             asyncio.create_task(manager.get_or_load_project_data(project, loader))
             for project in projects
         ]
-        # in flight: each holds a lease and a fill token (each with its 32-character token)
-        in_flight = len(projects) * (LEASE_BYTES + FILL_BYTES + 2 * 32)
         await eventually(lambda: cache_bytes() == in_flight)
         gate.set()
         results = await asyncio.gather(*loads, return_exceptions=True)
