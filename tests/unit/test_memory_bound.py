@@ -19,7 +19,14 @@ from jeex_cache import TTL, CacheManager, ManualClock, MemoryLimitError, RateLim
 from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.progress.rules import Change, ChangeKind
-from jeex_cache.project_cache.lease import LEASE_BYTES, MARK_BYTES
+from jeex_cache.project_cache.lease import (
+    LEASE_BYTES,
+    MARK_BYTES,
+    FillTerms,
+    Grant,
+    LeaseEnd,
+    MemoryLoadStore,
+)
 from jeex_cache.project_cache.memory import FILL_BYTES, MemoryProjectCacheRepository
 from jeex_cache.rate_limit.memory import (
     ADMISSION_BYTES,
@@ -325,3 +332,22 @@ async def test_loads_give_back_their_leases_and_their_marks_go_with_their_entrie
     for project in projects[100:]:
         assert await manager.delete_project_data(project)
     assert cache_bytes() == 0  # the marks went with their entries
+
+
+async def test_leases_that_ran_out_unreleased_are_swept() -> None:
+    budget = MemoryBudget()
+    repository = MemoryProjectCacheRepository(ManualClock(), budget)
+    store = MemoryLoadStore(repository, budget)
+    fill = FillTerms(frozenset(), TTL.minutes(5))
+    for i in range(100):  # holders cancelled mid-load: their 1 ms leases are never released
+        assert await store.acquire(uuid4(), None, f"{i:032x}", 1, 0.0, fill) is Grant.TAKEN
+    await asyncio.sleep(0.01)
+    live = [uuid4() for _ in range(100)]
+    for project in live:
+        assert await store.acquire(project, None, "l" * 32, 60_000, 0.0, fill) is Grant.TAKEN
+    assert len(store._leases) == 100  # the table doubled: the run-out leases were swept
+    fills = 200 * (FILL_BYTES + 32)  # a dead holder's fill token stays until it is replaced
+    assert budget.by_kind["cache"] == 100 * (LEASE_BYTES + 32) + fills
+    for project in live:
+        await store.release(project, None, "l" * 32, LeaseEnd.FAILED)
+    assert budget.by_kind["cache"] == 100 * (FILL_BYTES + 32)

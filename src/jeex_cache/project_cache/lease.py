@@ -15,7 +15,8 @@ is ignored (it names another version) and bounded; it goes with its entry (the r
 tells when one leaves: ``MemoryProjectCacheRepository.watch``).
 Leases and metadata are charged to the backend's ``MemoryBudget`` under ``cache`` (see the
 constants, measured with tracemalloc), never refused (a load in flight is not stopped), and
-released when they go.
+released when they go; leases that ran out unreleased (a cancelled holder's) are swept once
+the table doubles, or when the bound needs room.
 """
 
 from __future__ import annotations
@@ -215,6 +216,7 @@ MAX_MARKS = 100_000  # metadata records kept; the oldest go first (their entries
 # the project's ID, its table entry (and a mark's place among the repository's watched).
 LEASE_BYTES = 420
 MARK_BYTES = 390
+_SWEEP_MIN = 64  # leases held before the first sweep for run-out ones
 
 _Slot = tuple[CanonicalId, str | None]
 _Key = tuple[IdKey, str | None]  # a mark's, as the repository keys its entries
@@ -240,6 +242,8 @@ class MemoryLoadStore:
         self._marks: OrderedDict[_Key, tuple[int, float, float]] = OrderedDict()
         repository.on_leave(self._entry_left)
         self._leases: dict[_Slot, _Lease] = {}
+        self._sweep_at = _SWEEP_MIN
+        self._budget.on_reclaim("cache", self._sweep)
 
     async def read(
         self, project_id: CanonicalId, name: str | None, accesses: int = 1
@@ -280,6 +284,16 @@ class MemoryLoadStore:
             return None
         return lease
 
+    def _sweep(self) -> None:
+        """End the leases that ran out (a holder cancelled or gone never released its own):
+        run when the table has doubled since the last sweep, or when the bound needs room."""
+        if not self._leases:  # (the budget may ask outside a loop)
+            return
+        now = asyncio.get_running_loop().time()
+        for slot, lease in [item for item in self._leases.items() if item[1].until <= now]:
+            self._end(slot, lease, LeaseEnd.TIMEOUT)
+        self._sweep_at = max(_SWEEP_MIN, 2 * len(self._leases))
+
     def _end(self, slot: _Slot, lease: _Lease, end: LeaseEnd) -> None:
         del self._leases[slot]
         self._budget.release("cache", _lease_bytes(slot, lease.token))
@@ -301,6 +315,8 @@ class MemoryLoadStore:
         until = asyncio.get_running_loop().time() + ms / 1000
         self._leases[slot] = _Lease(token, until)
         self._budget.force("cache", _lease_bytes(slot, token))  # a load: never refused
+        if len(self._leases) >= self._sweep_at:
+            self._sweep()
         self._repository.open_fill(project_id, name, token, fill.tags)
         return Grant.TAKEN
 
