@@ -7,6 +7,7 @@ under twice the bound, and that a refusal is typed and counted. Counts only, nev
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +19,15 @@ from jeex_cache import TTL, CacheManager, ManualClock, MemoryLimitError, RateLim
 from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.progress.memory import MemoryProgressRepository
 from jeex_cache.progress.rules import Change, ChangeKind
+from jeex_cache.project_cache.lease import (
+    LEASE_BYTES,
+    MARK_BYTES,
+    FillTerms,
+    Grant,
+    LeaseEnd,
+    MemoryLoadStore,
+)
+from jeex_cache.project_cache.memory import FILL_BYTES, MemoryProjectCacheRepository
 from jeex_cache.rate_limit.memory import (
     ADMISSION_BYTES,
     LOG_BYTES,
@@ -26,6 +36,7 @@ from jeex_cache.rate_limit.memory import (
 from jeex_cache.rate_limit.policy import RateLimitPolicy
 from jeex_cache.sessions.memory import MemoryUserSessionRepository
 from jeex_cache.tasks.memory import GROUP_BYTES, MemoryTaskQueueRepository
+from tests.conftest import eventually
 
 BOUND = 2 * 1_048_576
 TAGS = [f"tag-{j}" for j in range(32)]
@@ -255,4 +266,88 @@ async def test_rate_limits_and_tasks_give_back_what_leaves() -> None:
     assert await tasks.complete(again, b"r" * 1_000, ttl)
     clock.advance(61)
     assert await tasks.get("t1") is None
-    assert budget.by_kind["tasks"] == GROUP_BYTES  # a queue keeps the groups it has met
+    assert budget.by_kind["tasks"] == 0  # the project's group went with its last task
+
+
+async def test_a_queue_forgets_the_projects_it_has_finished_with() -> None:
+    budget, clock, ttl = MemoryBudget(), ManualClock(), TTL.minutes(1)
+    tasks = MemoryTaskQueueRepository(clock, budget)
+    for i in range(50_000):  # each a project met once: enqueued, run, completed
+        assert await tasks.enqueue(f"t{i}", "q", "noop", b"{}", 1, 0, project=f"p{i}")
+        delivery = (await tasks.claim("q", "w", 30_000, ttl)).delivery
+        assert delivery is not None
+        assert delivery.project_id == f"p{i}"
+        assert await tasks.complete(delivery, b"1", ttl)
+    queue = tasks._queue("q")
+    assert queue.groups == {}
+    assert (queue.ring, queue.parked, queue.running_by_group) == ({}, set(), {})
+    held = sum(record.size for record in tasks._records.values())
+    assert budget.by_kind["tasks"] == held  # the finished records only, until they expire
+    clock.advance(61)
+    assert await tasks.enqueue("last", "q", "noop", b"{}", 1, 0, project="p0")
+    assert list(tasks._records) == ["last"]
+    assert budget.by_kind["tasks"] == tasks._records["last"].size + GROUP_BYTES
+    assert list(queue.groups) == ["p0"]
+
+
+async def test_loads_give_back_their_leases_and_their_marks_go_with_their_entries(
+    manager: CacheManager,
+) -> None:
+    def cache_bytes() -> int:
+        return _usage(manager)["cache_bytes"]
+
+    gate = asyncio.Event()
+
+    async def failing() -> object:
+        await gate.wait()
+        raise RuntimeError("the source is down")
+
+    async def loading() -> object:
+        await gate.wait()
+        return {"loaded": True}
+
+    projects = [uuid4() for _ in range(200)]
+    # in flight: each load holds a lease and a fill token (each with its 32-character token)
+    in_flight = len(projects) * (LEASE_BYTES + FILL_BYTES + 2 * 32)
+    for loader in (failing, loading):
+        gate.clear()
+        loads = [
+            asyncio.create_task(manager.get_or_load_project_data(project, loader))
+            for project in projects
+        ]
+        await eventually(lambda: cache_bytes() == in_flight)
+        gate.set()
+        results = await asyncio.gather(*loads, return_exceptions=True)
+        if loader is failing:
+            assert all(isinstance(result, RuntimeError) for result in results)
+            assert cache_bytes() == 0  # nothing is held once the loads ended
+    assert _usage(manager)["entries"] == len(projects)
+    assert manager._backend is not None
+    repository = manager._backend.repositories["project_cache"]
+    assert isinstance(repository, MemoryProjectCacheRepository)
+    held = sum(entry.size for entry in repository._entries.values())
+    assert cache_bytes() == held + len(projects) * MARK_BYTES  # each entry and its mark
+    for project in projects[:100]:
+        assert await manager.invalidate_project_cache(project)
+    for project in projects[100:]:
+        assert await manager.delete_project_data(project)
+    assert cache_bytes() == 0  # the marks went with their entries
+
+
+async def test_leases_that_ran_out_unreleased_are_swept() -> None:
+    budget = MemoryBudget()
+    repository = MemoryProjectCacheRepository(ManualClock(), budget)
+    store = MemoryLoadStore(repository, budget)
+    fill = FillTerms(frozenset(), TTL.minutes(5))
+    for i in range(100):  # holders cancelled mid-load: their 1 ms leases are never released
+        assert await store.acquire(uuid4(), None, f"{i:032x}", 1, 0.0, fill) is Grant.TAKEN
+    await asyncio.sleep(0.01)
+    live = [uuid4() for _ in range(100)]
+    for project in live:
+        assert await store.acquire(project, None, "l" * 32, 60_000, 0.0, fill) is Grant.TAKEN
+    assert len(store._leases) == 100  # the table doubled: the run-out leases were swept
+    fills = 200 * (FILL_BYTES + 32)  # a dead holder's fill token stays until it is replaced
+    assert budget.by_kind["cache"] == 100 * (LEASE_BYTES + 32) + fills
+    for project in live:
+        await store.release(project, None, "l" * 32, LeaseEnd.FAILED)
+    assert budget.by_kind["cache"] == 100 * (FILL_BYTES + 32)

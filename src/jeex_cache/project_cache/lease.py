@@ -11,7 +11,12 @@ carries on without it.
 ``MemoryLoadStore``, over the embedded project cache: in one process the loaders' own
 single-flight already makes one load per entry; the lease here keeps the contract whole (one
 holder, waiters told at once) for any caller of the port. Metadata of entries since rewritten
-is ignored (it names another version) and bounded.
+is ignored (it names another version) and bounded; it goes with its entry (the repository
+tells when one leaves: ``MemoryProjectCacheRepository.watch``).
+Leases and metadata are charged to the backend's ``MemoryBudget`` under ``cache`` (see the
+constants, measured with tracemalloc), never refused (a load in flight is not stopped), and
+released when they go; leases that ran out unreleased (a cancelled holder's) are swept once
+the table doubles, or when the bound needs room.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jeex_cache.core.identifiers import CanonicalId
+from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key
+from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.resilience import guarded
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL
@@ -33,6 +39,8 @@ from jeex_cache.project_cache.model import CacheTag, LoadMark, StoredLoad, Write
 from jeex_cache.project_cache.service import ProjectCacheService
 
 __all__ = [
+    "LEASE_BYTES",
+    "MARK_BYTES",
     "MAX_MARKS",
     "FillTerms",
     "Grant",
@@ -203,8 +211,15 @@ class LoadSteps:
 # -- in process memory ---------------------------------------------------------------------
 
 MAX_MARKS = 100_000  # metadata records kept; the oldest go first (their entries then look plain)
+# What a lease and a mark cost (tracemalloc, CPython 3.11, rounded up) beside the lengths
+# of the entry's name (and the lease's token): the record (a lease's future), its slot with
+# the project's ID, its table entry (and a mark's place among the repository's watched).
+LEASE_BYTES = 420
+MARK_BYTES = 390
+_SWEEP_MIN = 64  # leases held before the first sweep for run-out ones
 
 _Slot = tuple[CanonicalId, str | None]
+_Key = tuple[IdKey, str | None]  # a mark's, as the repository keys its entries
 
 
 @dataclass(slots=True)
@@ -219,10 +234,16 @@ class _Lease:
 class MemoryLoadStore:
     """Loader reads, metadata and leases beside a ``MemoryProjectCacheRepository``."""
 
-    def __init__(self, repository: MemoryProjectCacheRepository) -> None:
+    def __init__(
+        self, repository: MemoryProjectCacheRepository, budget: MemoryBudget | None = None
+    ) -> None:
         self._repository = repository
-        self._marks: OrderedDict[_Slot, tuple[int, float, float]] = OrderedDict()
+        self._budget = MemoryBudget() if budget is None else budget
+        self._marks: OrderedDict[_Key, tuple[int, float, float]] = OrderedDict()
+        repository.on_leave(self._entry_left)
         self._leases: dict[_Slot, _Lease] = {}
+        self._sweep_at = _SWEEP_MIN
+        self._budget.on_reclaim("cache", self._sweep)
 
     async def read(
         self, project_id: CanonicalId, name: str | None, accesses: int = 1
@@ -232,17 +253,29 @@ class MemoryLoadStore:
         entry = await self._repository.get_entry(project_id, name)
         if entry is None or entry.data is None:
             return None
-        mark = self._marks.get((project_id, name))
+        mark = self._marks.get((id_key(project_id), name))
         if mark is None or mark[0] != entry.version:
             return StoredLoad(entry.data, float("inf"), 0.0)
         return StoredLoad(entry.data, mark[1], mark[2])
 
     def _mark(self, project_id: CanonicalId, name: str | None, mark: LoadMark) -> None:
-        slot = (project_id, name)
-        self._marks[slot] = (mark.version, mark.fresh_until, mark.delta)
-        self._marks.move_to_end(slot)
+        key = (id_key(project_id), name)
+        if not self._repository.holds(*key, mark.version):
+            return  # rewritten or gone since the load wrote it: nothing to mark
+        if key not in self._marks:
+            self._budget.force("cache", MARK_BYTES + len(name or ""))
+            self._repository.watch(*key)
+        self._marks[key] = (mark.version, mark.fresh_until, mark.delta)
+        self._marks.move_to_end(key)
         while len(self._marks) > MAX_MARKS:
-            self._marks.popitem(last=False)
+            oldest = next(iter(self._marks))
+            self._repository.watch(*oldest, watched=False)
+            self._entry_left(*oldest)
+
+    def _entry_left(self, key: IdKey, name: str | None) -> None:
+        """The entry left the cache (or its mark the table): its mark goes."""
+        if self._marks.pop((key, name), None) is not None:
+            self._budget.release("cache", MARK_BYTES + len(name or ""))
 
     def _held(self, slot: _Slot) -> _Lease | None:
         lease = self._leases.get(slot)
@@ -251,8 +284,19 @@ class MemoryLoadStore:
             return None
         return lease
 
+    def _sweep(self) -> None:
+        """End the leases that ran out (a holder cancelled or gone never released its own):
+        run when the table has doubled since the last sweep, or when the bound needs room."""
+        if not self._leases:  # (the budget may ask outside a loop)
+            return
+        now = asyncio.get_running_loop().time()
+        for slot, lease in [item for item in self._leases.items() if item[1].until <= now]:
+            self._end(slot, lease, LeaseEnd.TIMEOUT)
+        self._sweep_at = max(_SWEEP_MIN, 2 * len(self._leases))
+
     def _end(self, slot: _Slot, lease: _Lease, end: LeaseEnd) -> None:
         del self._leases[slot]
+        self._budget.release("cache", _lease_bytes(slot, lease.token))
         if not lease.ended.done():
             lease.ended.set_result(end)
 
@@ -270,6 +314,9 @@ class MemoryLoadStore:
             return Grant.HELD
         until = asyncio.get_running_loop().time() + ms / 1000
         self._leases[slot] = _Lease(token, until)
+        self._budget.force("cache", _lease_bytes(slot, token))  # a load: never refused
+        if len(self._leases) >= self._sweep_at:
+            self._sweep()
         self._repository.open_fill(project_id, name, token, fill.tags)
         return Grant.TAKEN
 
@@ -305,3 +352,7 @@ class MemoryLoadStore:
             return await asyncio.wait_for(asyncio.shield(lease.ended), left)
         except TimeoutError:
             return LeaseEnd.TIMEOUT
+
+
+def _lease_bytes(slot: _Slot, token: str) -> int:
+    return LEASE_BYTES + len(slot[1] or "") + len(token)

@@ -41,6 +41,7 @@ from jeex_cache.core.identifiers import (
     parse_id,
     validate_name,
 )
+from jeex_cache.core.memory_budget import MemoryBudget
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache._coalesce import Coalescer
@@ -360,6 +361,8 @@ class LoaderBackend(Protocol):
     def settings(self) -> LoaderSettings: ...
     @property
     def executor(self) -> RedisExecutor | None: ...
+    @property
+    def budget(self) -> MemoryBudget | None: ...
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None: ...
 
@@ -376,7 +379,7 @@ def build_loader(
     store: LoadStore
     if backend.executor is None:
         assert isinstance(repository, MemoryProjectCacheRepository)
-        store = MemoryLoadStore(repository)
+        store = MemoryLoadStore(repository, backend.budget)
     else:
         waits = open_waits(backend.executor, settings)
         backend.on_close(waits.client.aclose)

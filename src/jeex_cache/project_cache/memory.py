@@ -17,6 +17,10 @@ Fill tokens (``open_fill``): one per entry with a load in flight, with the load'
 write, delete and invalidation of the entry takes it away; a fill whose token has gone is
 REVOKED. At most ``MAX_FILLS`` are kept (the oldest go first: their fills are then refused).
 They are charged to the budget too, but never refused (a load in flight is not stopped).
+
+Watched entries (``watch``): the loaders' store keeps metadata of loaded entries, and is told
+(``on_leave``) when one leaves, by any path (a write over it, a delete, an invalidation, its
+expiry, an eviction), so what it keeps goes with the entry.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,6 +90,8 @@ class MemoryProjectCacheRepository:
         self._expiry: list[tuple[int, int, _Slot]] = []
         self._fills: OrderedDict[_Slot, tuple[str, frozenset[str]]] = OrderedDict()
         self._generations = itertools.count()
+        self._watched: set[_Slot] = set()
+        self._on_leave: Callable[[IdKey, str | None], object] | None = None
 
     @property
     def payload_bytes(self) -> int:
@@ -289,9 +295,28 @@ class MemoryProjectCacheRepository:
                 size += TAG_PROJECT_BYTES
         return size
 
+    def on_leave(self, callback: Callable[[IdKey, str | None], object]) -> None:
+        """``callback(key, name)`` runs once when a ``watch``-ed entry leaves."""
+        self._on_leave = callback
+
+    def holds(self, key: IdKey, name: str | None, version: int) -> bool:
+        """Whether the entry is cached at ``version`` (expired or not)."""
+        entry = self._entries.get((key, name))
+        return entry is not None and entry.version == version
+
+    def watch(self, key: IdKey, name: str | None, watched: bool = True) -> None:
+        """Report (or, with ``watched=False``, stop reporting) the entry's leaving."""
+        if watched:
+            self._watched.add((key, name))
+        else:
+            self._watched.discard((key, name))
+
     def _remove(self, slot: _Slot) -> None:
         entry = self._entries.pop(slot)
         self._budget.release("cache", entry.size)
+        if slot in self._watched and self._on_leave is not None:  # no call unless watched
+            self._watched.discard(slot)
+            self._on_leave(*slot)
         key, name = slot
         _discard(self._by_project, key, name)
         for tag in entry.tags:

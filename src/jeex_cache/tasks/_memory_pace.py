@@ -53,6 +53,19 @@ class Pacer:
             del self.paced[group]
         return ready
 
+    def until(self, group: str) -> int:
+        """The ms until which ``group``'s pacing state matters (its pause, its paced-out
+        time, its theoretical arrival time); past it the group paces as one never seen."""
+        return max(
+            self.hold.get(group, 0), self.paced.get(group, 0), math.ceil(self.tat.get(group, 0))
+        )
+
+    def forget(self, group: str) -> None:
+        """Drop ``group``'s pacing state (its pace setting, from ``set_pace``, stays)."""
+        self.tat.pop(group, None)
+        self.hold.pop(group, None)
+        self.paced.pop(group, None)
+
     def next_at(self) -> int | None:
         """When the first paced group may go again."""
         return min(self.paced.values(), default=None)

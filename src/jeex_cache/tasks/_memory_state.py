@@ -2,7 +2,9 @@
 
 A queue's ready tasks are grouped by project, as on Redis: each group keeps two heaps (by
 priority, by age) with lazy deletion (an entry stands while it is its record's current
-``ready_sq``), and the ring holds the groups with ready tasks in turn order.
+``ready_sq``), and the ring holds the groups with ready tasks in turn order. A group lives
+while it has open tasks (queued, delayed, running or awaiting a retry), then while its pacing
+state matters (see ``Pacer.until``); the repository then drops it (``forget``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Group:
     by_age: list[tuple[int, str]] = field(default_factory=list)  # (sq, id)
     live: int = 0
     claims: int = 0
+    open: int = 0  # its tasks not finished: queued, delayed, running, awaiting a retry
+    lingers: bool = False  # empty, kept until its pacing state runs out (one timer entry)
 
 
 @dataclass(slots=True)
@@ -99,9 +103,7 @@ class QueueState:
             self.seq += 1
             record.sq = self.seq
         record.ready_sq = record.sq
-        group = self.groups.get(record.group)
-        if group is None:
-            group = self.groups[record.group] = Group()
+        group = self.groups[record.group]  # it has an open task: the repository made it
         heapq.heappush(group.by_priority, (-record.priority, record.sq, task_id))
         heapq.heappush(group.by_age, (record.sq, task_id))
         group.live += 1
@@ -129,6 +131,13 @@ class QueueState:
         if record.group in self.parked:
             self.parked.discard(record.group)
             self.activate(record.group)
+
+    def forget(self, group: str) -> None:
+        """Drop ``group``, which has no open task left, with its pacing state."""
+        del self.groups[group]
+        self.ring.pop(group, None)
+        self.parked.discard(group)
+        self.pacer.forget(group)
 
     def take(self, records: dict[str, Record], cap: int, aging: int, now: int) -> str | bool:
         """The next ready task's ID (see ``_task_lib.lua``'s ``take``), False, or True

@@ -10,7 +10,10 @@ by ``_STALE_SLACK`` the heap is rebuilt without them, so cancelled tasks hold no
 Tasks are charged to the backend's ``MemoryBudget`` (see the constants, measured with
 tracemalloc) and never evicted: an enqueue that does not fit raises ``MemoryLimitError`` (the
 caller knows its task was not queued). Settling a task is never refused: its result or error
-is charged even past the bound, until the finished record expires.
+is charged even past the bound, until the finished record expires. A project's group is
+charged while it lives: from its first open task until its last one finished and its pacing
+state (a pause, a rate's next slot) has run out, so a process that meets very many projects
+holds only those it still has to remember.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ _WAITING = (TaskStatus.QUEUED, TaskStatus.FAILED)
 _STALE_SLACK = 64
 # What a task costs (tracemalloc, CPython 3.11, rounded up) beside its ID's, payload's,
 # result's and error's lengths: its record, heap entries and table slot; and a project's
-# group the first time the queue meets it (groups are kept).
+# group while it lives (its heaps, ring and table slots, its pacing state).
 TASK_BYTES = 480
 GROUP_BYTES = 400
 
@@ -58,6 +61,7 @@ class MemoryTaskQueueRepository:
         self._records: dict[str, Record] = {}
         self._queues: dict[str, QueueState] = {}
         self._expiry: list[tuple[int, str]] = []
+        self._lingering: list[tuple[int, str, str]] = []  # (until, queue, group) to forget
         self._sequence = itertools.count()
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
 
@@ -79,9 +83,45 @@ class MemoryTaskQueueRepository:
         return record
 
     def _drop_expired(self, now: int) -> None:
-        """Drop the finished records whose status TTL has passed."""
+        """Drop the finished records whose status TTL has passed, and the groups left with
+        nothing to remember."""
         while self._expiry and self._expiry[0][0] <= now:
             self._record(heapq.heappop(self._expiry)[1], now)
+        while self._lingering and self._lingering[0][0] <= now:
+            _, queue, name = heapq.heappop(self._lingering)
+            group = self._queues[queue].groups.get(name)
+            if group is not None:
+                group.lingers = False
+                if group.open == 0:  # else it came back meanwhile
+                    self._retire(queue, name, now)
+
+    def _open(self, queue: QueueState, name: str, group: Group | None = None) -> None:
+        """One more open task in group ``name``; a group not there yet is made (its bytes
+        were charged by the caller)."""
+        if group is None:
+            group = queue.groups[name] = Group()
+        group.open += 1
+
+    def _close(self, queue: str, name: str, now: int) -> None:
+        """An open task of group ``name`` finished: retire the group once none is left."""
+        group = self._queues[queue].groups[name]
+        group.open -= 1
+        if group.open == 0:
+            self._retire(queue, name, now)
+
+    def _retire(self, queue: str, name: str, now: int) -> None:
+        """Forget an empty group and release its bytes, or, while its pacing state still
+        matters, keep it until then."""
+        q = self._queues[queue]
+        until = q.pacer.until(name)
+        if until > now:
+            group = q.groups[name]
+            if not group.lingers:  # one entry at a time: it looks again when it falls due
+                group.lingers = True
+                heapq.heappush(self._lingering, (until, queue, name))
+            return
+        q.forget(name)
+        self._budget.release("tasks", GROUP_BYTES)
 
     def _recharge(self, task_id: str, record: Record) -> None:
         """Charge what ``record`` costs now (a result or an error came): never refused."""
@@ -96,6 +136,7 @@ class MemoryTaskQueueRepository:
 
     def _finish(self, task_id: str, record: Record, status: TaskStatus, now: int, ttl: TTL) -> None:
         queue = self._queue(record.queue)
+        was_open = not record.status.finished  # a late acknowledgement finishes it again
         if record.entry != -1:  # its heap entry goes stale: drop it, or count it
             self._unschedule(queue, record)
         record.status, record.lease, record.entry = status, 0, -1
@@ -107,6 +148,8 @@ class MemoryTaskQueueRepository:
         queue.dead.pop(task_id, None)
         if status is TaskStatus.DEAD:
             queue.dead[task_id] = now
+        if was_open:
+            self._close(record.queue, record.group, now)
         for waiter in self._waiting.pop(task_id, ()):
             if not waiter.done():
                 waiter.set_result(None)
@@ -148,11 +191,10 @@ class MemoryTaskQueueRepository:
         )  # fmt: skip
         record.cost, record.trace = cost, trace
         record.size = _task_bytes(task_id, record)
-        groups = self._queue(queue).groups
-        new_group = record.group not in groups
-        self._budget.charge("tasks", record.size + GROUP_BYTES * new_group)  # may refuse
-        if new_group:
-            groups[record.group] = Group()
+        q = self._queue(queue)
+        group = q.groups.get(record.group)
+        self._budget.charge("tasks", record.size + GROUP_BYTES * (group is None))  # may refuse
+        self._open(q, record.group, group)
         self._records[task_id] = record
         if delay_ms > 0:
             self._schedule(task_id, record, now + delay_ms)
@@ -191,6 +233,8 @@ class MemoryTaskQueueRepository:
     ) -> TaskClaim:
         now = self._now()
         q = self._queue(queue)
+        if self._lingering and self._lingering[0][0] <= now:
+            self._drop_expired(now)  # groups whose pacing ran out go
         for task_id in [i for i, deadline in q.running.items() if deadline <= now][:32]:
             lost = self._record(task_id, now)
             if lost is None or lost.status is not TaskStatus.RUNNING:
@@ -370,6 +414,10 @@ class MemoryTaskQueueRepository:
             record.status, record.attempts, record.lease = TaskStatus.QUEUED, 0, 0
             record.updated_ms, record.finished_ms, record.expires_ms = now, None, None
             record.due_ms = now
+            group = q.groups.get(record.group)
+            if group is None:  # retired since it died: back, charged past the bound (the
+                self._budget.force("tasks", GROUP_BYTES)  # task is held already)
+            self._open(q, record.group, group)
             q.make_ready(task_id, record, False)
             requeued += 1
         if requeued:
