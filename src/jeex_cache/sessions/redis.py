@@ -283,21 +283,30 @@ def _build(
     projects: list[bytes],
     data: list[bytes],
 ) -> UserSession:
+    # A validation's Python work, so lookups of what was parsed before are inline (C only):
+    # users, projects and times come back all the time (many validations share a millisecond).
+    ids, times = _IDS.get, _TIMES.get
+    granted: frozenset[Any] = frozenset(map(ids, projects))
+    if None in granted:
+        granted = frozenset(map(_id, projects))
     return UserSession(
         None,
         digest,
-        _id(user),
-        {data[i].decode(): decode(data[i + 1]) for i in range(0, len(data), 2)},
-        frozenset(_id(project) for project in projects),
-        _from_ms(created),
-        _from_ms(last),
-        _from_ms(expires),
-        _from_ms(cap),
+        ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
+        dict(zip(map(bytes.decode, data[::2]), map(decode, data[1::2]), strict=True))
+        if data
+        else {},
+        granted,
+        times(created) or _from_ms(created),
+        times(last) or _from_ms(last),
+        times(expires) or _from_ms(expires),
+        times(cap) or _from_ms(cap),
     )
 
 
 _IDS: dict[bytes, CanonicalId] = {}
-_ID_CACHE_SIZE = 10_000
+_TIMES: dict[bytes | int, datetime] = {}
+_CACHE_SIZE = 10_000
 
 
 def _id(value: bytes) -> CanonicalId:
@@ -306,11 +315,18 @@ def _id(value: bytes) -> CanonicalId:
     # canonical text (``id_text``), so it parses back to the ID that was stored.
     parsed = _IDS.get(value)
     if parsed is None:
-        if len(_IDS) >= _ID_CACHE_SIZE:
+        if len(_IDS) >= _CACHE_SIZE:
             _IDS.clear()
         parsed = _IDS[value] = parse_id(value.decode())
     return parsed
 
 
 def _from_ms(value: bytes | int) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    # Kept (bounded) like UUIDs: a session's creation and cap never change, and its last
+    # activity and idle expiry are shared by every validation in the same millisecond.
+    parsed = _TIMES.get(value)
+    if parsed is None:
+        if len(_TIMES) >= _CACHE_SIZE:
+            _TIMES.clear()
+        parsed = _TIMES[value] = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    return parsed
