@@ -284,18 +284,20 @@ def _build(
     data: list[bytes],
 ) -> UserSession:
     # A validation's Python work, so lookups of what was parsed before are inline (C only):
-    # users, projects and times come back all the time (many validations share a millisecond).
+    # users, project sets and times come back all the time (validations share milliseconds).
     ids, times = _IDS.get, _TIMES.get
-    granted: frozenset[Any] = frozenset(map(ids, projects))
-    if None in granted:
-        granted = frozenset(map(_id, projects))
+    listed = tuple(projects)
+    granted = _GRANTS.get(listed)
+    if granted is None:
+        granted = _grants(listed)
+    user_data = {}
+    for i in range(0, len(data), 2):  # a loop, not a comprehension: no frame of its own
+        user_data[data[i].decode()] = decode(data[i + 1])
     return UserSession(
         None,
         digest,
         ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
-        dict(zip(map(bytes.decode, data[::2]), map(decode, data[1::2]), strict=True))
-        if data
-        else {},
+        user_data,
         granted,
         times(created) or _from_ms(created),
         times(last) or _from_ms(last),
@@ -306,7 +308,21 @@ def _build(
 
 _IDS: dict[bytes, CanonicalId] = {}
 _TIMES: dict[bytes | int, datetime] = {}
+_GRANTS: dict[tuple[bytes, ...], frozenset[CanonicalId]] = {}
 _CACHE_SIZE = 10_000
+_GRANTS_KEPT = 4_096  # sets of at most _GRANT_SIZE_KEPT projects: a few MB at most
+_GRANT_SIZE_KEPT = 16
+
+
+def _grants(projects: tuple[bytes, ...]) -> frozenset[CanonicalId]:
+    # A session's projects come back on every validation; a small set is kept whole, so
+    # neither its IDs nor their hashes (a UUID's is Python code) are computed again.
+    granted = frozenset(map(_id, projects))
+    if len(projects) <= _GRANT_SIZE_KEPT:
+        if len(_GRANTS) >= _GRANTS_KEPT:
+            _GRANTS.clear()
+        _GRANTS[projects] = granted
+    return granted
 
 
 def _id(value: bytes) -> CanonicalId:
@@ -322,7 +338,7 @@ def _id(value: bytes) -> CanonicalId:
 
 
 def _from_ms(value: bytes | int) -> datetime:
-    # Kept (bounded) like UUIDs: a session's creation and cap never change, and its last
+    # Kept (bounded) like IDs: a session's creation and cap never change, and its last
     # activity and idle expiry are shared by every validation in the same millisecond.
     parsed = _TIMES.get(value)
     if parsed is None:
