@@ -232,3 +232,15 @@ async def test_a_near_hit_counts_in_the_metrics_and_is_served_while_the_breaker_
     assert (stats.count, stats.hits, stats.errors) == (calls + 3, hits + 2, errors + 1)
     assert stats.misses == misses
     assert near.near_cache_stats()["entries"] == 1
+
+
+async def test_a_string_or_int_project_id_hits_the_same_entry(near: CacheManager) -> None:
+    await near.cache_project_data("acme-42", {"v": 1})
+    await near.cache_project_data(42, {"v": 2})
+    await filled(near, "acme-42")
+    await filled(near, "42")
+    before = near.near_cache_stats()["hits"]
+    assert await near.get_project_data("acme-42") == {"v": 1}
+    assert await near.get_project_data(42) == {"v": 2}
+    assert await near.get_project_data("42") == {"v": 2}
+    assert near.near_cache_stats()["hits"] - before == 3
