@@ -134,7 +134,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         "(default: Settings' REDIS_SOCKET_TIMEOUT, 0.5)",
     )
     parser.add_argument(
-        "--only", choices=("project", "rate_limit"), help="measure one capability's operations"
+        "--only",
+        choices=("project", "rate_limit", "sessions"),
+        help="measure one capability's operations",
     )
     parser.add_argument(
         "--uvloop", action="store_true", help="run on uvloop's event loop (pip install uvloop)"
@@ -302,7 +304,7 @@ async def benchmark(
     async with AsyncExitStack() as stack:
         candidates: list[Candidate] = []
         notes: list[str] = []
-        if config.only != "rate_limit":
+        if config.only not in ("rate_limit", "sessions"):
             candidates, notes = await open_candidates(
                 stack,
                 url,
@@ -322,10 +324,11 @@ async def benchmark(
             )
             candidates += sessions
             notes += session_notes
+        if config.only is None and not documents_only:
             candidates += await open_progress_candidates(
                 stack, url, settings, config.concurrency, diagnostics=config.diagnostics
             )
-        if config.only != "project" and not documents_only:
+        if config.only in (None, "rate_limit") and not documents_only:
             more, more_notes = await open_rate_limit_candidates(
                 stack, url, settings, config.concurrency, diagnostics=config.diagnostics
             )
@@ -346,23 +349,26 @@ async def benchmark(
         "notes": notes,
         "elapsed_seconds": round(elapsed, 1),
         "rows": rows,
-        "targets": (
-            []
-            if config.only == "rate_limit"
-            else evaluate_targets(rows, config.concurrency)
-            + (
-                []
-                if documents_only
-                else [Target(*line) for line in progress_targets(rows, config.concurrency)]
-                + session_targets(rows, config.concurrency)
-            )
-        )
-        + (
-            []
-            if config.only == "project" or documents_only
-            else [Target(*t) for t in rate_limit_targets(rows, config.concurrency)]
-        ),
+        "targets": targets(config, rows, documents_only),
     }
+
+
+def targets(config: Config, rows: Sequence[Row], documents_only: bool) -> list[Target]:
+    """The targets of the capabilities measured (``--only``: one; the other documents: the
+    project cache's only)."""
+    only, concurrency = config.only, config.concurrency
+    found: list[Target] = []
+    if only in (None, "project"):
+        found += evaluate_targets(rows, concurrency)
+    if documents_only:
+        return found
+    if only is None:
+        found += [Target(*line) for line in progress_targets(rows, concurrency)]
+    if only in (None, "sessions"):
+        found += session_targets(rows, concurrency)
+    if only in (None, "rate_limit"):
+        found += [Target(*t) for t in rate_limit_targets(rows, concurrency)]
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -378,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             loop_factory = uvloop.new_event_loop
         payloads = list(PAYLOADS) if args.payload == "all" else [args.payload]
+        if config.only in ("rate_limit", "sessions"):  # no document: one run is enough
+            payloads = payloads[:1]
         runs = []
         for number, payload in enumerate(payloads):
             with asyncio.Runner(loop_factory=loop_factory) as runner:

@@ -205,3 +205,42 @@ async def test_an_entry_never_outlives_its_redis_ttl(executor: RedisExecutor) ->
         assert near.get(key) is None
     finally:
         await tracker.close()
+
+
+async def test_a_near_hit_counts_in_the_metrics_and_is_served_while_the_breaker_is_open(
+    near: CacheManager,
+) -> None:
+    """A hit answered without an await is still a counted call with a hit; an open breaker
+    (the data connection failing while tracking holds) does not stop the L1 from serving
+    what tracking keeps current, and a miss still fails fast to the read's fallback."""
+    project, absent = uuid4(), uuid4()
+    await near.cache_project_data(project, {"v": 1})
+    await filled(near, project)
+    stats = near.runtime.telemetry.stats("get_project_data", "cache_read")
+    calls, hits, misses, errors = stats.count, stats.hits, stats.misses, stats.errors
+    executor = near._require().executor
+    assert executor is not None
+    breaker = executor.breaker
+    for _ in range(breaker.failure_threshold):
+        breaker.record_failure()
+    assert breaker.state.value == "open"
+
+    first, second = await near.get_project_data(project), await near.get_project_data(project)
+    assert first == second == {"v": 1}
+    assert first is not second  # each caller gets its own copy to mutate
+    assert await near.get_project_data(absent) is None  # not held: the breaker refuses Redis
+    assert (stats.count, stats.hits, stats.errors) == (calls + 3, hits + 2, errors + 1)
+    assert stats.misses == misses
+    assert near.near_cache_stats()["entries"] == 1
+
+
+async def test_a_string_or_int_project_id_hits_the_same_entry(near: CacheManager) -> None:
+    await near.cache_project_data("acme-42", {"v": 1})
+    await near.cache_project_data(42, {"v": 2})
+    await filled(near, "acme-42")
+    await filled(near, "42")
+    before = near.near_cache_stats()["hits"]
+    assert await near.get_project_data("acme-42") == {"v": 1}
+    assert await near.get_project_data(42) == {"v": 2}
+    assert await near.get_project_data("42") == {"v": 2}
+    assert near.near_cache_stats()["hits"] - before == 3

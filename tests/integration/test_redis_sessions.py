@@ -177,3 +177,34 @@ async def test_a_record_whose_indexing_failed_is_removed(
     raw.set(f"jeex:user:{{{user}}}:sessions", "not a sorted set")  # the index script fails
     assert await cache.create_user_session(user) is None
     assert not list(raw.scan_iter("jeex:sess:*"))
+
+
+@pytest.mark.parametrize("count", [3, 40])  # a small set is kept whole, a large one is not
+async def test_validations_return_the_current_grants_and_their_own_data(
+    cache: CacheManager, count: int
+) -> None:
+    projects = [uuid4() for _ in range(count)]
+    first = await cache.create_user_session(uuid4(), {"roles": ["a"]}, projects)
+    twin = await cache.create_user_session(uuid4(), {"roles": ["b"]}, projects)
+    assert first is not None
+    assert first.session_id is not None
+    assert twin is not None
+    assert twin.session_id is not None
+    answers = [await cache.validate_user_session(first.session_id) for _ in range(2)]
+    seen = [session for session in answers if session is not None]
+    assert len(seen) == 2
+    other = await cache.validate_user_session(twin.session_id)
+    assert other is not None
+    assert other.session_id == twin.session_id
+    assert other.user_data == {"roles": ["b"]}
+    for session in seen:
+        assert session.session_id == first.session_id
+        assert session.project_access == frozenset(projects)
+        assert session.created_at < session.absolute_expires_at
+    assert seen[0] is not seen[1]
+    assert seen[0].user_data is not seen[1].user_data  # each caller's own to mutate
+    assert await cache.revoke_project_access(first.session_id, projects[0])
+    after = await cache.validate_user_session(first.session_id)
+    assert after is not None
+    assert after.project_access == frozenset(projects[1:])
+    assert after.last_activity >= seen[1].last_activity

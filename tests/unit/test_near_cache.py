@@ -40,6 +40,19 @@ def test_nothing_is_served_or_stored_before_tracking_starts() -> None:
     assert near.get("k") is None
 
 
+def test_a_peek_counts_its_hits_and_leaves_a_miss_to_the_read_that_follows() -> None:
+    clock = Clock()
+    near = serving(clock=clock)
+    assert fill(near, "k", b"v", ttl_ms=1_000)
+    assert near.peek("k") == b"v"
+    assert near.peek("absent") is None
+    assert (near.hits, near.misses) == (1, 0)
+    clock.now += 2  # expired: not served, dropped and counted by ``get``
+    assert near.peek("k") is None
+    assert near.get("k") is None
+    assert (near.hits, near.misses, near.stats().entries) == (1, 1, 0)
+
+
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3000)), max_size=200))
 def test_the_byte_bound_holds_and_evicts_the_least_recently_used(
     writes: list[tuple[int, int]],

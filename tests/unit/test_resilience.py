@@ -12,7 +12,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from jeex_cache import CacheManager, Settings
 from jeex_cache.core.errors import BackendError, InvalidInputError
-from jeex_cache.core.resilience import FAILURE_POLICY, Family, Outcome, guarded, outcome_of
+from jeex_cache.core.resilience import (
+    FAILURE_POLICY,
+    NOT_HELD,
+    Family,
+    Outcome,
+    guarded,
+    outcome_of,
+)
 from jeex_cache.core.retry import RetryPolicy
 from jeex_cache.core.runtime import CALL_RETRY, OperationRuntime
 from jeex_cache.project_cache.failures import CACHE_READ, CACHE_WRITE
@@ -41,6 +48,33 @@ class Flaky:
     @guarded(CACHE_READ, idempotent=True, outcome=True)
     async def read_outcome(self) -> str:
         return await self.answer()
+
+
+class Peeked:
+    """A guarded read with a ``peek``: answered in process while ``held`` has a value."""
+
+    def __init__(self, runtime: OperationRuntime) -> None:
+        self.runtime = runtime
+        self.held: dict[str, str] = {}
+        self.reads = 0
+
+    @guarded(CACHE_READ, idempotent=True, peek=lambda self, key: self.held.get(key, NOT_HELD))
+    async def read(self, key: str) -> str | None:
+        self.reads += 1
+        return None
+
+
+async def test_a_peeked_answer_is_counted_like_the_method_and_a_miss_falls_through() -> None:
+    runtime = OperationRuntime()
+    peeked = Peeked(runtime)
+    peeked.held["k"] = "v"
+    assert await peeked.read("k") == "v"
+    assert await outcome_of(peeked.read, "k") == Outcome("v")
+    assert peeked.reads == 0  # answered without running the method
+    assert await peeked.read("other") is None
+    assert peeked.reads == 1
+    stats = runtime.telemetry.operations["read"]
+    assert (stats.count, stats.hits, stats.misses) == (3, 2, 1)
 
 
 def test_every_capability_declares_its_rows() -> None:

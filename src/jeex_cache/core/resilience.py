@@ -22,6 +22,7 @@ from jeex_cache.core.telemetry import SpanAttributes
 
 __all__ = [
     "FAILURE_POLICY",
+    "NOT_HELD",
     "Family",
     "Guarded",
     "Operation",
@@ -62,6 +63,9 @@ class Family:
 
 FAILURE_POLICY: dict[str, Family] = {}
 """The failure table, by family name: filled by the rows each capability declares."""
+
+NOT_HELD: Any = object()
+"""What a guarded operation's ``peek`` returns when it cannot answer without I/O."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +146,7 @@ def guarded(
     idempotent: bool = False,
     attributes: Mapping[str, str] | None = None,
     name: str | None = None,
+    peek: Callable[..., Any] | None = None,
     outcome: Literal[False] = False,
 ) -> Callable[[_Method[S, P, R]], _Guarded[S, P, R]]: ...
 
@@ -154,6 +159,7 @@ def guarded(
     idempotent: bool = False,
     attributes: Mapping[str, str] | None = None,
     name: str | None = None,
+    peek: Callable[..., Any] | None = None,
     outcome: Literal[True],
 ) -> Callable[[_Method[S, P, R]], _Guarded[S, P, Outcome[R]]]: ...
 
@@ -166,6 +172,7 @@ def guarded(
     attributes: Mapping[str, str] | None = None,
     name: str | None = None,
     outcome: bool = False,
+    peek: Callable[..., Any] | None = None,
 ) -> Callable[[_Method[S, P, R]], _Guarded[S, P, Any]]:
     """Apply the failure policy of ``family`` to an async method, and measure it.
 
@@ -179,6 +186,11 @@ def guarded(
     ``attributes`` declares the span's own attributes: attribute name -> parameter name (or
     ``self.<name>``), e.g. ``{"session": "session_id", "project_id": "project_id"}``. A
     session ID is exported only as its hash prefix; arguments not declared never are.
+
+    ``peek(self, *args, **kwargs)`` answers without I/O when it can (a near cache hit), else
+    returns ``NOT_HELD`` and the method runs. Its answer is counted like the method's (hits,
+    latency) but never awaits, so it costs no coroutine beneath the guard's own. With an
+    OpenTelemetry SDK installed it is skipped: every call gets its span.
     """
     if fallback is not None and family.raises:
         raise ValueError(f"{family.name} raises on backend failure; it has no fallback")
@@ -197,6 +209,11 @@ def guarded(
                     done = await runtime.observe(op, method, self, args, kwargs)
                     return done if as_outcome else done.value
                 started = perf_counter()  # the plain path, inline: no frame of its own
+                if peek is not None:
+                    value = peek(self, *args, **kwargs)
+                    if value is not NOT_HELD:
+                        runtime.finish(op, value, perf_counter() - started)
+                        return Outcome(value) if as_outcome else value
                 try:
                     value = await method(self, *args, **kwargs)
                 except BackendError as exc:

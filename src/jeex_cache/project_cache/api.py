@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from jeex_cache.backends import Backend
 from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
-from jeex_cache.core.resilience import guarded
+from jeex_cache.core.resilience import NOT_HELD, guarded
 from jeex_cache.core.results import ReadResult, failed_read
 from jeex_cache.core.runtime import OperationRuntime
 from jeex_cache.core.ttl import TTLLike
@@ -49,6 +49,12 @@ class ProjectCacheServices:
     cache: ProjectCacheService
     invalidation: CacheInvalidationService
     loader: LoaderService  # get_or_load: single-flight, early refresh, stale values
+
+
+def _near_hit(api: ProjectCacheAPI, project_id: ProjectId) -> Any:
+    """``get_project_data`` answered by the near cache with no await, else ``NOT_HELD``."""
+    cache = api._project.cache
+    return cache.peek(project_id) if cache.peeks else NOT_HELD
 
 
 class ProjectCacheAPI:
@@ -103,7 +109,7 @@ class ProjectCacheAPI:
             project_id, None, data, ttl=ttl, tags=tags, version=version
         )
 
-    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT)
+    @guarded(CACHE_READ, idempotent=True, attributes=_PROJECT, peek=_near_hit)
     def get_project_data(self, project_id: ProjectId) -> Coroutine[Any, Any, Any]:
         """The cached document, or None on a miss (or while the backend is down)."""
         # Returns the service's coroutine for the guard to await: one frame less per read.

@@ -109,6 +109,16 @@ class NearCache:
         self.misses += 1
         return None
 
+    def peek(self, key: str) -> bytes | None:
+        """``get`` for a read that falls back to ``get`` on None: a hit is counted (and made
+        most recent); a miss or an expired entry is left to ``get`` to count and drop."""
+        entry = self._entries.get(key)
+        if entry is None or entry.expires <= self._clock():
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry.payload
+
     def begin(self, key: str) -> Ticket:
         """Start a read of ``key`` from Redis; pair with ``end`` (and ``store`` on success)."""
         flight = self._flights.get(key)

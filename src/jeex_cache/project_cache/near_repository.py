@@ -1,13 +1,13 @@
 """``NearCachedRepository``: the Redis project cache repository with a ``NearCache`` in front.
 
 Wiring picks it when ``CACHE_NEAR_CACHE_MAX_BYTES`` > 0 on a Redis backend. Payload reads
-(``get_and_touch``) are answered from the L1 when it holds the key; a miss reads Redis with
-``project_get_near.lua`` (the payload, its PTTL and its tags, one round trip) and keeps the
-reply unless an invalidation came meanwhile. Every write clears the keys it touches from the
-L1 before and after it reaches Redis. Whole entries (``get_entry``, with their statistics)
-and listings always go to Redis. These reads do not count accesses: a count is a write, and
-Redis would invalidate the key just read in every process tracking it (``get_entry`` still
-counts).
+(``get_and_touch``, or ``peek`` with no await at all) are answered from the L1 when it holds
+the key; a miss reads Redis with ``project_get_near.lua`` (the payload, its PTTL and its
+tags, one round trip) and keeps the reply unless an invalidation came meanwhile. Every
+write clears the keys it touches from the L1 before and after it reaches Redis. Whole entries
+(``get_entry``, with their statistics) and listings always go to Redis. These reads do not
+count accesses: a count is a write, and Redis would invalidate the key just read in every
+process tracking it (``get_entry`` still counts).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from jeex_cache.backends import Backend
 from jeex_cache.core.executor import RedisExecutor
@@ -63,6 +64,12 @@ class NearCachedRepository:
 
     def _prefix(self, project_id: CanonicalId) -> str:
         return self._space.prefixed(project_keys.prefix(project_id))
+
+    def peek(self, project_id: CanonicalId, name: str | None) -> bytes | None:
+        """The payload if the L1 holds it (a hit, counted), else None: no I/O, and no miss
+        counted (``get_and_touch``, which a miss falls back to, counts it)."""
+        slot = project_id.int if isinstance(project_id, UUID) else project_id  # id_key, inline
+        return self.near.peek(self._keys[(slot, name)])
 
     async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         near = self.near

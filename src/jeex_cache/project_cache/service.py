@@ -8,12 +8,14 @@ the invalidation strategies and their audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from uuid import UUID
 
 from jeex_cache.core.codec import decode, encode
 from jeex_cache.core.errors import InvalidInputError
 from jeex_cache.core.identifiers import CanonicalId, ProjectId, id_text, parse_id, validate_name
+from jeex_cache.core.resilience import NOT_HELD
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.project_cache.model import (
@@ -49,6 +51,24 @@ class ProjectCacheService:
         self._repository = repository
         self._default_ttl = default_ttl
         self._max_payload_bytes = max_payload_bytes
+        self._peek: Callable[[CanonicalId, str | None], bytes | None] | None = getattr(
+            repository, "peek", None
+        )
+        self.peeks = self._peek is not None
+        """The repository answers some reads without I/O (a near cache): ``peek`` may hit."""
+
+    def peek(self, project_id: ProjectId, name: str | None = None) -> Any:
+        """``get``'s value if the repository holds it in process (decoded afresh: a copy of
+        its own), else ``NOT_HELD``; no I/O, so a hit costs no await."""
+        peek = self._peek
+        if peek is None:
+            return NOT_HELD
+        # parse_id's own first step, inline: a hit has no call to spare
+        pid = project_id if isinstance(project_id, UUID) else parse_id(project_id)
+        if name is not None:
+            validate_name(name, "entry name")
+        payload = peek(pid, name)
+        return NOT_HELD if payload is None else decode(payload)
 
     async def get(self, project_id: ProjectId, name: str | None = None) -> Any:
         """The cached value, or None on a miss; counts the access."""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 
-__all__ = ["UserSession"]
+__all__ = ["UserSession", "attach_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,10 @@ class UserSession:
         (``42`` and ``"42"``, a UUID and its text in any case) counts; a malformed ID is not
         in the list and raises ``InvalidIdentifierError``."""
         return parse_id(project_id) in self.project_access
+
+
+def attach_id(session: UserSession, session_id: str) -> UserSession:
+    """``session`` carrying its raw ID, set in place rather than copied (``with_id``): only
+    for a session a repository has just built for this one call, which nothing else holds."""
+    object.__setattr__(session, "session_id", session_id)
+    return session

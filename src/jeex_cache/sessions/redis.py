@@ -283,21 +283,46 @@ def _build(
     projects: list[bytes],
     data: list[bytes],
 ) -> UserSession:
+    # A validation's Python work, so lookups of what was parsed before are inline (C only):
+    # users, project sets and times come back all the time (validations share milliseconds).
+    ids, times = _IDS.get, _TIMES.get
+    listed = tuple(projects)
+    granted = _GRANTS.get(listed)
+    if granted is None:
+        granted = _grants(listed)
+    user_data = {}
+    for i in range(0, len(data), 2):  # a loop, not a comprehension: no frame of its own
+        user_data[data[i].decode()] = decode(data[i + 1])
     return UserSession(
         None,
         digest,
-        _id(user),
-        {data[i].decode(): decode(data[i + 1]) for i in range(0, len(data), 2)},
-        frozenset(_id(project) for project in projects),
-        _from_ms(created),
-        _from_ms(last),
-        _from_ms(expires),
-        _from_ms(cap),
+        ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
+        user_data,
+        granted,
+        times(created) or _from_ms(created),
+        times(last) or _from_ms(last),
+        times(expires) or _from_ms(expires),
+        times(cap) or _from_ms(cap),
     )
 
 
 _IDS: dict[bytes, CanonicalId] = {}
-_ID_CACHE_SIZE = 10_000
+_TIMES: dict[bytes | int, datetime] = {}
+_GRANTS: dict[tuple[bytes, ...], frozenset[CanonicalId]] = {}
+_CACHE_SIZE = 10_000
+_GRANTS_KEPT = 4_096  # sets of at most _GRANT_SIZE_KEPT projects: a few MB at most
+_GRANT_SIZE_KEPT = 16
+
+
+def _grants(projects: tuple[bytes, ...]) -> frozenset[CanonicalId]:
+    # A session's projects come back on every validation; a small set is kept whole, so
+    # neither its IDs nor their hashes (a UUID's is Python code) are computed again.
+    granted = frozenset(map(_id, projects))
+    if len(projects) <= _GRANT_SIZE_KEPT:
+        if len(_GRANTS) >= _GRANTS_KEPT:
+            _GRANTS.clear()
+        _GRANTS[projects] = granted
+    return granted
 
 
 def _id(value: bytes) -> CanonicalId:
@@ -306,11 +331,18 @@ def _id(value: bytes) -> CanonicalId:
     # canonical text (``id_text``), so it parses back to the ID that was stored.
     parsed = _IDS.get(value)
     if parsed is None:
-        if len(_IDS) >= _ID_CACHE_SIZE:
+        if len(_IDS) >= _CACHE_SIZE:
             _IDS.clear()
         parsed = _IDS[value] = parse_id(value.decode())
     return parsed
 
 
 def _from_ms(value: bytes | int) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    # Kept (bounded) like IDs: a session's creation and cap never change, and its last
+    # activity and idle expiry are shared by every validation in the same millisecond.
+    parsed = _TIMES.get(value)
+    if parsed is None:
+        if len(_TIMES) >= _CACHE_SIZE:
+            _TIMES.clear()
+        parsed = _TIMES[value] = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    return parsed

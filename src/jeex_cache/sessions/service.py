@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +35,7 @@ from jeex_cache.core.identifiers import (
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
 from jeex_cache.sessions.keys import session_digest
-from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.model import UserSession, attach_id
 from jeex_cache.sessions.outage_audit import OutageAudit
 from jeex_cache.sessions.repository import UserSessionRepository, user_data_size
 
@@ -113,11 +113,12 @@ class SessionManagementService:
         audit("session.created", session.fingerprint, uid, projects=len(projects))
         for digest in evicted:
             audit("session.evicted", digest[:12], uid, reason="max_sessions_per_user")
-        return session.with_id(session_id)
+        return attach_id(session, session_id)
 
-    async def validate(self, session_id: str) -> UserSession | None:
+    def validate(self, session_id: str) -> Coroutine[Any, Any, UserSession | None]:
         """The live session, its activity and idle expiry refreshed; None otherwise."""
-        return await self._touch(session_id, None, "session.validate_failed")
+        # The touch's own coroutine, for the caller to await: one frame less per validation.
+        return self._touch(session_id, None, "session.validate_failed")
 
     async def extend(self, session_id: str, ttl: TTLLike | None) -> UserSession | None:
         """Like ``validate``, and the idle expiry is at least ``ttl`` from now (default the
@@ -139,7 +140,7 @@ class SessionManagementService:
         if session is None:
             audit(failure, digest[:12], None, reason="unknown_expired_or_revoked")
             return None
-        return session.with_id(session_id)
+        return attach_id(session, session_id)  # a repository builds a session per call
 
     async def authorize(self, session_id: str, project_id: ProjectId) -> CanonicalId:
         """The session's user ID if it may access ``project_id``; else raise ``AccessDenied``.
@@ -226,7 +227,7 @@ class SessionManagementService:
             audit("session.rotate_failed", digest[:12], None, reason="unknown_expired_or_revoked")
             return None
         audit("session.rotated", digest[:12], session.user_id, new_session=session.fingerprint)
-        return session.with_id(new_id)
+        return attach_id(session, new_id)
 
     async def list_for_user(self, user_id: UserId) -> list[UserSession]:
         """The user's live sessions, oldest first (``session_id`` None: only hashes are kept)."""
