@@ -143,10 +143,14 @@ local function leave_running(id, group)
     return
   end
   local g = group or rget(id, 'g')[1] or '-'
+  local parked
   if redis.call('HINCRBY', K_META, 'run|' .. g, -1) <= 0 then
-    redis.call('HDEL', K_META, 'run|' .. g)
+    -- One HDEL for both: 'run|g' is there (just decremented), so 2 means it was parked.
+    parked = redis.call('HDEL', K_META, 'run|' .. g, 'pk|' .. g) == 2
+  else
+    parked = redis.call('HDEL', K_META, 'pk|' .. g) == 1
   end
-  if redis.call('HDEL', K_META, 'pk|' .. g) == 1 then
+  if parked then
     activate(g)
   end
 end
@@ -206,10 +210,64 @@ local function unpace(now, n)
   end
 end
 
+-- The ring as one claim walks it. While a claim leases, only take() changes the ring, and
+-- only at its head: a group leaves it, or goes to its back, behind every group in the ring.
+-- So its first groups are read in one command and followed here; the groups sent to the
+-- back are written in one ZADD, before the ring is read again and when the claim ends
+-- (turns_save), and the turn counter 'rr' is counted here and written then too.
+local function turns_new(n)
+  return {n = math.min(n, 64), list = {}, pos = 1, complete = false, rr = nil, back = {}}
+end
+
+local function turns_flush(t)
+  if #t.back > 0 then
+    redis.call('ZADD', K_RING, unpack(t.back))
+    t.back = {}
+  end
+end
+
+-- The group whose turn it is, and whether it is alone in the ring (nil: the ring is empty).
+local function turns_head(t)
+  local list, pos = t.list, t.pos
+  if pos > #list or (pos == #list and not t.complete) then
+    turns_flush(t)
+    list = redis.call('ZRANGE', K_RING, 0, t.n)
+    t.list, t.pos, t.complete, pos = list, 1, #list <= t.n, 1
+  end
+  return list[pos], pos == #list and t.complete
+end
+
+-- The head group left the ring, or went to its back.
+local function turns_next(t)
+  t.pos = t.pos + 1
+end
+
+-- Give the head group g its next turn, at the back of the ring.
+local function turns_requeue(t, g)
+  if not t.rr then
+    t.rr = tonumber(redis.call('HGET', K_META, 'rr') or 0)
+  end
+  t.rr = t.rr + 1
+  local back, n = t.back, #t.back
+  back[n + 1], back[n + 2] = t.rr, g
+  if n >= 4800 then
+    turns_flush(t)
+  end
+  t.complete = false  -- g is behind the groups read
+  turns_next(t)
+end
+
+local function turns_save(t)
+  turns_flush(t)
+  if t.rr then
+    redis.call('HSET', K_META, 'rr', t.rr)
+  end
+end
+
 -- Take the head entry of group g's index out of the ready indexes, and give the group its
 -- next turn if it has more (the task is about to be leased): at the back of the ring, unless
--- it is alone there.
-local function lease_head(index, head, id, g, more, alone)
+-- it is alone there (then it stays the head).
+local function lease_head(t, index, head, id, g, more, alone)
   if index == K_PRIO then  -- the age index's member follows from this one
     local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
     redis.call('ZREM', K_PRIO, head)
@@ -219,11 +277,12 @@ local function lease_head(index, head, id, g, more, alone)
   end
   if more then
     if not alone then
-      redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+      turns_requeue(t, g)
     end
   else
     redis.call('ZREM', K_RING, g)
     redis.call('HDEL', K_META, 'n|' .. g)
+    turns_next(t)
   end
   redis.call('HINCRBY', K_META, 'run|' .. g, 1)
 end
@@ -232,20 +291,20 @@ end
 -- (every aging-th claim of a group, its oldest instead, so no task starves), then goes to
 -- the back of the ring if it has more. A group at its cap leaves the ring until a slot
 -- frees; a group over its rate (or paused) leaves it for the paced set until its time.
--- pacing: a rate or pause was ever set on the queue.
+-- t: the claim's turns (turns_new), pacing: a rate or pause was ever set on the queue.
 -- Returns the task ID and its record's fields (TAKEN), false when none is ready, or 'busy'
 -- after 16 steps.
 local TAKEN = {'s', 'c', 'n', 'p', 'm', 'rd', 'g', 't', 'a'}
-local function take(cap, aging, now, pacing)
+local function take(t, cap, aging, now, pacing)
   for _ = 1, 16 do
-    local ring = redis.call('ZRANGE', K_RING, 0, 1)
-    local g = ring[1]
+    local g, alone = turns_head(t)
     if not g then
       return false
     end
     if cap > 0 and tonumber(redis.call('HGET', K_META, 'run|' .. g) or 0) >= cap then
       redis.call('ZREM', K_RING, g)
       redis.call('HSET', K_META, 'pk|' .. g, 1)
+      turns_next(t)
     else
       local index = K_PRIO
       if aging > 0 and redis.call('HINCRBY', K_META, 'n|' .. g, 1) % aging == 0 then
@@ -257,6 +316,7 @@ local function take(cap, aging, now, pacing)
       if not head then
         redis.call('ZREM', K_RING, g)
         redis.call('HDEL', K_META, 'n|' .. g)
+        turns_next(t)
       elseif not f[1] then
         -- An entry without a record (a failed write left it): dropped on the way.
         redis.call('ZREM', index, head)
@@ -271,8 +331,9 @@ local function take(cap, aging, now, pacing)
         end
         if at > 0 then
           pace_out(g, at)
+          turns_next(t)
         else
-          lease_head(index, head, id, g, more, ring[2] == nil)
+          lease_head(t, index, head, id, g, more, alone)
           return id, f
         end
       end
