@@ -23,6 +23,8 @@ local NOTIFY = ARGV[1]
 local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
   'w', 'g', 'pr', 'sq', 'x', 'c', 't'}
 local PRIO_BASE = 1000000
+-- meta's 'layout' (see task_claim.lua): longer than a listpack's values may be.
+local TABLE_LAYOUT = 'a hash table: this value is longer than a listpack value may be, so meta stays a table'
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -173,6 +175,18 @@ local function group_head(index, g)
   return heads[1], heads[2] ~= nil
 end
 
+-- The task ID of an entry of group g's index, and for the priority index the task's entry
+-- in the age index. The fields have fixed widths (see members()): read by place, not by a
+-- pattern, whose cost grows with the group's and the ID's length.
+local function entry_of(index, head, g)
+  local n = #g
+  if index == K_PRIO then  -- 'g|ppppppp|sssssssssssssss|id'
+    local id = string.sub(head, n + 26)
+    return id, g .. '|' .. string.sub(head, n + 10, n + 24) .. '|' .. id
+  end
+  return string.sub(head, n + 18)  -- 'g|sssssssssssssss|id'
+end
+
 -- Hold group g out of the ring until ms ``at`` (its rate, or a pause).
 local function pace_out(g, at)
   redis.call('HSET', K_META, 'pacing', 1)
@@ -267,11 +281,10 @@ end
 -- Take the head entry of group g's index out of the ready indexes, and give the group its
 -- next turn if it has more (the task is about to be leased): at the back of the ring, unless
 -- it is alone there (then it stays the head).
-local function lease_head(t, index, head, id, g, more, alone)
-  if index == K_PRIO then  -- the age index's member follows from this one
-    local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
+local function lease_head(t, index, head, id, aged, g, more, alone)
+  if index == K_PRIO then
     redis.call('ZREM', K_PRIO, head)
-    redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+    redis.call('ZREM', K_FIFO, aged)
   else
     unready(id)
   end
@@ -311,7 +324,10 @@ local function take(t, cap, aging, now, pacing)
         index = K_FIFO
       end
       local head, more = group_head(index, g)
-      local id = head and string.match(head, '([^|]+)$')
+      local id, aged
+      if head then
+        id, aged = entry_of(index, head, g)
+      end
       local f = head and rget(id, unpack(TAKEN))
       if not head then
         redis.call('ZREM', K_RING, g)
@@ -320,9 +336,8 @@ local function take(t, cap, aging, now, pacing)
       elseif not f[1] then
         -- An entry without a record (a failed write left it): dropped on the way.
         redis.call('ZREM', index, head)
-        if index == K_PRIO then
-          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
-          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        if aged then
+          redis.call('ZREM', K_FIFO, aged)
         end
       else
         local at = 0
@@ -333,7 +348,7 @@ local function take(t, cap, aging, now, pacing)
           pace_out(g, at)
           turns_next(t)
         else
-          lease_head(t, index, head, id, g, more, alone)
+          lease_head(t, index, head, id, aged, g, more, alone)
           return id, f
         end
       end
