@@ -23,8 +23,6 @@ local NOTIFY = ARGV[1]
 local FIELDS = {'n', 'p', 's', 'a', 'm', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e',
   'w', 'g', 'pr', 'sq', 'x', 'c', 't'}
 local PRIO_BASE = 1000000
--- meta's 'layout' (see task_claim.lua): longer than a listpack's values may be.
-local TABLE_LAYOUT = 'a hash table: this value is longer than a listpack value may be, so meta stays a table'
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -271,10 +269,18 @@ local function turns_requeue(t, g)
   turns_next(t)
 end
 
+-- A hash's compact encoding (a listpack, up to hash-max-listpack-entries fields: 512 by
+-- default) is scanned field by field at every update, and meta holds two counters per
+-- group with work. Once groups take turns, meta's 'layout', a value longer than
+-- hash-max-listpack-value (64), makes it a hash table for good: its counters' updates do
+-- not slow with the number of groups.
+local TABLE_LAYOUT = 'a hash table: this value is longer than a listpack value may be, so meta stays a table'
+
 local function turns_save(t)
   turns_flush(t)
   if t.rr then
     redis.call('HSET', K_META, 'rr', t.rr)
+    redis.call('HSETNX', K_META, 'layout', TABLE_LAYOUT)
   end
 end
 

@@ -113,11 +113,6 @@ unpace(now, 32)
 local leases = {}
 local deadline = fmt(now + tonumber(ARGV[2]))
 local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
--- A hash's compact encoding (a listpack, up to hash-max-listpack-entries fields: 512 by
--- default) is scanned field by field at every update, and meta holds two counters per group
--- with work: one value longer than hash-max-listpack-value (64) makes it a hash table for
--- good, so that a claim's counter updates do not grow with the number of groups.
-redis.call('HSETNX', K_META, 'layout', TABLE_LAYOUT)
 local turns = turns_new(want)
 for _ = 1, want do
   local id, f = take(turns, tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
