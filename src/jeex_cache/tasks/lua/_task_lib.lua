@@ -7,7 +7,7 @@
 -- turn), KEYS[9] meta (hash: seq, rr, 'run|<g>' running count, 'pk|<g>' parked at its cap,
 -- 'n|<g>' claims, 'rate|<g>' pace 'interval ms,burst' ('rate|*' every group's default),
 -- 'tat|<g>' the group's paced time, 'hold|<g>' paused until ms, 'pacing' once
--- any of these was set), KEYS[10] expiry (finished
+-- any of these was set, 'layout' keeping it a hash table), KEYS[10] expiry (finished
 -- task IDs by record expiry ms), KEYS[11] paced (groups held out of the ring by their rate
 -- or a pause, by the ms they may start a task again).
 -- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
