@@ -53,17 +53,53 @@ async def test_a_small_tenant_starts_within_twice_its_count_behind_a_bulk_one(
     assert order[:40].count(bulk) == 20
 
 
-async def test_projects_take_turns_and_tasks_without_one_form_a_group(
-    manager: CacheManager,
-) -> None:
+async def _enqueue_two_projects_and_none(manager: CacheManager) -> tuple[str, str]:
+    """Six tasks of a project, three without one and three of another: (the projects)."""
     a, b = str(uuid4()), str(uuid4())
     for project in [a] * 6 + [None] * 3 + [b] * 3:
         await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    return a, b
+
+
+async def test_projects_take_turns_and_tasks_without_one_form_a_group(
+    manager: CacheManager,
+) -> None:
+    a, b = await _enqueue_two_projects_and_none(manager)
     seen = []
     while (delivery := await _claim(manager)) is not None:
         seen.append(delivery.project_id)
         assert await manager.task_queue.complete(delivery, None)
     assert seen == [a, None, b, a, None, b, a, None, b, a, a, a]
+
+
+async def test_one_batched_claim_takes_the_same_turns_as_single_claims(
+    manager: CacheManager,
+) -> None:
+    a, b = await _enqueue_two_projects_and_none(manager)
+    settled = await manager.settle_tasks(QUEUE, (), "w", 30, 20)
+    seen = [delivery.project_id for delivery in settled.deliveries]
+    assert seen == [a, None, b, a, None, b, a, None, b, a, a, a]
+
+
+async def test_one_batched_claim_of_as_many_projects_takes_one_task_of_each_in_turn(
+    manager: CacheManager,
+) -> None:
+    projects = [str(uuid4()) for _ in range(40)]
+    for project in projects * 2:
+        await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    first = await manager.settle_tasks(QUEUE, (), "w", 30, 40)
+    assert [delivery.project_id for delivery in first.deliveries] == projects
+    second = await manager.settle_tasks(QUEUE, (), "w", 30, 80)
+    assert [delivery.project_id for delivery in second.deliveries] == projects
+
+
+async def test_one_batched_claim_stops_a_project_at_its_cap(manager: CacheManager) -> None:
+    busy, other = str(uuid4()), str(uuid4())
+    for project in [busy] * 4 + [other] * 3:
+        await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    settled = await manager.settle_tasks(QUEUE, (), "w", 30, 10, max_running=2)
+    seen = [delivery.project_id for delivery in settled.deliveries]
+    assert seen == [busy, other, busy, other]
 
 
 async def test_a_projects_tasks_run_by_priority_higher_first(manager: CacheManager) -> None:

@@ -39,9 +39,24 @@ def validate_task_id(task_id: str) -> str:
     return task_id
 
 
+_SCOPES_SEEN: set[str] = set()
+"""Project scopes (``@<project>@``) already checked by ``scope_of``: a worker settles many
+tasks of few projects, and parsing each one's project again is most of its cost."""
+
+
 def queue_of(task_id: str) -> str | None:
     """The queue a (validated) task ID names, or None for a caller's own ID."""
-    queue, mark, _ = scope_of(task_id)[1].partition(QUEUE_MARK)
+    own = task_id
+    if task_id.startswith("@"):
+        end = task_id.find("@", 1) + 1  # a project never holds '@': its scope ends at the next
+        if task_id[:end] not in _SCOPES_SEEN:
+            own = scope_of(task_id)[1]  # refuses a malformed scope
+            if len(_SCOPES_SEEN) >= 1_000:
+                _SCOPES_SEEN.clear()
+            _SCOPES_SEEN.add(task_id[:end])
+        else:
+            own = task_id[end:]
+    queue, mark, _ = own.partition(QUEUE_MARK)
     return queue if mark else None
 
 

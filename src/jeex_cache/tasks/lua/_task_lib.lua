@@ -7,7 +7,7 @@
 -- turn), KEYS[9] meta (hash: seq, rr, 'run|<g>' running count, 'pk|<g>' parked at its cap,
 -- 'n|<g>' claims, 'rate|<g>' pace 'interval ms,burst' ('rate|*' every group's default),
 -- 'tat|<g>' the group's paced time, 'hold|<g>' paused until ms, 'pacing' once
--- any of these was set), KEYS[10] expiry (finished
+-- any of these was set, 'layout' keeping it a hash table), KEYS[10] expiry (finished
 -- task IDs by record expiry ms), KEYS[11] paced (groups held out of the ring by their rate
 -- or a pause, by the ms they may start a task again).
 -- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
@@ -143,10 +143,14 @@ local function leave_running(id, group)
     return
   end
   local g = group or rget(id, 'g')[1] or '-'
+  local parked
   if redis.call('HINCRBY', K_META, 'run|' .. g, -1) <= 0 then
-    redis.call('HDEL', K_META, 'run|' .. g)
+    -- One HDEL for both: 'run|g' is there (just decremented), so 2 means it was parked.
+    parked = redis.call('HDEL', K_META, 'run|' .. g, 'pk|' .. g) == 2
+  else
+    parked = redis.call('HDEL', K_META, 'pk|' .. g) == 1
   end
-  if redis.call('HDEL', K_META, 'pk|' .. g) == 1 then
+  if parked then
     activate(g)
   end
 end
@@ -167,6 +171,18 @@ end
 local function group_head(index, g)
   local heads = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, 2)
   return heads[1], heads[2] ~= nil
+end
+
+-- The task ID of an entry of group g's index, and for the priority index the task's entry
+-- in the age index. The fields have fixed widths (see members()): read by place, not by a
+-- pattern, whose cost grows with the group's and the ID's length.
+local function entry_of(index, head, g)
+  local n = #g
+  if index == K_PRIO then  -- 'g|ppppppp|sssssssssssssss|id'
+    local id = string.sub(head, n + 26)
+    return id, g .. '|' .. string.sub(head, n + 10, n + 24) .. '|' .. id
+  end
+  return string.sub(head, n + 18)  -- 'g|sssssssssssssss|id'
 end
 
 -- Hold group g out of the ring until ms ``at`` (its rate, or a pause).
@@ -206,24 +222,86 @@ local function unpace(now, n)
   end
 end
 
+-- The ring as one claim walks it. While a claim leases, only take() changes the ring, and
+-- only at its head: a group leaves it, or goes to its back, behind every group in the ring.
+-- So its first groups are read in one command and followed here; the groups sent to the
+-- back are written in one ZADD, before the ring is read again and when the claim ends
+-- (turns_save), and the turn counter 'rr' is counted here and written then too.
+local function turns_new(n)
+  return {n = math.min(n, 64), list = {}, pos = 1, complete = false, rr = nil, back = {}}
+end
+
+local function turns_flush(t)
+  if #t.back > 0 then
+    redis.call('ZADD', K_RING, unpack(t.back))
+    t.back = {}
+  end
+end
+
+-- The group whose turn it is, and whether it is alone in the ring (nil: the ring is empty).
+local function turns_head(t)
+  local list, pos = t.list, t.pos
+  if pos > #list or (pos == #list and not t.complete) then
+    turns_flush(t)
+    list = redis.call('ZRANGE', K_RING, 0, t.n)
+    t.list, t.pos, t.complete, pos = list, 1, #list <= t.n, 1
+  end
+  return list[pos], pos == #list and t.complete
+end
+
+-- The head group left the ring, or went to its back.
+local function turns_next(t)
+  t.pos = t.pos + 1
+end
+
+-- Give the head group g its next turn, at the back of the ring.
+local function turns_requeue(t, g)
+  if not t.rr then
+    t.rr = tonumber(redis.call('HGET', K_META, 'rr') or 0)
+  end
+  t.rr = t.rr + 1
+  local back, n = t.back, #t.back
+  back[n + 1], back[n + 2] = t.rr, g
+  if n >= 4800 then
+    turns_flush(t)
+  end
+  t.complete = false  -- g is behind the groups read
+  turns_next(t)
+end
+
+-- A hash's compact encoding (a listpack, up to hash-max-listpack-entries fields: 512 by
+-- default) is scanned field by field at every update, and meta holds two counters per
+-- group with work. Once groups take turns, meta's 'layout', a value longer than
+-- hash-max-listpack-value (64), makes it a hash table for good: its counters' updates do
+-- not slow with the number of groups.
+local TABLE_LAYOUT = 'a hash table: this value is longer than a listpack value may be, so meta stays a table'
+
+local function turns_save(t)
+  turns_flush(t)
+  if t.rr then
+    redis.call('HSET', K_META, 'rr', t.rr)
+    redis.call('HSETNX', K_META, 'layout', TABLE_LAYOUT)
+  end
+end
+
 -- Take the head entry of group g's index out of the ready indexes, and give the group its
 -- next turn if it has more (the task is about to be leased): at the back of the ring, unless
--- it is alone there.
-local function lease_head(index, head, id, g, more, alone)
-  if index == K_PRIO then  -- the age index's member follows from this one
-    local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|[^|]+$')
+-- it is alone there (then it stays the head).
+local function lease_head(t, index, head, id, aged, g, more, alone)
+  if index == K_PRIO then
     redis.call('ZREM', K_PRIO, head)
-    redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+    redis.call('ZREM', K_FIFO, aged)
   else
     unready(id)
   end
   if more then
     if not alone then
-      redis.call('ZADD', K_RING, redis.call('HINCRBY', K_META, 'rr', 1), g)
+      turns_requeue(t, g)
     end
   else
     redis.call('ZREM', K_RING, g)
     redis.call('HDEL', K_META, 'n|' .. g)
+    turns_next(t)
   end
   redis.call('HINCRBY', K_META, 'run|' .. g, 1)
 end
@@ -232,37 +310,40 @@ end
 -- (every aging-th claim of a group, its oldest instead, so no task starves), then goes to
 -- the back of the ring if it has more. A group at its cap leaves the ring until a slot
 -- frees; a group over its rate (or paused) leaves it for the paced set until its time.
--- pacing: a rate or pause was ever set on the queue.
+-- t: the claim's turns (turns_new), pacing: a rate or pause was ever set on the queue.
 -- Returns the task ID and its record's fields (TAKEN), false when none is ready, or 'busy'
 -- after 16 steps.
 local TAKEN = {'s', 'c', 'n', 'p', 'm', 'rd', 'g', 't', 'a'}
-local function take(cap, aging, now, pacing)
+local function take(t, cap, aging, now, pacing)
   for _ = 1, 16 do
-    local ring = redis.call('ZRANGE', K_RING, 0, 1)
-    local g = ring[1]
+    local g, alone = turns_head(t)
     if not g then
       return false
     end
     if cap > 0 and tonumber(redis.call('HGET', K_META, 'run|' .. g) or 0) >= cap then
       redis.call('ZREM', K_RING, g)
       redis.call('HSET', K_META, 'pk|' .. g, 1)
+      turns_next(t)
     else
       local index = K_PRIO
       if aging > 0 and redis.call('HINCRBY', K_META, 'n|' .. g, 1) % aging == 0 then
         index = K_FIFO
       end
       local head, more = group_head(index, g)
-      local id = head and string.match(head, '([^|]+)$')
+      local id, aged
+      if head then
+        id, aged = entry_of(index, head, g)
+      end
       local f = head and rget(id, unpack(TAKEN))
       if not head then
         redis.call('ZREM', K_RING, g)
         redis.call('HDEL', K_META, 'n|' .. g)
+        turns_next(t)
       elseif not f[1] then
         -- An entry without a record (a failed write left it): dropped on the way.
         redis.call('ZREM', index, head)
-        if index == K_PRIO then
-          local grp, _, sq = string.match(head, '^(.*)|(%d+)|(%d+)|([^|]+)$')
-          redis.call('ZREM', K_FIFO, grp .. '|' .. sq .. '|' .. id)
+        if aged then
+          redis.call('ZREM', K_FIFO, aged)
         end
       else
         local at = 0
@@ -271,8 +352,9 @@ local function take(cap, aging, now, pacing)
         end
         if at > 0 then
           pace_out(g, at)
+          turns_next(t)
         else
-          lease_head(index, head, id, g, more, ring[2] == nil)
+          lease_head(t, index, head, id, aged, g, more, alone)
           return id, f
         end
       end

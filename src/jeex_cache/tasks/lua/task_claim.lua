@@ -113,9 +113,11 @@ unpace(now, 32)
 local leases = {}
 local deadline = fmt(now + tonumber(ARGV[2]))
 local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
+local turns = turns_new(want)
 for _ = 1, want do
-  local id, f = take(tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
+  local id, f = take(turns, tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
   if id == 'busy' then
+    turns_save(turns)
     write_all()
     return {dones, leases, 0}  -- groups at their cap were parked: the worker asks again
   end
@@ -132,6 +134,7 @@ for _ = 1, want do
   leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[5]), tonumber(f[6] or 0), f[7] or '-'
   leases[n + 8] = f[8] or ''
 end
+turns_save(turns)
 write_all()
 if #leases > 0 then
   return {dones, leases, 0}
