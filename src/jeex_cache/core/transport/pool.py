@@ -84,7 +84,22 @@ class NodePool:
         loop = asyncio.get_running_loop()
         for attempt in (0, 1):
             future: asyncio.Future[Any] = loop.create_future()
-            self._submit(future, data, 1)
+            # The common case, inline (``_submit`` and ``_pick`` without their frames): no
+            # one queued, every connection open or opening, one of them with room.
+            best: Connection | None = None
+            if not self._waiters and len(self.connections) + self._connecting >= self.size:
+                for connection in self.connections:
+                    if (
+                        not connection.closed
+                        and connection.inflight < connection.max_inflight
+                        and connection.inflight_bytes < connection.max_bytes
+                        and (best is None or connection.inflight < best.inflight)
+                    ):
+                        best = connection
+            if best is not None and not self._closed:
+                best.append(future, data, 1)
+            else:
+                self._submit(future, data, 1)
             reply = await future
             if isinstance(reply, Exception):
                 if self._on_trouble is not None and _is_readonly(reply):
