@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from redis.exceptions import RedisError, ResponseError
 
@@ -23,7 +23,7 @@ from jeex_cache.core._calls import backend_error, is_noscript, outage_reply
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState
 from jeex_cache.core.errors import BackendError
 from jeex_cache.core.node_route import NodeRoute
-from jeex_cache.core.scripts import LuaScript
+from jeex_cache.core.scripts import Command, LuaScript
 from jeex_cache.core.transport import ClusterError, ReplyError, TransportError
 
 __all__ = ["CallPath"]
@@ -62,6 +62,8 @@ class CallPath:
                 raise
         try:
             reply = await run(key, payload)
+            if isinstance(reply, Exception):  # a pool's error, handed back as the reply
+                reply = await route.settle(key, cast(Command, payload), reply)
         except _FAILURES as exc:
             if script is None or not is_noscript(exc):
                 raise self._failed(exc, name, breaker) from exc

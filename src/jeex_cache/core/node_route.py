@@ -40,7 +40,13 @@ class NodeRoute(Protocol):
         ...
 
     def send(self, key: str | None, command: Command) -> Awaitable[Any]:
-        """Send one command to the node serving ``key``; its reply. Raises on an error reply."""
+        """Send one command to the node serving ``key``; its reply. An error may come back
+        as the reply itself (an exception object, not raised): ``settle`` it."""
+        ...
+
+    def settle(self, key: str | None, command: Command, error: Exception) -> Awaitable[Any]:
+        """What ``send`` answering ``error`` comes to: raised, or (a command that never left)
+        the reply of sending it again."""
         ...
 
     def send_many(self, key: str | None, calls: Calls) -> Awaitable[list[Any]]:
@@ -77,6 +83,9 @@ class ClientRoute:
     def send(self, key: str | None, command: Command) -> Awaitable[Any]:
         return self._execute(*command)
 
+    async def settle(self, key: str | None, command: Command, error: Exception) -> Any:
+        raise error  # redis-py raises its errors: none comes back as a reply
+
     async def send_many(self, key: str | None, calls: Calls) -> list[Any]:
         async with self._client.pipeline(transaction=False) as pipe:
             queue = cast(Callable[..., object], pipe.execute_command)
@@ -111,7 +120,12 @@ class PoolRoute:
         return self._breaker
 
     def send(self, key: str | None, command: Command) -> Awaitable[Any]:
-        return self.pool.execute(encode(command))
+        # The pool's future itself, not a coroutine awaiting it: an error comes back as the
+        # reply, for ``settle``. One coroutine less per call.
+        return self.pool.submit(encode(command))
+
+    def settle(self, key: str | None, command: Command, error: Exception) -> Awaitable[Any]:
+        return self.pool.settle(error, encode(command))
 
     def send_many(self, key: str | None, calls: Calls) -> Awaitable[list[Any]]:
         return self.pool.execute_many(b"".join(encoded(call) for call in calls), len(calls))
@@ -155,6 +169,9 @@ class ClusterRoute:
 
     def send(self, key: str | None, command: Command) -> Awaitable[Any]:
         return self.cluster.execute(key, encode(command))
+
+    async def settle(self, key: str | None, command: Command, error: Exception) -> Any:
+        raise error  # the router raises its errors: none comes back as a reply
 
     def send_many(self, key: str | None, calls: Calls) -> Awaitable[list[Any]]:
         return self.cluster.execute_keyed([(first_key(call), encoded(call)) for call in calls])

@@ -118,7 +118,17 @@ class RedisProjectCacheRepository:
             tags=frozenset(CacheTag(t) for t in tags.decode().split("|") if t),
         )
 
-    async def set_if_newer(
+    def get_decoded(self, project_id: CanonicalId, name: str | None) -> Coroutine[Any, Any, Any]:
+        """``get_and_touch``, its payload decoded by the executor (None on a miss): the
+        service hands this coroutine on, so a read has no coroutine of its own above it."""
+        key = (
+            self._keys_by_project[id_key(project_id)].data
+            if name is None
+            else self._key(project_id, name)
+        )
+        return self._redis.script(_GET, (key,), (), _decoded)
+
+    def set_if_newer(
         self,
         project_id: CanonicalId,
         name: str | None,
@@ -127,16 +137,24 @@ class RedisProjectCacheRepository:
         tags: frozenset[CacheTag],
         version: int | None,
         fill: str | None = None,
+    ) -> Coroutine[Any, Any, WriteResult]:
+        # An untagged write is one script whose reply the executor turns into the result:
+        # its coroutine is handed back, not awaited in one of ours (one frame less).
+        project = self._keys_by_project[id_key(project_id)]
+        key = project.data if name is None else self._key(project_id, name)
+        if not tags:  # _set_call's untagged keys and arguments, inline
+            keys = (key, project.index, project.tags, project.fills)
+            args = (payload, ttl.milliseconds, "" if version is None else version, "", fill or "")
+            return self._redis.script(_SET, keys, args, _write_result)
+        call = self._set_call(project_id, key, payload, ttl, tags, version, fill, project)
+        return self._set_tagged(project_id, tags, ttl, call)
+
+    async def _set_tagged(
+        self, project_id: CanonicalId, tags: frozenset[CacheTag], ttl: TTL, call: ScriptCall
     ) -> WriteResult:
-        key = self._key(project_id, name)
-        call = self._set_call(project_id, key, payload, ttl, tags, version, fill)
         registers = self._register_calls(project_id, tags, ttl)
-        if not registers:
-            reply = await self._redis.script(call.script, call.keys, call.args)
-        else:
-            reply = await self._registered_then(registers, [call], project_id)
-            reply = reply[0]
-        return _write_result(reply)
+        replies = await self._registered_then(registers, [call], project_id)
+        return _write_result(replies[0])
 
     def _set_call(
         self,
@@ -147,8 +165,10 @@ class RedisProjectCacheRepository:
         tags: frozenset[CacheTag],
         version: int | None,
         fill: str | None = None,
+        project: _ProjectKeys | None = None,
     ) -> ScriptCall:
-        project = self._keys(project_id)
+        if project is None:
+            project = self._keys(project_id)
         keys = [key, project.index, project.tags, project.fills]
         args: list[EncodedArg] = [payload, ttl.milliseconds, "" if version is None else version]
         if tags:
@@ -349,6 +369,10 @@ def register_calls(
         ScriptCall(_REGISTER, (space(project_keys.tag_projects(tag)),), (member, ttl.milliseconds))
         for tag in sorted(tags, key=lambda tag: tag.name)
     ]
+
+
+def _decoded(payload: bytes | None) -> Any:
+    return None if payload is None else decode(payload)
 
 
 def _strings(values: Sequence[bytes | str]) -> list[str]:

@@ -8,7 +8,7 @@ the invalidation strategies and their audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -54,6 +54,13 @@ class ProjectCacheService:
         self._peek: Callable[[CanonicalId, str | None], bytes | None] | None = getattr(
             repository, "peek", None
         )
+        # A repository that decodes in its own call (Redis's). Looked up on the class: a
+        # wrapper forwarding unknown names (the near cache's) must not be bypassed.
+        self._get_decoded: Callable[[CanonicalId, str | None], Coroutine[Any, Any, Any]] | None
+        self._get_decoded = (
+            getattr(repository, "get_decoded") if hasattr(type(repository), "get_decoded")  # noqa: B009
+            else None
+        )  # fmt: skip
         self.peeks = self._peek is not None
         """The repository answers some reads without I/O (a near cache): ``peek`` may hit."""
 
@@ -70,11 +77,18 @@ class ProjectCacheService:
         payload = peek(pid, name)
         return NOT_HELD if payload is None else decode(payload)
 
-    async def get(self, project_id: ProjectId, name: str | None = None) -> Any:
-        """The cached value, or None on a miss; counts the access."""
+    def get(self, project_id: ProjectId, name: str | None = None) -> Coroutine[Any, Any, Any]:
+        """The cached value, or None on a miss; counts the access. Validates first (raising
+        at the call), then hands back the repository's coroutine where it decodes itself."""
         pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
+        get_decoded = self._get_decoded
+        if get_decoded is not None:
+            return get_decoded(pid, name)
+        return self._get(pid, name)
+
+    async def _get(self, pid: CanonicalId, name: str | None) -> Any:
         payload = await self._repository.get_and_touch(pid, name)
         return None if payload is None else decode(payload)
 
@@ -87,7 +101,7 @@ class ProjectCacheService:
             validate_name(name, "entry name")
         return await self._repository.get_entry(pid, name)
 
-    async def put(
+    def put(
         self,
         project_id: ProjectId,
         name: str | None,
@@ -97,18 +111,19 @@ class ProjectCacheService:
         tags: Iterable[TagLike] = (),
         version: int | None = None,
         fill: str | None = None,
-    ) -> WriteResult:
-        """Store ``value`` unless a newer version is stored; validate everything first.
+    ) -> Coroutine[Any, Any, WriteResult]:
+        """Store ``value`` unless a newer version is stored; validate everything first
+        (raising at the call), then hand back the repository's coroutine.
         ``fill``: the token of the load whose value this is (REVOKED if since revoked)."""
         pid = parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)
-        resolved_tags = as_tags(tags)
+        resolved_tags = as_tags(tags) if tags else NO_TAGS  # as_tags's first step, inline
         if version is not None and (type(version) is not int or not 0 <= version <= MAX_VERSION):
             raise InvalidInputError(f"version must be an integer in [0, 2**53), got {version!r}")
         payload = encode(value, self._max_payload_bytes)
-        return await self._repository.set_if_newer(
+        return self._repository.set_if_newer(
             pid, name, payload, resolved_ttl, resolved_tags, version, fill
         )
 

@@ -4,7 +4,7 @@ returned and every access check denies; a revocation that could not be stored ra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -54,10 +54,11 @@ class SessionAPI:
         return await self._sessions.create(user_id, user_data, project_access)
 
     @guarded(SESSION, attributes=_SESSION)
-    async def validate_user_session(self, session_id: str) -> UserSession | None:
+    def validate_user_session(self, session_id: str) -> Coroutine[Any, Any, UserSession | None]:
         """The live session, its last activity and idle expiry refreshed in the same round
         trip; None if the ID is unknown, malformed, expired, revoked, or the backend failed."""
-        return await self._sessions.validate(session_id)
+        # Returns the service's coroutine for the guard to await: one frame less per call.
+        return self._sessions.validate(session_id)
 
     @guarded(SESSION, attributes=_SESSION)
     async def extend_session(

@@ -48,8 +48,8 @@ class Connection(RespProtocol):
     ) -> None:
         super().__init__(on_push)
         self.limits = limits
-        self._max_inflight = limits.max_inflight
-        self._max_bytes = limits.max_inflight_bytes
+        self.max_inflight = limits.max_inflight
+        self.max_bytes = limits.max_inflight_bytes
         self._on_answered = on_answered
         self._on_lost = on_lost
         self._watchdog: asyncio.TimerHandle | None = None
@@ -134,8 +134,8 @@ class Connection(RespProtocol):
         """Open, and within its bounds of commands and bytes in flight."""
         return (
             not self.closed
-            and self.inflight < self._max_inflight
-            and self.inflight_bytes < self._max_bytes
+            and self.inflight < self.max_inflight
+            and self.inflight_bytes < self.max_bytes
         )
 
     async def call(self, *args: Arg) -> Any:

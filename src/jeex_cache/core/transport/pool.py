@@ -81,18 +81,48 @@ class NodePool:
 
     async def execute(self, data: bytes) -> Any:
         """Send one encoded command; its reply. Raises ``ReplyError`` or a transport error."""
-        loop = asyncio.get_running_loop()
-        for attempt in (0, 1):
-            future: asyncio.Future[Any] = loop.create_future()
+        reply = await self.submit(data)
+        if isinstance(reply, Exception):
+            return await self.settle(reply, data)
+        return reply
+
+    def submit(self, data: bytes) -> asyncio.Future[Any]:
+        """Send one encoded command; the future of its reply. An error reply or a transport
+        error is the future's result, not raised: hand it to ``settle``, which raises it or
+        sends the command again. (``execute`` does both; a caller awaiting the future itself
+        saves a coroutine.)"""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # The common case, inline (``_submit`` and ``_pick`` without their frames): no one
+        # queued, every connection open or opening, one of them with room.
+        best: Connection | None = None
+        if not self._waiters and len(self.connections) + self._connecting >= self.size:
+            for connection in self.connections:
+                if (
+                    not connection.closed
+                    and connection.inflight < connection.max_inflight
+                    and connection.inflight_bytes < connection.max_bytes
+                    and (best is None or connection.inflight < best.inflight)
+                ):
+                    best = connection
+        if best is not None and not self._closed:
+            best.append(future, data, 1)
+        else:
             self._submit(future, data, 1)
-            reply = await future
-            if isinstance(reply, Exception):
-                if self._on_trouble is not None and _is_readonly(reply):
-                    raise self._demoted()
-                if type(reply) is ConnectionLost and not reply.sent and attempt == 0:
-                    continue
-                raise reply
-            return reply
+        return future
+
+    async def settle(self, error: Exception, data: bytes) -> Any:
+        """What a command ``submit`` answered with ``error`` comes to: its reply when it was
+        never written and goes through on a second connection, else raised (READONLY as
+        ``ConnectError``, for a router that can find the master elsewhere)."""
+        for attempt in (0, 1):
+            if self._on_trouble is not None and _is_readonly(error):
+                raise self._demoted()
+            if type(error) is not ConnectionLost or error.sent or attempt:
+                raise error
+            reply = await self.submit(data)
+            if not isinstance(reply, Exception):
+                return reply
+            error = reply
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def execute_many(self, data: bytes, count: int) -> list[Any]:
