@@ -32,10 +32,7 @@ _UNSETTLED = object()
 class Settlements:
     """Release, complete or fail one worker's deliveries, counting them in its stats."""
 
-    __slots__ = (
-        "_batcher", "_cap", "_failed", "_managed", "_manager", "_retry", "_stats", "_visibility",
-        "_worker",
-    )  # fmt: skip
+    __slots__ = ("_batcher", "_failed", "_managed", "_manager", "_retry", "_stats", "_worker")
 
     def __init__(
         self,
@@ -50,10 +47,8 @@ class Settlements:
         *,
         queue: str,
     ) -> None:
-        self._cap = cap
         self._manager = manager
         self._worker = worker
-        self._visibility = visibility
         self._retry = retry
         self._stats = stats
         self._managed = managed
