@@ -114,6 +114,9 @@ def create_app(manager: CacheManager | None = None) -> FastAPI:
     @app.post("/projects/{project_id}/jobs", status_code=202, dependencies=[Depends(per_user)])
     async def start_job(project_id: str, session: ProjectSession) -> dict[str, str]:
         job_id = await manager.enqueue_task("reports", "build_report", {}, project_id=project_id)
+        # the page may open before a worker takes the job: track it as queued from now on
+        # (the task's project owns it; a worker that started first is left alone: EXISTS)
+        await manager.start_progress_tracking(job_id, 3, "queued")
         return {"job_id": job_id, "page": f"/projects/{project_id}/jobs/{job_id}"}
 
     @app.get("/projects/{project_id}/jobs/{job_id}/events")
