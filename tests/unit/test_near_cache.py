@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +70,33 @@ def test_each_hit_gets_a_copy_of_its_own_by_default() -> None:
     first = near.peek("k")
     first["user"]["roles"].append("intruder")
     assert near.peek("k") == {"user": {"roles": ["owner"]}, "scores": [0.5, None]}
+
+
+FLAT = b'{"id":"u-1","score":0.5,"tz":null,"note":"no [brackets] here"}'
+
+
+def test_a_flat_document_is_kept_decoded_and_each_hit_gets_a_shallow_copy() -> None:
+    near = serving()
+    flat = b'{"id":"u-1","score":0.5,"tz":null,"ok":true}'
+    assert fill(near, "flat", flat)
+    assert fill(near, "bracketed", FLAT)  # a bracket in a string: decoded on each hit
+    first, second = near.peek("flat"), near.peek("flat")
+    assert first == second == {"id": "u-1", "score": 0.5, "tz": None, "ok": True}
+    assert first is not second
+    first["id"] = "intruder"
+    assert near.peek("flat")["id"] == "u-1"
+    assert near.peek("bracketed") is not near.peek("bracketed")
+    kept = len(flat) * (1 + DECODED_BYTES_PER_BYTE) + len("flat") + ENTRY_OVERHEAD
+    assert near.stats().bytes == kept + len(FLAT) + len("bracketed") + ENTRY_OVERHEAD
+
+
+def test_a_payload_that_is_not_json_is_kept_and_raises_on_each_hit_as_a_decode_would() -> None:
+    for near in (serving(), NearCache(1_000_000, Clock(), shared_values=True)):
+        near.resume()
+        assert fill(near, "k", b"{not json")
+        assert near.get("k") == b"{not json"
+        with pytest.raises(orjson.JSONDecodeError):
+            near.peek("k")
 
 
 def test_shared_values_hand_every_hit_the_one_value_and_count_what_it_holds() -> None:

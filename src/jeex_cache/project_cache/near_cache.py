@@ -1,11 +1,12 @@
 """``NearCache``: the in-process L1 in front of Redis, bounded by bytes, invalidated by Redis.
 
 Entries are encoded payloads keyed by their Redis key. A hit hands its caller a value of its
-own, decoded afresh (``orjson.loads`` is the cheapest private copy: cheaper than
-``copy.deepcopy``, ``marshal`` or ``pickle`` round trips); with ``shared_values`` the entry
-also keeps the value decoded once, and every hit hands out that one object, which callers
-promise not to mutate (``CACHE_NEAR_CACHE_SHARED_VALUES``; docs/project-cache.md). Four rules
-keep it correct:
+own: a flat document (one dict or list of scalars, or a scalar) is kept decoded and handed out
+as a shallow copy (its items cannot be changed in place), any other is decoded afresh
+(``orjson.loads`` is the cheapest deep copy: cheaper than ``copy.deepcopy``, ``marshal`` or
+``pickle`` round trips). With ``shared_values`` every entry is kept decoded and every hit
+hands out that one object, which callers promise not to mutate
+(``CACHE_NEAR_CACHE_SHARED_VALUES``; docs/project-cache.md). Four rules keep it correct:
 
 - **An invalidation wins over a read in flight.** A read takes a ``Ticket`` before it asks
   Redis; an invalidation of that key (or of everything) moves the ticket's generation, and
@@ -45,13 +46,17 @@ ENTRY_OVERHEAD = 160  # bytes an entry costs beyond its payload and key (objects
 DECODED_BYTES_PER_BYTE = 6
 
 
+_FLAT_COPIES: dict[bytes, Callable[[Any], Any]] = {b"{": dict.copy, b"[": list.copy}
+
+
 @dataclass(slots=True)
 class _Entry:
     payload: bytes
     expires: float  # monotonic seconds
     tags: str  # '|a|b|' as stored in Redis ('' for none)
     size: int
-    value: Any  # the payload decoded once (shared values), else NOT_HELD
+    value: Any  # the payload decoded once (shared values, a flat document), else NOT_HELD
+    copy: Callable[[Any], Any] | None  # what a hit hands out of ``value``; None: itself
 
 
 class _Flight:
@@ -145,7 +150,11 @@ class NearCache:
             return NOT_HELD
         self._entries.move_to_end(key)
         self.hits += 1
-        return entry.value if self.shared_values else decode(entry.payload)
+        value = entry.value
+        if value is NOT_HELD:
+            return decode(entry.payload)
+        copy = entry.copy
+        return value if copy is None else copy(value)
 
     def begin(self, key: str) -> Ticket:
         """Start a read of ``key`` from Redis; pair with ``end`` (and ``store`` on success)."""
@@ -177,20 +186,40 @@ class NearCache:
             return False
         key = ticket.key
         size = len(payload) + len(key) + len(tags) + ENTRY_OVERHEAD
-        if self.shared_values:
+        value, copy = self._decoded(payload)
+        if copy is not NOT_HELD:
             size += len(payload) * DECODED_BYTES_PER_BYTE
         if size > self.max_bytes:
             return False
-        value = decode(payload) if self.shared_values else NOT_HELD
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = _Entry(payload, ticket.started + ttl_ms / 1000, tags, size, value)
+        expires = ticket.started + ttl_ms / 1000
+        self._entries[key] = _Entry(payload, expires, tags, size, value, copy)
         self.bytes += size
         while self.bytes > self.max_bytes:
             oldest = next(iter(self._entries))
             self._drop(oldest)
             self.evictions += 1
         return True
+
+    def _decoded(self, payload: bytes) -> tuple[Any, Any]:
+        """``payload`` as an entry keeps it: its value decoded and how a hit hands it out
+        (None: the value itself, with shared values; ``dict.copy`` or ``list.copy``: a flat
+        document), or ``NOT_HELD`` twice: not kept decoded, each hit decodes it. Flat: the
+        outer brace or bracket is the JSON's only one (a string holding one only costs the
+        decode). A payload that is not JSON is not kept decoded: each hit raises, as before."""
+        if self.shared_values:
+            copy = None
+        elif payload.count(b"{") + payload.count(b"[") == 1:
+            copy = _FLAT_COPIES.get(payload[:1], NOT_HELD)
+        else:
+            copy = NOT_HELD
+        if copy is NOT_HELD:
+            return NOT_HELD, NOT_HELD
+        try:
+            return decode(payload), copy
+        except ValueError:  # orjson.JSONDecodeError
+            return NOT_HELD, NOT_HELD
 
     # -- invalidation ----------------------------------------------------------------------
 
