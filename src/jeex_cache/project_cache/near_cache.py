@@ -1,8 +1,8 @@
 """``NearCache``: the in-process L1 in front of Redis, bounded by bytes, invalidated by Redis.
 
 Entries are encoded payloads keyed by their Redis key. A hit hands its caller a value of its
-own: a flat document (one dict or list of scalars, or a scalar) is kept decoded and handed out
-as a shallow copy (its items cannot be changed in place), any other is decoded afresh
+own: a flat document (one dict or list of scalars) is kept decoded and handed out as a
+shallow copy (its items cannot be changed in place), any other is decoded afresh
 (``orjson.loads`` is the cheapest deep copy: cheaper than ``copy.deepcopy``, ``marshal`` or
 ``pickle`` round trips). With ``shared_values`` every entry is kept decoded and every hit
 hands out that one object, which callers promise not to mutate
