@@ -42,7 +42,10 @@ SPEC_NAMES = frozenset({
 })  # fmt: skip
 """Settings whose bare names the specification lists: read bare for good."""
 
-_VARIABLES = {"near_cache_max_bytes": "CACHE_NEAR_CACHE_MAX_BYTES"}  # else the field's name
+_VARIABLES = {  # else the field's name
+    "near_cache_max_bytes": "CACHE_NEAR_CACHE_MAX_BYTES",
+    "near_cache_shared_values": "CACHE_NEAR_CACHE_SHARED_VALUES",
+}
 _FORMER = {"near_cache_max_bytes": ("NEAR_CACHE_MAX_BYTES",)}  # also read, deprecated
 
 

@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         le=64 * 1_073_741_824,
         validation_alias=AliasChoices("near_cache_max_bytes", "cache_near_cache_max_bytes"),
     )
+    # Near cache hits hand every caller the one value kept decoded, not a copy of its own:
+    # the callers promise never to mutate what they read (docs/project-cache.md).
+    near_cache_shared_values: bool = Field(
+        False,
+        validation_alias=AliasChoices("near_cache_shared_values", "cache_near_cache_shared_values"),
+    )
     # Reference service (ours): see docs/deploying.md.
     session_issuer_token: SecretStr | None = Field(
         None, description="Bearer token POST /sessions requires; unset: one is made at start."

@@ -244,3 +244,37 @@ async def test_a_string_or_int_project_id_hits_the_same_entry(near: CacheManager
     assert await near.get_project_data(42) == {"v": 2}
     assert await near.get_project_data("42") == {"v": 2}
     assert near.near_cache_stats()["hits"] - before == 3
+
+
+async def test_shared_values_hand_every_hit_one_value_until_a_write_replaces_it(
+    redis_url: str, other: CacheManager
+) -> None:
+    """Opted in, hits share the value the L1 keeps decoded (no copy per hit); a write, here
+    or elsewhere, still reaches every reader, and hits still count in the metrics."""
+    settings = Settings(
+        redis_url=redis_url, near_cache_max_bytes=1_000_000, near_cache_shared_values=True
+    )
+    async with CacheManager(settings) as shared:
+        await asyncio.wait_for(repository(shared).tracker.wait_serving(), WAIT)
+        project = uuid4()
+        await shared.cache_project_data(project, {"v": [1.5, None]})
+        await filled(shared, project)
+        stats = shared.runtime.telemetry.stats("get_project_data", "cache_read")
+        hits = stats.hits
+        first, second = (
+            await shared.get_project_data(project),
+            await shared.get_project_data(project),
+        )
+        assert first is second
+        assert first == {"v": [1.5, None]}
+        assert stats.hits == hits + 2
+        await other.cache_project_data(project, {"v": 2})
+        await until(
+            lambda: key_gone(shared, project), "the other application's write to invalidate"
+        )
+        assert await shared.get_project_data(project) == {"v": 2}
+
+
+def key_gone(cache: CacheManager, project: object) -> bool:
+    near = repository(cache)
+    return near.key(project, None) not in near.near._entries  # type: ignore[arg-type]

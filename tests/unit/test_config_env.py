@@ -33,6 +33,7 @@ DEPRECATED_VARIABLES = {
     "CACHE_NAMESPACE": ("app", "cache_namespace", "app"),
     "CACHE_NEAR_CACHE_MAX_BYTES": ("4096", "near_cache_max_bytes", 4096),
     "NEAR_CACHE_MAX_BYTES": ("8192", "near_cache_max_bytes", 8192),
+    "CACHE_NEAR_CACHE_SHARED_VALUES": ("true", "near_cache_shared_values", True),
 }
 TOKEN = "t0ken-" + "s" * 30
 

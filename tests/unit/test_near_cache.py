@@ -6,10 +6,18 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jeex_cache.project_cache.near_cache import ENTRY_OVERHEAD, NearCache, Ticket
+from jeex_cache.core.resilience import NOT_HELD
+from jeex_cache.project_cache.near_cache import (
+    DECODED_BYTES_PER_BYTE,
+    ENTRY_OVERHEAD,
+    NearCache,
+    Ticket,
+)
 
 
 @dataclass
@@ -43,14 +51,76 @@ def test_nothing_is_served_or_stored_before_tracking_starts() -> None:
 def test_a_peek_counts_its_hits_and_leaves_a_miss_to_the_read_that_follows() -> None:
     clock = Clock()
     near = serving(clock=clock)
-    assert fill(near, "k", b"v", ttl_ms=1_000)
-    assert near.peek("k") == b"v"
-    assert near.peek("absent") is None
+    assert fill(near, "k", b'{"v":[1.5,null]}', ttl_ms=1_000)
+    assert near.peek("k") == {"v": [1.5, None]}
+    assert near.peek("absent") is NOT_HELD
     assert (near.hits, near.misses) == (1, 0)
     clock.now += 2  # expired: not served, dropped and counted by ``get``
-    assert near.peek("k") is None
+    assert near.peek("k") is NOT_HELD
     assert near.get("k") is None
     assert (near.hits, near.misses, near.stats().entries) == (1, 1, 0)
+
+
+DOCUMENT = b'{"user":{"roles":["owner"]},"scores":[0.5,null]}'
+
+
+def test_each_hit_gets_a_copy_of_its_own_by_default() -> None:
+    near = serving()
+    assert fill(near, "k", DOCUMENT)
+    first = near.peek("k")
+    first["user"]["roles"].append("intruder")
+    assert near.peek("k") == {"user": {"roles": ["owner"]}, "scores": [0.5, None]}
+
+
+FLAT = b'{"id":"u-1","score":0.5,"tz":null,"note":"no [brackets] here"}'
+
+
+def test_a_flat_document_is_kept_decoded_and_each_hit_gets_a_shallow_copy() -> None:
+    near = serving()
+    flat = b'{"id":"u-1","score":0.5,"tz":null,"ok":true}'
+    assert fill(near, "flat", flat)
+    assert fill(near, "bracketed", FLAT)  # a bracket in a string: decoded on each hit
+    first, second = near.peek("flat"), near.peek("flat")
+    assert first == second == {"id": "u-1", "score": 0.5, "tz": None, "ok": True}
+    assert first is not second
+    first["id"] = "intruder"
+    assert near.peek("flat")["id"] == "u-1"
+    assert near.peek("bracketed") is not near.peek("bracketed")
+    kept = len(flat) * (1 + DECODED_BYTES_PER_BYTE) + len("flat") + ENTRY_OVERHEAD
+    assert near.stats().bytes == kept + len(FLAT) + len("bracketed") + ENTRY_OVERHEAD
+
+
+def test_a_payload_that_is_not_json_is_kept_and_raises_on_each_hit_as_a_decode_would() -> None:
+    for near in (serving(), NearCache(1_000_000, Clock(), shared_values=True)):
+        near.resume()
+        assert fill(near, "k", b"{not json")
+        assert near.get("k") == b"{not json"
+        with pytest.raises(orjson.JSONDecodeError):
+            near.peek("k")
+
+
+def test_shared_values_hand_every_hit_the_one_value_and_count_what_it_holds() -> None:
+    near = NearCache(1_000_000, Clock(), shared_values=True)
+    near.resume()
+    assert fill(near, "k", DOCUMENT)
+    first, second = near.peek("k"), near.peek("k")
+    assert first is second
+    assert first == {"user": {"roles": ["owner"]}, "scores": [0.5, None]}
+    assert near.get("k") == DOCUMENT  # a read that needs the payload still has it
+    kept = len(DOCUMENT) * (1 + DECODED_BYTES_PER_BYTE) + len("k") + ENTRY_OVERHEAD
+    assert near.stats().bytes == kept
+    near.invalidate("k")  # a write: the next hit is a new value, not the one handed out
+    assert fill(near, "k", b'{"v":2}')
+    assert near.peek("k") == {"v": 2}
+
+
+def test_a_shared_value_too_large_for_the_bound_is_not_kept() -> None:
+    bound = len(DOCUMENT) * 4 + len("k") + ENTRY_OVERHEAD
+    copies, shared = serving(bound), NearCache(bound, Clock(), shared_values=True)
+    shared.resume()
+    assert fill(copies, "k", DOCUMENT)
+    assert not fill(shared, "k", DOCUMENT)
+    assert shared.peek("k") is NOT_HELD
 
 
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3000)), max_size=200))

@@ -19,11 +19,12 @@ from uuid import UUID
 
 from jeex_cache.backends import Backend
 from jeex_cache.core.executor import RedisExecutor
-from jeex_cache.core.identifiers import CanonicalId, id_key
+from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
+from jeex_cache.project_cache.keys import KeyCache
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteResult
 from jeex_cache.project_cache.near_cache import NearCache
 from jeex_cache.project_cache.redis import RedisProjectCacheRepository
@@ -50,6 +51,8 @@ class NearCachedRepository:
         self._redis = executor
         self._space: KeySpace = executor.keys
         self._keys = project_keys.entry_keys(self._space)
+        # The main documents' keys by ``id_key`` alone: a hit builds no (slot, name) tuple.
+        self._main_keys: KeyCache[IdKey, str] = KeyCache(lambda slot: self._keys[(slot, None)])
 
     def __getattr__(self, name: str) -> Any:
         # Operations added to the Redis repository later reach it unchanged (their writes
@@ -65,11 +68,13 @@ class NearCachedRepository:
     def _prefix(self, project_id: CanonicalId) -> str:
         return self._space.prefixed(project_keys.prefix(project_id))
 
-    def peek(self, project_id: CanonicalId, name: str | None) -> bytes | None:
-        """The payload if the L1 holds it (a hit, counted), else None: no I/O, and no miss
-        counted (``get_and_touch``, which a miss falls back to, counts it)."""
+    def peek(self, project_id: CanonicalId, name: str | None) -> Any:
+        """The value if the L1 holds it (a hit, counted; see ``NearCache.peek``), else
+        ``NOT_HELD``: no I/O, and no miss counted (``get_and_touch``, which a miss falls back
+        to, counts it)."""
         slot = project_id.int if isinstance(project_id, UUID) else project_id  # id_key, inline
-        return self.near.peek(self._keys[(slot, name)])
+        key = self._main_keys[slot] if name is None else self._keys[(slot, name)]
+        return self.near.peek(key)
 
     async def get_and_touch(self, project_id: CanonicalId, name: str | None) -> bytes | None:
         near = self.near
@@ -175,7 +180,8 @@ def near_cached(inner: RedisProjectCacheRepository, backend: Backend) -> NearCac
     assert executor is not None
     assert executor.router is not None
     nodes = executor.router.nodes
-    near = NearCache(backend.settings.near_cache_max_bytes)
+    settings = backend.settings
+    near = NearCache(settings.near_cache_max_bytes, shared_values=settings.near_cache_shared_values)
     prefix = executor.keys.prefixed(f"{project_keys.KIND}:")
     # A busy server may answer a PING late: a second is lenient enough not to flush the L1
     # for it, and still bounds how long a silent link (a partition) goes unnoticed.

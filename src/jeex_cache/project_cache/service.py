@@ -51,7 +51,7 @@ class ProjectCacheService:
         self._repository = repository
         self._default_ttl = default_ttl
         self._max_payload_bytes = max_payload_bytes
-        self._peek: Callable[[CanonicalId, str | None], bytes | None] | None = getattr(
+        self._peek: Callable[[CanonicalId, str | None], Any] | None = getattr(
             repository, "peek", None
         )
         # A repository that decodes in its own call (Redis's). Looked up on the class: a
@@ -65,8 +65,9 @@ class ProjectCacheService:
         """The repository answers some reads without I/O (a near cache): ``peek`` may hit."""
 
     def peek(self, project_id: ProjectId, name: str | None = None) -> Any:
-        """``get``'s value if the repository holds it in process (decoded afresh: a copy of
-        its own), else ``NOT_HELD``; no I/O, so a hit costs no await."""
+        """``get``'s value if the repository holds it in process (a copy of its own, unless
+        the near cache shares its values), else ``NOT_HELD``; no I/O, so a hit costs no
+        await."""
         peek = self._peek
         if peek is None:
             return NOT_HELD
@@ -74,8 +75,7 @@ class ProjectCacheService:
         pid = project_id if isinstance(project_id, UUID) else parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
-        payload = peek(pid, name)
-        return NOT_HELD if payload is None else decode(payload)
+        return peek(pid, name)
 
     def get(self, project_id: ProjectId, name: str | None = None) -> Coroutine[Any, Any, Any]:
         """The cached value, or None on a miss; counts the access. Validates first (raising
