@@ -19,8 +19,9 @@ step after the other on a cluster. ``docs/design.md`` ("Cross-slot steps") count
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from jeex_cache.core.codec import decode
@@ -54,9 +55,17 @@ class RedisUserSessionRepository:
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
         self._keys = executor.keys
+        # Record keys by digest (bounded): a session is validated again and again, and its
+        # key is checked and built once, not on every validation.
+        self._records: dict[str, str] = {}
 
     def _record(self, digest: str) -> str:
-        return self._keys(session_record(digest))
+        record = self._records.get(digest)
+        if record is None:
+            if len(self._records) >= _CACHE_SIZE:
+                self._records.clear()
+            record = self._records[digest] = self._keys(session_record(digest))
+        return record
 
     def _index(self, user_id: CanonicalId) -> str:
         return self._keys(user_sessions(user_id))
@@ -155,13 +164,14 @@ class RedisUserSessionRepository:
         await self._redis.script(prune.script, prune.keys, prune.args)
         return removed
 
-    async def touch(self, digest: str, extend_to: TTL | None = None) -> UserSession | None:
+    def touch(
+        self, digest: str, extend_to: TTL | None = None
+    ) -> Coroutine[Any, Any, UserSession | None]:
+        # The executor's coroutine, its reply turned into the session there: a validation
+        # has no coroutine of its own here (each nested frame costs on every resumption).
+        record = self._records.get(digest) or self._record(digest)
         extend = "" if extend_to is None else extend_to.milliseconds
-        row = await self._redis.script(_TOUCH, (self._record(digest),), ("", extend))
-        if row is None:
-            return None
-        expires, now, user, created, cap, projects, data = row
-        return _build(digest, user, created, now, expires, cap, projects, data)
+        return self._redis.script(_TOUCH, (record,), ("", extend), partial(_touched, digest))
 
     async def touch_for_project(
         self, digest: str, project_id: CanonicalId
@@ -271,6 +281,13 @@ def _session(digest: str, fields: Mapping[bytes, bytes], expires_ms: int) -> Use
             data += [name[2:], value]
     user, created, last, cap = fields[b"u"], fields[b"ct"], fields[b"la"], fields[b"ax"]
     return _build(digest, user, created, last, expires_ms, cap, projects, data)
+
+
+def _touched(digest: str, row: list[Any] | None) -> UserSession | None:
+    if row is None:
+        return None
+    expires, now, user, created, cap, projects, data = row
+    return _build(digest, user, created, now, expires, cap, projects, data)
 
 
 def _build(
