@@ -22,8 +22,8 @@ from redis.exceptions import RedisError, ResponseError
 from jeex_cache.core._calls import backend_error, is_noscript, outage_reply
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.node_route import NodeRoute
-from jeex_cache.core.scripts import Command, LuaScript
+from jeex_cache.core.node_route import NodeRoute, Sendable
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.transport import ClusterError, ReplyError, TransportError
 
 __all__ = ["CallPath"]
@@ -63,7 +63,7 @@ class CallPath:
         try:
             reply = await run(key, payload)
             if isinstance(reply, Exception):  # a pool's error, handed back as the reply
-                reply = await route.settle(key, cast(Command, payload), reply)
+                reply = await route.settle(key, cast(Sendable, payload), reply)
         except _FAILURES as exc:
             if script is None or not is_noscript(exc):
                 raise self._failed(exc, name, breaker) from exc

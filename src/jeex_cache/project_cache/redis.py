@@ -126,7 +126,7 @@ class RedisProjectCacheRepository:
             if name is None
             else self._key(project_id, name)
         )
-        return self._redis.script(_GET, (key,), (), _decoded)
+        return self._redis.script(_GET, (key,), (), _decoded, recurring=True)
 
     def set_if_newer(
         self,

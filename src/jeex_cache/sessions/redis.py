@@ -171,7 +171,8 @@ class RedisUserSessionRepository:
         # has no coroutine of its own here (each nested frame costs on every resumption).
         record = self._records.get(digest) or self._record(digest)
         extend = "" if extend_to is None else extend_to.milliseconds
-        return self._redis.script(_TOUCH, (record,), ("", extend), partial(_touched, digest))
+        touched = partial(_touched, digest)
+        return self._redis.script(_TOUCH, (record,), ("", extend), touched, recurring=True)
 
     async def touch_for_project(
         self, digest: str, project_id: CanonicalId

@@ -34,6 +34,7 @@ Arg = str | bytes | int | float
 # hiredis' C encoder of one command (its stub types the tuple as having one element).
 encode = cast(Callable[[tuple[Arg, ...]], bytes], hiredis.pack_command)
 _MORE = object()  # hiredis: no complete reply buffered yet (False is a RESP3 value)
+_PUSH = hiredis.PushNotification
 
 
 class Batch:
@@ -92,7 +93,7 @@ class RespProtocol(asyncio.Protocol):
                 reply = gets()
                 if reply is _MORE:
                     break
-                if type(reply) is hiredis.PushNotification:
+                if type(reply) is _PUSH:
                     if self._on_push is not None:
                         self._on_push(reply)
                     continue
