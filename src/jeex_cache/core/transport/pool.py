@@ -33,8 +33,6 @@ __all__ = ["NodePool"]
 
 logger = logging.getLogger("jeex_cache.transport")
 
-_Future = asyncio.Future
-_running_loop = asyncio.get_running_loop
 _Waiter = tuple[Any, bytes, int]  # (Future | Batch, encoded commands, command count)
 
 
@@ -93,9 +91,7 @@ class NodePool:
         error is the future's result, not raised: hand it to ``settle``, which raises it or
         sends the command again. (``execute`` does both; a caller awaiting the future itself
         saves a coroutine.)"""
-        # asyncio's future made directly (what the loop's create_future makes, without the
-        # loop's Python frame): one call less on every command.
-        future: asyncio.Future[Any] = _Future(loop=_running_loop())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # The common case, inline (``_submit`` and ``_pick`` without their frames): no one
         # queued, every connection open or opening, one of them with room.
         best: Connection | None = None
