@@ -52,7 +52,8 @@ class CallPath:
         script: LuaScript | None = None,
     ) -> Any:
         """Admit (the node's breaker), ``run(key, payload)``, translate, record the outcome;
-        ``decode`` the reply. A ``script`` answered NOSCRIPT is loaded and run again once."""
+        ``decode`` the reply (a nil reply is None as it is). A ``script`` answered NOSCRIPT
+        is loaded and run again once."""
         breaker = route.only_breaker or route.breaker(key)
         if breaker.state is not _CLOSED:
             try:
@@ -76,7 +77,7 @@ class CallPath:
         if script is not None and isinstance(reply, Exception):  # NOSCRIPT
             again = partial(self.call, route, key, name, run, payload, decode)  # once only
             return await self.reloaded(route, [(script, key)], again)
-        return reply if decode is None else decode(reply)
+        return reply if decode is None or reply is None else decode(reply)
 
     async def reloaded(
         self,

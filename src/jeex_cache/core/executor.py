@@ -103,8 +103,9 @@ class RedisExecutor:
     ) -> Coroutine[Any, Any, Any]:
         """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) load it, once.
 
-        ``decode``, if given, turns the reply into the result here, so that a caller needs
-        no coroutine of its own for it (each nested frame costs on every resumption).
+        ``decode``, if given, turns the reply (not a nil one: None stays None) into the
+        result here, so that a caller needs no coroutine of its own for it (each nested frame
+        costs on every resumption).
         ``recurring``: the same keys and arguments come back again and again (a project's
         read, a session's validation), so the encoded command is kept (bounded) and reused.
         """

@@ -32,7 +32,7 @@ from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.keys import session_record, user_session_adds, user_sessions
-from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.model import UserSession, assemble
 
 __all__ = ["PENDING_MS", "RedisUserSessionRepository"]
 
@@ -284,10 +284,8 @@ def _session(digest: str, fields: Mapping[bytes, bytes], expires_ms: int) -> Use
     return _build(digest, user, created, last, expires_ms, cap, projects, data)
 
 
-def _touched(digest: str, row: list[Any] | None) -> UserSession | None:
-    if row is None:
-        return None
-    expires, now, user, created, cap, projects, data = row
+def _touched(digest: str, row: list[Any]) -> UserSession:
+    expires, now, user, created, cap, projects, data = row  # nil (no session): not decoded
     return _build(digest, user, created, now, expires, cap, projects, data)
 
 
@@ -311,8 +309,7 @@ def _build(
     user_data = {}
     for i in range(0, len(data), 2):  # a loop, not a comprehension: no frame of its own
         user_data[data[i].decode()] = decode(data[i + 1])
-    return UserSession(
-        None,
+    return assemble(
         digest,
         ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
         user_data,
