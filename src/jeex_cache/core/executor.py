@@ -61,6 +61,7 @@ class RedisExecutor:
         self._dedicated_max = max_in_flight
         self._path = CallPath(self._route)
         self._encoded: dict[Command, bytes] | None = {} if self._route.takes_encoded else None
+        self._send = self._route.send  # bound once: every script and command takes it
 
     @property
     def in_flight(self) -> int:
@@ -117,8 +118,8 @@ class RedisExecutor:
         encoded = self._encoded
         if recurring and encoded is not None:
             data = encoded.get(command) or self._encode(command)
-            return self._path.call(route, key, name, route.send, data, decode, script)
-        return self._path.call(route, key, name, route.send, command, decode, script)
+            return self._path.call(route, key, name, self._send, data, decode, script)
+        return self._path.call(route, key, name, self._send, command, decode, script)
 
     def _encode(self, command: Command) -> bytes:
         encoded = self._encoded
