@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
 
 import orjson
 
+from benchmarks._hot_paths import open_sessions
 from benchmarks._payloads import nested_1kb
 from jeex_cache import CacheManager, Settings
 from jeex_cache.core.connect import create_transport
@@ -64,12 +65,7 @@ async def _run(url: str, args: argparse.Namespace) -> None:
         projects = [uuid4() for _ in range(args.callers)]
         for project in projects:
             await cache.cache_project_data(project, document)
-        sessions: dict[UUID, str] = {}
-        for project in projects:
-            session = await cache.create_user_session(uuid4(), {"name": "Dana"}, [project])
-            assert session is not None
-            assert session.session_id is not None
-            sessions[project] = session.session_id
+        sessions = await open_sessions(cache, projects)
         router = create_transport(settings)
         await router.open()
         node = router.route("bench:{raw}:floor")
