@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._hot_paths import open_sessions
 from benchmarks._payloads import nested_1kb
 from jeex_cache import CacheManager, Settings
 from jeex_cache.testing import RedisServer
@@ -66,12 +67,7 @@ async def _paths(name: str, cache: CacheManager, args: argparse.Namespace) -> No
 
     await _profile(f"{name} cache_project_data", write, projects, args.calls, args.top)
 
-    sessions: dict[UUID, str] = {}
-    for project in projects:
-        session = await cache.create_user_session(uuid4(), {"name": "Dana"}, [project])
-        assert session is not None
-        assert session.session_id is not None
-        sessions[project] = session.session_id
+    sessions = await open_sessions(cache, projects)
 
     async def validate(project: UUID) -> object:
         return await cache.validate_user_session(sessions[project])

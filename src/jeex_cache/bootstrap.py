@@ -203,6 +203,7 @@ def build_services(
     cache = ProjectCacheService(
         repositories.project_cache, settings.project_data_ttl, settings.cache_max_payload_bytes
     )
+    runtime.peeks = cache.peeks  # no near cache: no read tries to peek
     progress = ProgressService(repositories.progress, settings.progress_ttl)
 
     def health_evidence() -> dict[str, Any]:

@@ -49,6 +49,20 @@ async def test_a_flushed_script_is_loaded_once_and_sent_again(
     assert _script_loads(raw) == 1
 
 
+async def test_a_recurring_script_is_sent_again_after_a_flush_on_either_route(
+    executor: RedisExecutor, raw: redis.Redis
+) -> None:
+    """``recurring``: the kept encoding of a command (our transport) goes out as the command
+    did, a NOSCRIPT answer included; on redis-py's route nothing is kept."""
+    for _ in range(2):
+        assert await executor.script(ECHO, ["jeex:k"], ["again"], recurring=True) == b"again"
+    raw.script_flush()
+    raw.config_resetstat()
+    decoded = await executor.script(ECHO, ["jeex:k"], ["again"], bytes.decode, recurring=True)
+    assert decoded == "again"
+    assert _script_loads(raw) == 1
+
+
 async def test_a_batch_of_flushed_scripts_costs_one_load(
     executor: RedisExecutor, raw: redis.Redis
 ) -> None:

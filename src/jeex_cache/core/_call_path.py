@@ -22,8 +22,8 @@ from redis.exceptions import RedisError, ResponseError
 from jeex_cache.core._calls import backend_error, is_noscript, outage_reply
 from jeex_cache.core.circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState
 from jeex_cache.core.errors import BackendError
-from jeex_cache.core.node_route import NodeRoute
-from jeex_cache.core.scripts import Command, LuaScript
+from jeex_cache.core.node_route import NodeRoute, Sendable
+from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.transport import ClusterError, ReplyError, TransportError
 
 __all__ = ["CallPath"]
@@ -52,7 +52,8 @@ class CallPath:
         script: LuaScript | None = None,
     ) -> Any:
         """Admit (the node's breaker), ``run(key, payload)``, translate, record the outcome;
-        ``decode`` the reply. A ``script`` answered NOSCRIPT is loaded and run again once."""
+        ``decode`` the reply (a nil reply is None as it is). A ``script`` answered NOSCRIPT
+        is loaded and run again once."""
         breaker = route.only_breaker or route.breaker(key)
         if breaker.state is not _CLOSED:
             try:
@@ -63,7 +64,7 @@ class CallPath:
         try:
             reply = await run(key, payload)
             if isinstance(reply, Exception):  # a pool's error, handed back as the reply
-                reply = await route.settle(key, cast(Command, payload), reply)
+                reply = await route.settle(key, cast(Sendable, payload), reply)
         except _FAILURES as exc:
             if script is None or not is_noscript(exc):
                 raise self._failed(exc, name, breaker) from exc
@@ -76,7 +77,7 @@ class CallPath:
         if script is not None and isinstance(reply, Exception):  # NOSCRIPT
             again = partial(self.call, route, key, name, run, payload, decode)  # once only
             return await self.reloaded(route, [(script, key)], again)
-        return reply if decode is None else decode(reply)
+        return reply if decode is None or reply is None else decode(reply)
 
     async def reloaded(
         self,

@@ -23,9 +23,11 @@ from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.node_route import ClientRoute, NodeRoute, PoolRoute, route_for
 from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
-from jeex_cache.core.transport import ClusterRouter, Router
+from jeex_cache.core.transport import ClusterRouter, Router, encode
 
 __all__ = ["RedisExecutor"]
+
+_ENCODED_KEPT = 10_000  # recurring commands whose encoding is kept (then all are dropped)
 
 
 class RedisExecutor:
@@ -58,6 +60,8 @@ class RedisExecutor:
         self._route = route_for(client, breaker, router, dedicated_timeout)
         self._dedicated_max = max_in_flight
         self._path = CallPath(self._route)
+        self._encoded: dict[Command, bytes] | None = {} if self._route.takes_encoded else None
+        self._send = self._route.send  # bound once: every script and command takes it
 
     @property
     def in_flight(self) -> int:
@@ -95,18 +99,35 @@ class RedisExecutor:
         keys: Sequence[str],
         args: Sequence[EncodedArg],
         decode: Callable[[Any], Any] | None = None,
+        *,
+        recurring: bool = False,
     ) -> Coroutine[Any, Any, Any]:
         """EVALSHA ``script``; on NOSCRIPT (a restarted or flushed server) load it, once.
 
-        ``decode``, if given, turns the reply into the result here, so that a caller needs
-        no coroutine of its own for it (each nested frame costs on every resumption).
+        ``decode``, if given, turns the reply (not a nil one: None stays None) into the
+        result here, so that a caller needs no coroutine of its own for it (each nested frame
+        costs on every resumption).
+        ``recurring``: the same keys and arguments come back again and again (a project's
+        read, a session's validation), so the encoded command is kept (bounded) and reused.
         """
         key, route, name = keys[0] if keys else None, self._route, script.name
         if script.durable and self._durable is not None:
             call = ScriptCall(script, keys, args)
             return self._path.call(route, key, name, self._durable_send, call, decode, script)
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
-        return self._path.call(route, key, name, route.send, command, decode, script)
+        encoded = self._encoded
+        if recurring and encoded is not None:
+            data = encoded.get(command) or self._encode(command)
+            return self._path.call(route, key, name, self._send, data, decode, script)
+        return self._path.call(route, key, name, self._send, command, decode, script)
+
+    def _encode(self, command: Command) -> bytes:
+        encoded = self._encoded
+        assert encoded is not None
+        if len(encoded) >= _ENCODED_KEPT:
+            encoded.clear()
+        data = encoded[command] = encode(command)
+        return data
 
     def _durable_send(self, key: str | None, call: ScriptCall) -> Awaitable[Any]:
         assert self._durable is not None

@@ -20,9 +20,11 @@ from jeex_cache.core.circuit_breaker import CircuitBreaker
 from jeex_cache.core.scripts import Command, ScriptCall
 from jeex_cache.core.transport import ClusterRouter, NodePool, Router, encode
 
-__all__ = ["ClientRoute", "ClusterRoute", "NodeRoute", "PoolRoute", "route_for"]
+__all__ = ["ClientRoute", "ClusterRoute", "NodeRoute", "PoolRoute", "Sendable", "route_for"]
 
 Calls = Sequence[ScriptCall | Command]
+Sendable = Command | bytes
+"""A command, or (on a route with ``takes_encoded``) its ``encode``-d bytes, made once and kept."""
 Shapes = Mapping[str, Callable[[Any], Any]]
 _NO_SHAPES: Shapes = {}
 
@@ -34,17 +36,19 @@ class NodeRoute(Protocol):
     """Per command name, what turns its raw reply into redis-py's shape (empty: redis-py's)."""
     only_breaker: CircuitBreaker | None
     """The breaker of every key, when the route reaches one node (spares ``breaker(key)``)."""
+    takes_encoded: bool
+    """``send`` and ``settle`` take a command's encoded bytes as well as the command."""
 
     def breaker(self, key: str | None) -> CircuitBreaker:
         """The breaker of the node serving ``key``."""
         ...
 
-    def send(self, key: str | None, command: Command) -> Awaitable[Any]:
+    def send(self, key: str | None, command: Sendable) -> Awaitable[Any]:
         """Send one command to the node serving ``key``; its reply. An error may come back
         as the reply itself (an exception object, not raised): ``settle`` it."""
         ...
 
-    def settle(self, key: str | None, command: Command, error: Exception) -> Awaitable[Any]:
+    def settle(self, key: str | None, command: Sendable, error: Exception) -> Awaitable[Any]:
         """What ``send`` answering ``error`` comes to: raised, or (a command that never left)
         the reply of sending it again."""
         ...
@@ -70,6 +74,7 @@ class ClientRoute:
     """Everything through one redis-py client (its pool of dedicated connections)."""
 
     shapes: Shapes = _NO_SHAPES
+    takes_encoded = False  # redis-py encodes the commands itself
 
     def __init__(self, client: aioredis.Redis, breaker: CircuitBreaker) -> None:
         self._client = client
@@ -80,10 +85,12 @@ class ClientRoute:
     def breaker(self, key: str | None) -> CircuitBreaker:
         return self._breaker
 
-    def send(self, key: str | None, command: Command) -> Awaitable[Any]:
+    def send(self, key: str | None, command: Sendable) -> Awaitable[Any]:
+        if isinstance(command, bytes):  # the executor sends none here (``takes_encoded``)
+            raise TypeError("a redis-py route takes commands, not their encoding")
         return self._execute(*command)
 
-    async def settle(self, key: str | None, command: Command, error: Exception) -> Any:
+    async def settle(self, key: str | None, command: Sendable, error: Exception) -> Any:
         raise error  # redis-py raises its errors: none comes back as a reply
 
     async def send_many(self, key: str | None, calls: Calls) -> list[Any]:
@@ -107,6 +114,7 @@ class PoolRoute:
     """One server's shared connections; ``client`` for the dedicated commands."""
 
     shapes: Shapes = SHAPES
+    takes_encoded = True
 
     def __init__(
         self, pool: NodePool, breaker: CircuitBreaker, client: aioredis.Redis | None
@@ -119,13 +127,13 @@ class PoolRoute:
     def breaker(self, key: str | None) -> CircuitBreaker:
         return self._breaker
 
-    def send(self, key: str | None, command: Command) -> Awaitable[Any]:
+    def send(self, key: str | None, command: Sendable) -> Awaitable[Any]:
         # The pool's future itself, not a coroutine awaiting it: an error comes back as the
         # reply, for ``settle``. One coroutine less per call.
-        return self.pool.submit(encode(command))
+        return self.pool.submit(command if isinstance(command, bytes) else encode(command))
 
-    def settle(self, key: str | None, command: Command, error: Exception) -> Awaitable[Any]:
-        return self.pool.settle(error, encode(command))
+    def settle(self, key: str | None, command: Sendable, error: Exception) -> Awaitable[Any]:
+        return self.pool.settle(error, command if isinstance(command, bytes) else encode(command))
 
     def send_many(self, key: str | None, calls: Calls) -> Awaitable[list[Any]]:
         return self.pool.execute_many(b"".join(encoded(call) for call in calls), len(calls))
@@ -146,6 +154,7 @@ class ClusterRoute:
     """By slot to the owning master; a breaker per master, made from ``breaker`` on first use."""
 
     shapes: Shapes = SHAPES
+    takes_encoded = True
 
     def __init__(
         self, cluster: ClusterRouter, breaker: CircuitBreaker, dedicated_timeout: float | None
@@ -167,10 +176,10 @@ class ClusterRoute:
     def breaker(self, key: str | None) -> CircuitBreaker:
         return self._node(self.cluster.route(key))._breaker
 
-    def send(self, key: str | None, command: Command) -> Awaitable[Any]:
-        return self.cluster.execute(key, encode(command))
+    def send(self, key: str | None, command: Sendable) -> Awaitable[Any]:
+        return self.cluster.execute(key, command if isinstance(command, bytes) else encode(command))
 
-    async def settle(self, key: str | None, command: Command, error: Exception) -> Any:
+    async def settle(self, key: str | None, command: Sendable, error: Exception) -> Any:
         raise error  # the router raises its errors: none comes back as a reply
 
     def send_many(self, key: str | None, calls: Calls) -> Awaitable[list[Any]]:

@@ -109,6 +109,8 @@ class Runtime(Protocol):
     """What a guarded call needs of its runtime (``core.runtime.OperationRuntime``)."""
 
     observed: bool
+    peeks: bool
+    """A ``peek`` may answer (a near cache is wired): without one it is not even called."""
 
     def finish(self, op: Operation, value: Any, seconds: float) -> None: ...
 
@@ -190,7 +192,8 @@ def guarded(
     ``peek(self, *args, **kwargs)`` answers without I/O when it can (a near cache hit), else
     returns ``NOT_HELD`` and the method runs. Its answer is counted like the method's (hits,
     latency) but never awaits, so it costs no coroutine beneath the guard's own. With an
-    OpenTelemetry SDK installed it is skipped: every call gets its span.
+    OpenTelemetry SDK installed it is skipped: every call gets its span; so it is while the
+    runtime says nothing can be peeked (``Runtime.peeks``: no near cache).
     """
     if fallback is not None and family.raises:
         raise ValueError(f"{family.name} raises on backend failure; it has no fallback")
@@ -209,7 +212,7 @@ def guarded(
                     done = await runtime.observe(op, method, self, args, kwargs)
                     return done if as_outcome else done.value
                 started = perf_counter()  # the plain path, inline: no frame of its own
-                if peek is not None:
+                if peek is not None and runtime.peeks:
                     value = peek(self, *args, **kwargs)
                     if value is not NOT_HELD:
                         runtime.finish(op, value, perf_counter() - started)

@@ -115,6 +115,9 @@ class OperationRuntime:
         self.instruments: Instruments | None = None
         self.observed = False
         """True when spans or OTel metrics are recorded (an SDK provider is installed)."""
+        self.peeks = True
+        """Guarded reads may be answered in process (``guarded``'s ``peek``); the composition
+        root clears it when nothing can be (no near cache), and no read tries."""
 
     def configure(
         self,

@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
@@ -121,12 +122,12 @@ class RedisProjectCacheRepository:
     def get_decoded(self, project_id: CanonicalId, name: str | None) -> Coroutine[Any, Any, Any]:
         """``get_and_touch``, its payload decoded by the executor (None on a miss): the
         service hands this coroutine on, so a read has no coroutine of its own above it."""
-        key = (
-            self._keys_by_project[id_key(project_id)].data
-            if name is None
-            else self._key(project_id, name)
-        )
-        return self._redis.script(_GET, (key,), (), _decoded)
+        if name is None:  # id_key's step inline: the hottest path has no call to spare
+            pid = project_id.int if isinstance(project_id, UUID) else project_id
+            key = self._keys_by_project[pid].data
+        else:
+            key = self._key(project_id, name)
+        return self._redis.script(_GET, (key,), (), decode, recurring=True)  # nil: a miss
 
     def set_if_newer(
         self,
@@ -369,10 +370,6 @@ def register_calls(
         ScriptCall(_REGISTER, (space(project_keys.tag_projects(tag)),), (member, ttl.milliseconds))
         for tag in sorted(tags, key=lambda tag: tag.name)
     ]
-
-
-def _decoded(payload: bytes | None) -> Any:
-    return None if payload is None else decode(payload)
 
 
 def _strings(values: Sequence[bytes | str]) -> list[str]:

@@ -80,7 +80,7 @@ class ProjectCacheService:
     def get(self, project_id: ProjectId, name: str | None = None) -> Coroutine[Any, Any, Any]:
         """The cached value, or None on a miss; counts the access. Validates first (raising
         at the call), then hands back the repository's coroutine where it decodes itself."""
-        pid = parse_id(project_id)
+        pid = project_id if isinstance(project_id, UUID) else parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         get_decoded = self._get_decoded
@@ -115,7 +115,7 @@ class ProjectCacheService:
         """Store ``value`` unless a newer version is stored; validate everything first
         (raising at the call), then hand back the repository's coroutine.
         ``fill``: the token of the load whose value this is (REVOKED if since revoked)."""
-        pid = parse_id(project_id)
+        pid = project_id if isinstance(project_id, UUID) else parse_id(project_id)
         if name is not None:
             validate_name(name, "entry name")
         resolved_ttl = self._default_ttl if ttl is None else as_ttl(ttl)

@@ -14,6 +14,7 @@ from jeex_cache.core.identifiers import UserId, is_session_digest, parse_id, val
 from jeex_cache.core.keys import StorageKey, key
 
 __all__ = [
+    "checked_session_digest",
     "session_digest",
     "session_record",
     "user_session",
@@ -24,8 +25,13 @@ __all__ = [
 
 def session_digest(session_id: str) -> str:
     """The SHA-256 hex digest of a session ID: all that storage and logs ever hold of it."""
-    token = validate_token(session_id, "session ID")
-    return hashlib.sha256(token.encode()).hexdigest()
+    return checked_session_digest(validate_token(session_id, "session ID"))
+
+
+def checked_session_digest(session_id: str) -> str:
+    """``session_digest`` of an ID already checked (``is_session_id``): no second check on
+    a validation's path."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def session_record(digest: str) -> StorageKey:

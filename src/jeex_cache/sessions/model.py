@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
 from jeex_cache.core.identifiers import CanonicalId, ProjectId, parse_id
 
-__all__ = ["UserSession", "attach_id"]
+__all__ = ["UserSession", "assemble", "attach_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,4 +65,36 @@ def attach_id(session: UserSession, session_id: str) -> UserSession:
     """``session`` carrying its raw ID, set in place rather than copied (``with_id``): only
     for a session a repository has just built for this one call, which nothing else holds."""
     object.__setattr__(session, "session_id", session_id)
+    return session
+
+
+_SETTERS = tuple(getattr(UserSession, f.name).__set__ for f in fields(UserSession))
+(_SET_ID, _SET_HASH, _SET_USER, _SET_DATA, _SET_ACCESS,
+ _SET_CREATED, _SET_LAST, _SET_EXPIRES, _SET_CAP) = _SETTERS  # fmt: skip
+_new = object.__new__
+
+
+def assemble(
+    session_hash: str,
+    user_id: CanonicalId,
+    user_data: dict[str, Any],
+    project_access: frozenset[CanonicalId],
+    created_at: datetime,
+    last_activity: datetime,
+    expires_at: datetime,
+    absolute_expires_at: datetime,
+) -> UserSession:
+    """``UserSession(None, ...)``, each field set by its slot rather than by the frozen
+    ``__init__``'s ``object.__setattr__`` (half the cost): a repository builds one for
+    every validation."""
+    session: UserSession = _new(UserSession)
+    _SET_ID(session, None)
+    _SET_HASH(session, session_hash)
+    _SET_USER(session, user_id)
+    _SET_DATA(session, user_data)
+    _SET_ACCESS(session, project_access)
+    _SET_CREATED(session, created_at)
+    _SET_LAST(session, last_activity)
+    _SET_EXPIRES(session, expires_at)
+    _SET_CAP(session, absolute_expires_at)
     return session

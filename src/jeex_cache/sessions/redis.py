@@ -19,8 +19,9 @@ step after the other on a cluster. ``docs/design.md`` ("Cross-slot steps") count
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from jeex_cache.core.codec import decode
@@ -31,7 +32,7 @@ from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
 from jeex_cache.sessions.keys import session_record, user_session_adds, user_sessions
-from jeex_cache.sessions.model import UserSession
+from jeex_cache.sessions.model import UserSession, assemble
 
 __all__ = ["PENDING_MS", "RedisUserSessionRepository"]
 
@@ -54,9 +55,17 @@ class RedisUserSessionRepository:
     def __init__(self, executor: RedisExecutor) -> None:
         self._redis = executor
         self._keys = executor.keys
+        # Record keys by digest (bounded): a session is validated again and again, and its
+        # key is checked and built once, not on every validation.
+        self._records: dict[str, str] = {}
 
     def _record(self, digest: str) -> str:
-        return self._keys(session_record(digest))
+        record = self._records.get(digest)
+        if record is None:
+            if len(self._records) >= _CACHE_SIZE:
+                self._records.clear()
+            record = self._records[digest] = self._keys(session_record(digest))
+        return record
 
     def _index(self, user_id: CanonicalId) -> str:
         return self._keys(user_sessions(user_id))
@@ -155,13 +164,15 @@ class RedisUserSessionRepository:
         await self._redis.script(prune.script, prune.keys, prune.args)
         return removed
 
-    async def touch(self, digest: str, extend_to: TTL | None = None) -> UserSession | None:
+    def touch(
+        self, digest: str, extend_to: TTL | None = None
+    ) -> Coroutine[Any, Any, UserSession | None]:
+        # The executor's coroutine, its reply turned into the session there: a validation
+        # has no coroutine of its own here (each nested frame costs on every resumption).
+        record = self._records.get(digest) or self._record(digest)
         extend = "" if extend_to is None else extend_to.milliseconds
-        row = await self._redis.script(_TOUCH, (self._record(digest),), ("", extend))
-        if row is None:
-            return None
-        expires, now, user, created, cap, projects, data = row
-        return _build(digest, user, created, now, expires, cap, projects, data)
+        touched = partial(_touched, digest)
+        return self._redis.script(_TOUCH, (record,), ("", extend), touched, recurring=True)
 
     async def touch_for_project(
         self, digest: str, project_id: CanonicalId
@@ -273,6 +284,11 @@ def _session(digest: str, fields: Mapping[bytes, bytes], expires_ms: int) -> Use
     return _build(digest, user, created, last, expires_ms, cap, projects, data)
 
 
+def _touched(digest: str, row: list[Any]) -> UserSession:
+    expires, now, user, created, cap, projects, data = row  # nil (no session): not decoded
+    return _build(digest, user, created, now, expires, cap, projects, data)
+
+
 def _build(
     digest: str,
     user: bytes,
@@ -293,8 +309,7 @@ def _build(
     user_data = {}
     for i in range(0, len(data), 2):  # a loop, not a comprehension: no frame of its own
         user_data[data[i].decode()] = decode(data[i + 1])
-    return UserSession(
-        None,
+    return assemble(
         digest,
         ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
         user_data,

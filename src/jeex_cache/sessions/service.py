@@ -34,7 +34,7 @@ from jeex_cache.core.identifiers import (
 )
 from jeex_cache.core.text import validate_reason
 from jeex_cache.core.ttl import TTL, TTLLike, as_ttl
-from jeex_cache.sessions.keys import session_digest
+from jeex_cache.sessions.keys import checked_session_digest, session_digest
 from jeex_cache.sessions.model import UserSession, attach_id
 from jeex_cache.sessions.outage_audit import OutageAudit
 from jeex_cache.sessions.repository import UserSessionRepository, user_data_size
@@ -238,7 +238,7 @@ class SessionManagementService:
             audit(event, None, None, reason="malformed_session_id", **fields)
             return None
         assert isinstance(session_id, str)
-        return session_digest(session_id)
+        return checked_session_digest(session_id)  # is_session_id checked it
 
     def _encode_data(self, data: Mapping[str, Any]) -> dict[str, bytes]:
         if not isinstance(data, Mapping):

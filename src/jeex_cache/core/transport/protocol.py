@@ -34,6 +34,7 @@ Arg = str | bytes | int | float
 # hiredis' C encoder of one command (its stub types the tuple as having one element).
 encode = cast(Callable[[tuple[Arg, ...]], bytes], hiredis.pack_command)
 _MORE = object()  # hiredis: no complete reply buffered yet (False is a RESP3 value)
+_PUSH = hiredis.PushNotification
 
 
 class Batch:
@@ -67,9 +68,7 @@ class RespProtocol(asyncio.Protocol):
         self.inflight = 0
         self.inflight_bytes = 0
         self._buffer: list[bytes] = []
-        self._buffered_entries = 0
-        self._buffered_commands = 0
-        self._buffered_bytes = 0
+        self._buffered_commands = 0  # the buffer holds one piece per entry appended
         self._sent = 0  # commands written, ever
         self._received = 0  # replies matched, ever
         self._flushes: deque[tuple[float, int, int]] = deque()
@@ -92,7 +91,7 @@ class RespProtocol(asyncio.Protocol):
                 reply = gets()
                 if reply is _MORE:
                     break
-                if type(reply) is hiredis.PushNotification:
+                if type(reply) is _PUSH:
                     if self._on_push is not None:
                         self._on_push(reply)
                     continue
@@ -136,9 +135,7 @@ class RespProtocol(asyncio.Protocol):
         """Queue ``data`` (``commands`` encoded commands) for the next write."""
         self.pending.append(entry)
         self._buffer.append(data)
-        self._buffered_entries += 1
         self._buffered_commands += commands
-        self._buffered_bytes += len(data)
         self.inflight += commands
         self.inflight_bytes += len(data)
         if not self._flush_scheduled:
@@ -155,11 +152,12 @@ class RespProtocol(asyncio.Protocol):
         if transport.is_closing():  # broken, and connection_lost not delivered yet
             self._fail("redis connection lost before the write")
             return
-        transport.write(buffer[0] if len(buffer) == 1 else b"".join(buffer))
+        data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
+        transport.write(data)
         self._sent += self._buffered_commands
-        self._flushes.append((self._loop.time(), self._sent, self._buffered_bytes))
+        self._flushes.append((self._loop.time(), self._sent, len(data)))
         buffer.clear()
-        self._buffered_entries = self._buffered_commands = self._buffered_bytes = 0
+        self._buffered_commands = 0
         self.flushed()
 
     # -- hooks and failure -----------------------------------------------------------------
@@ -185,7 +183,7 @@ class RespProtocol(asyncio.Protocol):
             return
         self.closed = True
         incident = object()
-        unsent_from = len(self.pending) - self._buffered_entries
+        unsent_from = len(self.pending) - len(self._buffer)
         for index, entry in enumerate(self.pending):
             future = entry.future if type(entry) is Batch else entry
             if future.done():
@@ -200,7 +198,7 @@ class RespProtocol(asyncio.Protocol):
         self.pending.clear()
         self._buffer.clear()
         self._flushes.clear()
-        self._buffered_entries = self._buffered_commands = self._buffered_bytes = 0
+        self._buffered_commands = 0
         self.inflight = self.inflight_bytes = 0
         self.lost()
 
