@@ -64,42 +64,64 @@ local function call_list(command, key, args, step)
 end
 
 -- The names of group g's counters in meta ('run|g' running, 'pk|g' parked, 'n|g' claims),
--- made once per script.
+-- each made once per script.
 local GROUP_FIELDS = {}
+local GROUP_NAMES = {
+  __index = function(names, kind)
+    local name = kind .. '|' .. names[1]
+    rawset(names, kind, name)
+    return name
+  end,
+}
 local function counters_of(g)
   local names = GROUP_FIELDS[g]
   if not names then
-    names = {run = 'run|' .. g, pk = 'pk|' .. g, n = 'n|' .. g}
+    names = setmetatable({g}, GROUP_NAMES)
     GROUP_FIELDS[g] = names
   end
   return names
 end
 
 -- Writes of many tasks to one key go in one command (HSET of the records, ZADD or ZREM of
--- a set), sent when 4,800 arguments wait and by write_all(): before anything reads what they
--- write.
+-- a set): batch() gives the command's list (command, key, arguments...), to which the caller
+-- appends; spill() sends it once 4,800 arguments wait (unpack's limit), and write_all()
+-- sends every list, before anything reads what they write.
 local pending = {}
-local function later(command, key, ...)
-  local slot = command .. ' ' .. key
-  local p = pending[slot]
+local function batch(command, key)
+  local by_key = pending[command]
+  if not by_key then
+    by_key = {}
+    pending[command] = by_key
+  end
+  local p = by_key[key]
   if not p then
     p = {command, key}
-    pending[slot] = p
+    by_key[key] = p
   end
-  local n, count = #p, select('#', ...)
-  for j = 1, count do
-    p[n + j] = (select(j, ...))
-  end
-  if n + count > 4800 then
-    redis.call(command, key, unpack(p, 3))
-    pending[slot] = nil
+  return p
+end
+
+local function send(p)
+  if #p > 2 then
+    redis.call(p[1], p[2], unpack(p, 3))
+    for j = #p, 3, -1 do
+      p[j] = nil
+    end
   end
 end
-local function write_all()
-  for _, p in pairs(pending) do
-    redis.call(p[1], p[2], unpack(p, 3))
+
+local function spill(p)
+  if #p > 4800 then
+    send(p)
   end
-  pending = {}
+end
+
+local function write_all()
+  for _, by_key in pairs(pending) do
+    for _, p in pairs(by_key) do
+      send(p)
+    end
+  end
 end
 
 -- Meta's counters ('run|g', 'pk|g', 'n|g', 'rr'). A claim, which changes many, holds them
@@ -399,7 +421,7 @@ end
 
 -- The first entry of group g in index not leased yet, its task ID, and whether the group
 -- may have another (true when unsure: a group found empty on its turn leaves the ring
--- then). The first read of a group takes two entries; a group back for another turn,
+-- then). The first read of a group takes one entry; a group back for another turn,
 -- room + 1.
 local function group_head(index, g, room)
   local by_group = HEADS[index]
@@ -410,8 +432,9 @@ local function group_head(index, g, room)
   local c = by_group[g]
   local at = c and next_live(index, c, g)
   if not at and not (c and c.complete) then
-    local n = (c and room + 1 or 2) + (GONE_IN[g] or 0)
-    local list = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', 0, n)
+    local n = (c and room + 1 or 1) + (GONE_IN[g] or 0)
+    local list = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', '0',
+      fmt(n))
     c = {list = list, ids = {}, pos = 1, complete = #list < n}
     by_group[g] = c
     at = next_live(index, c, g)
@@ -519,7 +542,7 @@ end
 -- Give the head group g its next turn, at the back of the ring.
 local function turns_requeue(t, g)
   local back, n = t.back, #t.back
-  back[n + 1], back[n + 2] = meta_incr('rr', 1), g
+  back[n + 1], back[n + 2] = fmt(meta_incr('rr', 1)), g
   if n >= 4800 then
     turns_flush(t)
   end
@@ -544,13 +567,19 @@ end
 local function lease_head(t, index, head, id, g, more, alone)
   GONE[id] = true
   GONE_IN[g] = (GONE_IN[g] or 0) + 1
-  later('ZREM', index, head)
+  local out = batch('ZREM', index)
+  out[#out + 1] = head
+  spill(out)
   if index == K_PRIO then
-    later('ZREM', K_FIFO, aged_of(head, g, id))
+    out = batch('ZREM', K_FIFO)
+    out[#out + 1] = aged_of(head, g, id)
+    spill(out)
   else  -- the age index's entry 'g|sssssssssssssss|id' gives the place, the record the priority
     local pr = redis.call('HGET', K_REC, id .. '|pr')
     if pr then
-      later('ZREM', K_PRIO, (members(g, pr, string.sub(head, #g + 2, #g + 16), id)))
+      out = batch('ZREM', K_PRIO)
+      out[#out + 1] = (members(g, pr, string.sub(head, #g + 2, #g + 16), id))
+      spill(out)
     end
   end
   if more then

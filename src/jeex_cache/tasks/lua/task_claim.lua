@@ -22,7 +22,7 @@ META.held = true  -- meta's counters are read once and written once, by finish()
 
 -- The completions: each is recorded only under its delivery's lease (a delivery listed twice
 -- once). Their leases are read in one HMGET, their running entries in one ZMSCORE, and
--- their writes batched (later()). A delivery still running is in the running set, and only
+-- their writes batched (batch()). A delivery still running is in the running set, and only
 -- then (a claim writes both, and every end of a delivery takes it out).
 local dones, ids = {}, {}
 for i = 9, #ARGV, 4 do
@@ -53,10 +53,13 @@ if #ids > 0 then
   -- Only while a caller waits for a task of the queue (see the repository's wait()).
   local listened = (meta_get('listen') or 0) > 0
   local expiry = fmt(now + tonumber(ttl))
+  local ended, records = batch('ZREM', K_RUN), batch('HSET', K_REC)
+  local expiring = batch('ZADD', K_EXP)
   for j, k in ipairs(held) do
     local id = ids[k]
     if running[j] then
-      later('ZREM', K_RUN, id)
+      ended[#ended + 1] = id
+      spill(ended)
       left_group(ARGV[7 + 4 * k])
     else
       -- A delivery given up for lost may still finish before its task is delivered again:
@@ -67,9 +70,15 @@ if #ids > 0 then
     end
     -- finished(), its writes batched: the record expires after the status TTL; waiters are
     -- told (a message reaches them after the script, so after the writes).
-    later('HSET', K_REC, id .. '|s', 'succeeded', id .. '|r', ARGV[8 + 4 * k], id .. '|ft',
-      now_s, id .. '|l', '0', id .. '|x', expiry)
-    later('ZADD', K_EXP, expiry, id)
+    local n = #records
+    records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'succeeded', id .. '|r'
+    records[n + 4], records[n + 5], records[n + 6] = ARGV[8 + 4 * k], id .. '|ft', now_s
+    records[n + 7], records[n + 8], records[n + 9] = id .. '|l', '0', id .. '|x'
+    records[n + 10] = expiry
+    spill(records)
+    n = #expiring
+    expiring[n + 1], expiring[n + 2] = expiry, id
+    spill(expiring)
     if listened then
       redis.call('PUBLISH', NOTIFY .. id, 1)
     end
@@ -148,6 +157,7 @@ if #taken > 0 then
   end
   local f = call_list('HMGET', K_REC, names, 3)
   local deadline = fmt(now + tonumber(ARGV[2]))
+  local running, records = batch('ZADD', K_RUN), batch('HSET', K_REC)
   for j = 1, #taken, 2 do
     local id, g = taken[j], taken[j + 1]
     local b = 3 * (j - 1) / 2
@@ -160,10 +170,14 @@ if #taken > 0 then
       end
     else
       local attempt = tonumber(f[b + 2] or 0) + 1
-      later('ZADD', K_RUN, deadline, id)
-      local a = fmt(attempt)
-      later('HSET', K_REC, id .. '|s', 'running', id .. '|a', a, id .. '|l', a, id .. '|st',
-        now_s)
+      local n, a = #running, fmt(attempt)
+      running[n + 1], running[n + 2] = deadline, id
+      spill(running)
+      n = #records
+      records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'running', id .. '|a'
+      records[n + 4], records[n + 5], records[n + 6] = a, id .. '|l', a
+      records[n + 7], records[n + 8] = id .. '|st', now_s
+      spill(records)
       local n = #leases
       leases[n + 1], leases[n + 2], leases[n + 3] = id, attempt, head
       leases[n + 4], leases[n + 5] = tonumber(f[b + 3] or 0), g
