@@ -22,8 +22,8 @@ local NOTIFY = ARGV[1]
 -- (by a release, retry or requeue: a start or an end is its own field), due (when delayed
 -- or retried), rd redeliveries, l lease (attempt of the delivery that may settle it),
 -- st started, ft finished, r result, e error (stays after a success: it is not read then),
--- g group (project or '-'), pr priority, sq ready sequence, x expiry ms (finished tasks
--- only), c cost (pace weight, when not 1). Records written by 0.1.0 hold the head's parts
+-- g group (project or '-'), pr priority, sq ready sequence, c cost (pace weight, when not
+-- 1); a finished record's expiry is its score in the expiry set (0.1.0 also wrote it as x). Records written by 0.1.0 hold the head's parts
 -- as fields (OLD_FIELDS): head_of() reads those too.
 local FIELDS = {'s', 'a', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e', 'g', 'pr', 'sq',
   'x', 'c'}
@@ -261,17 +261,22 @@ local function record_of(id)
   return out
 end
 
--- The record's status, or nil when there is none or it has expired (then it is dropped).
+-- The record's status, or nil when there is none or it has expired (then it is dropped):
+-- a finished record's expiry is its score in the expiry set.
+local FINISHED = {succeeded = true, dead = true, cancelled = true}
 local function status_of(id, now)
-  local f = rget(id, 's', 'x')
-  if not f[1] then
+  local s = redis.call('HGET', K_REC, id .. '|s')
+  if not s then
     return nil
   end
-  if f[2] and tonumber(f[2]) <= now then
-    drop(id)
-    return nil
+  if FINISHED[s] then
+    local x = redis.call('ZSCORE', K_EXP, id)
+    if x and tonumber(x) <= now then
+      drop(id)
+      return nil
+    end
   end
-  return f[1]
+  return s
 end
 
 -- Drop at most n finished records past their expiry.
@@ -281,12 +286,13 @@ local function sweep(now, n)
   end
 end
 
--- A task reached an end state: its record expires after the status TTL (written with the
--- record's other fields given, in one write); waiters are told.
+-- A task reached an end state: its record expires after the status TTL (the record's other
+-- fields given are written in one write); waiters are told.
 local function finished(id, now, ttl, ...)
-  local x = fmt(now + tonumber(ttl))
-  rset(id, 'x', x, ...)
-  redis.call('ZADD', K_EXP, x, id)
+  if select('#', ...) > 0 then
+    rset(id, ...)
+  end
+  redis.call('ZADD', K_EXP, fmt(now + tonumber(ttl)), id)
   redis.call('PUBLISH', NOTIFY .. id, 1)
 end
 

@@ -70,11 +70,12 @@ if #ids > 0 then
     end
     -- finished(), its writes batched: the record expires after the status TTL; waiters are
     -- told (a message reaches them after the script, so after the writes).
-    local n = #records
-    records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'succeeded', id .. '|r'
-    records[n + 4], records[n + 5], records[n + 6] = ARGV[8 + 4 * k], id .. '|ft', now_s
-    records[n + 7], records[n + 8], records[n + 9] = id .. '|l', '0', id .. '|x'
-    records[n + 10] = expiry
+    local n, result = #records, ARGV[8 + 4 * k]
+    records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'succeeded', id .. '|ft'
+    records[n + 4], records[n + 5], records[n + 6] = now_s, id .. '|l', '0'
+    if result ~= 'null' then  -- a result of None is not stored: a record without one has it
+      records[n + 7], records[n + 8] = id .. '|r', result
+    end
     spill(records)
     n = #expiring
     expiring[n + 1], expiring[n + 2] = expiry, id
