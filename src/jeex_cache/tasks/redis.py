@@ -3,9 +3,11 @@
 Every key of a queue is in its hash tag ``{<q>}``, so each script's keys share a slot and it
 declares them all (the same eleven, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
 tasks (delayed, retries) by due ms, ``:running`` leased deliveries by deadline, ``:dead``,
-``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash, ``<id>|<field>``),
+``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash: the task's head,
+see ``_redis_records.head``, under ``<id>``, and ``<id>|<field>``),
 ``:prio`` and ``:fifo`` the ready tasks of every group (lex-ordered), ``:ring`` the groups
-with ready tasks by turn, ``:meta`` counters and paces, ``:expiry`` finished records by
+with ready tasks by turn, ``:meta`` counters, paces and the count of waiting callers
+(``listen``), ``:expiry`` finished records by
 expiry, and ``:paced`` the groups held back by their rate or a pause, by when they may go.
 A caller-chosen task ID also has a pointer ``task:{<id>}`` to its queue (see ``_pointers``).
 """
