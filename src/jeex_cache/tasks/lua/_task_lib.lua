@@ -21,10 +21,11 @@ local NOTIFY = ARGV[1]
 -- and fields '<id>|<field>': s status, a attempts (0 when absent), ct created, ut updated
 -- (by a release, retry or requeue: a start or an end is its own field), due (when delayed
 -- or retried), rd redeliveries, l lease (attempt of the delivery that may settle it),
--- st started, ft finished, r result, e error (stays after a success: it is not read then),
+-- st started, ft finished, e error (stays after a success: it is not read then),
 -- g group (project or '-'), pr priority, sq ready sequence, c cost (pace weight, when not
--- 1); a finished record's expiry is its score in the expiry set (0.1.0 also wrote it as x). Records written by 0.1.0 hold the head's parts
--- as fields (OLD_FIELDS): head_of() reads those too.
+-- 1), r result (absent: None); a finished record's expiry is its score in the expiry set.
+-- Records written by 0.1.0 hold the head's parts as fields (OLD_FIELDS), and the expiry as
+-- x: head_of() reads those, drop() removes them.
 local FIELDS = {'s', 'a', 'ct', 'ut', 'due', 'rd', 'l', 'st', 'ft', 'r', 'e', 'g', 'pr', 'sq',
   'x', 'c'}
 local OLD_FIELDS = {'n', 'p', 'm', 't', 'w'}
@@ -439,8 +440,8 @@ local function group_head(index, g, room)
   local at = c and next_live(index, c, g)
   if not at and not (c and c.complete) then
     local n = (c and room + 1 or 1) + (GONE_IN[g] or 0)
-    local list = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX', 'LIMIT', '0',
-      fmt(n))
+    local list = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX',
+      'LIMIT', '0', fmt(n))
     c = {list = list, ids = {}, pos = 1, complete = #list < n}
     by_group[g] = c
     at = next_live(index, c, g)

@@ -72,7 +72,7 @@ if #ids > 0 then
     -- told (a message reaches them after the script, so after the writes).
     local n, result = #records, ARGV[8 + 4 * k]
     records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'succeeded', id .. '|ft'
-    records[n + 4], records[n + 5], records[n + 6] = now_s, id .. '|l', '0'
+    records[n + 4], records[n + 5], records[n + 6] = now_s, names[k], '0'  -- names[k]: '<id>|l'
     if result ~= 'null' then  -- a result of None is not stored: a record without one has it
       records[n + 7], records[n + 8] = id .. '|r', result
     end
@@ -175,11 +175,11 @@ if #taken > 0 then
       running[n + 1], running[n + 2] = deadline, id
       spill(running)
       n = #records
-      records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'running', id .. '|a'
+      records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'running', names[b + 2]
       records[n + 4], records[n + 5], records[n + 6] = a, id .. '|l', a
       records[n + 7], records[n + 8] = id .. '|st', now_s
       spill(records)
-      local n = #leases
+      n = #leases
       leases[n + 1], leases[n + 2], leases[n + 3] = id, attempt, head
       leases[n + 4], leases[n + 5] = tonumber(f[b + 3] or 0), g
     end
