@@ -403,21 +403,22 @@ local function aged_of(head, g, id)
 end
 
 -- What one claim read of the groups' indexes: per index and group, the entries read
--- ({list, ids, pos, complete: the list holds every entry the group had}); the tasks it
--- leased (GONE), whose entries it removes in one ZREM per index at its end, and how many
--- of each group (GONE_IN): a group read again skips that many more.
+-- ({list, pos, complete: the list holds every entry the group had; [j]: the task ID of
+-- list[j], once parsed}); the tasks it leased (GONE), whose entries it removes in one ZREM
+-- per index at its end, and how many of each group (GONE_IN): a group read again skips
+-- that many more.
 local HEADS = {}
 local GONE = {}
 local GONE_IN = {}
 
 -- The position of c's next entry not leased yet, or nil.
 local function next_live(index, c, g)
-  local list, ids = c.list, c.ids
+  local list = c.list
   for j = c.pos, #list do
-    local id = ids[j]
+    local id = c[j]
     if not id then
       id = entry_id(index, list[j], g)
-      ids[j] = id
+      c[j] = id
     end
     if not GONE[id] then
       return j
@@ -442,7 +443,7 @@ local function group_head(index, g, room)
     local n = (c and room + 1 or 1) + (GONE_IN[g] or 0)
     local list = redis.call('ZRANGE', index, '[' .. g .. '|', '(' .. g .. '}', 'BYLEX',
       'LIMIT', '0', fmt(n))
-    c = {list = list, ids = {}, pos = 1, complete = #list < n}
+    c = {list = list, pos = 1, complete = #list < n}
     by_group[g] = c
     at = next_live(index, c, g)
   end
@@ -456,7 +457,7 @@ local function group_head(index, g, room)
     more = next_live(index, c, g) ~= nil
     c.pos = at
   end
-  return c.list[at], c.ids[at], more
+  return c.list[at], c[at], more
 end
 
 -- Hold group g out of the ring until ms ``at`` (its rate, or a pause).

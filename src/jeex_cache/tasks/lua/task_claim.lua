@@ -35,7 +35,7 @@ if #ids > 0 then
     names[k] = id .. '|l'
   end
   local leases = call_list('HMGET', K_REC, names)
-  local settled, held, held_ids, counters = {}, {}, {}, {'listen'}
+  local settled, held, held_ids, counters = {}, {}, {}, {'listen', 'pacing'}
   for k, id in ipairs(ids) do
     if leases[k] == ARGV[6 + 4 * k] and not settled[id] then
       settled[id] = true
@@ -125,11 +125,14 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
     make_ready(id, false)
   end
 end
-unpace(now, 32)
+-- A rate or a pause was ever set on the queue (only then can a group be paced).
+local pacing = meta_get('pacing') ~= nil
+if pacing then
+  unpace(now, 32)
+end
 
 -- Lease: take() picks the tasks (and takes them out of the ready indexes); their records are
 -- then read in one HMGET and written in one HSET.
-local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
 local turns = turns_new(want)
 local taken, busy = {}, false
 while #taken < 2 * want do
