@@ -22,8 +22,8 @@ import redis
 from jeex_cache import CacheManager, TaskStatus
 from jeex_cache.testing import RedisServer
 from tests.faults.test_worker_kill import (
-    HOLDERS,
     QUEUE,
+    holders,
     patient,
     server,  # noqa: F401 - the fixture
     start_workers,
@@ -59,14 +59,11 @@ async def statuses(url: str, ids: list[str]) -> list[TaskStatus | None]:
 
 def freeze_while_holding(victim: subprocess.Popen[bytes], raw: redis.Redis) -> None:
     """SIGSTOP the victim at a moment it holds a delivery (it stays frozen, its leases live)."""
-    marker = f":{victim.pid}:"
-    running, records = f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         victim.send_signal(signal.SIGSTOP)
         time.sleep(0.05)
-        reply: list[bytes] = raw.eval(HOLDERS, 2, running, records)
-        if any(marker in reply[i + 1].decode() for i in range(0, len(reply), 2)):
+        if holders(raw, victim.pid):
             return
         victim.send_signal(signal.SIGCONT)
         time.sleep(0.01)

@@ -33,14 +33,29 @@ VISIBILITY = 3.0  # seconds; a healthy worker renews its lease every second
 WORK = 0.01  # seconds each task takes, so a worker is nearly always inside a handler
 
 # Every running delivery with the worker that holds it.
+# The running deliveries whose handler worker ARGV[1] (a pid) started: its execution entry
+# ``task|pid|attempt`` (see ``_task_handlers``) names the delivery's attempt.
 HOLDERS = """
+local started = {}
+for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  started[entry] = true
+end
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[2], id .. '|w') or ''
+  local attempt = redis.call('HGET', KEYS[2], id .. '|a') or ''
+  if started[id .. '|' .. ARGV[1] .. '|' .. attempt] then
+    out[#out + 1] = id
+  end
 end
 return out
 """
+
+
+def holders(raw: redis.Redis, pid: int) -> set[str]:
+    """The task IDs whose running delivery the worker process ``pid`` started."""
+    running, records = f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec"
+    reply: list[bytes] = raw.eval(HOLDERS, 3, running, records, EXECUTIONS, pid)
+    return {task_id.decode() for task_id in reply}
 
 
 @pytest.fixture
@@ -113,16 +128,11 @@ def kill_while_holding(
     While frozen it sends nothing; the pause lets Redis run whatever it had already sent,
     so the running set then shows exactly what the victim held when it died.
     """
-    marker = f":{victim.pid}:"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         victim.send_signal(signal.SIGSTOP)
         time.sleep(0.05)
-        running, records = f"jeex:queue:{{{QUEUE}}}:running", f"jeex:queue:{{{QUEUE}}}:rec"
-        reply: list[bytes] = raw.eval(HOLDERS, 2, running, records)
-        held = {
-            reply[i].decode() for i in range(0, len(reply), 2) if marker in reply[i + 1].decode()
-        }
+        held = holders(raw, victim.pid)
         if len(held) >= at_least:
             victim.kill()
             victim.wait(timeout=10)

@@ -9,6 +9,8 @@ import pytest
 import redis
 
 from jeex_cache import BackendError, CacheManager, Settings, TaskContext, TaskStatus, Worker
+from jeex_cache.core.retry import RetryPolicy
+from tests.conftest import eventually
 from tests.integration.conftest import RoundTrips
 
 QUEUE = "jobs"
@@ -197,3 +199,85 @@ async def test_scripts_reload_after_the_server_forgets_them(
     task = await cache.get_task_status(task_id)
     assert task is not None
     assert task.status is TaskStatus.SUCCEEDED
+
+
+async def test_a_record_written_by_0_1_0_is_still_read_and_run(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    # 0.1.0 kept the name, payload and max attempts as fields of their own, not one head.
+    task_id = await cache.enqueue_task(QUEUE, "echo", {"n": 7}, max_attempts=4)
+    rec = "jeex:queue:{jobs}:rec"
+    raw.hdel(rec, task_id)
+    raw.hset(rec, mapping={
+        f"{task_id}|n": "echo", f"{task_id}|p": '{"n":7}', f"{task_id}|m": 4,
+        f"{task_id}|a": 0, f"{task_id}|l": 0, f"{task_id}|rd": 0, f"{task_id}|w": "old",
+    })  # fmt: skip
+    task = await cache.get_task_status(task_id)
+    assert task is not None
+    assert (task.name, task.payload, task.max_attempts) == ("echo", {"n": 7}, 4)
+    seen: list[Any] = []
+
+    async def echo(ctx: TaskContext, payload: Any) -> None:
+        seen.append((ctx.attempt, payload))
+
+    await Worker(cache, QUEUE, {"echo": echo}, burst=True).run()
+    assert seen == [(1, {"n": 7})]
+    done = await cache.get_task_status(task_id)
+    assert done is not None
+    assert done.status is TaskStatus.SUCCEEDED
+    raw.zadd("jeex:queue:{jobs}:expiry", {task_id: 1})  # its status TTL passed: all swept
+    raw.hset(rec, f"{task_id}|x", 1)
+    assert await cache.get_task_status(task_id) is None
+    reader: Any = raw  # redis-py types its synchronous replies from 8.0 on only
+    assert not [f for f in reader.hkeys(rec) if f.startswith(task_id.encode())]
+
+
+async def test_successes_are_published_only_while_a_caller_waits(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    unwatched = await cache.enqueue_task(QUEUE, "noop")
+    raw.config_resetstat()
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    assert "cmdstat_publish" not in raw.info("commandstats")  # nobody waited
+    finished = await cache.get_task_status(unwatched)
+    assert finished is not None
+    assert finished.status is TaskStatus.SUCCEEDED
+
+    watched = await cache.enqueue_task(QUEUE, "noop")
+    waiting = asyncio.create_task(cache.wait_for_task(watched, 30))
+    await eventually(lambda: raw.hget("jeex:queue:{jobs}:meta", "listen") == b"1")
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    task = await waiting
+    assert task is not None
+    assert task.status is TaskStatus.SUCCEEDED
+    assert raw.info("commandstats")["cmdstat_publish"]["calls"] == 1
+    assert raw.hget("jeex:queue:{jobs}:meta", "listen") == b"0"  # counted out again
+    with pytest.raises(TimeoutError):
+        await cache.wait_for_task(await cache.enqueue_task(QUEUE, "noop"), 0.05)
+    assert raw.hget("jeex:queue:{jobs}:meta", "listen") == b"0"
+
+
+async def test_a_success_hides_an_earlier_attempts_error(cache: CacheManager) -> None:
+    # An earlier attempt's error stays in the record, unread once the task succeeded.
+    attempts: list[int] = []
+
+    async def flaky(ctx: TaskContext, payload: Any) -> str:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise RuntimeError("first try")
+        return "ok"
+
+    task_id = await cache.enqueue_task(QUEUE, "flaky", max_attempts=2)
+    retry = RetryPolicy(delay=0.01)
+
+    async def ran_twice() -> bool:  # a burst worker stops while the retry is not due yet
+        await Worker(cache, QUEUE, {"flaky": flaky}, burst=True, retry=retry).run()
+        return len(attempts) == 2
+
+    await eventually(ran_twice)
+    task = await cache.get_task_status(task_id)
+    assert task is not None
+    assert (task.status, task.result, task.error, task.attempts) == (
+        TaskStatus.SUCCEEDED, "ok", None, 2,
+    )  # fmt: skip
+    assert task.updated_at == task.finished_at

@@ -8,24 +8,35 @@ from typing import Any
 from jeex_cache.core.codec import decode
 from jeex_cache.tasks.model import Delivery, Settled, Task, TaskClaim, TaskStatus
 
-__all__ = ["NO_PROJECT", "STATUS", "claim_of", "settled_of", "task_of"]
+__all__ = ["NO_PROJECT", "STATUS", "claim_of", "head", "settled_of", "task_of"]
 
 STATUS = {status.value.encode(): status for status in TaskStatus}
 NO_PROJECT = b"-"  # the group of tasks without a project
+
+
+def head(max_attempts: int, name: str, payload: bytes, trace: str | None) -> bytes:
+    """A task's fixed part, one value of its record: the scripts hand it back unread."""
+    context = (trace or "").encode()
+    return b"%d|%s|%d|%s%s" % (max_attempts, name.encode(), len(context), context, payload)
+
+
+def _head_of(value: bytes) -> tuple[int, str, Any, str | None]:
+    """(max attempts, name, payload, trace context) of a head."""
+    max_attempts, name, length, rest = value.split(b"|", 3)
+    cut = int(length)
+    return int(max_attempts), name.decode(), decode(rest[cut:]), rest[:cut].decode() or None
 
 
 def settled_of(queue: str, reply: list[Any]) -> Settled:
     """The claim script's reply: completions recorded, deliveries leased, or the wait."""
     dones, leases, wait = reply
     deliveries = []
-    for i in range(0, len(leases), 8):
-        task_id, attempt, name, payload, max_attempts, redeliveries, group, trace = leases[
-            i : i + 8
-        ]
+    for i in range(0, len(leases), 5):
+        task_id, attempt, fixed, redeliveries, group = leases[i : i + 5]
+        max_attempts, name, payload, trace = _head_of(fixed)
         deliveries.append(Delivery(
-            task_id.decode(), queue, name.decode(), decode(payload), attempt, max_attempts,
-            redeliveries, None if group == NO_PROJECT else group.decode(),
-            trace.decode() if trace else None,
+            task_id.decode(), queue, name, payload, attempt, max_attempts, redeliveries,
+            None if group == NO_PROJECT else group.decode(), trace,
         ))  # fmt: skip
     return Settled(
         tuple(done == 1 for done in dones), tuple(deliveries),
@@ -46,22 +57,25 @@ def _ms(fields: dict[bytes, bytes], name: bytes) -> datetime | None:
 
 
 def task_of(task_id: str, queue: str, fields: dict[bytes, Any]) -> Task:
-    """A task record's fields (see ``lua/_task_lib.lua``) as a ``Task``."""
+    """A task record's fields (see ``lua/_task_lib.lua``; the head as ``h``) as a ``Task``."""
     created = _ms(fields, b"ct")
     assert created is not None
+    max_attempts, name, payload, _ = _head_of(fields[b"h"])
+    status = STATUS[fields[b"s"]]
     result = fields.get(b"r")
-    error = fields.get(b"e")
+    error = None if status is TaskStatus.SUCCEEDED else fields.get(b"e")
     group = fields.get(b"g", NO_PROJECT)
+    times = (_ms(fields, b"ut"), _ms(fields, b"st"), _ms(fields, b"ft"))
     return Task(
         task_id=task_id,
         queue=queue,
-        name=fields[b"n"].decode(),
-        payload=decode(fields[b"p"]),
-        status=STATUS[fields[b"s"]],
-        attempts=int(fields[b"a"]),
-        max_attempts=int(fields[b"m"]),
+        name=name,
+        payload=payload,
+        status=status,
+        attempts=int(fields.get(b"a", 0)),
+        max_attempts=max_attempts,
         created_at=created,
-        updated_at=_ms(fields, b"ut") or created,
+        updated_at=max((at for at in times if at is not None), default=created),
         scheduled_at=_ms(fields, b"due") or created,
         started_at=_ms(fields, b"st"),
         finished_at=_ms(fields, b"ft"),

@@ -3,9 +3,11 @@
 Every key of a queue is in its hash tag ``{<q>}``, so each script's keys share a slot and it
 declares them all (the same eleven, see ``lua/_task_lib.lua``): ``queue:{<q>}`` the scheduled
 tasks (delayed, retries) by due ms, ``:running`` leased deliveries by deadline, ``:dead``,
-``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash, ``<id>|<field>``),
+``:wake`` (idle workers ``BLPOP`` it), ``:rec`` the records (one hash: the task's head,
+see ``_redis_records.head``, under ``<id>``, and ``<id>|<field>``),
 ``:prio`` and ``:fifo`` the ready tasks of every group (lex-ordered), ``:ring`` the groups
-with ready tasks by turn, ``:meta`` counters and paces, ``:expiry`` finished records by
+with ready tasks by turn, ``:meta`` counters, paces and the count of waiting callers
+(``listen``), ``:expiry`` finished records by
 expiry, and ``:paced`` the groups held back by their rate or a pause, by when they may go.
 A caller-chosen task ID also has a pointer ``task:{<id>}`` to its queue (see ``_pointers``).
 """
@@ -14,15 +16,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 from jeex_cache.config import Settings
+from jeex_cache.core.errors import BackendError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.keys import KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.tasks import keys as task_keys
-from jeex_cache.tasks._redis_records import STATUS, claim_of, settled_of, task_of
+from jeex_cache.tasks._redis_records import STATUS, claim_of, head, settled_of, task_of
 from jeex_cache.tasks._redis_waiter import RedisTaskWaiter, wait_finished
 from jeex_cache.tasks.model import (
     Delivery,
@@ -61,12 +65,13 @@ _PARTS = ("running", "dead", "wake", "rec", "prio", "fifo", "ring", "meta", "exp
 class _QueueKeys:
     """The namespaced keys of one queue, in the order every script takes them."""
 
-    __slots__ = ("all", "done", "wake")
+    __slots__ = ("all", "done", "meta", "wake")
 
     def __init__(self, keys: KeySpace, queue: str) -> None:
         parts = [keys(task_keys.task_queue_part(queue, part)) for part in _PARTS]
         self.all = (keys(task_keys.task_queue(queue)), *parts)
         self.wake = parts[2]
+        self.meta = parts[7]
         self.done = keys(task_keys.task_queue_part(queue, "done")) + ":"
 
 
@@ -132,8 +137,9 @@ class RedisTaskQueueRepository:
     ) -> bool:
         if task_keys.queue_of(task_id) is None and not await self._claim_pointer(task_id, queue):
             return False
-        args = (task_id, name, payload, max_attempts, delay_ms, WAKE_TOKENS, project or "-")
-        return bool(await self._run(_ENQUEUE, queue, *args, priority, cost, trace or ""))
+        fixed = head(max_attempts, name, payload, trace)
+        args = (task_id, fixed, delay_ms, WAKE_TOKENS, project or "-", priority, cost)
+        return bool(await self._run(_ENQUEUE, queue, *args))
 
     async def _get_in(self, queue: str, task_id: str) -> Task | None:
         fields = await self._run(_GET, queue, task_id)
@@ -149,10 +155,17 @@ class RedisTaskQueueRepository:
         queue = await self._queue_of(task_id)
         if queue is None:
             return None
-        channel = self._q(queue).done + task_id
-        return await wait_finished(
-            self._redis, channel, lambda: self._get_in(queue, task_id), seconds
-        )
+        q = self._q(queue)
+        # Successes are published while the queue's 'listen' count is above 0: counted
+        # before the subscription, so an end after it is either published or read.
+        await self._redis.command("HINCRBY", q.meta, "listen", 1)
+        try:
+            return await wait_finished(
+                self._redis, q.done + task_id, lambda: self._get_in(queue, task_id), seconds
+            )
+        finally:
+            with suppress(BackendError):  # a count left over only costs messages
+                await self._redis.command("HINCRBY", q.meta, "listen", -1)
 
     async def cancel(self, task_id: str, status_ttl: TTL) -> bool:
         queue = await self._queue_of(task_id)
@@ -198,7 +211,8 @@ class RedisTaskQueueRepository:
             visibility_ms, status_ttl.milliseconds, worker, LOST_ERROR, count, cap, AGING,
         ]  # fmt: skip
         for delivery, result in completions:
-            args += [delivery.task_id, delivery.attempt, result]
+            group = "-" if delivery.project_id is None else delivery.project_id
+            args += [delivery.task_id, delivery.attempt, group, result]
         settled = settled_of(queue, await self._run(_CLAIM, queue, *args))
         for (delivery, _), done in zip(completions, settled.done, strict=True):
             if done:

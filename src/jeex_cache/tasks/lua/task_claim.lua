@@ -5,89 +5,106 @@
 -- died or stalled) go back to their group, or to the dead-letter set after their last
 -- attempt; delayed tasks and retries that fell due join their group (at most 32 of each),
 -- and paced groups whose time came get their turn back.
--- ARGV[2] visibility timeout ms, ARGV[3] status TTL ms, ARGV[4] worker name,
+-- ARGV[2] visibility timeout ms, ARGV[3] status TTL ms, ARGV[4] worker name (not stored),
 -- ARGV[5] error of a lost last attempt ('%d': the attempt), ARGV[6] n, the most tasks to
 -- lease (0: none), ARGV[7] most running tasks per group (0: no cap), ARGV[8] aging (every
 -- n-th claim of a group takes its oldest task; 0: strict priority),
--- ARGV[9..] the completed deliveries, three each: task ID, attempt (lease), result.
+-- ARGV[9..] the completed deliveries, four each: task ID, attempt (lease), group, result.
 -- Returns {dones, leases, wait}: dones has 1 per completion recorded, 0 when its lease had
--- passed to another delivery (the outcome is dropped); leases has eight fields per leased
--- task (id, attempt, name, payload, max attempts, redeliveries, group, trace context or
--- ''); wait is the ms until
--- a task falls due, a paced group may go or a deadline passes when none was leased (0: ask
--- again at once, -1: nothing scheduled, nothing running).
+-- passed to another delivery (the outcome is dropped); leases has five fields per leased
+-- task (id, attempt, head, redeliveries, group); wait is the ms until a task falls due, a
+-- paced group may go or a deadline passes when none was leased (0: ask again at once, -1:
+-- nothing scheduled, nothing running).
 local now = now_ms()
 local now_s = fmt(now)
 local ttl = ARGV[3]
+META.held = true  -- meta's counters are read once and written once, by finish()
 
--- Writes of many tasks to one key go in one command (HSET of the records, ZADD of a set),
--- sent when 4,800 arguments wait and by write_all(), before anything reads what they write.
-local pending = {}
-local function later(command, key, ...)
-  local p = pending[key]
-  if not p then
-    p = {command}
-    pending[key] = p
-  end
-  for _, arg in ipairs({...}) do
-    p[#p + 1] = arg
-  end
-  if #p > 4800 then
-    redis.call(command, key, unpack(p, 2))
-    pending[key] = nil
-  end
+-- The completions: each is recorded only under its delivery's lease (a delivery listed twice
+-- once). Their leases are read in one HMGET, their running entries in one ZMSCORE, and
+-- their writes batched (batch()). A delivery still running is in the running set, and only
+-- then (a claim writes both, and every end of a delivery takes it out).
+local dones, ids = {}, {}
+for i = 9, #ARGV, 4 do
+  ids[#ids + 1] = ARGV[i]
+  dones[#dones + 1] = 0
 end
-local function write_all()
-  for key, p in pairs(pending) do
-    redis.call(p[1], key, unpack(p, 2))
+if #ids > 0 then
+  local names = {}
+  for k, id in ipairs(ids) do
+    names[k] = id .. '|l'
   end
-  pending = {}
-end
-
-local dones = {}
-local settled = {}  -- a delivery listed twice is recorded once
-local expiry = fmt(now + tonumber(ttl))
-local i = 9
-while ARGV[i] do
-  local id = ARGV[i]
-  local f = rget(id, 'l', 's', 'e', 'g')
-  if f[1] == ARGV[i + 1] and not settled[id] then
-    settled[id] = true
-    leave_running(id, f[4])
-    if f[2] ~= 'running' then
+  local leases = call_list('HMGET', K_REC, names)
+  local settled, held, held_ids, counters = {}, {}, {}, {'listen', 'pacing'}
+  for k, id in ipairs(ids) do
+    if leases[k] == ARGV[6 + 4 * k] and not settled[id] then
+      settled[id] = true
+      held[#held + 1], held_ids[#held + 1] = k, id
+      local group = counters_of(ARGV[7 + 4 * k])
+      counters[#counters + 1] = group.run
+      counters[#counters + 1] = group.pk
+    end
+  end
+  local running = {}
+  if #held > 0 then
+    running = call_list('ZMSCORE', K_RUN, held_ids)
+    meta_load(counters)
+  end
+  -- Only while a caller waits for a task of the queue (see the repository's wait()).
+  local listened = (meta_get('listen') or 0) > 0
+  local expiry = fmt(now + tonumber(ttl))
+  local ended, records = batch('ZREM', K_RUN), batch('HSET', K_REC)
+  local expiring = batch('ZADD', K_EXP)
+  for j, k in ipairs(held) do
+    local id = ids[k]
+    if running[j] then
+      ended[#ended + 1] = id
+      spill(ended)
+      left_group(ARGV[7 + 4 * k])
+    else
       -- A delivery given up for lost may still finish before its task is delivered again:
       -- the success stands, and the task leaves whichever set holds it.
       unready(id)
       redis.call('ZREM', K_SCHED, id)
       redis.call('ZREM', K_DEAD, id)
     end
-    if f[3] then
-      rdel(id, 'e')
-    end
     -- finished(), its writes batched: the record expires after the status TTL; waiters are
     -- told (a message reaches them after the script, so after the writes).
-    later('HSET', K_REC, id .. '|s', 'succeeded', id .. '|r', ARGV[i + 2], id .. '|ut', now_s,
-      id .. '|ft', now_s, id .. '|l', 0, id .. '|x', expiry)
-    later('ZADD', K_EXP, expiry, id)
-    redis.call('PUBLISH', NOTIFY .. id, 1)
-    dones[#dones + 1] = 1
-  else
-    dones[#dones + 1] = 0
+    local n, result = #records, ARGV[8 + 4 * k]
+    records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'succeeded', id .. '|ft'
+    records[n + 4], records[n + 5], records[n + 6] = now_s, names[k], '0'  -- names[k]: '<id>|l'
+    if result ~= 'null' then  -- a result of None is not stored: a record without one has it
+      records[n + 7], records[n + 8] = id .. '|r', result
+    end
+    spill(records)
+    n = #expiring
+    expiring[n + 1], expiring[n + 2] = expiry, id
+    spill(expiring)
+    if listened then
+      redis.call('PUBLISH', NOTIFY .. id, 1)
+    end
+    dones[k] = 1
   end
-  i = i + 3
+  write_all()
 end
-write_all()
+
+local function finish(leases, wait)
+  write_all()
+  meta_save()
+  return {dones, leases, wait}
+end
+
 local want = tonumber(ARGV[6])
 if want < 1 then
-  return {dones, {}, -1}
+  return finish({}, -1)
 end
 sweep(now, 4)
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_RUN, '-inf', now_s, 'LIMIT', 0, 32)) do
-  local f = rget(id, 's', 'a', 'm', 'g')
-  leave_running(id, f[4])
+  local f = rget(id, 's', 'a', 'g')
+  leave_running(id, f[3])
   if f[1] == 'running' then
-    if tonumber(f[2]) >= tonumber(f[3]) then
+    if tonumber(f[2]) >= max_attempts(id) then
       -- The lease ('l') stays: a late acknowledgement of that delivery still wins.
       redis.call('ZADD', K_DEAD, now_s, id)
       trim_dead(now, ttl)
@@ -108,36 +125,71 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
     make_ready(id, false)
   end
 end
-unpace(now, 32)
+-- A rate or a pause was ever set on the queue (only then can a group be paced).
+local pacing = meta_get('pacing') ~= nil
+if pacing then
+  unpace(now, 32)
+end
 
-local leases = {}
-local deadline = fmt(now + tonumber(ARGV[2]))
-local pacing = redis.call('HEXISTS', K_META, 'pacing') == 1
+-- Lease: take() picks the tasks (and takes them out of the ready indexes); their records are
+-- then read in one HMGET and written in one HSET.
 local turns = turns_new(want)
-for _ = 1, want do
-  local id, f = take(turns, tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing)
+local taken, busy = {}, false
+while #taken < 2 * want do
+  local id, g = take(turns, tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing,
+    want - math.floor(#taken / 2))
   if id == 'busy' then
-    turns_save(turns)
-    write_all()
-    return {dones, leases, 0}  -- groups at their cap were parked: the worker asks again
+    busy = true  -- groups at their cap were parked: the worker asks again
+    break
   end
   if not id then
     break
   end
-  local attempt = tonumber(f[9] or 0) + 1  -- f: the record's TAKEN fields
-  -- Nothing take() reads is among these writes: a leased task has left the ready indexes.
-  later('ZADD', K_RUN, deadline, id)
-  later('HSET', K_REC, id .. '|s', 'running', id .. '|a', attempt, id .. '|l', attempt,
-    id .. '|st', now_s, id .. '|ut', now_s, id .. '|w', ARGV[4])
-  local n = #leases
-  leases[n + 1], leases[n + 2], leases[n + 3], leases[n + 4] = id, attempt, f[3], f[4]
-  leases[n + 5], leases[n + 6], leases[n + 7] = tonumber(f[5]), tonumber(f[6] or 0), f[7] or '-'
-  leases[n + 8] = f[8] or ''
+  taken[#taken + 1] = id
+  taken[#taken + 1] = g
 end
 turns_save(turns)
-write_all()
-if #leases > 0 then
-  return {dones, leases, 0}
+
+local leases = {}
+local orphans = false
+if #taken > 0 then
+  local names = {}
+  for j = 1, #taken, 2 do
+    local id = taken[j]
+    local n = #names
+    names[n + 1], names[n + 2], names[n + 3] = id, id .. '|a', id .. '|rd'
+  end
+  local f = call_list('HMGET', K_REC, names, 3)
+  local deadline = fmt(now + tonumber(ARGV[2]))
+  local running, records = batch('ZADD', K_RUN), batch('HSET', K_REC)
+  for j = 1, #taken, 2 do
+    local id, g = taken[j], taken[j + 1]
+    local b = 3 * (j - 1) / 2
+    local head = head_of(id, f[b + 1])
+    if not head then
+      -- An entry without a record (a failed write left it): dropped on the way.
+      orphans = true
+      if meta_incr(counters_of(g).run, -1) <= 0 then
+        meta_set(counters_of(g).run, nil)
+      end
+    else
+      local attempt = tonumber(f[b + 2] or 0) + 1
+      local n, a = #running, fmt(attempt)
+      running[n + 1], running[n + 2] = deadline, id
+      spill(running)
+      n = #records
+      records[n + 1], records[n + 2], records[n + 3] = id .. '|s', 'running', names[b + 2]
+      records[n + 4], records[n + 5], records[n + 6] = a, id .. '|l', a
+      records[n + 7], records[n + 8] = id .. '|st', now_s
+      spill(records)
+      n = #leases
+      leases[n + 1], leases[n + 2], leases[n + 3] = id, attempt, head
+      leases[n + 4], leases[n + 5] = tonumber(f[b + 3] or 0), g
+    end
+  end
+end
+if busy or orphans or #leases > 0 then
+  return finish(leases, 0)
 end
 
 -- Nothing is ready: the worker is about to wait, so wake-ups sent until now are spent.
@@ -155,4 +207,4 @@ local running = redis.call('ZRANGE', K_RUN, 0, 0, 'WITHSCORES')[2]
 if running and (wait < 0 or tonumber(running) - now < wait) then
   wait = math.max(tonumber(running) - now, 0)
 end
-return {dones, {}, wait}
+return finish({}, wait)

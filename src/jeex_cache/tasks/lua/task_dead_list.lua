@@ -26,16 +26,7 @@ for i = 1, #page, 2 do
   if not status_of(id, now) then
     redis.call('ZREM', K_DEAD, id)
   else
-    local f = rget(id, unpack(FIELDS))
-    local fields = {}
-    for j = 1, #FIELDS do
-      if f[j] then
-        fields[#fields + 1] = FIELDS[j]
-        fields[#fields + 1] = f[j]
-      end
-    end
-    out[#out + 1] = id
-    out[#out + 1] = fields
+    push(out, id, record_of(id))
   end
 end
 return out

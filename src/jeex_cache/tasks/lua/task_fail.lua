@@ -3,10 +3,11 @@
 -- ARGV[5] retry delay ms, ARGV[6] status TTL ms.
 -- Returns 'failed' (retry scheduled), 'dead', or '' when the lease is gone.
 local id = ARGV[2]
-local f = rget(id, 'l', 'a', 'm')
+local f = rget(id, 'l', 'a')
 if f[1] ~= ARGV[3] then
   return ''
 end
+f[3] = max_attempts(id)
 local now = now_ms()
 local now_s = fmt(now)
 leave_running(id)

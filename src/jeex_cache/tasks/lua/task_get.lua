@@ -1,15 +1,7 @@
 -- One task's record. ARGV[2] task ID.
--- Returns {field, value, ...} ({} when unknown or expired).
+-- Returns {field, value, ...} ({} when unknown or expired): see record_of().
 local id = ARGV[2]
 if not status_of(id, now_ms()) then
   return {}
 end
-local f = rget(id, unpack(FIELDS))
-local out = {}
-for i = 1, #FIELDS do
-  if f[i] then
-    out[#out + 1] = FIELDS[i]
-    out[#out + 1] = f[i]
-  end
-end
-return out
+return record_of(id)
