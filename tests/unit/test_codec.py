@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from jeex_cache.core import codec
 from jeex_cache.core.codec import _may_hold_non_finite, encode
-from jeex_cache.core.errors import SerializationError
+from jeex_cache.core.errors import PayloadTooLargeError, SerializationError
 
 NAN = float("nan")
 
@@ -176,3 +176,9 @@ def test_a_document_is_refused_exactly_when_it_holds_a_non_finite_float(value: A
             encode(value, 1 << 24)
     else:
         assert encode(value, 1 << 24) == orjson.dumps(value)
+
+
+def test_none_is_null_within_its_limit_and_too_large_past_it() -> None:
+    assert encode(None, 4) == b"null"
+    with pytest.raises(PayloadTooLargeError):
+        encode(None, 3)
