@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from jeex_cache.core._call_path import CallPath
 from jeex_cache.core._calls import DEDICATED, backend_error, call_name, first_key, is_noscript
 from jeex_cache.core.circuit_breaker import CircuitBreaker
-from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.keys import KeyCache, KeySpace
 from jeex_cache.core.node_route import ClientRoute, NodeRoute, PoolRoute, route_for
 from jeex_cache.core.replication import DurableWrites, Replication
 from jeex_cache.core.scripts import Command, EncodedArg, LuaScript, ScriptCall
@@ -60,7 +60,9 @@ class RedisExecutor:
         self._route = route_for(client, breaker, router, dedicated_timeout)
         self._dedicated_max = max_in_flight
         self._path = CallPath(self._route)
-        self._encoded: dict[Command, bytes] | None = {} if self._route.takes_encoded else None
+        self._encoded: KeyCache[Command, bytes] | None = (
+            KeyCache(encode, _ENCODED_KEPT) if self._route.takes_encoded else None
+        )
         self._send = self._route.send  # bound once: every script and command takes it
 
     @property
@@ -117,17 +119,9 @@ class RedisExecutor:
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         encoded = self._encoded
         if recurring and encoded is not None:
-            data = encoded.get(command) or self._encode(command)
+            data = encoded[command]
             return self._path.call(route, key, name, self._send, data, decode, script)
         return self._path.call(route, key, name, self._send, command, decode, script)
-
-    def _encode(self, command: Command) -> bytes:
-        encoded = self._encoded
-        assert encoded is not None
-        if len(encoded) >= _ENCODED_KEPT:
-            encoded.clear()
-        data = encoded[command] = encode(command)
-        return data
 
     def _durable_send(self, key: str | None, call: ScriptCall) -> Awaitable[Any]:
         assert self._durable is not None

@@ -8,12 +8,13 @@ them all. Each capability's ``keys.py`` validates the identifiers that enter its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from jeex_cache.core.errors import InvalidInputError
 
-__all__ = ["KeySpace", "StorageKey", "key", "key_prefix"]
+__all__ = ["KeyCache", "KeySpace", "StorageKey", "key", "key_prefix"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,27 @@ class KeySpace:
     def glob(self, kind: str) -> str:
         """The SCAN pattern of every key of ``kind`` in the namespace."""
         return f"{self.prefix}{kind}:*"
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class KeyCache(dict[K, V]):
+    """Values (keys, encoded commands) built by ``build`` on first use and kept, at most
+    ``size`` (all dropped when full; busy projects and sessions are few). A hit is a plain
+    dict lookup, no Python call: key a project's by ``id_key(project_id)``, whose hash and
+    equality are C code where a UUID's are Python."""
+
+    __slots__ = ("_build", "_size")
+
+    def __init__(self, build: Callable[[K], V], size: int = 10_000) -> None:
+        super().__init__()
+        self._build = build
+        self._size = size
+
+    def __missing__(self, slot: K) -> V:
+        if len(self) >= self._size:
+            self.clear()
+        built = self[slot] = self._build(slot)
+        return built

@@ -14,9 +14,7 @@ more than the rest of a read's Python work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from jeex_cache.core.identifiers import (
     IdKey,
@@ -25,13 +23,12 @@ from jeex_cache.core.identifiers import (
     parse_id,
     validate_name,
 )
-from jeex_cache.core.keys import KeySpace, StorageKey, key, key_prefix
+from jeex_cache.core.keys import KeyCache, KeySpace, StorageKey, key, key_prefix
 from jeex_cache.project_cache.model import CacheTag
 
 __all__ = [
     "KIND",
     "TAG_KIND",
-    "KeyCache",
     "LeaseKeys",
     "data",
     "entry",
@@ -115,29 +112,6 @@ def lease(project_id: ProjectId, name: str | None) -> LeaseKeys:
         key(KIND, tag, "lease-waiters", *suffix),
         key(KIND, tag, "lease-done", *suffix),
     )
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class KeyCache(dict[K, V]):
-    """Keys built by ``build`` on first use and kept, at most ``size`` (all dropped when
-    full; busy projects are few). A hit is a plain dict lookup, no Python call: key it by
-    ``id_key(project_id)``, whose hash and equality are C code where a UUID's are Python."""
-
-    __slots__ = ("_build", "_size")
-
-    def __init__(self, build: Callable[[K], V], size: int = 10_000) -> None:
-        super().__init__()
-        self._build = build
-        self._size = size
-
-    def __missing__(self, slot: K) -> V:
-        if len(self) >= self._size:
-            self.clear()
-        built = self[slot] = self._build(slot)
-        return built
 
 
 EntrySlot = tuple[IdKey, str | None]  # (id_key(project_id), entry name or None)

@@ -21,11 +21,11 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.connect import ConnectionSettings, create_client
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key, id_of_key
-from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.keys import KeyCache, KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.project_cache import keys as project_keys
-from jeex_cache.project_cache.keys import EntrySlot, KeyCache
+from jeex_cache.project_cache.keys import EntrySlot
 from jeex_cache.project_cache.lease import FillTerms, Grant, LeaseEnd
 from jeex_cache.project_cache.model import LoadMark, StoredLoad
 from jeex_cache.project_cache.redis import register_calls

@@ -6,7 +6,7 @@ shallow copy (its items cannot be changed in place), any other is decoded afresh
 (``orjson.loads`` is the cheapest deep copy: cheaper than ``copy.deepcopy``, ``marshal`` or
 ``pickle`` round trips). With ``shared_values`` every entry is kept decoded and every hit
 hands out that one object, which callers promise not to mutate
-(``CACHE_NEAR_CACHE_SHARED_VALUES``; docs/project-cache.md). Four rules keep it correct:
+(``JEEX_CACHE_NEAR_CACHE_SHARED_VALUES``; docs/project-cache.md). Four rules keep it correct:
 
 - **An invalidation wins over a read in flight.** A read takes a ``Ticket`` before it asks
   Redis; an invalidation of that key (or of everything) moves the ticket's generation, and

@@ -20,11 +20,10 @@ from uuid import UUID
 from jeex_cache.backends import Backend
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key
-from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.keys import KeyCache, KeySpace
 from jeex_cache.core.scripts import LuaScript
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
-from jeex_cache.project_cache.keys import KeyCache
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteResult
 from jeex_cache.project_cache.near_cache import NearCache
 from jeex_cache.project_cache.redis import RedisProjectCacheRepository

@@ -21,12 +21,11 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import VersionLimitError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import CanonicalId, IdKey, id_key, id_of_key, parse_id
-from jeex_cache.core.keys import KeySpace
+from jeex_cache.core.keys import KeyCache, KeySpace
 from jeex_cache.core.scripts import EncodedArg, LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
 from jeex_cache.project_cache import keys as project_keys
-from jeex_cache.project_cache.keys import KeyCache
 from jeex_cache.project_cache.model import CacheTag, ProjectCache, WriteOutcome, WriteResult
 
 __all__ = ["CHUNK", "TAG_CHUNK", "RedisProjectCacheRepository", "register_calls"]

@@ -28,6 +28,7 @@ from jeex_cache.core.codec import decode
 from jeex_cache.core.errors import BackendError, PayloadTooLargeError
 from jeex_cache.core.executor import RedisExecutor
 from jeex_cache.core.identifiers import CanonicalId, parse_id
+from jeex_cache.core.keys import KeyCache
 from jeex_cache.core.scripts import LuaScript, ScriptCall
 from jeex_cache.core.steps import one_pipeline_keeps_order
 from jeex_cache.core.ttl import TTL
@@ -57,15 +58,12 @@ class RedisUserSessionRepository:
         self._keys = executor.keys
         # Record keys by digest (bounded): a session is validated again and again, and its
         # key is checked and built once, not on every validation.
-        self._records: dict[str, str] = {}
+        self._records: KeyCache[str, str] = KeyCache(
+            lambda digest: self._keys(session_record(digest)), _CACHE_SIZE
+        )
 
     def _record(self, digest: str) -> str:
-        record = self._records.get(digest)
-        if record is None:
-            if len(self._records) >= _CACHE_SIZE:
-                self._records.clear()
-            record = self._records[digest] = self._keys(session_record(digest))
-        return record
+        return self._records[digest]
 
     def _index(self, user_id: CanonicalId) -> str:
         return self._keys(user_sessions(user_id))
@@ -169,7 +167,7 @@ class RedisUserSessionRepository:
     ) -> Coroutine[Any, Any, UserSession | None]:
         # The executor's coroutine, its reply turned into the session there: a validation
         # has no coroutine of its own here (each nested frame costs on every resumption).
-        record = self._records.get(digest) or self._record(digest)
+        record = self._records[digest]
         extend = "" if extend_to is None else extend_to.milliseconds
         touched = partial(_touched, digest)
         return self._redis.script(_TOUCH, (record,), ("", extend), touched, recurring=True)
