@@ -299,7 +299,6 @@ def _build(
 ) -> UserSession:
     # A validation's Python work, so lookups of what was parsed before are inline (C only):
     # users, project sets and times come back all the time (validations share milliseconds).
-    ids, times = _IDS.get, _TIMES.get
     listed = tuple(projects)
     granted = _GRANTS.get(listed)
     if granted is None:
@@ -309,20 +308,22 @@ def _build(
         user_data[data[i].decode()] = decode(data[i + 1])
     return assemble(
         digest,
-        ids(user) or _id(user),  # an ID is never falsy (a UUID, a non-empty string)
+        _IDS[user],
         user_data,
         granted,
-        times(created) or _from_ms(created),
-        times(last) or _from_ms(last),
-        times(expires) or _from_ms(expires),
-        times(cap) or _from_ms(cap),
+        _TIMES[created],
+        _TIMES[last],
+        _TIMES[expires],
+        _TIMES[cap],
     )
 
 
-_IDS: dict[bytes, CanonicalId] = {}
-_TIMES: dict[bytes | int, datetime] = {}
-_GRANTS: dict[tuple[bytes, ...], frozenset[CanonicalId]] = {}
 _CACHE_SIZE = 10_000
+_IDS: KeyCache[bytes, CanonicalId] = KeyCache(lambda value: parse_id(value.decode()), _CACHE_SIZE)
+_TIMES: KeyCache[bytes | int, datetime] = KeyCache(
+    lambda value: datetime.fromtimestamp(int(value) / 1000, tz=UTC), _CACHE_SIZE
+)
+_GRANTS: dict[tuple[bytes, ...], frozenset[CanonicalId]] = {}
 _GRANTS_KEPT = 4_096  # sets of at most _GRANT_SIZE_KEPT projects: a few MB at most
 _GRANT_SIZE_KEPT = 16
 
@@ -340,22 +341,12 @@ def _grants(projects: tuple[bytes, ...]) -> frozenset[CanonicalId]:
 
 def _id(value: bytes) -> CanonicalId:
     # Parsing an ID costs more than the rest of a validation's Python work; the same users
-    # and projects come back all the time, so parsed ones are kept (bounded). A stored ID is
-    # canonical text (``id_text``), so it parses back to the ID that was stored.
-    parsed = _IDS.get(value)
-    if parsed is None:
-        if len(_IDS) >= _CACHE_SIZE:
-            _IDS.clear()
-        parsed = _IDS[value] = parse_id(value.decode())
-    return parsed
+    # and projects come back all the time, so parsed ones are kept (bounded, in ``_IDS``). A
+    # stored ID is canonical text (``id_text``), so it parses back to the ID that was stored.
+    return _IDS[value]
 
 
 def _from_ms(value: bytes | int) -> datetime:
-    # Kept (bounded) like IDs: a session's creation and cap never change, and its last
-    # activity and idle expiry are shared by every validation in the same millisecond.
-    parsed = _TIMES.get(value)
-    if parsed is None:
-        if len(_TIMES) >= _CACHE_SIZE:
-            _TIMES.clear()
-        parsed = _TIMES[value] = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    return parsed
+    # Kept (bounded, in ``_TIMES``) like IDs: a session's creation and cap never change, and
+    # its last activity and idle expiry are shared by every validation in the same millisecond.
+    return _TIMES[value]
