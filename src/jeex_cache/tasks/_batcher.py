@@ -1,9 +1,7 @@
 """Group commit of a worker's successes: the slots that finish in one turn of the event loop
 are acknowledged together, and their next tasks leased, in one round trip (``settle_tasks``).
 
-Up to two batches are on the wire at once, each of at most half the worker's slots: while
-Redis runs one, the handlers of the other's slots run here, so the worker and the server
-work at the same time instead of in turns. A busy worker still spends one script per
+While one batch is on the wire the next gathers, so a busy worker spends one script per
 batch rather than one per task. The guarantees are the single acknowledgement's: each
 completion is recorded only under its delivery's lease, and a batch that cannot be
 recorded (the backend failing past ``SETTLE``) leaves its tasks to the visibility timeout.
@@ -44,7 +42,6 @@ class AckBatcher:
         cap: int | None,
         settle_policy: RetryPolicy,
         backend_failed: Callable[[], None],
-        slots: int = 1,
     ) -> None:
         self._manager = manager
         self._queue = queue
@@ -54,48 +51,33 @@ class AckBatcher:
         self._policy = settle_policy
         self._failed = backend_failed
         self._pending: list[_Entry] = []
-        self._limit = max(1, (slots + 1) // 2)  # two batches alternate
-        self._sending: set[asyncio.Task[None]] = set()
-        self._scheduled = False
+        self._flushing: asyncio.Task[None] | None = None
 
     async def complete(self, delivery: Delivery, result: bytes, want_next: bool) -> _Outcome:
         """Record ``delivery``'s success (True, False if its lease had passed, or
         ``UNSETTLED``) and, with ``want_next``, the next task leased for this slot."""
         future: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((delivery, result, want_next, future))
-        if not self._scheduled:  # once the slots finishing in this turn of the loop are in
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._send)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
         return await future
 
     async def close(self) -> None:
-        """Wait for the batches on the wire and those waiting to go (a stopping worker)."""
-        while self._sending or self._pending:
-            self._send()
-            await asyncio.gather(*self._sending, return_exceptions=True)
+        """Wait for the batch on the wire (a stopping worker)."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
 
-    def _send(self) -> None:
-        self._scheduled = False
-        while self._pending and len(self._sending) < 2:
-            batch = self._pending[: self._limit]
-            del self._pending[: self._limit]
-            sending = asyncio.create_task(self._flush(batch))
-            self._sending.add(sending)
-            sending.add_done_callback(self._sent)
-
-    def _sent(self, sending: asyncio.Task[None]) -> None:
-        self._sending.discard(sending)
-        self._send()
-
-    async def _flush(self, batch: list[_Entry]) -> None:
-        try:
-            settled = await self._settle(batch)
-        except Exception as exc:  # not the backend's: every slot of the batch hears it
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        await self._hand_out(batch, settled)
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                settled = await self._settle(batch)
+            except Exception as exc:  # not the backend's: every slot of the batch hears it
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            await self._hand_out(batch, settled)
 
     async def _hand_out(self, batch: list[_Entry], settled: Settled | None) -> None:
         if settled is None:

@@ -46,7 +46,6 @@ class Settlements:
         cap: int | None = None,
         *,
         queue: str,
-        slots: int = 1,
     ) -> None:
         self._manager = manager
         self._worker = worker
@@ -54,9 +53,7 @@ class Settlements:
         self._stats = stats
         self._managed = managed
         self._failed = backend_failed
-        self._batcher = AckBatcher(
-            manager, queue, worker, visibility, cap, SETTLE, backend_failed, slots
-        )
+        self._batcher = AckBatcher(manager, queue, worker, visibility, cap, SETTLE, backend_failed)
 
     async def close(self) -> None:
         """Wait for the acknowledgements on the wire (a stopping worker)."""

@@ -157,7 +157,6 @@ class Worker:
         self._settlements = Settlements(
             cache_manager, self.name, self._visibility, retry or RetryPolicy(), self.stats,
             self._managed, self._backend_failed, max_running_per_project, queue=self.queue,
-            slots=concurrency,
         )  # fmt: skip
         self._active: dict[asyncio.Task[None], Delivery] = {}
         self._stop = asyncio.Event()
