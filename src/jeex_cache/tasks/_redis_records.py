@@ -23,6 +23,8 @@ def head(max_attempts: int, name: str, payload: bytes, trace: str | None) -> byt
 def _head_of(value: bytes) -> tuple[int, str, Any, str | None]:
     """(max attempts, name, payload, trace context) of a head."""
     max_attempts, name, length, rest = value.split(b"|", 3)
+    if length == b"0":  # no trace context: the rest is the payload
+        return int(max_attempts), name.decode(), decode(rest), None
     cut = int(length)
     return int(max_attempts), name.decode(), decode(rest[cut:]), rest[:cut].decode() or None
 
