@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import select
 import subprocess
 import sys
 import time
@@ -94,10 +95,14 @@ async def enqueue(library: str, url: str, tasks: int, callers: int) -> float:
 
 
 def process(library: str, url: str, workers: int, concurrency: int) -> tuple[float, int]:
-    """Seconds from the start signal until ``workers`` burst workers have emptied the queue."""
+    """Seconds from the start signal until ``workers`` burst workers have emptied the queue
+    (each reports ``done`` once its worker has returned and closed its connections; the
+    interpreter's teardown after that is not task processing, see ``benchmarks/README.md``)."""
     command = [sys.executable, "-m", "benchmarks._task_worker", library, url, str(concurrency)]
     procs = [
-        subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        subprocess.Popen(  # unbuffered: select() sees every line not read yet
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+        )
         for _ in range(workers)
     ]
     try:
@@ -110,16 +115,29 @@ def process(library: str, url: str, workers: int, concurrency: int) -> tuple[flo
             assert proc.stdin is not None
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
-        outputs = [proc.communicate(timeout=900)[0] for proc in procs]
+        deadline = started + 900
+        outputs = [_done_report(proc, deadline) for proc in procs]
         elapsed = time.perf_counter() - started
+        for proc in procs:
+            proc.communicate(timeout=max(deadline - time.perf_counter(), 1))
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    done = sum(int(line.split()[1]) for out in outputs for line in out.decode().splitlines()
-               if line.startswith("done "))  # fmt: skip
-    return elapsed, done
+    return elapsed, sum(outputs)
+
+
+def _done_report(proc: subprocess.Popen[bytes], deadline: float) -> int:
+    """The count in a worker's ``done <tasks run>`` line (0 if it ended without one)."""
+    assert proc.stdout is not None
+    while select.select([proc.stdout], [], [], max(deadline - time.perf_counter(), 0))[0]:
+        line = proc.stdout.readline()
+        if not line:
+            return 0
+        if line.startswith(b"done "):
+            return int(line.split()[1])
+    raise subprocess.TimeoutExpired(proc.args, 900)
 
 
 def measure(args: argparse.Namespace, url: str) -> list[Run]:

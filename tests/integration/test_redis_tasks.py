@@ -232,6 +232,37 @@ async def test_a_record_written_by_0_1_0_is_still_read_and_run(
     assert not [f for f in reader.hkeys(rec) if f.startswith(task_id.encode())]
 
 
+async def test_a_queue_of_priority_0_skips_aging_until_another_priority_is_ready(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    meta = "jeex:queue:{jobs}:meta"
+    for _ in range(3):
+        await cache.enqueue_task(QUEUE, "noop")
+    assert raw.hget(meta, "tracked") == b"1"  # its first place: every ready task is seen
+    assert raw.hget(meta, "mixed") is None
+    await Worker(cache, QUEUE, {"noop": noop}, burst=True).run()
+    assert raw.hget(meta, "n|-") is None  # no claim counted for aging
+    await cache.enqueue_task(QUEUE, "noop", priority=-1)
+    assert raw.hget(meta, "mixed") == b"1"
+
+
+async def test_tasks_an_earlier_release_made_ready_still_age(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    """A queue filled before the 'tracked' flag existed may hold any priorities: every
+    eighth claim still takes the oldest task, until the queue is once found empty."""
+    meta = "jeex:queue:{jobs}:meta"
+    old = [await cache.enqueue_task(QUEUE, "noop", priority=-100) for _ in range(2)]
+    for _ in range(20):
+        await cache.enqueue_task(QUEUE, "noop", priority=100)
+    raw.hdel(meta, "tracked", "mixed")  # as the earlier release left them: neither
+    order = []
+    while (delivery := (await cache.task_queue.claim(QUEUE, "w", 30)).delivery) is not None:
+        order.append(delivery.task_id)
+    assert [order.index(task_id) + 1 for task_id in old] == [8, 16]
+    assert raw.hget(meta, "tracked") == b"1"  # found empty: from now on every task is seen
+
+
 async def test_successes_are_published_only_while_a_caller_waits(
     cache: CacheManager, raw: redis.Redis
 ) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jeex_cache.core.codec import decode
-from jeex_cache.tasks.model import Delivery, Settled, Task, TaskClaim, TaskStatus
+from jeex_cache.tasks.model import Settled, Task, TaskClaim, TaskStatus, assemble_delivery
 
 __all__ = ["NO_PROJECT", "STATUS", "claim_of", "head", "settled_of", "task_of"]
 
@@ -23,6 +23,8 @@ def head(max_attempts: int, name: str, payload: bytes, trace: str | None) -> byt
 def _head_of(value: bytes) -> tuple[int, str, Any, str | None]:
     """(max attempts, name, payload, trace context) of a head."""
     max_attempts, name, length, rest = value.split(b"|", 3)
+    if length == b"0":  # no trace context: the rest is the payload
+        return int(max_attempts), name.decode(), decode(rest), None
     cut = int(length)
     return int(max_attempts), name.decode(), decode(rest[cut:]), rest[:cut].decode() or None
 
@@ -34,7 +36,7 @@ def settled_of(queue: str, reply: list[Any]) -> Settled:
     for i in range(0, len(leases), 5):
         task_id, attempt, fixed, redeliveries, group = leases[i : i + 5]
         max_attempts, name, payload, trace = _head_of(fixed)
-        deliveries.append(Delivery(
+        deliveries.append(assemble_delivery(
             task_id.decode(), queue, name, payload, attempt, max_attempts, redeliveries,
             None if group == NO_PROJECT else group.decode(), trace,
         ))  # fmt: skip

@@ -215,7 +215,7 @@ class RedisTaskQueueRepository:
             args += [delivery.task_id, delivery.attempt, group, result]
         settled = settled_of(queue, await self._run(_CLAIM, queue, *args))
         for (delivery, _), done in zip(completions, settled.done, strict=True):
-            if done:
+            if done and task_keys.queue_of(delivery.task_id) is None:  # no step per task else
                 await self._expire_pointer(delivery.task_id, status_ttl)
         return settled
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from opentelemetry import propagate, trace
 
@@ -30,6 +30,7 @@ MAX_CARRIER = 1024
 
 _PRODUCER = trace.SpanKind.PRODUCER
 _CONSUMER = trace.SpanKind.CONSUMER
+_UNTRACED: AbstractContextManager[None] = nullcontext()  # reusable: no generator per task
 
 
 def _attributes(queue: str, task_id: str, operation: str) -> dict[str, str]:
@@ -91,13 +92,14 @@ def sending(tracer: trace.Tracer | None, queue: str, task_id: str) -> Iterator[s
             raise
 
 
-@contextmanager
-def processing(tracer: trace.Tracer | None, delivery: Delivery) -> Iterator[None]:
+def processing(tracer: trace.Tracer | None, delivery: Delivery) -> AbstractContextManager[None]:
     """A CONSUMER span around running ``delivery``, linked to its enqueue's span (and its
-    child when no span is current here)."""
-    if tracer is None:
-        yield
-        return
+    child when no span is current here); nothing without a tracer."""
+    return _UNTRACED if tracer is None else _processing(tracer, delivery)
+
+
+@contextmanager
+def _processing(tracer: trace.Tracer, delivery: Delivery) -> Iterator[None]:
     created = propagate.extract(_decode(delivery.trace))
     origin = trace.get_current_span(created).get_span_context()
     links = [trace.Link(origin)] if origin.is_valid else []

@@ -8,7 +8,8 @@
 -- 'n|<g>' claims, 'rate|<g>' pace 'interval ms,burst' ('rate|*' every group's default),
 -- 'tat|<g>' the group's paced time, 'hold|<g>' paused until ms, 'pacing' once
 -- any of these was set, 'layout' keeping it a hash table, 'listen' callers waiting for a
--- task: successes are published while it is above 0), KEYS[10] expiry (finished
+-- task: successes are published while it is above 0, 'mixed' and 'tracked': see
+-- index_ready), KEYS[10] expiry (finished
 -- task IDs by record expiry ms), KEYS[11] paced (groups held out of the ring by their rate
 -- or a pause, by the ms they may start a task again).
 -- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
@@ -312,12 +313,27 @@ local function activate(g)
   end
 end
 
+-- The next place in the ready indexes. Meta's 'tracked' says that every ready task went
+-- through index_ready, which sets 'mixed' once a task of a priority other than 0 is ready:
+-- set when the queue takes its first place, or when a claim finds nothing ready (a queue
+-- that tasks of an earlier release still fill is not tracked until then).
+local function next_seq()
+  local sq = redis.call('HINCRBY', K_META, 'seq', 1)
+  if sq == 1 then
+    redis.call('HSET', K_META, 'tracked', 1)
+  end
+  return sq
+end
+
 -- Index a waiting task of group g and priority pr in its group, at place sq (the writes
 -- that can fail come before any record write of the caller's).
 local function index_ready(id, g, pr, sq)
   local a, b = members(g, pr, sq, id)
   redis.call('ZADD', K_PRIO, 0, a)
   redis.call('ZADD', K_FIFO, 0, b)
+  if pr ~= '0' then
+    redis.call('HSET', K_META, 'mixed', 1)
+  end
   activate(g)
 end
 
@@ -326,7 +342,7 @@ local function make_ready(id, keep_seq)
   local r = rget(id, 'g', 'pr', 'sq')
   local sq = r[3]
   if not keep_seq or not sq then
-    sq = redis.call('HINCRBY', K_META, 'seq', 1)
+    sq = next_seq()
     rset(id, 'sq', sq)
   end
   index_ready(id, r[1], r[2], sq)
@@ -502,8 +518,8 @@ end
 -- So its first groups are read in one command (their counters in one more) and followed
 -- here; the groups sent to the back are written in one ZADD, before the ring is read again
 -- and when the claim ends (turns_save).
-local function turns_new(n)
-  return {n = math.min(n, 64), list = {}, pos = 1, complete = false, back = {}}
+local function turns_new(n, aging)
+  return {n = math.min(n, 64), list = {}, pos = 1, complete = false, back = {}, aging = aging}
 end
 
 -- A zset's compact encoding (a listpack, up to zset-max-listpack-entries members: 128 by
@@ -535,7 +551,9 @@ local function turns_head(t)
     local counters = {}
     for j = 1, #list do
       counters[#counters + 1] = counters_of(list[j]).run
-      counters[#counters + 1] = counters_of(list[j]).n
+      if t.aging then
+        counters[#counters + 1] = counters_of(list[j]).n
+      end
     end
     meta_load(counters)
   end

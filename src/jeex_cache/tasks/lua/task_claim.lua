@@ -35,7 +35,7 @@ if #ids > 0 then
     names[k] = id .. '|l'
   end
   local leases = call_list('HMGET', K_REC, names)
-  local settled, held, held_ids, counters = {}, {}, {}, {'listen', 'pacing'}
+  local settled, held, held_ids, counters = {}, {}, {}, {'listen', 'pacing', 'mixed', 'tracked'}
   for k, id in ipairs(ids) do
     if leases[k] == ARGV[6 + 4 * k] and not settled[id] then
       settled[id] = true
@@ -126,17 +126,26 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
   end
 end
 -- A rate or a pause was ever set on the queue (only then can a group be paced).
+meta_load({'pacing', 'mixed', 'tracked'})
 local pacing = meta_get('pacing') ~= nil
 if pacing then
   unpace(now, 32)
 end
 
+-- Every ready task has priority 0 (see next_seq): its group's order by priority is its
+-- order by age, and aging has nothing to do.
+local aging = tonumber(ARGV[8])
+local uniform = meta_get('tracked') ~= nil and meta_get('mixed') == nil
+if uniform then
+  aging = 0
+end
+
 -- Lease: take() picks the tasks (and takes them out of the ready indexes); their records are
 -- then read in one HMGET and written in one HSET.
-local turns = turns_new(want)
+local turns = turns_new(want, aging > 0)
 local taken, busy = {}, false
 while #taken < 2 * want do
-  local id, g = take(turns, tonumber(ARGV[7]), tonumber(ARGV[8]), now, pacing,
+  local id, g = take(turns, tonumber(ARGV[7]), aging, now, pacing,
     want - math.floor(#taken / 2))
   if id == 'busy' then
     busy = true  -- groups at their cap were parked: the worker asks again
@@ -194,6 +203,9 @@ end
 
 -- Nothing is ready: the worker is about to wait, so wake-ups sent until now are spent.
 redis.call('DEL', K_WAKE)
+if meta_get('tracked') == nil and redis.call('EXISTS', K_PRIO) == 0 then
+  meta_set('tracked', 1)  -- no ready task came from an earlier release (see next_seq)
+end
 local wait = -1
 local first = redis.call('ZRANGE', K_SCHED, 0, 0, 'WITHSCORES')[2]
 if first then

@@ -23,7 +23,7 @@ if delay > 0 then
   redis.call('ZADD', K_SCHED, due_s, id)
   push(record, id .. '|due', due_s)
 else
-  local sq = redis.call('HINCRBY', K_META, 'seq', 1)
+  local sq = next_seq()
   index_ready(id, ARGV[6], ARGV[7], sq)
   push(record, id .. '|sq', sq)
 end
