@@ -84,17 +84,23 @@ local function counters_of(g)
   return names
 end
 
+-- t[k], a table, made on first use.
+local function table_in(t, k)
+  local inner = t[k]
+  if not inner then
+    inner = {}
+    t[k] = inner
+  end
+  return inner
+end
+
 -- Writes of many tasks to one key go in one command (HSET of the records, ZADD or ZREM of
 -- a set): batch() gives the command's list (command, key, arguments...), to which the caller
 -- appends; spill() sends it once 4,800 arguments wait (unpack's limit), and write_all()
 -- sends every list, before anything reads what they write.
 local pending = {}
 local function batch(command, key)
-  local by_key = pending[command]
-  if not by_key then
-    by_key = {}
-    pending[command] = by_key
-  end
+  local by_key = table_in(pending, command)
   local p = by_key[key]
   if not p then
     p = {command, key}
@@ -448,11 +454,7 @@ end
 -- then). The first read of a group takes one entry; a group back for another turn,
 -- room + 1.
 local function group_head(index, g, room)
-  local by_group = HEADS[index]
-  if not by_group then
-    by_group = {}
-    HEADS[index] = by_group
-  end
+  local by_group = table_in(HEADS, index)
   local c = by_group[g]
   local at = c and next_live(index, c, g)
   if not at and not (c and c.complete) then
