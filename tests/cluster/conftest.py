@@ -90,15 +90,36 @@ async def wait_for(check: Callable[[], bool], what: str, within: float = 20.0) -
 def promoted(
     cluster: RedisCluster, killed: int, within: float = 30.0, every: float = 0.05
 ) -> float:
-    """Wait until ``CLUSTER NODES`` shows three live masters, none the killed one; return when
-    (monotonic) that was first seen, polling every ``every`` seconds."""
+    """Wait until every live node agrees that a replica took over from ``killed``: each shows
+    three live masters, none the killed one, and serves no slot from it in ``CLUSTER SLOTS``.
+    Return when (monotonic) that was first seen, polling every ``every`` seconds. One node's
+    view is not enough: gossip reaches the others a moment later, and a test that then asks
+    another node who serves a slot would still hear the killed port."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            masters = cluster.masters()
-        except Exception:  # a node busy failing over: ask again
-            masters = []
-        if len(masters) == 3 and killed not in masters:
+        if _all_agree_on_promotion(cluster, killed):
             return time.monotonic()
         time.sleep(every)
     raise AssertionError("no replica was promoted")
+
+
+def _all_agree_on_promotion(cluster: RedisCluster, killed: int) -> bool:
+    for port, server in cluster.servers.items():
+        if port == killed or not server.running:
+            continue
+        try:
+            with cluster.client(port) as client:
+                nodes = client.cluster("NODES")
+                slots = client.execute_command("CLUSTER SLOTS")
+        except Exception:  # a node busy failing over: ask again
+            return False
+        masters = {
+            int(address.rsplit(":", 1)[1])
+            for address, node in nodes.items()
+            if "master" in node["flags"] and "fail" not in node["flags"]
+        }
+        if len(masters) != 3 or killed in masters:
+            return False
+        if any(int(master[1]) == killed for _, _, master, *_ in slots):
+            return False
+    return True
