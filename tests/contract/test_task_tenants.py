@@ -181,6 +181,29 @@ async def test_a_cap_holds_a_project_back_until_a_slot_frees(
     assert (lost.status, lost.redeliveries) == (TaskStatus.QUEUED, 1)
 
 
+async def test_a_cap_counts_what_ran_before_any_claim_asked_for_one(
+    manager: CacheManager,
+) -> None:
+    """Redis keeps running counts per project from the first claim with a cap: that claim
+    counts the deliveries already running, so the cap holds at once."""
+    busy, other = str(uuid4()), str(uuid4())
+    for project in [busy] * 4 + [other]:
+        await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    tasks = manager.task_queue
+    uncapped = [await _claim(manager) for _ in range(3)]
+    assert [d.project_id if d else None for d in uncapped] == [busy, other, busy]
+    first, done, _ = uncapped
+    assert done is not None
+    assert await tasks.complete(done, None)  # an uncounted delivery ends: nothing is left
+    assert await _claim(manager, max_running=2) is None  # busy runs 2
+    assert first is not None
+    assert await tasks.complete(first, None)
+    freed = await _claim(manager, max_running=2)
+    assert freed is not None
+    assert freed.project_id == busy
+    assert await _claim(manager, max_running=2) is None
+
+
 async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
     manager: CacheManager,
 ) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import redis
@@ -261,6 +263,42 @@ async def test_tasks_an_earlier_release_made_ready_still_age(
         order.append(delivery.task_id)
     assert [order.index(task_id) + 1 for task_id in old] == [8, 16]
     assert raw.hget(meta, "tracked") == b"1"  # found empty: from now on every task is seen
+
+
+async def test_running_counts_are_kept_from_the_first_claim_with_a_cap(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    meta = "jeex:queue:{jobs}:meta"
+    projects = [str(uuid4()) for _ in range(3)]
+    for project in projects * 2:
+        await cache.enqueue_task(QUEUE, "noop", project_id=project)
+    assert raw.hget(meta, "nocount") == b"1"  # its first place: no counts yet
+    reader: Any = raw  # redis-py types its synchronous replies from 8.0 on only
+
+    def counts() -> dict[bytes, bytes]:
+        return {f: v for f, v in reader.hgetall(meta).items() if f.startswith(b"run|")}
+
+    claimed = [(await cache.task_queue.claim(QUEUE, "w", 30)).delivery for _ in range(2)]
+    assert counts() == {}  # none kept
+    capped = (await cache.task_queue.claim(QUEUE, "w", 30, max_running=5)).delivery
+    assert capped is not None
+    assert raw.hget(meta, "nocount") is None  # counted from here on
+    running = Counter(d.project_id for d in [*claimed, capped] if d is not None)
+    assert counts() == {f"run|{p}".encode(): str(n).encode() for p, n in running.items()}
+
+
+async def test_a_queue_of_an_earlier_release_keeps_its_running_counts(
+    cache: CacheManager, raw: redis.Redis
+) -> None:
+    meta = "jeex:queue:{jobs}:meta"
+    project = str(uuid4())
+    for _ in range(2):
+        await cache.enqueue_task(QUEUE, "noop", project_id=project)
+    raw.hdel(meta, "nocount")  # as the earlier release left it: it counted all along
+    first = (await cache.task_queue.claim(QUEUE, "w", 30)).delivery
+    assert first is not None
+    assert raw.hget(meta, f"run|{project}") == b"1"
+    assert (await cache.task_queue.claim(QUEUE, "w", 30, max_running=1)).delivery is None
 
 
 async def test_successes_are_published_only_while_a_caller_waits(

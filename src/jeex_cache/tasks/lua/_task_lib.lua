@@ -9,7 +9,7 @@
 -- 'tat|<g>' the group's paced time, 'hold|<g>' paused until ms, 'pacing' once
 -- any of these was set, 'layout' keeping it a hash table, 'listen' callers waiting for a
 -- task: successes are published while it is above 0, 'mixed' and 'tracked': see
--- index_ready), KEYS[10] expiry (finished
+-- index_ready, 'nocount': see COUNT_RUNNING), KEYS[10] expiry (finished
 -- task IDs by record expiry ms), KEYS[11] paced (groups held out of the ring by their rate
 -- or a pause, by the ms they may start a task again).
 -- ARGV[1] the prefix of the per-task "finished" pub/sub channel (its ID is appended).
@@ -65,23 +65,18 @@ local function call_list(command, key, args, step)
   return out
 end
 
--- The names of group g's counters in meta ('run|g' running, 'pk|g' parked, 'n|g' claims),
--- each made once per script.
-local GROUP_FIELDS = {}
-local GROUP_NAMES = {
-  __index = function(names, kind)
-    local name = kind .. '|' .. names[1]
-    rawset(names, kind, name)
-    return name
-  end,
-}
-local function counters_of(g)
-  local names = GROUP_FIELDS[g]
-  if not names then
-    names = setmetatable({g}, GROUP_NAMES)
-    GROUP_FIELDS[g] = names
-  end
-  return names
+-- The names of group g's counters in meta: 'run|g' running, 'pk|g' parked, 'n|g' claims.
+-- (A concatenation costs less than a lookup in a table of names kept per group.)
+local function run_of(g)
+  return 'run|' .. g
+end
+
+local function parked_of(g)
+  return 'pk|' .. g
+end
+
+local function claims_of(g)
+  return 'n|' .. g
 end
 
 -- t[k], a table, made on first use.
@@ -137,6 +132,14 @@ end
 -- one HDEL (meta_save) at its end. Other scripts read and write meta itself.
 local META = {held = false, v = {}, dirty = {}}
 local TABLE_LAYOUT
+
+-- The running counts per group ('run|g') serve the per-group caps alone. A queue that took
+-- its first place under this release (meta's 'nocount', set by next_seq) keeps none until
+-- a claim asks for a cap: that claim counts the running set by group (count_running), and
+-- every claim keeps the counts from then on. A claim sets COUNT_RUNNING from meta; the other
+-- scripts count always (a count that drops below 1 is removed, so an uncounted delivery
+-- leaves nothing behind). Queues of an earlier release counted all along, and still do.
+local COUNT_RUNNING = true
 
 local function meta_load(fields)
   local missing = {}
@@ -313,7 +316,7 @@ end
 -- Give a group with ready tasks a turn at the back of the ring (unless it has one, is
 -- parked at its concurrency cap, or paced: a freed slot, or its time, brings it back).
 local function activate(g)
-  if not redis.call('ZSCORE', K_RING, g) and not meta_get(counters_of(g).pk)
+  if not redis.call('ZSCORE', K_RING, g) and not meta_get(parked_of(g))
       and not redis.call('ZSCORE', K_PACE, g) then
     redis.call('ZADD', K_RING, meta_incr('rr', 1), g)
   end
@@ -326,7 +329,7 @@ end
 local function next_seq()
   local sq = redis.call('HINCRBY', K_META, 'seq', 1)
   if sq == 1 then
-    redis.call('HSET', K_META, 'tracked', 1)
+    redis.call('HSET', K_META, 'tracked', 1, 'nocount', 1)
   end
   return sq
 end
@@ -368,11 +371,14 @@ end
 -- at its cap, takes turns again).
 local function left_group(g)
   if META.held then
-    if meta_incr(counters_of(g).run, -1) <= 0 then
-      meta_set(counters_of(g).run, nil)
+    if not COUNT_RUNNING then
+      return  -- and no group is parked: parking needs a cap, and a cap, counts
     end
-    if meta_get(counters_of(g).pk) then
-      meta_set(counters_of(g).pk, nil)
+    if meta_incr(run_of(g), -1) <= 0 then
+      meta_set(run_of(g), nil)
+    end
+    if meta_get(parked_of(g)) then
+      meta_set(parked_of(g), nil)
       activate(g)
     end
     return
@@ -396,6 +402,26 @@ local function leave_running(id, group)
     return
   end
   left_group(group or rget(id, 'g')[1] or '-')
+end
+
+-- A claim (META held) of a queue that kept no running counts, and that now needs them:
+-- count the running set by group, and keep counting (see COUNT_RUNNING).
+local function count_running()
+  local ids = redis.call('ZRANGE', K_RUN, 0, -1)
+  local names, counts = {}, {}
+  for j, id in ipairs(ids) do
+    names[j] = id .. '|g'
+  end
+  local groups = call_list('HMGET', K_REC, names)
+  for j = 1, #ids do
+    local field = run_of(groups[j] or '-')
+    counts[field] = (counts[field] or 0) + 1
+  end
+  for field, n in pairs(counts) do
+    meta_set(field, n)
+  end
+  meta_set('nocount', nil)
+  COUNT_RUNNING = true
 end
 
 local function wake(tokens)
@@ -552,9 +578,11 @@ local function turns_head(t)
     end
     local counters = {}
     for j = 1, #list do
-      counters[#counters + 1] = counters_of(list[j]).run
+      if COUNT_RUNNING then
+        counters[#counters + 1] = run_of(list[j])
+      end
       if t.aging then
-        counters[#counters + 1] = counters_of(list[j]).n
+        counters[#counters + 1] = claims_of(list[j])
       end
     end
     meta_load(counters)
@@ -616,10 +644,12 @@ local function lease_head(t, index, head, id, g, more, alone)
     end
   else
     redis.call('ZREM', K_RING, g)
-    meta_set(counters_of(g).n, nil)
+    meta_set(claims_of(g), nil)
     turns_next(t)
   end
-  meta_incr(counters_of(g).run, 1)
+  if COUNT_RUNNING then
+    meta_incr(run_of(g), 1)
+  end
 end
 
 -- Lease the next ready task: the group whose turn it is gives its first task by priority
@@ -636,19 +666,19 @@ local function take(t, cap, aging, now, pacing, room)
     if not g then
       return false
     end
-    if cap > 0 and (meta_get(counters_of(g).run) or 0) >= cap then
+    if cap > 0 and (meta_get(run_of(g)) or 0) >= cap then
       redis.call('ZREM', K_RING, g)
-      meta_set(counters_of(g).pk, 1)
+      meta_set(parked_of(g), 1)
       turns_next(t)
     else
       local index = K_PRIO
-      if aging > 0 and meta_incr(counters_of(g).n, 1) % aging == 0 then
+      if aging > 0 and meta_incr(claims_of(g), 1) % aging == 0 then
         index = K_FIFO
       end
       local head, id, more = group_head(index, g, room)
       if not head then
         redis.call('ZREM', K_RING, g)
-        meta_set(counters_of(g).n, nil)
+        meta_set(claims_of(g), nil)
         turns_next(t)
       else
         local at = 0

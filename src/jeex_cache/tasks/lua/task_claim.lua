@@ -19,6 +19,11 @@ local now = now_ms()
 local now_s = fmt(now)
 local ttl = ARGV[3]
 META.held = true  -- meta's counters are read once and written once, by finish()
+meta_load({'nocount', 'listen', 'pacing', 'mixed', 'tracked'})
+COUNT_RUNNING = not meta_get('nocount')
+if not COUNT_RUNNING and tonumber(ARGV[7]) > 0 then
+  count_running()  -- the first claim to ask for a cap
+end
 
 -- The completions: each is recorded only under its delivery's lease (a delivery listed twice
 -- once). Their leases are read in one HMGET, their running entries in one ZMSCORE, and
@@ -35,14 +40,16 @@ if #ids > 0 then
     names[k] = id .. '|l'
   end
   local leases = call_list('HMGET', K_REC, names)
-  local settled, held, held_ids, counters = {}, {}, {}, {'listen', 'pacing', 'mixed', 'tracked'}
+  local settled, held, held_ids, counters = {}, {}, {}, {}
   for k, id in ipairs(ids) do
     if leases[k] == ARGV[6 + 4 * k] and not settled[id] then
       settled[id] = true
       held[#held + 1], held_ids[#held + 1] = k, id
-      local group = counters_of(ARGV[7 + 4 * k])
-      counters[#counters + 1] = group.run
-      counters[#counters + 1] = group.pk
+      if COUNT_RUNNING then
+        local group = ARGV[7 + 4 * k]
+        counters[#counters + 1] = run_of(group)
+        counters[#counters + 1] = parked_of(group)
+      end
     end
   end
   local running = {}
@@ -126,7 +133,6 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_SCHED, '-inf', now_s, 'LIMIT',
   end
 end
 -- A rate or a pause was ever set on the queue (only then can a group be paced).
-meta_load({'pacing', 'mixed', 'tracked'})
 local pacing = meta_get('pacing') ~= nil
 if pacing then
   unpace(now, 32)
@@ -178,8 +184,8 @@ if #taken > 0 then
     if not head then
       -- An entry without a record (a failed write left it): dropped on the way.
       orphans = true
-      if meta_incr(counters_of(g).run, -1) <= 0 then
-        meta_set(counters_of(g).run, nil)
+      if COUNT_RUNNING and meta_incr(run_of(g), -1) <= 0 then
+        meta_set(run_of(g), nil)
       end
     else
       local attempt = tonumber(f[b + 2] or 0) + 1
