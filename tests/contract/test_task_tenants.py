@@ -204,6 +204,22 @@ async def test_a_cap_counts_what_ran_before_any_claim_asked_for_one(
     assert await _claim(manager, max_running=2) is None
 
 
+async def test_a_cap_holds_on_a_queue_whose_first_task_was_delayed(
+    manager: CacheManager, elapse: Elapse
+) -> None:
+    """The queue takes its first ready place inside a claim (a delayed task falling due):
+    what that claim leases is counted as every later claim counts, so a task that ended
+    never holds a slot of its project."""
+    project = str(uuid4())
+    await manager.enqueue_task(QUEUE, "run", None, project_id=project, delay=0.01)
+    await elapse(0.05)
+    first = await _claim(manager)  # its claim makes the delayed task ready, then leases it
+    assert first is not None
+    assert await manager.task_queue.complete(first, None)
+    await manager.enqueue_task(QUEUE, "run", None, project_id=project)
+    assert await _claim(manager, max_running=1) is not None  # none of the project runs
+
+
 async def test_a_workers_cap_comes_from_the_setting_or_its_argument(
     manager: CacheManager,
 ) -> None:

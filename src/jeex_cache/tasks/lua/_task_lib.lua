@@ -136,7 +136,8 @@ local TABLE_LAYOUT
 -- The running counts per group ('run|g') serve the per-group caps alone. A queue that took
 -- its first place under this release (meta's 'nocount', set by next_seq) keeps none until
 -- a claim asks for a cap: that claim counts the running set by group (count_running), and
--- every claim keeps the counts from then on. A claim sets COUNT_RUNNING from meta; the other
+-- every claim keeps the counts from then on. A claim sets COUNT_RUNNING from meta (and
+-- next_seq clears it when the claim itself makes the queue's first place); the other
 -- scripts count always (a count that drops below 1 is removed, so an uncounted delivery
 -- leaves nothing behind). Queues of an earlier release counted all along, and still do.
 local COUNT_RUNNING = true
@@ -330,6 +331,7 @@ local function next_seq()
   local sq = redis.call('HINCRBY', K_META, 'seq', 1)
   if sq == 1 then
     redis.call('HSET', K_META, 'tracked', 1, 'nocount', 1)
+    COUNT_RUNNING = false  -- nothing ran before: a claim making this place counts no more
   end
   return sq
 end
